@@ -1,0 +1,39 @@
+# Two commands for a fresh machine: `make run` and `make test`. Both set themselves up.
+SHELL := /bin/bash
+# The Lambda runtime is python3.13; use it where the machine has it, else the default python3 (3.11+).
+PYTHON ?= $(shell for p in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python3.13 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck template-check openapi bench clean setup
+
+setup: $(STAMP)
+
+$(STAMP): requirements-dev.txt layers/common/requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m erpbridge_cli.local_stack
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check layers/common
+	$(BIN)/mypy
+
+template-check: $(STAMP)
+	$(BIN)/python -m erpbridge_cli.template_check template.yaml
+
+test: $(STAMP) lint template-check
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam
