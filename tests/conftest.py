@@ -26,6 +26,8 @@ os.environ.setdefault("AWS_SESSION_TOKEN", "testing")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "erpbridge-tests")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "erpbridge")
 
+pytest_plugins = ["bc_emulator.pytest_plugin"]
+
 POSTGRES_URL = os.environ.get(
     "ERPBRIDGE_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

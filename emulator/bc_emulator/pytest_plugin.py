@@ -1,0 +1,1 @@
+"""Pytest fixtures that start the BC emulator (filled in with the emulator)."""
