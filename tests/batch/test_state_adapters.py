@@ -1,0 +1,145 @@
+"""Runs, locks and claims behave the same on DynamoDB (moto) and on local SQLite."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from erpbridge.adapters.aws.dynamodb import DynamoDbImportClaims, DynamoDbJobLock, DynamoDbRunRecorder
+from erpbridge.adapters.local import LocalBatchState
+from erpbridge.batch.models import FetchStatus, ImportCounts, RunRecord, RunStatus, Trigger
+
+NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["dynamodb", "sqlite"])
+def state(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[tuple[Any, Any, Any]]:
+    if request.param == "sqlite":
+        local = LocalBatchState.open(tmp_path)
+        yield local.runs, local.locks, local.claims
+        return
+    aws = request.getfixturevalue("aws_batch")
+    yield (
+        DynamoDbRunRecorder(aws.runs_table),
+        DynamoDbJobLock(aws.locks_table),
+        DynamoDbImportClaims(aws.idempotency_table),
+    )
+
+
+def test_a_lock_is_exclusive_until_released_or_expired(state: tuple[Any, Any, Any]) -> None:
+    _, locks, _ = state
+    assert locks.acquire("fetch-shop-data", "run-a", now=NOW, ttl_s=60) is None
+    holder = locks.acquire("fetch-shop-data", "run-b", now=NOW + timedelta(seconds=10), ttl_s=60)
+    assert holder is not None and holder.owner == "run-a"
+    # Another job is independent.
+    assert locks.acquire("fetch-stock-level", "run-b", now=NOW, ttl_s=60) is None
+    # run-b cannot release run-a's lock.
+    locks.release("fetch-shop-data", "run-b")
+    assert locks.acquire("fetch-shop-data", "run-c", now=NOW + timedelta(seconds=20), ttl_s=60) is not None
+    # A crashed holder's lock expires.
+    assert locks.acquire("fetch-shop-data", "run-c", now=NOW + timedelta(seconds=61), ttl_s=60) is None
+    locks.release("fetch-shop-data", "run-c")
+    assert locks.acquire("fetch-shop-data", "run-d", now=NOW + timedelta(seconds=62), ttl_s=60) is None
+
+
+def test_a_claim_is_taken_once_and_released_on_failure(state: tuple[Any, Any, Any]) -> None:
+    _, _, claims = state
+    key = "bucket/staging/fetch-shop-data/r1/page-0001.xml/etag1"
+    assert claims.claim(key, now=NOW, in_progress_ttl_s=900).acquired
+    second = claims.claim(key, now=NOW, in_progress_ttl_s=900)
+    assert not second.acquired and second.status == "in_progress"
+    claims.release(key)
+    assert claims.claim(key, now=NOW, in_progress_ttl_s=900).acquired
+    claims.complete(key, {"result": "imported"}, now=NOW, keep_s=3600)
+    done = claims.claim(key, now=NOW + timedelta(minutes=30), in_progress_ttl_s=900)
+    assert not done.acquired and done.status == "done" and done.result == {"result": "imported"}
+    claims.release(key)  # a finished claim is not released by a late failure elsewhere
+    assert not claims.claim(key, now=NOW, in_progress_ttl_s=900).acquired
+
+
+def test_run_record_adds_up_imports_and_derives_its_status(state: tuple[Any, Any, Any]) -> None:
+    runs, _, _ = state
+    run = RunRecord(
+        job="fetch-shop-data", run_id="20261126T020000Z-sched", trigger=Trigger.SCHEDULE, started_at=NOW
+    )
+    assert runs.create(run, stale_before=NOW - timedelta(hours=1))
+    assert not runs.create(run, stale_before=NOW - timedelta(hours=1))  # duplicate slot
+    assert runs.get(run.run_id).status is RunStatus.RUNNING
+    runs.finish_fetch(
+        run.job, run.run_id, status=FetchStatus.FETCHED, ended_at=NOW, pages=2, bytes_=1234, error=None
+    )
+    runs.add_import(
+        run.job, run.run_id, counts=ImportCounts(inserted=3, rows_read=3), failed=False, error=None, at=NOW
+    )
+    assert runs.get(run.run_id).status is RunStatus.IMPORTING
+    runs.add_import(
+        run.job,
+        run.run_id,
+        counts=ImportCounts(updated=2, skipped=1, rows_read=3),
+        failed=False,
+        error=None,
+        at=NOW,
+    )
+    record = runs.get(run.run_id, job=run.job)
+    assert record.status is RunStatus.SUCCEEDED
+    assert (record.pages, record.bytes, record.files_imported) == (2, 1234, 2)
+    assert record.counts == ImportCounts(inserted=3, updated=2, skipped=1, rows_read=6)
+
+
+def test_a_failed_run_may_be_retried_under_the_same_id(state: tuple[Any, Any, Any]) -> None:
+    runs, _, _ = state
+    run = RunRecord(
+        job="fetch-stock-level", run_id="20261126T021500Z-sched", trigger=Trigger.SCHEDULE, started_at=NOW
+    )
+    assert runs.create(run, stale_before=NOW - timedelta(hours=1))
+    runs.finish_fetch(
+        run.job,
+        run.run_id,
+        status=FetchStatus.FAILED,
+        ended_at=NOW,
+        pages=0,
+        bytes_=0,
+        error="ErpTimeoutError: slow",
+    )
+    failed = runs.get(run.run_id)
+    assert failed.status is RunStatus.FAILED and failed.error == "ErpTimeoutError: slow"
+    assert runs.create(run, stale_before=NOW - timedelta(hours=1))
+
+
+def test_an_import_of_a_hand_staged_file_creates_its_run(state: tuple[Any, Any, Any]) -> None:
+    runs, _, _ = state
+    runs.add_import(
+        "fetch-stock-level",
+        "manual-1",
+        counts=ImportCounts(),
+        failed=True,
+        error="MalformedXmlError: x",
+        at=NOW,
+    )
+    record = runs.get("manual-1")
+    assert record.trigger is Trigger.UPLOAD and record.status is RunStatus.FAILED
+    assert record.import_errors == ["MalformedXmlError: x"]
+    assert [r.run_id for r in runs.list_runs(job="fetch-stock-level")] == ["manual-1"]
+    assert runs.list_runs(job="fetch-shop-data") == []
+
+
+def test_concurrent_lock_attempts_let_exactly_one_through(tmp_path: Any) -> None:
+    state = LocalBatchState.open(tmp_path)
+    winners: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def attempt(owner: str) -> None:
+        barrier.wait()
+        if state.locks.acquire("fetch-shop-data", owner, now=NOW, ttl_s=60) is None:
+            winners.append(owner)
+
+    threads = [threading.Thread(target=attempt, args=(f"run-{i}",)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(winners) == 1
