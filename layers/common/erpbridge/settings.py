@@ -52,6 +52,13 @@ class ErpSettings(BaseSettings):
     erp_status_ttl_s: float = Field(default=60.0, ge=0)
     erp_breaker_failures: int = Field(default=5, ge=1)
     erp_breaker_cooldown_s: float = Field(default=30.0, gt=0)
+    # ERP client retry policy (reads only; see README "The protocol"): first back-off, its cap, and
+    # the longest Retry-After we wait for before giving up with ErpBusyError.
+    erp_retry_backoff_s: float = Field(default=0.5, ge=0, le=60)
+    erp_retry_backoff_max_s: float = Field(default=8.0, ge=0, le=300)
+    erp_retry_after_max_s: float = Field(default=30.0, ge=0, le=900)
+    # Largest SOAP response call() reads into memory; batch fetches use stream() instead.
+    erp_max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
 
     @model_validator(mode="after")
     def _credentials_match_auth_mode(self) -> ErpSettings:
