@@ -81,3 +81,27 @@ class ErpFaultError(ErpError):
 
 class ErpResponseError(ErpError):
     """The ERP answered, but the answer is unusable (not XML, wrong shape, order not created)."""
+
+
+# --- shop database and mapping ------------------------------------------------------------------
+
+
+class MappingError(ConfigurationError):
+    """A job's mapping does not fit the shop database (or the file): every problem is listed."""
+
+    def __init__(self, message: str, *, problems: list[str] | None = None) -> None:
+        self.problems = problems or []
+        super().__init__(message)
+
+
+class ImportRejectedError(ErpBridgeError):
+    """A staged file was not imported (row errors, duplicate keys): nothing was written.
+    ``report`` holds the errors (table, row, column, value, reason)."""
+
+    def __init__(self, message: str, *, report: object = None) -> None:
+        self.report = report
+        super().__init__(message)
+
+
+class ShopDatabaseError(ErpBridgeError):
+    """The shop database refused a statement (constraint, connection); the transaction was rolled back."""
