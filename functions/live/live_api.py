@@ -1,0 +1,80 @@
+"""The live API's Lambda handler (API Gateway REST → Powertools resolver → routes).
+
+Thin on purpose: routes live in ``routes_*.py``, use cases in ``erpbridge.live``, error mapping in
+``live_errors``. No Tracer (its X-Ray SDK import costs ~300 ms of cold start; the function has
+``Tracing: Active`` instead); services are built on the first request, not at import.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import routes_documents
+import routes_orders
+import routes_prices
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.api_gateway import Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from live_errors import error_response, map_error, validation_detail
+
+from erpbridge import __version__
+from erpbridge.live.composition import use_metrics
+from erpbridge.live.ports import Metric
+
+logger = Logger()
+metrics = Metrics()
+
+TITLE = "erpbridge live API"
+DESCRIPTION = (
+    "Customer-specific prices and stock, basket totals, orders that are never lost and never created "
+    "twice, customer documents and health, live from Business Central."
+)
+
+app = APIGatewayRestResolver(enable_validation=True)
+app.include_router(routes_prices.router)
+app.include_router(routes_orders.router)
+app.include_router(routes_documents.router)
+
+if os.environ.get("ERPBRIDGE_STAGE", "local") in ("dev", "local"):
+    app.enable_swagger(path="/v1/swagger", title=TITLE, version=__version__, description=DESCRIPTION)
+
+
+@app.exception_handler(RequestValidationError)
+def _invalid_request(error: RequestValidationError) -> Response[Any]:
+    return error_response(
+        422, "validation_error", "the request is invalid", detail=validation_detail(error.errors())
+    )
+
+
+@app.exception_handler(Exception)
+def _any_error(error: Exception) -> Response[Any]:
+    return map_error(error)
+
+
+class PowertoolsMetrics:
+    """Use-case metrics as CloudWatch EMF (flushed by ``log_metrics``)."""
+
+    def emit(self, metric: Metric) -> None:
+        metrics.add_metric(name=metric.name, unit=MetricUnit.Count, value=metric.value)
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of this API (``make openapi`` writes it to openapi.json)."""
+    schema: dict[str, Any] = app.get_openapi_json_schema(
+        title=TITLE, version=__version__, description=DESCRIPTION
+    )
+    return schema if isinstance(schema, dict) else __import__("json").loads(schema)
+
+
+use_metrics(PowertoolsMetrics())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

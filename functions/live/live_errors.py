@@ -1,0 +1,105 @@
+"""Errors → HTTP, in one place. Bodies are short and clear: never a stack trace, input or secret."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aws_lambda_powertools.event_handler.api_gateway import Response
+
+from erpbridge import errors
+from erpbridge.live import errors as live
+from erpbridge.live.models import ErrorBody
+
+log = logging.getLogger("erpbridge.live.api")
+
+_ERROR_SCHEMA: dict[str, Any] = {"application/json": {"model": ErrorBody}}
+ERROR_RESPONSES: dict[int, dict[str, Any]] = {
+    401: {"description": "customer token missing or invalid", "content": _ERROR_SCHEMA},
+    403: {"description": "the token's customer may not access this customer", "content": _ERROR_SCHEMA},
+    404: {"description": "unknown order, customer or document", "content": _ERROR_SCHEMA},
+    409: {"description": "conflicts with an earlier request", "content": _ERROR_SCHEMA},
+    422: {"description": "invalid request: field and reason", "content": _ERROR_SCHEMA},
+    502: {"description": "the ERP failed or answered nonsense", "content": _ERROR_SCHEMA},
+    503: {"description": "the ERP is unavailable or busy (see Retry-After)", "content": _ERROR_SCHEMA},
+    504: {"description": "the ERP did not answer in time", "content": _ERROR_SCHEMA},
+}
+
+
+def json_response(status_code: int, body: Any, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(
+        status_code=status_code,
+        content_type="application/json",
+        body=json.dumps(body, separators=(",", ":"), default=str),
+        headers=headers,
+    )
+
+
+def error_response(
+    status_code: int,
+    error: str,
+    message: str,
+    *,
+    detail: list[dict[str, str]] | None = None,
+    retry_after_s: float | None = None,
+) -> Response[Any]:
+    body: dict[str, Any] = {"error": error, "message": message}
+    if detail is not None:
+        body["detail"] = detail
+    headers = None
+    if retry_after_s is not None:
+        body["retry_after_s"] = retry_after_s
+        headers = {"Retry-After": str(max(1, round(retry_after_s)))}
+    return json_response(status_code, body, headers)
+
+
+def validation_detail(raw_errors: Any) -> list[dict[str, str]]:
+    """Field path and reason of each problem; the offending input is not echoed back."""
+    detail = []
+    for problem in raw_errors:
+        location = ".".join(str(part) for part in problem.get("loc", ()))
+        reason = problem.get("msg") or problem.get("type") or "invalid"
+        detail.append({"field": location, "reason": str(reason)})
+    return detail
+
+
+def map_error(error: Exception) -> Response[Any]:
+    """The HTTP answer for any error a route raised."""
+    match error:
+        case live.UnauthorizedError():
+            return error_response(401, "unauthorized", str(error))
+        case live.ForbiddenError():
+            return error_response(403, "forbidden", str(error))
+        case live.NotFoundError():
+            return error_response(404, "not_found", str(error))
+        case live.ConflictError():
+            return error_response(409, "conflict", str(error))
+        case errors.ErpBusyError():
+            return error_response(
+                503, "erp_busy", "the ERP is busy; try again later", retry_after_s=error.retry_after_s or 5.0
+            )
+        case errors.ErpUnavailableError():
+            return error_response(
+                503, "erp_unavailable", "the ERP cannot be reached right now", retry_after_s=30.0
+            )
+        case errors.ErpTimeoutError():
+            return error_response(504, "erp_timeout", "the ERP did not answer in time")
+        case errors.ErpAuthError():
+            log.error("the ERP rejected erpbridge's credentials")
+            return error_response(
+                502, "erp_auth", "the ERP rejected erpbridge's credentials; operators were alerted"
+            )
+        case errors.ErpFaultError():
+            message = "the ERP failed to process the request"
+            if error.erp_message:
+                message += f": {error.erp_message[:300]}"
+            return error_response(502, "erp_fault", message)
+        case errors.ErpError() | errors.XmlError() | errors.ProtocolError():
+            log.warning("unusable ERP answer: %s", type(error).__name__)
+            return error_response(502, "erp_bad_response", "the ERP's answer could not be used")
+        case errors.ConfigurationError():
+            log.error("configuration error: %s", error)
+            return error_response(500, "configuration", "erpbridge is misconfigured; operators were alerted")
+    log.exception("unexpected error", exc_info=error)
+    return error_response(500, "internal", "internal error")

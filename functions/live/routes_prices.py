@@ -1,0 +1,41 @@
+"""POST /v1/prices and POST /v1/baskets/calculate."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Header
+from live_errors import ERROR_RESPONSES
+
+from erpbridge.live.composition import services
+from erpbridge.live.models import BasketRequest, BasketResponse, PriceRequest, PriceResponse
+
+router = Router()
+Authorization = Annotated[str | None, Header(alias="Authorization", description="Bearer <customer token>")]
+
+
+@router.post(
+    "/v1/prices",
+    summary="Prices and stock for a list of products",
+    description="Cache first (TTL), misses from the ERP in chunks; fallback figures when the ERP is down. "
+    "Every item says where its figures come from (source) and when they were produced (as_of).",
+    responses=ERROR_RESPONSES,
+    tags=["prices"],
+)
+def post_prices(request: PriceRequest, authorization: Authorization = None) -> PriceResponse:
+    services().tokens.caller(authorization).ensure_may_access(request.customer_number)
+    return services().prices.get_prices(request)
+
+
+@router.post(
+    "/v1/baskets/calculate",
+    summary="The basket priced by the ERP (CreateOrder=False)",
+    description="An unchanged basket is answered from the cache without an ERP call; when the ERP is down "
+    "the totals are computed from cached or shop prices and say so (source=fallback).",
+    responses=ERROR_RESPONSES,
+    tags=["baskets"],
+)
+def post_basket(request: BasketRequest, authorization: Authorization = None) -> BasketResponse:
+    services().tokens.caller(authorization).ensure_may_access(request.customer_number)
+    return services().baskets.calculate(request)

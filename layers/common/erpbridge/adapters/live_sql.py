@@ -1,0 +1,453 @@
+"""The live API's shop-database adapters (SQLAlchemy Core; SQLite and PostgreSQL).
+
+* :class:`SqlOrderStore` — orders in EcomOrders/EcomOrderLines plus the export state, timeline and
+  worker claims of migration m0100. Claims: on PostgreSQL candidates are locked with
+  ``SELECT … FOR UPDATE SKIP LOCKED`` (concurrent workers skip each other's rows instead of
+  waiting); on SQLite (one writer at a time) each claim is a conditional ``UPDATE`` whose row count
+  says who won. Either way a claim expires, so a worker that died frees its orders.
+* :class:`SqlIdempotencyStore` — Idempotency-Key records (insert wins; a stale unfinished record
+  is taken over by compare-and-set on its lock time).
+* :class:`SqlShopPrices` — batch-imported prices (EcomPrices, else EcomProducts) for fallbacks.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from erpbridge.live.ports import (
+    Attempt,
+    ExportClaim,
+    IdempotencyRecord,
+    JsonValue,
+    OrderState,
+    ShopPrice,
+    StoredOrder,
+)
+from erpbridge.shopdb.migrations.m0100_live_orders import define_tables
+from erpbridge.shopdb.schema import table
+
+_metadata = sa.MetaData()
+define_tables(_metadata)
+LIVE_ORDERS = _metadata.tables["erpbridge_live_orders"]
+ATTEMPTS = _metadata.tables["erpbridge_live_order_attempts"]
+IDEMPOTENCY = _metadata.tables["erpbridge_idempotency_keys"]
+
+WAITING_STATES = (OrderState.RECEIVED, OrderState.SENDING, OrderState.QUEUED, OrderState.UNKNOWN)
+
+
+def _utc_naive(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class SqlOrderStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._orders = table("EcomOrders")
+        self._lines = table("EcomOrderLines")
+
+    # --- orders ---------------------------------------------------------------------------------
+
+    def add(self, order: StoredOrder) -> StoredOrder:
+        existing = self.get(order.order_id)
+        if existing is not None:
+            return existing
+        now = _utc_naive(order.created_at or datetime.now(UTC))
+        body = order.body
+        billing = body.get("billing_address") or {}
+        delivery = body.get("delivery_address") or billing
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(
+                    sa.insert(self._orders).values(
+                        OrderID=order.order_id,
+                        OrderComplete=True,
+                        OrderCart=False,
+                        OrderIsExported=False,
+                        OrderCompletedDate=now,
+                        OrderDate=now,
+                        OrderShopId=order.shop_id,
+                        OrderLanguageId=body.get("language") or None,
+                        OrderCurrencyCode=order.currency or None,
+                        OrderCustomerNumber=order.customer_number,
+                        **{f"OrderCustomer{_camel(k)}": v for k, v in _address(billing).items()},
+                        **{f"OrderDelivery{_camel(k)}": v for k, v in _address(delivery).items()},
+                        OrderPaymentMethodId=body.get("payment_method") or None,
+                        OrderShippingMethodId=(body.get("shipping") or {}).get("method_id") or None,
+                        OrderComment=body.get("comment") or None,
+                    )
+                )
+                connection.execute(
+                    sa.insert(self._lines),
+                    [
+                        {
+                            "OrderLineID": f"{order.order_id}-{number}",
+                            "OrderLineOrderID": order.order_id,
+                            "OrderLineProductId": line["product_id"],
+                            "OrderLineProductVariantId": line.get("variant_id") or None,
+                            "OrderLineProductNumber": line["product_id"],
+                            "OrderLineProductName": line.get("name") or None,
+                            "OrderLineQuantity": Decimal(str(line["quantity"])),
+                            "OrderLineUnitId": line.get("unit") or None,
+                            "OrderLineType": "0",
+                        }
+                        for number, line in enumerate(body.get("lines", []), start=1)
+                    ],
+                )
+                connection.execute(
+                    sa.insert(LIVE_ORDERS).values(
+                        order_id=order.order_id,
+                        state=order.state.value,
+                        customer_number=order.customer_number,
+                        shop_id=order.shop_id,
+                        currency=order.currency,
+                        fingerprint=order.fingerprint,
+                        body=json.dumps(body, default=str),
+                        attempts=0,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+        except sa.exc.IntegrityError:
+            # Someone stored the same order id between our read and our insert.
+            stored = self.get(order.order_id)
+            if stored is None:
+                raise
+            return stored
+        stored = self.get(order.order_id)
+        assert stored is not None
+        return stored
+
+    def get(self, order_id: str) -> StoredOrder | None:
+        with self._engine.connect() as connection:
+            row = (
+                connection.execute(sa.select(LIVE_ORDERS).where(LIVE_ORDERS.c.order_id == order_id))
+                .mappings()
+                .first()
+            )
+        if row is None:
+            return None
+        return StoredOrder(
+            order_id=row["order_id"],
+            customer_number=row["customer_number"],
+            currency=row["currency"],
+            shop_id=row["shop_id"],
+            body=json.loads(row["body"]),
+            fingerprint=row["fingerprint"],
+            state=OrderState(row["state"]),
+            erp_order_id=row["erp_order_id"],
+            attempts=row["attempts"],
+            last_error=row["last_error"],
+            created_at=_aware(row["created_at"]),
+            updated_at=_aware(row["updated_at"]),
+            result=json.loads(row["result"]) if row["result"] else None,
+        )
+
+    def set_state(
+        self,
+        order_id: str,
+        state: OrderState,
+        *,
+        erp_order_id: str | None = None,
+        error: str | None = None,
+        count_attempt: bool = False,
+        result: Mapping[str, JsonValue] | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"state": state.value, "updated_at": _now()}
+        if erp_order_id is not None:
+            values["erp_order_id"] = erp_order_id
+        if error is not None:
+            values["last_error"] = error[:4000]
+        if count_attempt:
+            values["attempts"] = LIVE_ORDERS.c.attempts + 1
+        if result is not None:
+            values["result"] = json.dumps(result, default=str)
+        with self._engine.begin() as connection:
+            connection.execute(
+                sa.update(LIVE_ORDERS).where(LIVE_ORDERS.c.order_id == order_id).values(**values)
+            )
+            if state is OrderState.CREATED:
+                order_values: dict[str, Any] = {"OrderIsExported": True}
+                if erp_order_id is not None:
+                    order_values["OrderIntegrationOrderId"] = erp_order_id
+                totals = (result or {}).get("totals") or {}
+                if totals.get("total_with_vat") is not None:
+                    order_values["OrderPriceWithVAT"] = Decimal(str(totals["total_with_vat"]))
+                if totals.get("total") is not None:
+                    order_values["OrderPriceWithoutVAT"] = Decimal(str(totals["total"]))
+                if totals.get("shipping_fee") is not None:
+                    order_values["OrderShippingFee"] = Decimal(str(totals["shipping_fee"]))
+                connection.execute(
+                    sa.update(self._orders).where(self._orders.c.OrderID == order_id).values(**order_values)
+                )
+
+    def add_attempt(self, order_id: str, attempt: Attempt) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                sa.insert(ATTEMPTS).values(
+                    order_id=order_id,
+                    at=_utc_naive(attempt.at),
+                    trigger=attempt.trigger,
+                    outcome=attempt.outcome,
+                    erp_message=attempt.erp_message,
+                    erp_order_id=attempt.erp_order_id,
+                    duration_ms=attempt.duration_ms,
+                    request_xml=attempt.request_xml,
+                    response_xml=attempt.response_xml,
+                )
+            )
+
+    def attempts(self, order_id: str) -> list[Attempt]:
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(ATTEMPTS).where(ATTEMPTS.c.order_id == order_id).order_by(ATTEMPTS.c.id)
+            ).mappings()
+            return [
+                Attempt(
+                    at=_aware(row["at"]) or datetime.now(UTC),
+                    trigger=row["trigger"],
+                    outcome=row["outcome"],
+                    erp_message=row["erp_message"],
+                    erp_order_id=row["erp_order_id"],
+                    duration_ms=row["duration_ms"],
+                    request_xml=row["request_xml"],
+                    response_xml=row["response_xml"],
+                )
+                for row in rows
+            ]
+
+    # --- claims ---------------------------------------------------------------------------------
+
+    def claim_for_export(
+        self, *, older_than: datetime, limit: int, max_attempts: int, owner: str, claim_for_s: float
+    ) -> list[ExportClaim]:
+        now = _now()
+        token = f"{owner}:{secrets.token_hex(6)}"
+        until = now + timedelta(seconds=claim_for_s)
+        candidates = (
+            sa.select(LIVE_ORDERS.c.order_id)
+            .where(
+                LIVE_ORDERS.c.state.in_([s.value for s in WAITING_STATES]),
+                LIVE_ORDERS.c.created_at <= _utc_naive(older_than),
+                LIVE_ORDERS.c.attempts < max_attempts,
+                sa.or_(LIVE_ORDERS.c.claimed_until.is_(None), LIVE_ORDERS.c.claimed_until < now),
+            )
+            .order_by(LIVE_ORDERS.c.created_at, LIVE_ORDERS.c.order_id)
+            .limit(limit)
+        )
+        claims: list[ExportClaim] = []
+        with self._engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                ids = list(connection.execute(candidates.with_for_update(skip_locked=True)).scalars())
+                if ids:
+                    connection.execute(
+                        sa.update(LIVE_ORDERS)
+                        .where(LIVE_ORDERS.c.order_id.in_(ids))
+                        .values(claimed_by=token, claimed_until=until)
+                    )
+                return [ExportClaim(order_id, token) for order_id in ids]
+            for order_id in list(connection.execute(candidates).scalars()):
+                if self._try_claim(connection, order_id, token, now, until):
+                    claims.append(ExportClaim(order_id, token))
+        return claims
+
+    def claim_one(self, order_id: str, *, owner: str, claim_for_s: float) -> ExportClaim | None:
+        now = _now()
+        token = f"{owner}:{secrets.token_hex(6)}"
+        with self._engine.begin() as connection:
+            if self._try_claim(connection, order_id, token, now, now + timedelta(seconds=claim_for_s)):
+                return ExportClaim(order_id, token)
+        return None
+
+    @staticmethod
+    def _try_claim(connection: Connection, order_id: str, token: str, now: datetime, until: datetime) -> bool:
+        result = connection.execute(
+            sa.update(LIVE_ORDERS)
+            .where(
+                LIVE_ORDERS.c.order_id == order_id,
+                sa.or_(LIVE_ORDERS.c.claimed_until.is_(None), LIVE_ORDERS.c.claimed_until < now),
+            )
+            .values(claimed_by=token, claimed_until=until)
+        )
+        return result.rowcount == 1
+
+    def release(self, claim: ExportClaim) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                sa.update(LIVE_ORDERS)
+                .where(LIVE_ORDERS.c.order_id == claim.order_id, LIVE_ORDERS.c.claimed_by == claim.token)
+                .values(claimed_by=None, claimed_until=None)
+            )
+
+    def counts(self) -> Mapping[OrderState, int]:
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(LIVE_ORDERS.c.state, sa.func.count()).group_by(LIVE_ORDERS.c.state)
+            ).all()
+        return {OrderState(state): int(count) for state, count in rows}
+
+
+def _camel(name: str) -> str:
+    return {"address2": "Address2", "country_code": "CountryCode"}.get(name, name.capitalize())
+
+
+def _address(address: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("name", "company", "address", "address2", "zip", "city", "country_code", "email", "phone")
+    return {key: (address.get(key) or None) for key in keys}
+
+
+class SqlIdempotencyStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def begin(self, key: str, fingerprint: str, *, lock_s: float) -> IdempotencyRecord | None:
+        now = _now()
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(
+                    sa.insert(IDEMPOTENCY).values(
+                        key=key,
+                        fingerprint=fingerprint,
+                        locked_until=now + timedelta(seconds=lock_s),
+                        created_at=now,
+                    )
+                )
+            return None
+        except sa.exc.IntegrityError:
+            pass
+        with self._engine.begin() as connection:
+            row = (
+                connection.execute(sa.select(IDEMPOTENCY).where(IDEMPOTENCY.c.key == key)).mappings().first()
+            )
+            if row is None:  # abandoned between our insert and our read: try once more
+                return self.begin(key, fingerprint, lock_s=lock_s)
+            if row["status_code"] is None and row["locked_until"] < now and row["fingerprint"] == fingerprint:
+                taken = connection.execute(
+                    sa.update(IDEMPOTENCY)
+                    .where(IDEMPOTENCY.c.key == key, IDEMPOTENCY.c.locked_until == row["locked_until"])
+                    .values(locked_until=now + timedelta(seconds=lock_s))
+                )
+                if taken.rowcount == 1:
+                    return None
+            return IdempotencyRecord(
+                key=key,
+                fingerprint=row["fingerprint"],
+                status_code=row["status_code"],
+                response=json.loads(row["response"]) if row["response"] else None,
+            )
+
+    def complete(self, key: str, status_code: int, response: Mapping[str, JsonValue]) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                sa.update(IDEMPOTENCY)
+                .where(IDEMPOTENCY.c.key == key)
+                .values(status_code=status_code, response=json.dumps(response, default=str))
+            )
+
+    def abandon(self, key: str) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                sa.delete(IDEMPOTENCY).where(IDEMPOTENCY.c.key == key, IDEMPOTENCY.c.status_code.is_(None))
+            )
+
+
+class SqlShopPrices:
+    """Fallback prices: the best EcomPrices row (customer-specific first, largest quantity break not
+    above the requested quantity, matching currency and unit), else the product's list price."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._prices = table("EcomPrices")
+        self._products = table("EcomProducts")
+
+    def lookup(
+        self,
+        products: Sequence[tuple[str, str, str, Decimal]],
+        *,
+        customer_number: str | None,
+        currency: str,
+        shop_id: str,
+    ) -> dict[tuple[str, str, str, Decimal], ShopPrice]:
+        if not products:
+            return {}
+        ids = sorted({p[0] for p in products})
+        p, e = self._prices.c, self._products.c
+        with self._engine.connect() as connection:
+            price_rows = connection.execute(
+                sa.select(
+                    p.PriceProductId,
+                    p.PriceProductVariantId,
+                    p.PriceUnitId,
+                    p.PriceQuantity,
+                    p.PriceAmount,
+                    p.PriceIsWithVat,
+                    p.PriceUserCustomerNumber,
+                    p.PriceCurrency,
+                    p.PriceShopId,
+                ).where(p.PriceProductId.in_(ids))
+            ).all()
+            product_rows = connection.execute(
+                sa.select(
+                    e.ProductID, e.ProductVariantID, e.ProductPrice, e.ProductStock, e.ProductUpdated
+                ).where(e.ProductID.in_(ids))
+            ).all()
+        list_prices: dict[tuple[str, str], Any] = {}
+        for product_row in product_rows:
+            list_prices.setdefault((product_row.ProductID, product_row.ProductVariantID or ""), product_row)
+        found: dict[tuple[str, str, str, Decimal], ShopPrice] = {}
+        for wanted in products:
+            product_id, variant_id, unit, quantity = wanted
+            best: Any = None
+            best_rank: tuple[int, Decimal] | None = None
+            for row in price_rows:
+                if row.PriceProductId != product_id or (row.PriceProductVariantId or "") != variant_id:
+                    continue
+                if unit and row.PriceUnitId and row.PriceUnitId != unit:
+                    continue
+                if (row.PriceCurrency or "") not in ("", currency):
+                    continue
+                if row.PriceShopId and shop_id and row.PriceShopId != shop_id:
+                    continue
+                row_customer = row.PriceUserCustomerNumber or ""
+                if row_customer and row_customer != (customer_number or ""):
+                    continue
+                row_quantity = row.PriceQuantity if row.PriceQuantity is not None else Decimal(1)
+                if row_quantity > max(quantity, Decimal(1)):
+                    continue
+                rank = (1 if row_customer else 0, row_quantity)
+                if best_rank is None or rank > best_rank:
+                    best, best_rank = row, rank
+            product = list_prices.get((product_id, variant_id))
+            stock = product.ProductStock if product is not None else None
+            as_of = _aware(product.ProductUpdated) if product is not None else None
+            if best is not None and best.PriceAmount is not None:
+                amount = Decimal(best.PriceAmount)
+                found[wanted] = ShopPrice(
+                    price=None if best.PriceIsWithVat else amount,
+                    price_with_vat=amount if best.PriceIsWithVat else None,
+                    stock=None if stock is None else Decimal(stock),
+                    as_of=as_of,
+                )
+            elif product is not None and product.ProductPrice is not None:
+                found[wanted] = ShopPrice(
+                    price=Decimal(product.ProductPrice),
+                    price_with_vat=None,
+                    stock=None if stock is None else Decimal(stock),
+                    as_of=as_of,
+                )
+        return found

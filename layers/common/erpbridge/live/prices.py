@@ -1,0 +1,328 @@
+"""Prices and stock for a list of products: cache first, then the ERP in chunks, then fallbacks.
+
+* Every answer carries its provenance: ``erp`` (asked just now), ``cache`` (asked within the TTL)
+  or ``fallback`` (the ERP was down or slower than the deadline: a stale cache entry, else the
+  shop database's batch-imported price). The storefront can say "price confirmed at checkout".
+* Cache misses go to the ERP in one request per chunk of ``max_products_per_request`` items —
+  never one request per product — and chunks run in parallel (a few at a time: Business Central
+  allows only a handful of concurrent requests per user).
+* Products the ERP does not know are cached negatively (shorter TTL), so a catalogue page with a
+  discontinued item does not ask the ERP again on every view (Dynamicweb PR #52).
+* A chunk slower than the deadline is answered from fallbacks; when its answer arrives later it
+  still fills the cache for the next request.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from erpbridge.erp.ports import RequestKind
+from erpbridge.errors import ErpError
+from erpbridge.live.cache import TieredCache, cache_key, product_stamp_key
+from erpbridge.live.models import (
+    PriceItem,
+    PriceItemRequest,
+    PriceRequest,
+    PriceResponse,
+    PriceSource,
+    QuantityPrice,
+)
+from erpbridge.live.ports import JsonValue, LiveErp, ShopPrice, ShopPrices
+
+log = logging.getLogger("erpbridge.live.prices")
+
+
+@dataclass(frozen=True)
+class PricingPolicy:
+    max_products_per_request: int = 50
+    ttl_s: float = 300.0
+    negative_ttl_s: float = 60.0
+    keep_stale_s: float = 86_400.0  # how long an expired entry may still serve as a fallback
+    deadline_s: float = 5.0
+    anonymous_user_key: str = "Anonymous"
+    local_currency: str | None = None
+    unit_prices: bool = True
+    parallel_chunks: int = 4
+
+
+def _number(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _decimal(value: JsonValue) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def quantity_text(quantity: Decimal) -> str:
+    """One spelling per quantity (1, 1.0 and 1.00 share a cache entry)."""
+    normalized = quantity.normalize()
+    return format(normalized, "f")
+
+
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    key: str
+    item: PriceItemRequest
+
+
+class PriceService:
+    def __init__(
+        self,
+        *,
+        erp: LiveErp,
+        cache: TieredCache,
+        shop_prices: ShopPrices | None,
+        policy: PricingPolicy,
+        executor: ThreadPoolExecutor | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._erp = erp
+        self._cache = cache
+        self._shop_prices = shop_prices
+        self._policy = policy
+        self._now = now
+        self._executor = executor
+        self._executor_lock = threading.Lock()
+
+    # --- the use case -------------------------------------------------------------------------
+
+    def get_prices(self, request: PriceRequest) -> PriceResponse:
+        customer = request.customer_number or self._policy.anonymous_user_key
+        wanted = {self._key(request, customer, item): item for item in request.items}
+        stamps = {key: product_stamp_key(request.shop_id, item.product_id) for key, item in wanted.items()}
+        hits = self._cache.get_many(list(wanted), stamps=stamps)
+
+        answers: dict[str, PriceItem] = {}
+        misses: list[_Wanted] = []
+        for key, item in wanted.items():
+            hit = hits.get(key)
+            if hit is not None and hit.fresh:
+                answers[key] = self._item_from_cache(item, hit.value, PriceSource.CACHE)
+            else:
+                misses.append(_Wanted(key, item))
+
+        failure: str | None = None
+        if misses:
+            fetched, failure = self._fetch_from_erp(request, customer, misses)
+            for wanted_item in misses:
+                value = fetched.get(wanted_item.key)
+                if value is not None:
+                    answers[wanted_item.key] = self._item_from_cache(wanted_item.item, value, PriceSource.ERP)
+            unanswered = [w for w in misses if w.key not in answers]
+            if unanswered:
+                answers.update(self._fallbacks(request, unanswered, hits))
+
+        items = [answers[self._key(request, customer, item)] for item in request.items]
+        degraded = any(item.source is PriceSource.FALLBACK for item in items)
+        message = None
+        if degraded:
+            message = f"ERP unavailable ({failure}); fallback figures are marked source=fallback"
+        return PriceResponse(
+            customer_number=request.customer_number,
+            currency=request.currency,
+            shop_id=request.shop_id,
+            language=request.language,
+            items=items,
+            degraded=degraded,
+            message=message,
+        )
+
+    # --- ERP ------------------------------------------------------------------------------------
+
+    def _fetch_from_erp(
+        self, request: PriceRequest, customer: str, misses: Sequence[_Wanted]
+    ) -> tuple[dict[str, JsonValue], str | None]:
+        """Ask the ERP for ``misses`` in chunks; return the values that arrived before the deadline
+        and, if some did not, why."""
+        ordered = sorted(misses, key=lambda w: (w.item.product_id, w.item.variant_id, w.item.unit))
+        size = self._policy.max_products_per_request
+        chunks = [ordered[i : i + size] for i in range(0, len(ordered), size)]
+        futures = [self._pool().submit(self._fetch_chunk, request, customer, chunk) for chunk in chunks]
+        _, not_done = wait(futures, timeout=self._policy.deadline_s)
+        fetched: dict[str, JsonValue] = {}
+        failure: str | None = None
+        for future in futures:
+            if future in not_done:
+                failure = f"no answer within {self._policy.deadline_s:g} s"
+                continue
+            error = future.exception()
+            if error is not None:
+                failure = _describe(error)
+                continue
+            fetched.update(future.result())
+        if not_done:
+            log.warning("ERP price request slower than the deadline; answering from fallbacks")
+        return fetched, failure
+
+    def _fetch_chunk(
+        self, request: PriceRequest, customer: str, chunk: Sequence[_Wanted]
+    ) -> dict[str, JsonValue]:
+        from erpbridge.protocol.request_builders import (
+            ProductQuery,
+            build_product_info_request,
+            product_identifier,
+        )
+        from erpbridge.protocol.response_parsers import parse_product_info
+
+        queries = [
+            ProductQuery(
+                product_id=w.item.product_id,
+                variant_id=w.item.variant_id,
+                number=w.item.product_id,
+                unit_id=w.item.unit,
+                language_id=request.language,
+                quantity=w.item.quantity,
+            )
+            for w in chunk
+        ]
+        currency = "" if request.currency == (self._policy.local_currency or "") else request.currency
+        xml = build_product_info_request(
+            queries,
+            customer_number=customer,
+            anonymous_user_key=self._policy.anonymous_user_key,
+            currency_code=currency,
+            unit_prices=self._policy.unit_prices,
+        )
+        infos = parse_product_info(self._erp.call(xml, kind=RequestKind.PRODUCT_INFO))
+        as_of = self._now().timestamp()
+        values: dict[str, JsonValue] = {}
+        for w, query in zip(chunk, queries, strict=True):
+            info = infos.get(product_identifier(query, unit_prices=self._policy.unit_prices))
+            values[w.key] = _value_from_info(info, w.item.quantity, as_of)
+        self._cache.put_many(
+            (
+                (key, value, self._policy.ttl_s if value["found"] else self._policy.negative_ttl_s)
+                for key, value in values.items()
+            ),
+            keep_for_s=self._policy.keep_stale_s,
+        )
+        return values
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._executor_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=self._policy.parallel_chunks, thread_name_prefix="erp-prices"
+                )
+            return self._executor
+
+    # --- fallbacks ------------------------------------------------------------------------------
+
+    def _fallbacks(
+        self, request: PriceRequest, unanswered: Sequence[_Wanted], hits: dict[str, Any]
+    ) -> dict[str, PriceItem]:
+        answers: dict[str, PriceItem] = {}
+        from_shop: list[_Wanted] = []
+        for w in unanswered:
+            hit = hits.get(w.key)
+            if hit is not None:  # stale (or invalidated) but better than nothing, and labelled so
+                answers[w.key] = self._item_from_cache(w.item, hit.value, PriceSource.FALLBACK)
+            else:
+                from_shop.append(w)
+        if not from_shop:
+            return answers
+        shop: dict[tuple[str, str, str, Decimal], ShopPrice] = {}
+        if self._shop_prices is not None:
+            try:
+                shop = self._shop_prices.lookup(
+                    [(w.item.product_id, w.item.variant_id, w.item.unit, w.item.quantity) for w in from_shop],
+                    customer_number=request.customer_number,
+                    currency=request.currency,
+                    shop_id=request.shop_id,
+                )
+            except Exception:  # the fallback of a fallback must not turn a degraded answer into a 500
+                log.exception("shop database price lookup failed")
+        now = self._now()
+        for w in from_shop:
+            price = shop.get((w.item.product_id, w.item.variant_id, w.item.unit, w.item.quantity))
+            answers[w.key] = PriceItem(
+                product_id=w.item.product_id,
+                variant_id=w.item.variant_id,
+                unit=w.item.unit,
+                quantity=w.item.quantity,
+                found=None if price is None else True,
+                price=None if price is None else price.price,
+                price_with_vat=None if price is None else price.price_with_vat,
+                stock=None if price is None else price.stock,
+                source=PriceSource.FALLBACK,
+                as_of=(price.as_of if price is not None and price.as_of is not None else now),
+            )
+        return answers
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _key(self, request: PriceRequest, customer: str, item: PriceItemRequest) -> str:
+        return cache_key(
+            "price",
+            customer,
+            request.currency,
+            request.shop_id,
+            request.language,
+            item.product_id,
+            item.variant_id,
+            item.unit,
+            quantity_text(item.quantity),
+        )
+
+    @staticmethod
+    def _item_from_cache(item: PriceItemRequest, value: JsonValue, source: PriceSource) -> PriceItem:
+        return PriceItem(
+            product_id=item.product_id,
+            variant_id=item.variant_id,
+            unit=item.unit,
+            quantity=item.quantity,
+            found=bool(value["found"]),
+            price=_decimal(value["price"]),
+            price_with_vat=_decimal(value["price_with_vat"]),
+            stock=_decimal(value["stock"]),
+            default_unit=value.get("default_unit") or "",
+            quantity_prices=[
+                QuantityPrice(
+                    quantity=Decimal(q), price=_decimal(p), price_with_vat=_decimal(pv), unit=u or ""
+                )
+                for q, p, pv, u in value.get("quantity_prices", [])
+            ],
+            source=source,
+            as_of=datetime.fromtimestamp(float(value["as_of"]), UTC),
+        )
+
+
+def _value_from_info(info: Any, quantity: Decimal, as_of: float) -> dict[str, JsonValue]:
+    """The cacheable form of one ERP answer (None = the ERP does not know the product)."""
+    if info is None:
+        return {"found": False, "price": None, "price_with_vat": None, "stock": None, "as_of": as_of}
+    price, price_with_vat = info.price, info.price_with_vat
+    if price is None:
+        # No list price: the quantity-break row with the largest quantity not above the request.
+        eligible = [
+            q for q in info.quantity_prices if (q.quantity or Decimal(1)) <= max(quantity, Decimal(1))
+        ]
+        if eligible:
+            best = max(eligible, key=lambda q: q.quantity or Decimal(1))
+            price, price_with_vat = best.amount, best.amount_with_vat
+    return {
+        "found": True,
+        "price": _number(price),
+        "price_with_vat": _number(price_with_vat),
+        "stock": _number(info.stock),
+        "default_unit": info.default_unit_id or "",
+        "quantity_prices": [
+            [str(q.quantity or 1), _number(q.amount), _number(q.amount_with_vat), q.unit_id or ""]
+            for q in info.quantity_prices
+        ],
+        "as_of": as_of,
+    }
+
+
+def _describe(error: BaseException) -> str:
+    """A short reason for the storefront; never a stack trace or a secret."""
+    if isinstance(error, ErpError):
+        return type(error).__name__.removesuffix("Error").replace("Erp", "ERP ").strip() or "ERP error"
+    return "ERP request failed"
