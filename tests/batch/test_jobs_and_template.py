@@ -1,0 +1,89 @@
+"""Job files, sample events and template.yaml agree with each other."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, template_resources
+
+from erpbridge.batch.jobs import BatchJob, list_batch_jobs, load_batch_job
+from erpbridge.errors import ConfigurationError
+from erpbridge.protocol.xmlsafe import parse_xml
+from erpbridge.settings import ErpSettings
+
+MAPPINGS = ROOT / "mappings"
+FETCH_JOBS = {"fetch-shop-data", "fetch-customer-data", "fetch-stock-level"}
+
+
+def _schedules() -> dict[str, dict[str, object]]:
+    events = template_resources()["FetchJobFunction"]["Properties"]["Events"]
+    schedules = {}
+    for event in events.values():
+        assert event["Type"] == "ScheduleV2"
+        properties = event["Properties"]
+        schedules[json.loads(properties["Input"])["job"]] = properties
+    return schedules
+
+
+def test_the_three_fetch_jobs_load_and_build_their_requests() -> None:
+    jobs = {job.id: job for job in list_batch_jobs(MAPPINGS)}
+    assert set(jobs) >= FETCH_JOBS
+    shop = jobs["fetch-shop-data"]
+    request = parse_xml(shop.request_xml({"shopID": "SHOP2"}))
+    assert request.tag == "GetEcomData" and request.get("shopID") == "SHOP2"
+    families = [child.tag for child in request.find("tables")]
+    assert families == [
+        "Products", "ProductGroups", "Currencies", "Countries", "Units", "Languages", "Manufacturers",
+        "RelatedProducts",
+    ]  # fmt: skip
+    assert [c.tag for c in parse_xml(jobs["fetch-customer-data"].request_xml()).find("tables")] == [
+        "Customers"
+    ]
+    assert [c.tag for c in parse_xml(jobs["fetch-stock-level"].request_xml()).find("tables")] == ["Stock"]
+
+
+def test_an_unknown_request_parameter_is_refused() -> None:
+    job = load_batch_job("fetch-shop-data", MAPPINGS)
+    with pytest.raises(ConfigurationError, match="unknown parameter 'shopid'"):
+        job.request_xml({"shopid": "X"})
+
+
+def test_every_scheduled_job_has_the_schedule_its_job_file_states() -> None:
+    schedules = _schedules()
+    assert set(schedules) == FETCH_JOBS
+    for job_id, properties in schedules.items():
+        job = load_batch_job(job_id, MAPPINGS)
+        assert properties["ScheduleExpression"] == job.fetch.schedule, job_id
+        assert properties.get("ScheduleExpressionTimezone", "UTC") == job.fetch.schedule_timezone, job_id
+        assert "<aws.scheduler.scheduled-time>" in str(properties["Input"])
+        assert properties["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+        assert "DeadLetterConfig" in properties
+
+
+def test_a_job_may_point_at_another_erp_with_secrets_by_reference(tmp_path: Path) -> None:
+    text = (MAPPINGS / "fetch-customer-data.yaml").read_text()
+    text += "  erp:\n    url: https://bc.example.com/WS/C/Codeunit/DWWebService\n    auth: basic\n"
+    text += "    user: BATCH\n    password_env: JOB_ERP_PASSWORD\n"
+    (tmp_path / "fetch-customer-data.yaml").write_text(
+        text.replace("\nimport:", "\n  erp_placeholder: 1\nimport:", 0)
+    )
+    # The erp block belongs inside fetch: rebuild the file with it there.
+    head, _, tail = (MAPPINGS / "fetch-customer-data.yaml").read_text().partition("import:")
+    override = (
+        "  erp:\n    url: https://bc.example.com/WS/C/Codeunit/DWWebService\n    auth: basic\n"
+        "    user: BATCH\n    password_env: JOB_ERP_PASSWORD\n"
+    )
+    (tmp_path / "fetch-customer-data.yaml").write_text(head + override + "import:" + tail)
+    job: BatchJob = load_batch_job("fetch-customer-data", tmp_path)
+    live = ErpSettings(erp_url="http://live.example.com/soap", erp_auth="key", erp_security_key="k")
+    settings = job.erp_settings(live, env={"JOB_ERP_PASSWORD": "s3cret"})
+    assert str(settings.erp_url) == "https://bc.example.com/WS/C/Codeunit/DWWebService"
+    assert settings.erp_auth == "basic" and settings.erp_user == "BATCH"
+    assert settings.erp_password is not None and settings.erp_password.get_secret_value() == "s3cret"
+    assert settings.erp_timeout_s == live.erp_timeout_s  # the rest comes from the live settings
+    with pytest.raises(ConfigurationError, match="JOB_ERP_PASSWORD"):
+        job.erp_settings(live, env={})
+    # Without an override the job uses the live settings as they are.
+    assert load_batch_job("fetch-stock-level", MAPPINGS).erp_settings(live) is live
