@@ -127,7 +127,7 @@ class FakeBC:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
         self._thread.start()
         return self
 
@@ -174,9 +174,9 @@ class FakeBC:
 # -- behaviours ----------------------------------------------------------------------------------
 
 
-def ok(inner: str | None = None) -> Behaviour:
+def ok(inner: str | None = None, **names: str) -> Behaviour:
     def run(handler: _Handler, request: Recorded) -> None:
-        handler.reply(200, envelope(handler.bc.default_inner if inner is None else inner))
+        handler.reply(200, envelope(handler.bc.default_inner if inner is None else inner, **names))
 
     return run
 

@@ -92,8 +92,8 @@ def unescape_text(data: bytes) -> bytes:
         if b"&#" in data:
             # Rare: other numeric references. One pass over all references, so a reference's
             # result ('&#38;' → '&') is never unescaped a second time.
-            unescaped = _REFERENCE.sub(_replace_reference, data)
-            if unescaped.count(b"&") != data.count(b"&amp;"):
+            unescaped, references = _REFERENCE.subn(_replace_reference, data)
+            if references != data.count(b"&"):
                 _raise_bad_reference(data)
             return unescaped
     data = (
