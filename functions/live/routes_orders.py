@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
-from live_errors import ERROR_RESPONSES, json_response
+from live_errors import ERROR_RESPONSES
 from routes_prices import Authorization
 
 from erpbridge.live.composition import services
@@ -46,7 +46,8 @@ def post_order(
 ) -> Response[OrderResponse]:
     services().tokens.caller(authorization).ensure_may_access(request.customer_number)
     status_code, body = services().orders.place_order(request, idempotency_key)
-    return json_response(status_code, body)
+    # A dict body is validated against OrderResponse and serialised by Powertools.
+    return Response(status_code=status_code, content_type="application/json", body=body)
 
 
 @router.get(

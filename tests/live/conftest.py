@@ -1,0 +1,143 @@
+"""Fixtures of the live API tests: services wired from settings (as in Lambda) and an API caller.
+
+``live`` builds the real services — the ERP client, the shop database (SQLite and PostgreSQL via
+``database_url``), local shared stores — and installs them for the Lambda handler; ``call`` sends
+an API Gateway REST event through ``live_api.lambda_handler`` and returns status, headers, body.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CLOSED_ERP_URL = "http://127.0.0.1:9/tenant/production/WS/CRONUS/Codeunit/DWWebService"  # nothing listens
+JWT_SECRET = "test-secret-for-customer-tokens-0123456789"
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: Any
+    raw: bytes
+
+
+@dataclass
+class Live:
+    services: Any
+    database_url: str
+    call: Callable[..., Answer]
+
+    def token(self, customer: str, *, expires_in: int = 300) -> str:
+        claims = {"customer_number": customer, "exp": int(time.time()) + expires_in}
+        return jwt.encode(claims, JWT_SECRET, algorithm="HS256")
+
+
+def _caller(lambda_context: Any) -> Callable[..., Answer]:
+    import live_api
+    from erpbridge_cli.commands.live import to_event
+
+    def call(
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        token: str | None = None,
+    ) -> Answer:
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        if token:
+            all_headers["Authorization"] = f"Bearer {token}"
+        data = b"" if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        answer = live_api.lambda_handler(to_event(method, path, all_headers, data), lambda_context)
+        raw = answer.get("body") or ""
+        payload = base64.b64decode(raw) if answer.get("isBase64Encoded") else raw.encode()
+        headers_out = {k.lower(): v for k, v in (answer.get("headers") or {}).items()}
+        for name, values in (answer.get("multiValueHeaders") or {}).items():
+            headers_out.setdefault(name.lower(), values[-1])
+        content_type = headers_out.get("content-type", "")
+        parsed = json.loads(payload) if payload and content_type.startswith("application/json") else None
+        return Answer(int(answer["statusCode"]), headers_out, parsed, payload)
+
+    return call
+
+
+def build_live(
+    monkeypatch: pytest.MonkeyPatch,
+    lambda_context: Any,
+    database_url: str,
+    tmp_path: Path,
+    erp_env: dict[str, str],
+    **extra: str,
+) -> Live:
+    from erpbridge.live.composition import LiveServices, use_services
+    from erpbridge.live.config import LiveSettings, get_live_settings
+    from erpbridge.settings import get_settings, load_settings
+
+    env = {
+        "ERPBRIDGE_ERP_AUTH": "none",
+        **erp_env,
+        "ERPBRIDGE_DATABASE_URL": database_url,
+        "ERPBRIDGE_STATE_DIR": str(tmp_path / "state"),
+        "ERPBRIDGE_ERP_TIMEOUT_S": "2",
+        "ERPBRIDGE_ERP_CONNECT_TIMEOUT_S": "1",
+        "ERPBRIDGE_ERP_MAX_RETRIES": "1",
+        "ERPBRIDGE_LIVE_DEADLINE_S": "5",
+        "ERPBRIDGE_JWT_SECRET": JWT_SECRET,
+        "ERPBRIDGE_ORDER_EXPORT_AFTER_S": "0",
+        "ERPBRIDGE_ORDER_MAX_ATTEMPTS": "3",
+        **extra,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    for name in (
+        "ERPBRIDGE_SECRETS_NAME",
+        "ERPBRIDGE_SSM_PATH",
+        "ERPBRIDGE_CACHE_TABLE",
+        "ERPBRIDGE_BREAKER_TABLE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    get_settings.cache_clear()
+    get_live_settings.cache_clear()
+    services = LiveServices(load_settings(), LiveSettings(), migrate=True)
+    services.engine  # noqa: B018 - migrate now, not inside the first request
+    use_services(services)
+    return Live(services, database_url, _caller(lambda_context))
+
+
+@pytest.fixture
+def live_erp_down(
+    monkeypatch: pytest.MonkeyPatch, lambda_context: Any, database_url: str, tmp_path: Path
+) -> Iterator[Live]:
+    """The live API with an ERP that cannot be reached (nothing listens on its port)."""
+    from erpbridge.live.composition import use_services
+    from erpbridge.shopdb import dispose_engines
+
+    yield build_live(
+        monkeypatch, lambda_context, database_url, tmp_path, {"ERPBRIDGE_ERP_URL": CLOSED_ERP_URL}
+    )
+    use_services(None)
+    dispose_engines()
+
+
+@pytest.fixture
+def live(
+    monkeypatch: pytest.MonkeyPatch, lambda_context: Any, database_url: str, tmp_path: Path, emulator: Any
+) -> Iterator[Live]:
+    """The live API against the BC emulator over HTTP."""
+    from erpbridge.live.composition import use_services
+    from erpbridge.shopdb import dispose_engines
+
+    yield build_live(monkeypatch, lambda_context, database_url, tmp_path, emulator.settings_env())
+    use_services(None)
+    dispose_engines()

@@ -1,0 +1,167 @@
+"""The live API when the ERP cannot be reached: orders are kept and queued, prices fall back and
+say so, health says degraded; plus validation, idempotency and customer isolation, which never
+need the ERP."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+ORDER = {
+    "order_id": "WEB-1001",
+    "customer_number": "10000",
+    "currency": "EUR",
+    "billing_address": {"name": "Ada Shopper", "city": "Aarhus", "country_code": "DK"},
+    "lines": [{"product_id": "1000", "quantity": 2}, {"product_id": "1001", "unit": "PCS", "quantity": 1}],
+}
+
+
+def test_order_is_stored_and_queued_when_the_erp_is_down(live_erp_down: Any) -> None:
+    answer = live_erp_down.call("POST", "/v1/orders", ORDER, headers={"Idempotency-Key": "key-00000001"})
+    assert answer.status == 202
+    assert answer.body["status"] == "queued" and answer.body["erp_order_id"] is None
+    engine = sa.create_engine(live_erp_down.database_url)
+    with engine.connect() as conn:
+        order = conn.execute(sa.text('SELECT "OrderComplete", "OrderIsExported" FROM "EcomOrders"')).one()
+        lines = conn.execute(sa.text('SELECT COUNT(*) FROM "EcomOrderLines"')).scalar_one()
+    engine.dispose()
+    assert bool(order[0]) and not bool(order[1]) and lines == 2
+    detail = live_erp_down.call("GET", "/v1/orders/WEB-1001")
+    assert detail.status == 200
+    assert detail.body["status"] == "queued"
+    assert [e["outcome"] for e in detail.body["timeline"]] == ["not_sent"]
+    assert detail.body["timeline"][0]["request_xml"]  # the XML that would have been sent is kept
+    # Not reaching the ERP is not a counted failure: an outage must not dead-letter orders.
+    assert detail.body["attempts"] == 0
+
+
+def test_same_key_same_body_replays_and_other_body_conflicts(live_erp_down: Any) -> None:
+    first = live_erp_down.call("POST", "/v1/orders", ORDER, headers={"Idempotency-Key": "key-00000002"})
+    again = live_erp_down.call("POST", "/v1/orders", ORDER, headers={"Idempotency-Key": "key-00000002"})
+    assert (again.status, again.body) == (first.status, first.body)
+    changed = {**ORDER, "lines": [{"product_id": "1000", "quantity": 5}]}
+    conflict = live_erp_down.call("POST", "/v1/orders", changed, headers={"Idempotency-Key": "key-00000002"})
+    assert conflict.status == 409 and conflict.body["error"] == "conflict"
+    timeline = live_erp_down.call("GET", "/v1/orders/WEB-1001").body["timeline"]
+    assert len(timeline) == 1  # the replay sent nothing
+
+
+def test_generated_order_id_and_missing_idempotency_key(live_erp_down: Any) -> None:
+    body = {k: v for k, v in ORDER.items() if k != "order_id"}
+    answer = live_erp_down.call("POST", "/v1/orders", body, headers={"Idempotency-Key": "key-00000003"})
+    assert answer.status == 202 and answer.body["order_id"].startswith("WEB-")
+    missing = live_erp_down.call("POST", "/v1/orders", body)
+    assert missing.status == 422
+    assert any("idempotency-key" in d["field"].lower() for d in missing.body["detail"])
+
+
+def test_invalid_body_is_422_with_field_and_reason(live_erp_down: Any) -> None:
+    bad = {"customer_number": "10000", "items": [{"product_id": "1000", "quantity": -1}]}
+    answer = live_erp_down.call("POST", "/v1/prices", bad)
+    assert answer.status == 422
+    assert answer.body["error"] == "validation_error"
+    fields = {d["field"] for d in answer.body["detail"]}
+    assert "body.items.0.quantity" in fields
+    assert "Traceback" not in answer.raw.decode()
+    unknown_order = live_erp_down.call("GET", "/v1/orders/NOPE-1")
+    assert unknown_order.status == 404
+
+
+def test_prices_fall_back_to_shop_prices_and_say_so(live_erp_down: Any) -> None:
+    engine = sa.create_engine(live_erp_down.database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                'INSERT INTO "EcomProducts" ("ProductID", "ProductLanguageID", "ProductVariantID", "ProductPrice", '
+                '"ProductStock", "ProductUpdated") VALUES (:id, :lang, :variant, :price, :stock, :updated)'
+            ),
+            {
+                "id": "1000",
+                "lang": "LANG1",
+                "variant": "",
+                "price": 12.5,
+                "stock": 7,
+                "updated": datetime(2026, 1, 2),
+            },
+        )
+        conn.execute(
+            sa.text(
+                'INSERT INTO "EcomPrices" ("PriceID", "PriceProductId", "PriceProductVariantId", "PriceQuantity", '
+                '"PriceAmount", "PriceUserCustomerNumber", "PriceCurrency") VALUES (:id, :p, :v, :q, :a, :c, :cur)'
+            ),
+            {"id": "P1", "p": "1000", "v": "", "q": 10, "a": 9.75, "c": "10000", "cur": "EUR"},
+        )
+    engine.dispose()
+    request = {
+        "customer_number": "10000",
+        "currency": "EUR",
+        "items": [
+            {"product_id": "1000", "quantity": 1},
+            {"product_id": "1000", "quantity": 12},
+            {"product_id": "X9"},
+        ],
+    }
+    answer = live_erp_down.call("POST", "/v1/prices", request)
+    assert answer.status == 200
+    assert answer.body["degraded"] is True and "ERP" in answer.body["message"]
+    list_price, break_price, unknown = answer.body["items"]
+    assert {i["source"] for i in answer.body["items"]} == {"fallback"}
+    assert Decimal(str(list_price["price"])) == Decimal("12.5") and list_price["stock"] == 7
+    assert Decimal(str(break_price["price"])) == Decimal("9.75")  # the customer's quantity break
+    assert unknown["price"] is None and unknown["found"] is None
+
+
+def test_basket_falls_back_and_says_so(live_erp_down: Any) -> None:
+    basket = {
+        "customer_number": "10000",
+        "lines": [{"product_id": "1000", "quantity": 2}],
+        "erp_controls_discount": False,
+        "discounts": [{"name": "Spring", "amount": 1}],
+    }
+    answer = live_erp_down.call("POST", "/v1/baskets/calculate", basket)
+    assert answer.status == 200
+    assert answer.body["source"] == "fallback" and "ERP unavailable" in answer.body["message"]
+    assert answer.body["discounts_by"] == "shop"
+
+
+def test_health_reports_degraded_and_the_export_queue(live_erp_down: Any) -> None:
+    live_erp_down.call("POST", "/v1/orders", ORDER, headers={"Idempotency-Key": "key-00000004"})
+    answer = live_erp_down.call("GET", "/v1/health")
+    assert answer.status == 200
+    assert answer.body["status"] == "degraded" and answer.body["erp_reachable"] is False
+    assert answer.body["orders_waiting_for_export"] == 1
+
+
+def test_documents_answer_503_when_the_erp_cannot_be_reached(live_erp_down: Any) -> None:
+    answer = live_erp_down.call("GET", "/v1/customers/10000/documents?type=invoice")
+    assert answer.status == 503
+    assert answer.body["error"] == "erp_unavailable" and "retry-after" in answer.headers
+    assert "127.0.0.1:9" not in answer.raw.decode()  # no URL (or secret) leaks
+
+
+def test_a_customer_token_only_reaches_its_own_customer(live_erp_down: Any) -> None:
+    own = live_erp_down.token("10000")
+    other = {"customer_number": "20000", "items": [{"product_id": "1000"}]}
+    assert live_erp_down.call("POST", "/v1/prices", other, token=own).status == 403
+    assert live_erp_down.call("GET", "/v1/customers/20000/documents?type=invoice", token=own).status == 403
+    assert (
+        live_erp_down.call("GET", "/v1/customers/20000/documents/invoice/INV-1/pdf", token=own).status == 403
+    )
+    order = {**ORDER, "customer_number": "20000", "order_id": "WEB-2001"}
+    assert (
+        live_erp_down.call(
+            "POST", "/v1/orders", order, headers={"Idempotency-Key": "key-00000005"}, token=own
+        ).status
+        == 403
+    )
+    live_erp_down.call("POST", "/v1/orders", order, headers={"Idempotency-Key": "key-00000006"})
+    assert live_erp_down.call("GET", "/v1/orders/WEB-2001", token=own).status == 403
+    assert live_erp_down.call("GET", "/v1/orders/WEB-2001", token=live_erp_down.token("20000")).status == 200
+    # Its own customer passes the check (and then meets the ERP outage, not a 403).
+    assert live_erp_down.call("GET", "/v1/customers/10000/documents?type=invoice", token=own).status == 503
+    expired = live_erp_down.token("10000", expires_in=-10)
+    assert live_erp_down.call("POST", "/v1/prices", other, token=expired).status == 401
+    assert live_erp_down.call("POST", "/v1/prices", other, token="not-a-jwt").status == 401
