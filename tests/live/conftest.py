@@ -44,6 +44,7 @@ class Live:
 
 def _caller(lambda_context: Any) -> Callable[..., Answer]:
     import live_api
+
     from erpbridge_cli.commands.live import to_event
 
     def call(

@@ -10,6 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from erpbridge.shopdb.schema import table
+
 ORDER = {
     "order_id": "WEB-1001",
     "customer_number": "10000",
@@ -74,25 +76,25 @@ def test_prices_fall_back_to_shop_prices_and_say_so(live_erp_down: Any) -> None:
     engine = sa.create_engine(live_erp_down.database_url)
     with engine.begin() as conn:
         conn.execute(
-            sa.text(
-                'INSERT INTO "EcomProducts" ("ProductID", "ProductLanguageID", "ProductVariantID", "ProductPrice", '
-                '"ProductStock", "ProductUpdated") VALUES (:id, :lang, :variant, :price, :stock, :updated)'
-            ),
-            {
-                "id": "1000",
-                "lang": "LANG1",
-                "variant": "",
-                "price": 12.5,
-                "stock": 7,
-                "updated": datetime(2026, 1, 2),
-            },
+            sa.insert(table("EcomProducts")).values(
+                ProductID="1000",
+                ProductLanguageID="LANG1",
+                ProductVariantID="",
+                ProductPrice=Decimal("12.5"),
+                ProductStock=7,
+                ProductUpdated=datetime(2026, 1, 2),
+            )
         )
         conn.execute(
-            sa.text(
-                'INSERT INTO "EcomPrices" ("PriceID", "PriceProductId", "PriceProductVariantId", "PriceQuantity", '
-                '"PriceAmount", "PriceUserCustomerNumber", "PriceCurrency") VALUES (:id, :p, :v, :q, :a, :c, :cur)'
-            ),
-            {"id": "P1", "p": "1000", "v": "", "q": 10, "a": 9.75, "c": "10000", "cur": "EUR"},
+            sa.insert(table("EcomPrices")).values(
+                PriceID="P1",
+                PriceProductId="1000",
+                PriceProductVariantId="",
+                PriceQuantity=10,
+                PriceAmount=Decimal("9.75"),
+                PriceUserCustomerNumber="10000",
+                PriceCurrency="EUR",
+            )
         )
     engine.dispose()
     request = {
