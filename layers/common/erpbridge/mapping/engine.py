@@ -143,6 +143,7 @@ class _Importer:
         self.runs_by_source: dict[str, list[_MappingRun]] = {}
         self.row_numbers: dict[str, int] = {}
         self.unmapped_tables: dict[str, int] = {}
+        self.known_columns: dict[str, set[str]] = {}
         self._default_shop: str | bool | None = False
 
     @property
@@ -208,11 +209,22 @@ class _Importer:
                     runs = []
                     self.unmapped_tables[table_name] = 0
                 runs_by_source[table_name] = runs
+                self.known_columns[table_name] = set(row)
             if not runs:
                 self.unmapped_tables[table_name] += 1
                 continue
             number = row_numbers.get(table_name, 0) + 1
             row_numbers[table_name] = number
+            known = self.known_columns[table_name]
+            if not known.issuperset(row):
+                # Columns are discovered from a table's first row (as Dynamicweb does); say so
+                # once per new column rather than silently dropping its values.
+                new = sorted(set(row) - known)
+                known.update(new)
+                report.warnings.append(
+                    f"{table_name} row {number}: columns {', '.join(new)} are not in the table's first row "
+                    "and are not imported (the first row must carry every column)"
+                )
             for run in runs:
                 result = run.plan.convert(row, number, table_name)
                 if result is None:
