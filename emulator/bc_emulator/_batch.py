@@ -175,6 +175,7 @@ def _products(ds: Dataset, shop_id: str, langs: list[Language]) -> list[_Segment
                     )
                 )
     category_sorting = {c.id: c.sorting for c in ds.categories}
+    option_name = {o.id: o.names for o in ds.variant_options.values()}
     n_langs = len(langs)
 
     def count(item: Item) -> int:
@@ -189,47 +190,47 @@ def _products(ds: Dataset, shop_id: str, langs: list[Language]) -> list[_Segment
             dict.fromkeys(opt for variant in item.variant_ids for opt in variant.split("."))
         )
         is_stock = item.item_type == 0
+        variant_stock = [ds.stock(item, v) if is_stock else 0 for v in item.variant_ids]
+        master_stock = fmt_number(sum(variant_stock) if item.variant_ids else ds.stock(item))
+        variant_stock_text = [fmt_number(q) for q in variant_stock]
+        invariant: Row = {
+            "ProductID": item.no,
+            "ProductVariantID": "",
+            "ProductNumber": item.no,
+            "ProductActive": fmt_bool(not item.blocked),
+            "ProductPrice": fmt_number(item.unit_price),
+            "ProductStock": master_stock,
+            "ProductCost": fmt_number(item.unit_cost),
+            "ProductWeight": fmt_number(item.weight),
+            "ProductEAN": item.ean,
+            "ProductDefaultUnitId": item.base_unit,
+            "ProductManufacturerID": item.manufacturer_id,
+            "ProductDefaultShopId": shop_id,
+            "ProductVariantCounter": str(len(item.variant_ids)),
+            "ProductType": str(item.item_type),
+            "Groups": groups,
+            "PrimaryGroup": item.category_ids[0],
+            "GroupSorting": sorting,
+            "VariantGroups": variant_groups,
+            "VariantOptions": variant_options,
+        }
         for lang in langs:
             name = item.names[lang.code]
-            base: Row = {
-                "ProductID": item.no,
-                "ProductLanguageID": lang.code,
-                "ProductVariantID": "",
-                "ProductNumber": item.no,
-                "ProductName": name,
-                "ProductShortDescription": name,
-                "ProductLongDescription": f"{name}. {item.no}",
-                "ProductActive": fmt_bool(not item.blocked),
-                "ProductPrice": fmt_number(item.unit_price),
-                "ProductStock": fmt_number(ds.stock(item)) if is_stock else "0",
-                "ProductCost": fmt_number(item.unit_cost),
-                "ProductWeight": fmt_number(item.weight),
-                "ProductEAN": item.ean,
-                "ProductDefaultUnitId": item.base_unit,
-                "ProductManufacturerID": item.manufacturer_id,
-                "ProductDefaultShopId": shop_id,
-                "ProductVariantCounter": str(len(item.variant_ids)),
-                "ProductType": str(item.item_type),
-                "Groups": groups,
-                "PrimaryGroup": item.category_ids[0],
-                "GroupSorting": sorting,
-                "VariantGroups": variant_groups,
-                "VariantOptions": variant_options,
-            }
+            base = dict(invariant)
+            base["ProductLanguageID"] = lang.code
+            base["ProductName"] = name
+            base["ProductShortDescription"] = name
+            base["ProductLongDescription"] = f"{name}. {item.no}"
             result.append(("EcomProducts", base))
-            for variant_id in item.variant_ids:
-                option_names = " ".join(ds.variant_options[o].names[lang.code] for o in variant_id.split("."))
+            for variant_id, stock_text in zip(item.variant_ids, variant_stock_text, strict=True):
+                option_names = " ".join(option_name[o][lang.code] for o in variant_id.split("."))
                 variant_row = dict(base)
-                variant_row.update(
-                    {
-                        "ProductVariantID": variant_id,
-                        "ProductName": f"{name}, {option_names}",
-                        "ProductStock": fmt_number(ds.stock(item, variant_id)) if is_stock else "0",
-                        "ProductVariantCounter": "0",
-                        "VariantGroups": "",
-                        "VariantOptions": "",
-                    }
-                )
+                variant_row["ProductVariantID"] = variant_id
+                variant_row["ProductName"] = f"{name}, {option_names}"
+                variant_row["ProductStock"] = stock_text
+                variant_row["ProductVariantCounter"] = "0"
+                variant_row["VariantGroups"] = ""
+                variant_row["VariantOptions"] = ""
                 result.append(("EcomProducts", variant_row))
         for variant_id in item.variant_ids:
             result.append(
@@ -567,20 +568,22 @@ def _stock(ds: Dataset, shop_id: str, langs: list[Language]) -> list[_Segment]:
         return n_locations * max(1, len(item.variant_ids))
 
     def rows(item: Item) -> list[TableRow]:
-        return [
-            (
-                "EcomStockUnit",
-                {
-                    "StockUnitProductID": item.no,
-                    "StockUnitVariantID": variant_id,
-                    "StockUnitID": item.base_unit,
-                    "StockUnitStockLocationId": str(loc.id),
-                    "StockUnitQuantity": fmt_number(ds.stock(item, variant_id, loc)),
-                    "StockUnitDescription": "",
-                },
-            )
-            for variant_id in (item.variant_ids or ("",))
-            for loc in ds.locations
-        ]
+        result: list[TableRow] = []
+        for variant_id in item.variant_ids or ("",):
+            for loc, quantity in zip(ds.locations, ds.location_stock(item, variant_id), strict=True):
+                result.append(
+                    (
+                        "EcomStockUnit",
+                        {
+                            "StockUnitProductID": item.no,
+                            "StockUnitVariantID": variant_id,
+                            "StockUnitID": item.base_unit,
+                            "StockUnitStockLocationId": str(loc.id),
+                            "StockUnitQuantity": str(quantity),
+                            "StockUnitDescription": "",
+                        },
+                    )
+                )
+        return result
 
     return [_Segment.of_rows(locations), _Segment(stocked, count, rows)]
