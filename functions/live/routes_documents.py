@@ -76,7 +76,7 @@ def get_document_pdf(
     doc_type: Annotated[DocumentType, Path()],
     number: Number,
     authorization: Authorization = None,
-) -> Response[bytes]:
+):  # no return annotation: a bytes body must not go through JSON validation
     services().tokens.caller(authorization).ensure_may_access(customer)
     pdf = services().documents.pdf(customer, doc_type, number)
     return Response(

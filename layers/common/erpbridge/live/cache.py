@@ -105,6 +105,8 @@ class TieredCache:
     def _localised(self, record: CacheRecord, now: float) -> CacheRecord:
         """The local copy lives at most ``local_ttl_s``, then the shared store is asked again, so
         another container's invalidation reaches this one within that time."""
+        if self._shared is None:  # the local layer is the only store: keep the whole lifetime
+            return record
         keep_until = min(record.keep_until, now + self._local_ttl_s)
         fresh_until = min(record.fresh_until, keep_until)
         return CacheRecord(record.key, record.value, record.stored_at, fresh_until, keep_until)

@@ -8,6 +8,7 @@ ERP client's typed errors and become 502/503/504 at the API's edge.
 from __future__ import annotations
 
 from erpbridge.erp.ports import RequestKind
+from erpbridge.errors import ErpFaultError
 from erpbridge.live.errors import NotFoundError
 from erpbridge.live.models import ERP_DOCUMENT_TYPES, DocumentDetail, DocumentList, DocumentType
 from erpbridge.live.ports import LiveErp
@@ -42,7 +43,12 @@ class DocumentService:
             search_field=search_field if search_field and search else None,
             search_value=search if search_field and search else None,
         )
-        listing = parse_document_list(self._erp.call(xml, kind=RequestKind.GET_LIST))
+        try:
+            listing = parse_document_list(self._erp.call(xml, kind=RequestKind.GET_LIST))
+        except ErpFaultError as error:
+            if _is_not_found(error):
+                raise NotFoundError(f"customer {customer_number} not found") from None
+            raise
         return DocumentList(
             customer_number=customer_number,
             type=doc_type,
@@ -57,7 +63,12 @@ class DocumentService:
         from erpbridge.protocol.response_parsers import parse_document
 
         xml = build_get_item(ERP_DOCUMENT_TYPES[doc_type], customer_number, number)
-        document = parse_document(self._erp.call(xml, kind=RequestKind.GET_ITEM))
+        try:
+            document = parse_document(self._erp.call(xml, kind=RequestKind.GET_ITEM))
+        except ErpFaultError as error:
+            if _is_not_found(error):
+                raise NotFoundError(f"{doc_type.value} {number} not found for customer {customer_number}") from None
+            raise
         if not document.header:
             raise NotFoundError(f"{doc_type.value} {number} not found for customer {customer_number}")
         return DocumentDetail(
@@ -77,3 +88,9 @@ class DocumentService:
         self.get(customer_number, doc_type, number)
         xml = build_get_pdf(ERP_DOCUMENT_TYPES[doc_type], number, customer_number)
         return decode_pdf(self._erp.call(xml, kind=RequestKind.GET_PDF))
+
+
+def _is_not_found(error: ErpFaultError) -> bool:
+    """Business Central reports a missing record as a fault "The <table> does not exist. …"; the
+    plug-in unit passes that message through, and it is the only signal there is (anchor §4.4)."""
+    return "does not exist" in (error.erp_message or "")

@@ -1,0 +1,117 @@
+"""Orders under every ERP fault end with exactly one sales order per shop order once Export Failed
+Orders has run: never lost, never created twice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+FAULTS: dict[str, dict[str, Any]] = {
+    "500": {"error_rate": 1.0},
+    "429": {"busy_429_rate": 1.0},
+    "timeout": {"hang_rate": 1.0, "hang_s": 3.0},
+    "commit-then-drop": {"commit_then_drop_rate": 1.0},
+}
+
+
+def _order(order_id: str) -> dict[str, Any]:
+    return {
+        "order_id": order_id,
+        "customer_number": "10000",
+        "billing_address": {"name": "Lucerne & Co.", "city": "Berlin", "country_code": "DE"},
+        "lines": [{"product_id": "P000001", "quantity": 2}, {"product_id": "P000003", "quantity": 1}],
+    }
+
+
+def _sales_orders_for(emulator: Any, order_id: str) -> list[dict[str, Any]]:
+    return [o for o in emulator.control.sales_orders() if order_id in str(o)]
+
+
+def test_order_is_created_once_and_stored_back(live: Any, emulator: Any) -> None:
+    answer = live.call("POST", "/v1/orders", _order("WEB-OK-1"), headers={"Idempotency-Key": "order-ok-0001"})
+    assert answer.status == 201, answer.body
+    assert answer.body["status"] == "created" and answer.body["erp_order_id"]
+    assert answer.body["totals"]["total_with_vat"] > 0 and answer.body["lines"]
+    replay = live.call("POST", "/v1/orders", _order("WEB-OK-1"), headers={"Idempotency-Key": "order-ok-0001"})
+    assert replay.status == 201 and replay.body == answer.body
+    assert len(_sales_orders_for(emulator, "WEB-OK-1")) == 1
+    assert len(emulator.control.requests("create_order")) == 1
+    detail = live.call("GET", "/v1/orders/WEB-OK-1").body
+    assert detail["erp_order_id"] == answer.body["erp_order_id"]
+    assert [e["outcome"] for e in detail["timeline"]] == ["created"]
+    xml = live.services.xml_store.get_bytes(detail["timeline"][0]["request_xml"])
+    assert b'submitType="LiveOrderOrCart"' in xml and b"CreateOrder" in xml
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_each_fault_ends_with_exactly_one_sales_order(live: Any, emulator: Any, fault: str) -> None:
+    order_id = f"WEB-F-{fault.upper()}"
+    emulator.control.set_faults(kinds=["create_order"], **FAULTS[fault])
+    first = live.call("POST", "/v1/orders", _order(order_id), headers={"Idempotency-Key": f"key-{order_id}"})
+    assert first.status == 202, first.body
+    expected = "unknown" if fault in ("timeout", "commit-then-drop") else "queued"
+    assert first.body["status"] == expected
+    emulator.control.clear_faults()
+    emulator.control.release_hanging()
+
+    report = live.services.orders.export_failed_orders(older_than_s=0)
+    assert report.created == 1
+
+    assert len(_sales_orders_for(emulator, order_id)) == 1
+    detail = live.call("GET", f"/v1/orders/{order_id}").body
+    assert detail["status"] == "created" and detail["erp_order_id"]
+    outcomes = [e["outcome"] for e in detail["timeline"]]
+    if expected == "unknown":  # looked up in the ERP before anything was re-sent
+        assert "found_in_erp" in outcomes or "not_found_in_erp" in outcomes
+    export = [e for e in detail["timeline"] if e["trigger"] == "export"]
+    assert export, outcomes
+    # A second run finds nothing left to do.
+    assert live.services.orders.export_failed_orders(older_than_s=0).picked == 0
+
+
+def test_erp_down_then_export_creates_the_order(live: Any, emulator: Any) -> None:
+    emulator.control.down(30)
+    try:
+        first = live.call("POST", "/v1/orders", _order("WEB-F-DOWN"), headers={"Idempotency-Key": "key-down-0001"})
+    finally:
+        emulator.control.up()
+    assert first.status == 202 and first.body["status"] == "queued"
+    assert live.services.orders.export_failed_orders(older_than_s=0).created == 1
+    assert len(_sales_orders_for(emulator, "WEB-F-DOWN")) == 1
+    xml_key = live.call("GET", "/v1/orders/WEB-F-DOWN").body["timeline"][-1]["request_xml"]
+    assert b'submitType="ScheduledTask"' in live.services.xml_store.get_bytes(xml_key)
+
+
+def test_repeated_failures_dead_letter_the_order_and_resend_recovers_it(live: Any, emulator: Any) -> None:
+    emulator.control.set_faults(kinds=["create_order", "export_order"], error_rate=1.0)
+    live.call("POST", "/v1/orders", _order("WEB-DL-1"), headers={"Idempotency-Key": "key-dl-00001"})
+    for _ in range(3):
+        live.services.orders.export_failed_orders(older_than_s=0)
+    detail = live.call("GET", "/v1/orders/WEB-DL-1").body
+    assert detail["status"] == "failed" and detail["state"] == "dead_letter" and detail["attempts"] == 3
+    assert live.services.orders.export_failed_orders(older_than_s=0).picked == 0  # left for an operator
+    emulator.control.clear_faults()
+    assert live.services.orders.resend("WEB-DL-1").status.value == "created"
+    assert len(_sales_orders_for(emulator, "WEB-DL-1")) == 1
+
+
+def test_two_workers_never_claim_the_same_order(live: Any) -> None:
+    from erpbridge.adapters.live_sql import SqlOrderStore
+    from erpbridge.live.ports import OrderState, StoredOrder
+
+    store = SqlOrderStore(live.services.engine)
+    for n in range(6):
+        store.add(
+            StoredOrder(f"WEB-C-{n}", "10000", "", "", {"lines": []}, "print", OrderState.QUEUED)
+        )
+    from datetime import UTC, datetime, timedelta
+
+    later = datetime.now(UTC) + timedelta(seconds=5)
+    first = store.claim_for_export(older_than=later, limit=4, max_attempts=5, owner="a", claim_for_s=60)
+    second = store.claim_for_export(older_than=later, limit=4, max_attempts=5, owner="b", claim_for_s=60)
+    assert len(first) == 4 and len(second) == 2
+    assert not {c.order_id for c in first} & {c.order_id for c in second}
+    assert store.claim_one(first[0].order_id, owner="c", claim_for_s=60) is None
+    store.release(first[0])
+    assert store.claim_one(first[0].order_id, owner="c", claim_for_s=60) is not None
