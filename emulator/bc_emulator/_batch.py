@@ -70,8 +70,9 @@ class _Segment:
         start_of_unit = ends[index - 1] if index else 0
         first = self.rows_of(self.units[index])
         yield from first[offset - start_of_unit :]
-        for unit in itertools.islice(self.units, index + 1, None):
-            yield from self.rows_of(unit)
+        units = self.units
+        for i in range(index + 1, len(units)):  # not islice: it would walk the skipped units
+            yield from self.rows_of(units[i])
 
 
 class BatchRows:

@@ -24,7 +24,6 @@ permissible line discount on a given date":
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -108,7 +107,6 @@ class PricingEngine:
 
     def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
-        self._lock = threading.Lock()
 
     # -- context ------------------------------------------------------------------------------------
 
@@ -240,7 +238,14 @@ class PricingEngine:
         return money(best.amount), best.source, discount
 
     def price_line(
-        self, item: Item, variant_id: str, unit_code: str, quantity: Decimal, ctx: PriceContext
+        self,
+        item: Item,
+        variant_id: str,
+        unit_code: str,
+        quantity: Decimal,
+        ctx: PriceContext,
+        *,
+        candidates: tuple[list[tuple[SalesPrice, Decimal]], list[LineDiscount]] | None = None,
     ) -> LinePrice:
         """Price one line; the unit must be one of the item's units (BcError otherwise)."""
         unit = item.unit(unit_code)
@@ -250,9 +255,9 @@ class PricingEngine:
             )
         if variant_id and variant_id not in item.variant_ids:
             raise BcError(f"The Item Variant does not exist. Item No.='{item.no}', Code='{variant_id}'")
+        quantity = Decimal(quantity)
         quantity = quantity if quantity > 0 else ONE
-        prices = self._applicable_prices(item, variant_id, unit.code, ctx)
-        discounts = self._applicable_discounts(item, variant_id, unit.code, ctx)
+        prices, discounts = candidates or self.candidates(item, variant_id, unit.code, ctx)
         list_price, source, pct = self._best(
             item, variant_id, unit.code, unit.qty_per_unit, quantity, ctx, prices, discounts
         )
@@ -269,15 +274,29 @@ class PricingEngine:
             source,
         )
 
-    def quantity_breaks(
+    def candidates(
         self, item: Item, variant_id: str, unit_code: str, ctx: PriceContext
+    ) -> tuple[list[tuple[SalesPrice, Decimal]], list[LineDiscount]]:
+        """The price lines and line discounts that apply to this line whatever its quantity."""
+        return (
+            self._applicable_prices(item, variant_id, unit_code, ctx),
+            self._applicable_discounts(item, variant_id, unit_code, ctx),
+        )
+
+    def quantity_breaks(
+        self,
+        item: Item,
+        variant_id: str,
+        unit_code: str,
+        ctx: PriceContext,
+        *,
+        candidates: tuple[list[tuple[SalesPrice, Decimal]], list[LineDiscount]] | None = None,
     ) -> list[tuple[Decimal, Decimal]]:
         """(from quantity, net unit price) for each quantity where the customer's price changes."""
         unit = item.unit(unit_code)
         if unit is None:
             return []
-        prices = self._applicable_prices(item, variant_id, unit.code, ctx)
-        discounts = self._applicable_discounts(item, variant_id, unit.code, ctx)
+        prices, discounts = candidates or self.candidates(item, variant_id, unit.code, ctx)
         thresholds = {ONE}
         for line, minimum in prices:
             thresholds.add(self._in_requested_unit(minimum, line.unit_code, unit.qty_per_unit))
@@ -333,10 +352,11 @@ class PricingEngine:
             if unit is None or (query.variant_id and query.variant_id not in item.variant_ids):
                 answers.append(None)
                 continue
-            priced = self.price_line(item, query.variant_id, unit.code, query.quantity, ctx)
+            found = self.candidates(item, query.variant_id, unit.code, ctx)
+            priced = self.price_line(item, query.variant_id, unit.code, query.quantity, ctx, candidates=found)
             breaks = tuple(
                 QuantityBreak(q, net, money(net * (HUNDRED + priced.vat_pct) / HUNDRED), unit.code)
-                for q, net in self.quantity_breaks(item, query.variant_id, unit.code, ctx)
+                for q, net in self.quantity_breaks(item, query.variant_id, unit.code, ctx, candidates=found)
             )
             stock: Decimal | None = None
             if item.item_type == 0:
