@@ -12,7 +12,12 @@ PRODUCTS = [f"P{n:06d}" for n in range(1, 26)]
 
 
 def _prices(live: Any, products: list[str], **extra: Any) -> Any:
-    body = {"customer_number": CUSTOMER, "currency": "", "items": [{"product_id": p} for p in products], **extra}
+    body = {
+        "customer_number": CUSTOMER,
+        "currency": "",
+        "items": [{"product_id": p} for p in products],
+        **extra,
+    }
     return live.call("POST", "/v1/prices", body)
 
 
@@ -69,7 +74,9 @@ def test_slow_erp_past_the_deadline_answers_with_fallback(live: Any, emulator: A
     assert answer.body["items"][0]["source"] == "fallback" and "0.3 s" in answer.body["message"]
 
 
-def test_basket_is_priced_by_the_erp_and_an_unchanged_basket_comes_from_cache(live: Any, emulator: Any) -> None:
+def test_basket_is_priced_by_the_erp_and_an_unchanged_basket_comes_from_cache(
+    live: Any, emulator: Any
+) -> None:
     basket = {"customer_number": CUSTOMER, "lines": [{"product_id": "P000001", "quantity": 3}]}
     first = live.call("POST", "/v1/baskets/calculate", basket)
     assert first.status == 200, first.body
@@ -78,12 +85,16 @@ def test_basket_is_priced_by_the_erp_and_an_unchanged_basket_comes_from_cache(li
     second = live.call("POST", "/v1/baskets/calculate", basket)
     assert second.body["source"] == "cache" and second.body["totals"] == first.body["totals"]
     assert len(emulator.control.requests("calculate_order")) == 1
-    changed = live.call("POST", "/v1/baskets/calculate", {**basket, "lines": [{"product_id": "P000001", "quantity": 4}]})
+    changed = live.call(
+        "POST", "/v1/baskets/calculate", {**basket, "lines": [{"product_id": "P000001", "quantity": 4}]}
+    )
     assert changed.body["source"] == "erp"
 
 
 def test_documents_list_detail_and_pdf(live: Any) -> None:
-    listing = live.call("GET", f"/v1/customers/{CUSTOMER}/documents?type=invoice&page=1&page_size=3&sort=No&direction=desc")
+    listing = live.call(
+        "GET", f"/v1/customers/{CUSTOMER}/documents?type=invoice&page=1&page_size=3&sort=No&direction=desc"
+    )
     assert listing.status == 200, listing.body
     assert 0 < len(listing.body["items"]) <= 3
     number = listing.body["items"][0]["No"]

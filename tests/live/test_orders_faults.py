@@ -73,7 +73,9 @@ def test_each_fault_ends_with_exactly_one_sales_order(live: Any, emulator: Any, 
 def test_erp_down_then_export_creates_the_order(live: Any, emulator: Any) -> None:
     emulator.control.down(30)
     try:
-        first = live.call("POST", "/v1/orders", _order("WEB-F-DOWN"), headers={"Idempotency-Key": "key-down-0001"})
+        first = live.call(
+            "POST", "/v1/orders", _order("WEB-F-DOWN"), headers={"Idempotency-Key": "key-down-0001"}
+        )
     finally:
         emulator.control.up()
     assert first.status == 202 and first.body["status"] == "queued"
@@ -102,9 +104,7 @@ def test_two_workers_never_claim_the_same_order(live: Any) -> None:
 
     store = SqlOrderStore(live.services.engine)
     for n in range(6):
-        store.add(
-            StoredOrder(f"WEB-C-{n}", "10000", "", "", {"lines": []}, "print", OrderState.QUEUED)
-        )
+        store.add(StoredOrder(f"WEB-C-{n}", "10000", "", "", {"lines": []}, "print", OrderState.QUEUED))
     from datetime import UTC, datetime, timedelta
 
     later = datetime.now(UTC) + timedelta(seconds=5)

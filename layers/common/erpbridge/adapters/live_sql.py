@@ -92,23 +92,22 @@ class SqlOrderStore:
                         OrderComment=body.get("comment") or None,
                     )
                 )
-                connection.execute(
-                    sa.insert(self._lines),
-                    [
-                        {
-                            "OrderLineID": f"{order.order_id}-{number}",
-                            "OrderLineOrderID": order.order_id,
-                            "OrderLineProductId": line["product_id"],
-                            "OrderLineProductVariantId": line.get("variant_id") or None,
-                            "OrderLineProductNumber": line["product_id"],
-                            "OrderLineProductName": line.get("name") or None,
-                            "OrderLineQuantity": Decimal(str(line["quantity"])),
-                            "OrderLineUnitId": line.get("unit") or None,
-                            "OrderLineType": "0",
-                        }
-                        for number, line in enumerate(body.get("lines", []), start=1)
-                    ],
-                )
+                lines = [
+                    {
+                        "OrderLineID": f"{order.order_id}-{number}",
+                        "OrderLineOrderID": order.order_id,
+                        "OrderLineProductId": line["product_id"],
+                        "OrderLineProductVariantId": line.get("variant_id") or None,
+                        "OrderLineProductNumber": line["product_id"],
+                        "OrderLineProductName": line.get("name") or None,
+                        "OrderLineQuantity": Decimal(str(line["quantity"])),
+                        "OrderLineUnitId": line.get("unit") or None,
+                        "OrderLineType": "0",
+                    }
+                    for number, line in enumerate(body.get("lines", []), start=1)
+                ]
+                if lines:
+                    connection.execute(sa.insert(self._lines), lines)
                 connection.execute(
                     sa.insert(LIVE_ORDERS).values(
                         order_id=order.order_id,

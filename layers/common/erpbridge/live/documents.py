@@ -67,7 +67,8 @@ class DocumentService:
             document = parse_document(self._erp.call(xml, kind=RequestKind.GET_ITEM))
         except ErpFaultError as error:
             if _is_not_found(error):
-                raise NotFoundError(f"{doc_type.value} {number} not found for customer {customer_number}") from None
+                message = f"{doc_type.value} {number} not found for customer {customer_number}"
+                raise NotFoundError(message) from None
             raise
         if not document.header:
             raise NotFoundError(f"{doc_type.value} {number} not found for customer {customer_number}")
