@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import base64
 import itertools
+import re
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
@@ -46,7 +47,7 @@ from bc_emulator.dataset import (
 )
 from erpbridge.errors import ErpBridgeError, XmlError
 from erpbridge.protocol.formats import parse_bool, parse_number
-from erpbridge.protocol.tables import build_tables, iter_tables_xml, tables_from_root
+from erpbridge.protocol.tables import build_tables, tables_from_root
 from erpbridge.protocol.xmlsafe import XmlLimits, parse_xml
 
 REQUEST_LIMITS = XmlLimits(max_bytes=48 * 1024 * 1024, max_depth=32, max_text_bytes=4 * 1024 * 1024)
@@ -477,9 +478,78 @@ class Dispatcher:
 
         def chunks() -> Iterator[bytes]:
             yield self.declaration
-            yield from iter_tables_xml(rows(), root_attributes=attributes, declaration=False, cdata=True)
+            yield from stream_tables(rows(), root_attributes=attributes)
 
         return DispatchResult(chunks=chunks())
+
+
+_INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _escape_attribute(text: str) -> str:
+    if _INVALID_XML_CHARS.search(text):
+        raise RequestRejected(f"{text!r} contains a character XML cannot carry")
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        # keep whitespace in attribute values through attribute-value normalisation
+        .replace("\n", "&#10;")
+        .replace("\r", "&#13;")
+        .replace("\t", "&#9;")
+    )
+
+
+def stream_tables(
+    rows: Iterable[tuple[str, Mapping[str, str | None]]],
+    *,
+    root_attributes: Mapping[str, str],
+    chunk_bytes: int = 256 * 1024,
+) -> Iterator[bytes]:
+    """The same document as ``erpbridge.protocol.tables.iter_tables_xml(..., cdata=True)`` (without
+    declaration), written about three times faster: the opening tag of each column name is built
+    once, values go into CDATA as they are. The emulator streams hundreds of MB with it, and later
+    benchmarks must not measure the emulator instead of erpbridge."""
+    column_open: dict[str, str] = {}
+    attributes = "".join(f' {name}="{_escape_attribute(value)}"' for name, value in root_attributes.items())
+    parts: list[str] = [f"<tables{attributes}>"]
+    size = 0
+    current: str | None = None
+    for table, row in rows:
+        if table != current:
+            if current is not None:
+                parts.append("\n  </table>")
+            escaped_table = _escape_attribute(table)
+            parts.append(f'\n  <table tableName="{escaped_table}">')
+            item_open = f'\n    <item table="{escaped_table}">'
+            current = table
+        parts.append(item_open)
+        for name, value in row.items():
+            opening = column_open.get(name)
+            if opening is None:
+                opening = column_open[name] = f'\n      <column columnName="{_escape_attribute(name)}"'
+            if value is None:
+                parts.append(opening + ' isNull="true" />')
+            elif not value:
+                parts.append(opening + "></column>")
+            else:
+                if _INVALID_XML_CHARS.search(value):
+                    raise RequestRejected(f"{table}.{name} contains a character XML cannot carry")
+                if "]]>" in value:
+                    value = value.replace("]]>", "]]]]><![CDATA[>")
+                parts.append(f"{opening}><![CDATA[{value}]]></column>")
+                size += len(value)
+        parts.append("\n    </item>")
+        size += 64
+        if size >= chunk_bytes:
+            yield "".join(parts).encode("utf-8")
+            parts.clear()
+            size = 0
+    if current is not None:
+        parts.append("\n  </table>")
+    parts.append("\n</tables>\n")
+    yield "".join(parts).encode("utf-8")
 
 
 def _order_json(doc: SalesDocument) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from lxml import etree
+
 from erpbridge.errors import XmlError
 from erpbridge.protocol.xmlsafe import XmlLimits, parse_xml
 
@@ -102,6 +104,38 @@ def build_request_envelope(request_xml: str | bytes, service: SoapService | None
         f'<{service.method} xmlns="{service.namespace}"><{service.parameter}>{escape_text(text)}'
         f"</{service.parameter}></{service.method}></soap:Body></soap:Envelope>"
     ).encode()
+
+
+class SoapFault(Exception):
+    """A fault read back from a response body (see :func:`read_response`)."""
+
+    def __init__(self, faultcode: str, message: str) -> None:
+        self.faultcode = faultcode
+        self.message = message
+        super().__init__(f"{faultcode}: {message}")
+
+
+def read_response(body: bytes, service: SoapService | None = None) -> str:
+    """The inner response text of a Process_Result envelope; :class:`SoapFault` for a fault.
+
+    For tests and other callers; erpbridge has its own client (``erpbridge.erp``).
+    """
+    service = service or SoapService()
+    # The inner text of a batch answer can pass libxml2's 10 MB text-node limit: lift that limit
+    # (huge_tree) here, never entities or DTDs. erpbridge's client streams instead.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
+    if b"<!DOCTYPE" in body[:4096]:
+        raise ValueError("a DOCTYPE in a SOAP response")
+    root = etree.fromstring(body, parser)
+    fault = root.find(f"{{{SOAP_ENV_NS}}}Body/{{{SOAP_ENV_NS}}}Fault")
+    if fault is not None:
+        raise SoapFault(fault.findtext("faultcode") or "", fault.findtext("faultstring") or "")
+    parameter = root.find(
+        f"{{{SOAP_ENV_NS}}}Body/{{{service.namespace}}}{service.method}_Result/{{{service.namespace}}}{service.parameter}"
+    )
+    if parameter is None:
+        raise ValueError(f"no {service.method}_Result/{service.parameter} in the SOAP response")
+    return parameter.text or ""
 
 
 def escape_text(text: str) -> str:
