@@ -314,6 +314,7 @@ class DocumentStore:
                     )
                 )
         for row in tax_rows:
+            # On the sales order, sales tax is part of "Amount Including VAT", not of "Amount".
             amount = Decimal(row["OrderLinePriceWithoutVat"] or "0")
             doc_lines.append(
                 DocumentLine(
@@ -323,9 +324,9 @@ class DocumentStore:
                     row["OrderLineProductName"] or "",
                     ONE,
                     "",
-                    amount,
                     ZERO,
-                    amount,
+                    ZERO,
+                    ZERO,
                     ZERO,
                     amount,
                     line_type=4,

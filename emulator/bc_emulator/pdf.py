@@ -32,8 +32,12 @@ TITLES = {
 COMPANY = ("CRONUS International Ltd.", "5 The Ring", "10115 Berlin", "Germany")
 
 
+# The core PDF fonts only know Latin-1: spell the few common others out rather than print '?'.
+_PLAIN = str.maketrans({"–": "-", "—": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "€": "EUR", "…": "..."})
+
+
 def _latin1(text: str) -> str:
-    return text.encode("latin-1", "replace").decode("latin-1")
+    return text.translate(_PLAIN).encode("latin-1", "replace").decode("latin-1")
 
 
 def _money(value: Decimal) -> str:

@@ -388,3 +388,12 @@ def test_pdf_opens_and_shows_the_document_number(bc: BusinessCentral, doc_type: 
 def test_pdf_of_an_unknown_document_is_a_bc_error(bc: BusinessCentral) -> None:
     with pytest.raises(BcError):
         bc.render_pdf("Invoice", "PSI-1", "10000")
+
+
+def test_sales_tax_order_lists_tax_in_the_amount_including_vat_only(bc: BusinessCentral) -> None:
+    a, _ = items(bc)
+    bc.dataset.customers[0].country_code = "US"
+    calculated, number, _ = bc.create_order(header(), [line("L1", a, "2")])
+    rows, _ = bc.list_documents("OpenOrder", "10000", search_field="No", search_value=number)
+    assert rows[0]["Amount"] == calculated.header_row["OrderPriceWithoutVat"] == "200"
+    assert rows[0]["AmountIncludingVAT"] == calculated.header_row["OrderPriceWithVat"] == "214.5"
