@@ -416,10 +416,12 @@ def plan_mapping(
     definition: ImportDefinition,
     *,
     default_shop: str | None = None,
+    keep_partial_plan: bool = False,
 ) -> tuple[TablePlan | None, list[Problem]]:
     """Compile one table mapping. ``source_columns``: the columns of the file's first row of the
     source table (None when unknown: automatic mapping then maps nothing, explicit sources are
-    trusted). Returns the plan (None when there are errors) and every problem found."""
+    trusted). Returns the plan (None when there are errors, unless ``keep_partial_plan``: then
+    the columns that did fit, so a check can still convert sample rows) and every problem."""
     label = f"{mapping.source} → {mapping.destination}"
     problems: list[Problem] = []
 
@@ -500,6 +502,8 @@ def plan_mapping(
     columns = [c for c in columns if c.destination.name not in stamps]
     mapped -= {name for name in stamps if name}
 
+    # Without the file's columns, automatic mapping may still map any destination column.
+    unknown = source_columns is None and mapping.auto_map
     keys: tuple[str, ...]
     if mapping.keys:
         resolved = []
@@ -507,13 +511,15 @@ def plan_mapping(
             info = table.column(key)
             if info is None:
                 problem(f"key column {key} does not exist in {table.name}")
+            elif unknown:
+                resolved.append(info.name)
             elif info.name not in mapped:
                 problem(f"key column {info.name} is not mapped")
             else:
                 resolved.append(info.name)
         keys = tuple(resolved)
     else:
-        keys = tuple(name for name in table.primary_key if name in mapped)
+        keys = tuple(name for name in table.primary_key if name in mapped or unknown)
         if not keys:
             problem(
                 f"no key: none of the primary key columns of {table.name} "
@@ -521,7 +527,12 @@ def plan_mapping(
             )
     for name in table.primary_key:
         info = table.columns[name]
-        if name not in mapped and not info.has_default and mapping.mode.value != "update-only":
+        if (
+            name not in mapped
+            and not unknown
+            and not info.has_default
+            and mapping.mode.value != "update-only"
+        ):
             problem(f"primary key column {name} is not mapped and has no default: inserts would fail")
     for column in columns:
         if column.insert_only and column.destination.name in keys:
@@ -573,10 +584,10 @@ def plan_mapping(
             condition_scope(plan)
         except ValueError as error:
             problem(str(error))
-    if not columns:
+    if not columns and not unknown:
         problem("no column is mapped")
     errors = [p for p in problems if p.severity == "error"]
-    return (None if errors else plan), problems
+    return (None if errors and not keep_partial_plan else plan), problems
 
 
 def _column_plan(
