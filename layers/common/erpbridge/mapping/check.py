@@ -74,8 +74,8 @@ def check_mapping(
                 )
             else:
                 columns = list(rows[0])
-        table = schema.table(mapping.destination)
-        plan, found = plan_mapping(mapping, table, columns, definition, keep_partial_plan=True)
+        destination = schema.table(mapping.destination)
+        plan, found = plan_mapping(mapping, destination, columns, definition, keep_partial_plan=True)
         problems.extend(found)
         if plan is not None and rows:
             problems.extend(_check_rows(plan, rows, source_name or mapping.source))
