@@ -86,10 +86,13 @@ def import_staged_object(
     if not key.startswith(STAGING_PREFIX) or not key.endswith(".xml"):
         return ImportOutcome(bucket, key, ImportResult.IGNORED)
     staged = StagedObject.parse(key)
-    info = store.head(key)
-    if info is None:
-        return ImportOutcome(bucket, key, ImportResult.GONE, staged.job, staged.run_id)
-    version = (etag or info.etag).strip('"')
+    if etag is None:
+        info = store.head(key)
+        if info is None:
+            return ImportOutcome(bucket, key, ImportResult.GONE, staged.job, staged.run_id)
+        etag = info.etag
+    # Claim before looking further: a repeat delivery is then told apart from a vanished object.
+    version = etag.strip('"')
     claim_key = f"{bucket}/{key}/{version}"
     claim = claims.claim(claim_key, now=clock(), in_progress_ttl_s=in_progress_ttl_s)
     if not claim.acquired:
@@ -97,6 +100,9 @@ def import_staged_object(
         return ImportOutcome(
             bucket, key, ImportResult.DUPLICATE, staged.job, staged.run_id, error=f"claim {claim.status}"
         )
+    if store.head(key) is None:  # moved by an earlier delivery whose claim has since expired
+        claims.release(claim_key)
+        return ImportOutcome(bucket, key, ImportResult.GONE, staged.job, staged.run_id)
     try:
         outcome = _import_claimed(bucket, staged, store, runs, importer, clock)
     except BaseException:
