@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from bc_emulator.dataset import Dataset, PriceAnswer, PriceQuery
 
 MAX_QUANTITY_BREAKS = 12
+_SALES_TYPE_RANK = {SALES_TYPE_CUSTOMER: 0, SALES_TYPE_PRICE_GROUP: 1, SALES_TYPE_ALL: 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +164,8 @@ class PricingEngine:
             if not self._sales_type_matches(line.sales_type, line.sales_code, ctx.customer):
                 continue
             result.append((line, line.minimum_quantity))
+        # On equal prices the more specific agreement wins: customer, then price group, then all.
+        result.sort(key=lambda entry: _SALES_TYPE_RANK.get(entry[0].sales_type, 9))
         return result
 
     def _applicable_discounts(

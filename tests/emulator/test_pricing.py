@@ -134,6 +134,16 @@ def test_customer_price_beats_group_price_when_lower(sc: Scenario) -> None:
     assert sc.ask(sc.other.no).price == D(90)  # the agreement is the first customer's only
 
 
+def test_on_equal_prices_the_customer_agreement_is_the_source(sc: Scenario) -> None:
+    sc.prices(
+        price("ALL", sc, SALES_TYPE_ALL, "", "90"),
+        price("GRP", sc, SALES_TYPE_PRICE_GROUP, "WHOLESALE", "90"),
+        price("CUS", sc, SALES_TYPE_CUSTOMER, sc.customer.no, "90"),
+    )
+    assert sc.ask(sc.customer.no).price_source == "CUS"
+    assert sc.ask(sc.other.no).price_source == "GRP"
+
+
 def test_the_lowest_applicable_price_wins_whatever_its_source(sc: Scenario) -> None:
     sc.prices(
         price("ALL", sc, SALES_TYPE_ALL, "", "80"),
