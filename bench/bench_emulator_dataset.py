@@ -53,7 +53,7 @@ def main() -> None:
         f"{'50-line info':>13}"
     )
     for n in sizes:
-        runs = 3 if n <= 10_000 else 1
+        runs = 7 if n <= 10_000 else 2
         generate = best_of(runs, lambda n=n: Dataset.generate(seed=1, products=n, customers=50))
         base = best_of(runs, lambda n=n: baseline_dicts(n))
         ds = Dataset.generate(seed=1, products=n, customers=50)

@@ -207,8 +207,8 @@ class DocumentStore:
                     "OrderLineVatPercent": fmt_number(vat_pct),
                 }
             )
+            disc_vat = money(discount * vat_pct / HUNDRED)
             if discount:
-                disc_vat = money(discount * vat_pct / HUNDRED)
                 discount_rows.append(
                     {
                         "OrderLineId": f"{line_id}-DISC",
@@ -227,7 +227,7 @@ class DocumentStore:
                         "OrderLinePriceVat": fmt_number(-disc_vat),
                     }
                 )
-            net_vat = money(net * vat_pct / HUNDRED)
+            net_vat = gross_vat - disc_vat  # so the response lines add up to the totals to the cent
             doc_lines.append(
                 DocumentLine(
                     n,

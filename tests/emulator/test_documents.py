@@ -397,3 +397,18 @@ def test_sales_tax_order_lists_tax_in_the_amount_including_vat_only(bc: Business
     rows, _ = bc.list_documents("OpenOrder", "10000", search_field="No", search_value=number)
     assert rows[0]["Amount"] == calculated.header_row["OrderPriceWithoutVat"] == "200"
     assert rows[0]["AmountIncludingVAT"] == calculated.header_row["OrderPriceWithVat"] == "214.5"
+
+
+def test_response_lines_add_up_to_the_totals(bc: BusinessCentral) -> None:
+    a, b = items(bc)
+    bc.dataset.items[0].unit_price = D("33.33")
+    customer = bc.dataset.customers[0]
+    customer.invoice_disc_code = "STD"  # 2 % from 2000 EUR
+    bc.dataset.item_line_discounts[a] = [
+        LineDiscount("C7", SALES_TYPE_CUSTOMER, customer.no, item_no=a, discount_pct=D("7.5"))
+    ]
+    result = bc.calculate_order(header(), [line("L1", a, "77"), line("L2", b, "3"), line("L3", a, "1")])
+    h = result.header_row
+    for column in ("WithoutVat", "WithVat"):
+        lines_total = sum(D(r[f"OrderLinePrice{column}"] or "0") for r in result.line_rows)
+        assert lines_total == D(h[f"OrderPriceBeforeFees{column}"] or "0"), column
