@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from bc_emulator._model import (
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 TableRow = tuple[str, Row]
 RELATED_GROUP_ID = "RELATED"
+RATE_PRECISION = Decimal("0.000001")
 
 
 class _Segment:
@@ -344,7 +346,7 @@ def _currencies(ds: Dataset, shop_id: str, langs: list[Language]) -> list[_Segme
                         "CurrencyCode": cur.code,
                         "CurrencyLanguageId": lang.code,
                         "CurrencyName": cur.name,
-                        "CurrencyRate": format(rate.quantize(rate.__class__("0.000001")).normalize(), "f"),
+                        "CurrencyRate": format(rate.quantize(RATE_PRECISION).normalize(), "f"),
                         "CurrencySymbol": cur.symbol,
                         "CurrencyIsDefault": fmt_bool(cur.code == ds.lcy_code),
                     },
