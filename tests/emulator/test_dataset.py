@@ -250,3 +250,21 @@ def test_batch_rows_can_start_at_any_offset(bc: BusinessCentral, family: str) ->
     for offset in (0, 1, 5, 17, 18, 19, len(everything) // 2, len(everything) - 1, len(everything)):
         assert list(rows.iter_from(offset)) == everything[offset:]
         assert rows[offset : offset + 7] == everything[offset : offset + 7]
+
+
+def test_shop_data_rows_carry_rates_vat_and_translations(bc: BusinessCentral) -> None:
+    currencies = {r["CurrencyCode"]: r for r in _tables(bc, "Currencies", language="ENU")["EcomCurrencies"]}
+    assert (currencies["EUR"]["CurrencyRate"], currencies["EUR"]["CurrencyIsDefault"]) == ("100", "True")
+    assert currencies["USD"]["CurrencyRate"] == "92.165899"  # 100 USD in EUR at 1.085 USD per EUR
+    assert currencies["USD"]["CurrencyIsDefault"] == "False"
+    countries = _tables(bc, "Countries")
+    vat = {r["CountryCode2"]: r["CountryVAT"] for r in countries["EcomCountries"]}
+    assert (vat["DE"], vat["DK"], vat["US"]) == ("19", "25", "0")
+    assert len(countries["EcomCountryText"]) == 3 * len(vat)
+    units = _tables(bc, "Units")
+    names = {
+        (r["UnitTranslationUnitId"], r["UnitTranslationLanguageId"]): r["UnitTranslationName"]
+        for r in units["EcomUnitTranslations"]
+    }
+    assert names[("PCS", "DEU")] == "Stück"
+    assert [r["LanguageID"] for r in _tables(bc, "Languages")["EcomLanguages"]] == ["ENU", "DAN", "DEU"]
