@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
+
 import pytest
 from lxml import etree
 
 from erpbridge.erp.soap import SoapContract, check_stripped_envelope
-from erpbridge.erp.unescape import InnerDocumentExtractor, unescape_text
+from erpbridge.erp.unescape import InnerDocumentExtractor, shared_executor, unescape_text
 from erpbridge.errors import ErpResponseError
 
 NS = "urn:microsoft-dynamics-schemas/codeunit/DWWebService"
@@ -28,13 +30,16 @@ def body(content: bytes) -> bytes:
     )
 
 
-def extract(data: bytes, cuts: list[int]) -> tuple[bytes, InnerDocumentExtractor]:
+def extract(
+    data: bytes, cuts: list[int], executor: Executor | None = None
+) -> tuple[bytes, InnerDocumentExtractor]:
     out: list[bytes] = []
     extractor = InnerDocumentExtractor(
         out.append,
         result_element="Process_Result",
         parameter="request",
         check_envelope=lambda envelope: check_stripped_envelope(CONTRACT, envelope),
+        executor=executor,
     )
     start = 0
     for cut in [*cuts, len(data)]:
@@ -138,13 +143,14 @@ def test_text_that_is_not_xml_passes_through_untouched() -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"&lt;a&gt;&nbsp;&lt;/a&gt;", "entity"),
-        (b"a &amp b", "entity"),
-        (b"a & b", "entity"),
-        (b"&#0;", "forbidden character"),
-        (b"&#xD800;", "forbidden character"),
+        (b"&lt;a&gt;&nbsp;&lt;/a&gt;", "Entity 'nbsp' not defined"),
+        (b"a &amp b", "EntityRef"),
+        (b"a & b", "EntityRef"),
+        (b"&#0;", "invalid xmlChar"),
+        (b"&#xD800;", "invalid xmlChar"),
+        (b"a \x01 b", "invalid"),
         (b"&lt;a&gt;<b>nested</b>", "markup"),
-        (b"x&amp", "entity"),
+        (b"x&amp", "EntityRef"),
     ],
 )
 def test_broken_text_is_refused(content: bytes, message: str) -> None:
@@ -155,8 +161,9 @@ def test_broken_text_is_refused(content: bytes, message: str) -> None:
 
 
 def test_invalid_utf8_is_refused() -> None:
-    with pytest.raises(ErpResponseError, match="UTF-8"):
-        extract(body(b"&lt;a&gt;\xff\xfe&lt;/a&gt;"), [])
+    for content in (b"&lt;a&gt;\xff\xfe&lt;/a&gt;", b"<![CDATA[\xff]]>"):
+        with pytest.raises(ErpResponseError, match=r"encoding|UTF-8"):
+            extract(body(content), [])
 
 
 def test_truncated_body_is_refused() -> None:
@@ -183,4 +190,22 @@ def test_body_without_result_element_is_refused() -> None:
 
 
 def test_unescape_text_does_not_unescape_twice() -> None:
-    assert unescape_text(b"&amp;lt; &amp;amp; &#38;gt;") == b"&lt; &amp; &gt;"
+    assert unescape_text(b"&amp;lt; &amp;amp; &#38;gt; &#38;#38;") == b"&lt; &amp; &gt; &#38;"
+
+
+def test_large_documents_on_worker_threads_come_out_whole_and_in_order() -> None:
+    piece = (
+        '&lt;item table=&quot;EcomProducts&quot;&gt;&lt;column columnName="Name"&gt;Caf\u00e9 \U0001f600 '
+        "&amp;amp; &#xD;\r\n&#233;&lt;/column&gt;<![CDATA[<raw> & \u2013]]>&lt;/item&gt;\r\n"
+    ).encode()
+    data = body(piece * 30_000)  # ~4 MB: several segments in flight at once
+    expected = parser_text(data)
+    for size in (1 << 20, 65_537, 300_001):
+        output, _ = extract(data, list(range(size, len(data), size)), executor=shared_executor())
+        assert output == expected, f"chunks of {size} bytes"
+
+
+def test_an_error_on_a_worker_thread_reaches_the_caller() -> None:
+    data = body(b"&lt;ok/&gt;" * 20_000 + b"&bogus;" + b"&lt;ok/&gt;" * 20_000)
+    with pytest.raises(ErpResponseError, match="bogus"):
+        extract(data, list(range(70_000, len(data), 70_000)), executor=shared_executor())

@@ -50,7 +50,7 @@ from erpbridge.erp.soap import (
     fault_from_body,
     parse_result,
 )
-from erpbridge.erp.unescape import InnerDocumentExtractor, rewrite_declared_encoding_text
+from erpbridge.erp.unescape import InnerDocumentExtractor, rewrite_declared_encoding_text, shared_executor
 from erpbridge.errors import (
     ConfigurationError,
     ErpAuthError,
@@ -376,6 +376,7 @@ class SoapErpClient:
             result_element=contract.result_element,
             parameter=contract.result_parameter,
             check_envelope=lambda envelope: check_stripped_envelope(contract, envelope),
+            executor=shared_executor(),
         )
 
     def _close_extractor(self, extractor: InnerDocumentExtractor) -> StreamedResponse:
