@@ -218,6 +218,18 @@ def test_unreachable_token_endpoint_means_not_sent(
     assert server.soap_posts == []
 
 
+def test_token_endpoint_hiccup_is_retried_for_reads_and_does_not_trip_the_breaker(
+    server_factory: Any, make_client: MakeClient, sleep: RecordingSleep
+) -> None:
+    server = server_factory(auth="oauth2")
+    server.token_script.append(status(503))
+    client = make_client(server, erp_breaker_failures=1)
+    assert client.call(b"<q/>", kind=READ)
+    assert len(server.token_requests) == 2
+    assert len(sleep.calls) == 1
+    assert client.breaker.phase is BreakerPhase.CLOSED
+
+
 # -- retries -------------------------------------------------------------------------------------
 
 

@@ -89,13 +89,14 @@ def pooled_session(pool_size: int = 16) -> requests.Session:
     return session
 
 
-@dataclass
+@dataclass(eq=False)
 class _AttemptFailed(Exception):
     """One attempt failed. ``error`` is what the caller sees if no retry follows."""
 
     error: ErpError
     retryable: bool
     erp_down: bool  # counts as a connection failure for the breaker and the status
+    erp_answered: bool = False  # the ERP itself answered (it is up), e.g. 429
     retry_after_s: float | None = None
 
 
@@ -230,9 +231,8 @@ class SoapErpClient:
                 and self._clock() - self._status_checked < self.settings.erp_status_ttl_s
             ):
                 return self._status
-        if self.breaker.would_allow():
-            self.ping()
-        else:
+        reachable = self.breaker.would_allow() and self.ping()
+        if not reachable:  # down, breaker open, or answering with an error: not usable now
             self._record_status(reachable=False)
         with self._lock:
             assert self._status is not None
@@ -262,7 +262,7 @@ class SoapErpClient:
             try:
                 result = attempt()
             except _AttemptFailed as failed:
-                self._account(failed.erp_down, reachable=not failed.erp_down)
+                self._account(failed.erp_down, reachable=failed.erp_answered)
                 if number >= attempts or not failed.retryable:
                     raise failed.error from None
                 delay = self._delay(number, failed.retry_after_s)
@@ -279,13 +279,11 @@ class SoapErpClient:
                 )
                 self._sleep(delay)
                 continue
-            except TokenEndpointUnavailableError:
-                raise  # says nothing about the ERP itself
             except ErpError:
                 self._account(False, reachable=True)  # the ERP answered (fault, auth, bad response)
                 raise
             self._account(False, reachable=True)
-            log.info(
+            log.debug(
                 "ERP %s ok in %.0f ms (attempt %d)",
                 kind.value,
                 (self._clock() - started) * 1000,
@@ -429,7 +427,15 @@ class SoapErpClient:
         """Send, renewing credentials once on 401; return a 200 response whose body is unread."""
         renewed = False
         while True:
-            all_headers = {**(headers or {}), **self._auth.headers()}
+            try:
+                credentials = self._auth.headers()
+            except ErpError as error:  # the token endpoint failed: the ERP was not contacted
+                raise _AttemptFailed(
+                    error,
+                    retryable=isinstance(error, TokenEndpointUnavailableError) and kind not in NOT_RETRY_SAFE,
+                    erp_down=False,
+                ) from None
+            all_headers = {**(headers or {}), **credentials}
             try:
                 response = self._session.request(
                     method, self.url, data=body, headers=all_headers, timeout=self._timeout, stream=True
@@ -494,8 +500,9 @@ class SoapErpClient:
                     retry_after_s=retry_after,
                 ),
                 retryable=safe,
-                erp_down=status == 503,
-                retry_after_s=retry_after if status in (429, 503) else None,
+                erp_down=status == 503,  # overloaded or in maintenance: give it room
+                erp_answered=status == 429,
+                retry_after_s=retry_after,
             )
         if status in (502, 504):
             if not safe:
