@@ -3,6 +3,8 @@
 | method | path | what |
 | --- | --- | --- |
 | GET | `/_control` | URLs, auth mode and credentials, data size, down state, active faults |
+| GET | `/_control/health` | `{"ok": true}` (the trivial endpoint benchmarks compare against) |
+| GET | `/_control/blob?bytes=N` | N filler bytes, chunked like a batch answer (HTTP baseline) |
 | POST | `/_control/reset` | fresh ERP state (orders, checkpoints), no faults, empty journal, up |
 | GET / PUT / DELETE | `/_control/faults` | read / replace (JSON body = fault spec) / clear the faults |
 | POST | `/_control/down` | close the SOAP listener; body `{"seconds": 2}` (absent = until `/up`) |
@@ -26,6 +28,7 @@ import json
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -130,6 +133,10 @@ def _route(
     journal = emulator._journal
     if path == "/_control" and method == "GET":
         return json_reply(200, emulator.describe())
+    if path == "/_control/health":
+        return json_reply(200, {"ok": True})
+    if path == "/_control/blob" and method == "GET":
+        return _blob(int(query.get("bytes", "1048576")))
     if path == "/_control/reset" and method == "POST":
         emulator.reset()
         return json_reply(200, {"reset": True})
@@ -178,6 +185,24 @@ def _route(
         emulator.auth.set_token_ttl(int(payload["ttl_s"]))
         return json_reply(200, {"ttl_s": emulator.auth.token_ttl_s})
     return json_reply(404, {"error": f"no control endpoint {method} {path}"})
+
+
+def _blob(size: int) -> Reply:
+    """``size`` bytes of filler, streamed like a batch answer: the HTTP baseline of benchmarks."""
+    from bc_emulator.server import Reply
+
+    if not 0 <= size <= 16 * 1024**3:
+        raise ValueError("bytes must be between 0 and 16 GiB")
+    block = b"x" * (256 * 1024)
+
+    def chunks() -> Iterator[bytes]:
+        remaining = size
+        while remaining > 0:
+            piece = block if remaining >= len(block) else block[:remaining]
+            remaining -= len(piece)
+            yield piece
+
+    return Reply(200, {"Content-Type": "application/octet-stream"}, stream=chunks())
 
 
 class ControlError(Exception):

@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import pytest
 
-from bc_emulator.dispatch import stream_tables
+from bc_emulator.dispatch import stream_tables, write_tables
 from bc_emulator.server import Emulator
 from bc_emulator.soap import read_response
-from erpbridge.protocol.tables import TablesDocument, iter_tables_xml, parse_tables
+from erpbridge.protocol.tables import TablesDocument, build_tables, iter_tables_xml, parse_tables
 
 
 @pytest.fixture
@@ -134,6 +134,19 @@ def test_the_fast_stream_writer_writes_what_the_codec_writes() -> None:
     ours = b"".join(stream_tables(iter(rows), root_attributes=attributes))
     codec = b"".join(iter_tables_xml(iter(rows), root_attributes=attributes, declaration=False, cdata=True))
     assert ours == codec
+
+
+def test_the_fast_document_writer_writes_what_the_codec_writes() -> None:
+    tables = {
+        "EcomProducts": [{"ProductId": "1", "ProductName": "A & B <c> ]]>", "Stock": None, "Empty": ""}],
+        "EcomPrices": [],
+    }
+    for root_tag, attributes in (("tables", {}), ("Items", {"totalCount": "3"})):
+        ours = write_tables(tables, root_attributes=attributes, root_tag=root_tag)
+        codec = build_tables(
+            tables, root_attributes=attributes, declaration=False, cdata=True, root_tag=root_tag
+        )
+        assert ours == codec
 
 
 def test_erpbridge_client_streams_a_batch_answer(small: Emulator) -> None:
