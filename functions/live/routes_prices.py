@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from live_errors import ERROR_RESPONSES
 
@@ -12,6 +12,7 @@ from erpbridge.live.composition import services
 from erpbridge.live.models import BasketRequest, BasketResponse, PriceRequest, PriceResponse
 
 router = Router()
+PRICE_RESPONSE: dict[str, Any] = {"application/json": {"model": PriceResponse}}
 Authorization = Annotated[str | None, Header(alias="Authorization", description="Bearer <customer token>")]
 
 
@@ -20,12 +21,18 @@ Authorization = Annotated[str | None, Header(alias="Authorization", description=
     summary="Prices and stock for a list of products",
     description="Cache first (TTL), misses from the ERP in chunks; fallback figures when the ERP is down. "
     "Every item says where its figures come from (source) and when they were produced (as_of).",
-    responses=ERROR_RESPONSES,
+    responses={
+        200: {"description": "prices, stock and provenance per item", "content": PRICE_RESPONSE},
+        **ERROR_RESPONSES,
+    },
     tags=["prices"],
 )
-def post_prices(request: PriceRequest, authorization: Authorization = None) -> PriceResponse:
+def post_prices(request: PriceRequest, authorization: Authorization = None):  # type: ignore[no-untyped-def]
+    # The hot path: the use case returns a validated PriceResponse, serialised here once by
+    # pydantic-core (no return annotation, so Powertools does not validate and encode it again).
     services().tokens.caller(authorization).ensure_may_access(request.customer_number)
-    return services().prices.get_prices(request)
+    prices = services().prices.get_prices(request)
+    return Response(status_code=200, content_type="application/json", body=prices.model_dump_json())
 
 
 @router.post(

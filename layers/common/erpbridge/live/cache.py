@@ -16,16 +16,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from erpbridge.live.ports import CacheRecord, CacheStore, JsonValue
 
 STAMP_PREFIX = "stamp|"
 
 
+def _escape(part: object) -> str:
+    return str(part).replace("%", "%25").replace("|", "%7C")
+
+
 def cache_key(kind: str, *parts: object) -> str:
-    """A readable key; each part is percent-encoded so a '|' inside a value cannot collide."""
-    return "|".join([kind, *(quote(str(part), safe="") for part in parts)])
+    """A readable key; '%' and '|' inside a value are percent-encoded, so parts cannot collide."""
+    return "|".join([kind, *map(_escape, parts)])
 
 
 def product_stamp_key(shop_id: str, product_id: str) -> str:

@@ -16,24 +16,24 @@ import functools
 import logging
 import threading
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from erpbridge.live.config import LiveSettings, get_live_settings
 from erpbridge.live.ports import LiveErp, Metric, MetricsSink
-from erpbridge.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    # Settings pull in pydantic-settings (~25 ms); they are read on the first request instead.
     from sqlalchemy.engine import Engine
 
     from erpbridge.adapters.jwt_tokens import JwtCustomerTokens
     from erpbridge.live.baskets import BasketService
     from erpbridge.live.cache import TieredCache
+    from erpbridge.live.config import LiveSettings
     from erpbridge.live.documents import DocumentService
     from erpbridge.live.health import HealthService
     from erpbridge.live.orders import OrderService
     from erpbridge.live.ports import ObjectStore
     from erpbridge.live.prices import PriceService
+    from erpbridge.settings import Settings
 
 log = logging.getLogger("erpbridge.live")
 
@@ -116,6 +116,8 @@ class LiveServices:
             from erpbridge.adapters.aws.live_s3 import S3XmlStore
 
             return S3XmlStore(self.settings.orders_xml_bucket, prefix=self.live.orders_xml_prefix)
+        from pathlib import Path
+
         from erpbridge.adapters.live_files import FileObjectStore
 
         return FileObjectStore(Path(self.settings.state_dir) / self.live.orders_xml_prefix)
@@ -237,6 +239,9 @@ def services() -> LiveServices:
     global _services
     with _services_lock:
         if _services is None:
+            from erpbridge.live.config import get_live_settings
+            from erpbridge.settings import get_settings
+
             _services = LiveServices(get_settings(), get_live_settings(), metrics=_default_metrics)
         return _services
 

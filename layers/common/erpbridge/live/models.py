@@ -35,6 +35,11 @@ MAX_ORDER_LINES = 500
 class ApiModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    def __repr__(self) -> str:
+        # Short on purpose: Powertools logs route arguments with an f-string on every request
+        # (formatting a 500-item body costs milliseconds), and bodies do not belong in logs anyway.
+        return f"{type(self).__name__}(…)"
+
 
 class PriceSource(StrEnum):
     ERP = "erp"

@@ -1,0 +1,272 @@
+"""Live API benchmarks, each beside a baseline measured in the same run.
+
+1. A 50-item price request with a cold cache, through the real Lambda handler, against the BC
+   emulator at zero added latency — beside a *bare* ERP call of the same request (the same SOAP
+   envelope POSTed with a plain ``requests`` session). erpbridge's own work = handler time minus
+   the time inside the ERP client's call and minus the cache store's I/O; target ≤ 20 % of the bare
+   call (median and p95). A breakdown per step (validation, XML build, ERP call, parse, cache
+   store) is measured on the same data.
+2. The same request answered from the cache — target ≥ 10x faster than the bare call.
+3. Cold import of the live function (``import live_api``) beside ``import boto3`` alone, each in
+   fresh interpreters, alternating — target ≤ 1.3x.
+
+Run: ``.venv/bin/python bench/bench_live.py`` (or ``make bench``). Prints figures; exits 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+for path in ("layers/common", "functions/live", "cli", "emulator"):
+    sys.path.insert(0, str(ROOT / path))
+os.environ.setdefault("ERPBRIDGE_STAGE", "prod")
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "erpbridge-bench")
+
+ITEMS = 50
+RUNS = 60
+IMPORT_RUNS = 11
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:7.2f} ms"
+
+
+def timed(function: Callable[[], Any], runs: int = RUNS) -> list[float]:
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        function()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+class TimingErp:
+    """Wraps the ERP client: records how long each call spent inside it."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.spent = 0.0
+
+    def call(self, request_xml: bytes, *, kind: Any) -> str:
+        started = time.perf_counter()
+        try:
+            return str(self.inner.call(request_xml, kind=kind))
+        finally:
+            self.spent += time.perf_counter() - started
+
+    def status(self) -> Any:
+        return self.inner.status()
+
+
+class TimingStore:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.spent = 0.0
+
+    def get_many(self, keys: Any) -> Any:
+        return self.inner.get_many(keys)
+
+    def put_many(self, records: Any) -> None:
+        started = time.perf_counter()
+        try:
+            self.inner.put_many(records)
+        finally:
+            self.spent += time.perf_counter() - started
+
+    def delete_many(self, keys: Any) -> None:
+        self.inner.delete_many(keys)
+
+
+def bench_prices() -> None:
+    import live_api
+    import requests
+
+    from bc_emulator.server import Emulator, EmulatorConfig
+    from erpbridge.adapters.live_memory import MemoryCacheStore
+    from erpbridge.erp.client import SoapErpClient
+    from erpbridge.erp.ports import RequestKind
+    from erpbridge.erp.soap import SoapContract, build_envelope
+    from erpbridge.live.cache import TieredCache
+    from erpbridge.live.composition import LiveServices, use_services
+    from erpbridge.live.config import LiveSettings
+    from erpbridge.live.models import PriceRequest
+    from erpbridge.protocol.request_builders import ProductQuery, build_product_info_request
+    from erpbridge.protocol.response_parsers import parse_product_info
+    from erpbridge.settings import load_settings
+    from erpbridge_cli.commands.live import to_event
+
+    emulator = Emulator(EmulatorConfig(auth="key", latency_ms=0)).start()
+    state = tempfile.mkdtemp(prefix="erpbridge-bench-")
+    settings = load_settings(
+        {
+            **emulator.settings_env(),
+            "ERPBRIDGE_DATABASE_URL": f"sqlite:///{state}/shop.db",
+            "ERPBRIDGE_STATE_DIR": state,
+        }
+    )
+    client = SoapErpClient(settings)
+    erp = TimingErp(client)
+    services = LiveServices(settings, LiveSettings(), erp=erp)
+    shared = TimingStore(MemoryCacheStore())
+    # The shared layer stands in for DynamoDB: its put is "cache store I/O", timed separately.
+    services.__dict__["cache"] = TieredCache(local=MemoryCacheStore(), shared=shared)
+    use_services(services)
+
+    products = [f"P{n:06d}" for n in range(1, ITEMS + 1)]
+
+    def body(customer: str) -> dict[str, Any]:
+        return {"customer_number": customer, "currency": "", "items": [{"product_id": p} for p in products]}
+
+    class Context:
+        function_name = "bench"
+        memory_limit_in_mb = 1024
+        invoked_function_arn = "arn:aws:lambda:local:0:function:bench"
+        aws_request_id = "bench"
+
+    def handle(customer: str) -> dict[str, Any]:
+        event = to_event(
+            "POST", "/v1/prices", {"Content-Type": "application/json"}, json.dumps(body(customer)).encode()
+        )
+        answer = live_api.lambda_handler(event, Context())
+        assert answer["statusCode"] == 200, answer["body"][:300]
+        return dict(json.loads(answer["body"]))
+
+    # The bare call: the same product request, enveloped once, POSTed with a plain session.
+    queries = [ProductQuery(product_id=p, number=p) for p in products]
+    request_xml = build_product_info_request(queries, customer_number="10000")
+    envelope = build_envelope(SoapContract.from_settings(settings), request_xml)
+    session = requests.Session()
+    key = settings.erp_security_key.get_secret_value() if settings.erp_security_key else ""
+    headers = {
+        "Content-Type": "text/xml; charset=utf-8",
+        "SOAPAction": f'"{settings.soap_namespace}:{settings.erp_soap_method}"',
+        settings.erp_security_key_header: key,
+    }
+
+    def bare() -> None:
+        response = session.post(str(settings.erp_url), data=envelope, headers=headers, timeout=30)
+        assert response.status_code == 200 and b"EcomProducts" in response.content
+
+    for _ in range(5):  # warm: connections, code paths
+        bare()
+        handle(f"W{_}")
+
+    bare_samples: list[float] = []
+    own: list[float] = []
+    total: list[float] = []
+    for i in range(RUNS):  # interleaved, so machine noise hits both alike
+        bare_samples.extend(timed(bare, 1))
+        erp.spent = shared.spent = 0.0
+        started = time.perf_counter()
+        answer = handle(f"M{i}")  # a new customer = a cold cache for all 50 items
+        elapsed = time.perf_counter() - started
+        assert {item["source"] for item in answer["items"]} == {"erp"}
+        total.append(elapsed)
+        own.append(elapsed - erp.spent - shared.spent)
+
+    hits: list[float] = []
+    handle("HIT")
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        answer = handle("HIT")
+        hits.append(time.perf_counter() - started)
+        assert {item["source"] for item in answer["items"]} == {"cache"}
+
+    # Breakdown on the same data.
+    raw = body("10000")
+    validation = timed(lambda: PriceRequest.model_validate(raw))
+    build = timed(lambda: build_product_info_request(queries, customer_number="10000"))
+    response_text = client.call(request_xml, kind=RequestKind.PRODUCT_INFO)
+    erp_call = timed(lambda: client.call(request_xml, kind=RequestKind.PRODUCT_INFO))
+    parse = timed(lambda: parse_product_info(response_text))
+    store = MemoryCacheStore()
+    from erpbridge.live.ports import CacheRecord
+
+    records = [CacheRecord(f"k{n}", {"found": True, "price": "1"}, 0.0, 1e12, 1e12) for n in range(ITEMS)]
+    cache_store = timed(lambda: store.put_many(records))
+
+    bare_median, bare_p95 = statistics.median(bare_samples), pct(bare_samples, 0.95)
+    print(f"== 50-item price request, cache miss ({RUNS} runs, emulator latency 0)")
+    print(f"  bare ERP call (plain requests POST)   median {ms(bare_median)}   p95 {ms(bare_p95)}")
+    print(
+        f"  erpbridge handler, end to end         median {ms(statistics.median(total))}"
+        f"   p95 {ms(pct(total, 0.95))}"
+    )
+    print("  erpbridge own work (excl. ERP call and cache-store I/O)")
+    print(
+        f"                                        median {ms(statistics.median(own))}"
+        f"   p95 {ms(pct(own, 0.95))}   = {statistics.median(own) / bare_median:5.1%}"
+        f" / {pct(own, 0.95) / bare_p95:5.1%} of the bare call"
+        "   (target ≤ 20 %)"
+    )
+    print("  breakdown (median):")
+    for name, samples in (
+        ("validation (pydantic)", validation),
+        ("XML build", build),
+        ("ERP call via SoapErpClient", erp_call),
+        ("parse (lxml)", parse),
+        ("cache store (in-memory put of 50)", cache_store),
+    ):
+        print(f"    {name:36s} {ms(statistics.median(samples))}")
+    client_overhead = statistics.median(erp_call) - bare_median
+    print(f"    (the ERP client's own overhead over the bare POST: {ms(client_overhead)})")
+    print(f"== 50-item price request, cache hit ({RUNS} runs)")
+    hit_median = statistics.median(hits)
+    print(
+        f"  cache hit median {ms(hit_median)}   p95 {ms(pct(hits, 0.95))}   "
+        f"= {bare_median / hit_median:5.1f}x faster than the bare call (target ≥ 10x)"
+    )
+    emulator.stop()
+
+
+def bench_cold_import() -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("layers/common", "functions/live")),
+    }
+    probe = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+
+    def once(module: str) -> float:
+        output = subprocess.run(
+            [sys.executable, "-c", probe.format(module=module)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return float(output.stdout.strip().splitlines()[-1])
+
+    once("live_api"), once("boto3")  # warm .pyc files
+    live, boto = [], []
+    for _ in range(IMPORT_RUNS):
+        live.append(once("live_api"))
+        boto.append(once("boto3"))
+    live_median, boto_median = statistics.median(live), statistics.median(boto)
+    print(f"== cold import, fresh interpreters ({IMPORT_RUNS} runs each, alternating)")
+    print(f"  import boto3       median {ms(boto_median)}")
+    print(
+        f"  import live_api    median {ms(live_median)}   = {live_median / boto_median:4.2f}x boto3"
+        "   (target ≤ 1.3x)"
+    )
+
+
+if __name__ == "__main__":
+    bench_prices()
+    bench_cold_import()
