@@ -399,6 +399,13 @@ def test_large_response_is_unescaped_without_the_parser_text_limit(
     assert make_client().call(b"<q/>", kind=RequestKind.GET_PDF) == inner
 
 
+def test_redirects_are_not_followed_so_the_key_stays_home(bc: FakeBC, make_client: MakeClient) -> None:
+    bc.then(status(307, headers={"Location": "http://elsewhere.example/steal?x=1"}))
+    with pytest.raises(ErpResponseError, match=r"redirects \(HTTP 307\) to http://elsewhere.example/steal;"):
+        make_client().call(ORDER, kind=CREATE)
+    assert len(bc.soap_posts) == 1
+
+
 # -- circuit breaker and status ------------------------------------------------------------------
 
 

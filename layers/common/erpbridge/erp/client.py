@@ -438,7 +438,13 @@ class SoapErpClient:
             all_headers = {**(headers or {}), **credentials}
             try:
                 response = self._session.request(
-                    method, self.url, data=body, headers=all_headers, timeout=self._timeout, stream=True
+                    method,
+                    self.url,
+                    data=body,
+                    headers=all_headers,
+                    timeout=self._timeout,
+                    stream=True,
+                    allow_redirects=False,  # a redirect would carry the security key to another host
                 )
             except requests.RequestException as error:
                 self._raise_transport_failure(error, kind, what)
@@ -518,6 +524,12 @@ class SoapErpClient:
             if not safe:
                 self._raise_answer_lost(kind, what, "ERP answered HTTP 408 (operation timed out)")
             raise ErpTimeoutError(f"ERP at {self._where} timed out the {what} (HTTP 408); make it smaller")
+        if 300 <= status < 400:
+            target = _redacted(response.headers.get("Location", "")) or "nowhere"
+            raise ErpResponseError(
+                f"ERP at {self._where} redirects (HTTP {status}) to {target}; not followed, so "
+                f"credentials stay here: set ERPBRIDGE_ERP_URL to the final URL ({what} not processed)"
+            )
         if status in (401, 403):
             challenge = response.headers.get("WWW-Authenticate", "").split(" ", 1)[0]
             raise ErpAuthError(
