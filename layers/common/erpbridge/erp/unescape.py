@@ -54,10 +54,13 @@ _SECURITY_MARKUP = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 
 _DECLARATION = re.compile(rb"\A(?:\xef\xbb\xbf)?(\s*<\?xml\s[^>]*?\?>)")
 _ENCODING_PSEUDO_ATTRIBUTE = re.compile(rb"""encoding\s*=\s*(["'])[^"']*\1""")
+# Declaration, comments and processing instructions, then the root's start tag. Each part can
+# match in one way only (a comment ends at its first "-->"), so hostile input cannot make the
+# regex backtrack its way into quadratic time.
 _ROOT_START_TAG = re.compile(
-    rb"""\A(?:\xef\xbb\xbf)?\s*(?:<\?xml\s.*?\?>)?(?:\s*<!--.*?-->|\s*<\?.*?\?>)*\s*"""
+    rb"""\A(?:\xef\xbb\xbf)?\s*(?:<\?xml\s[^?]*(?:\?(?!>)[^?]*)*\?>)?"""
+    rb"""(?:\s*<!--[^-]*(?:-(?!->)[^-]*)*-->|\s*<\?[^?]*(?:\?(?!>)[^?]*)*\?>)*\s*"""
     rb"""<([A-Za-z_][^\s/>]*)((?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*/?>""",
-    re.DOTALL,
 )
 _EXPORT_IS_DONE = re.compile(rb"""(?:^|\s)ExportIsDone\s*=\s*(["'])(.*?)\1""", re.DOTALL)
 
@@ -348,18 +351,20 @@ class InnerDocumentExtractor:
             return
         if self._head is not None:
             self._head += data
-            if self._head_complete(self._head):
+            if self._head_complete(self._head, data):
                 self._flush_head()
             return
         self._deliver(data)
 
-    def _head_complete(self, head: bytes) -> bool:
+    def _head_complete(self, head: bytes, added: bytes) -> bool:
+        """Whether the head holds the root's start tag (or will never: not XML, too long)."""
         if len(head) >= _MAX_HEAD_BYTES:
             return True
         stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
         if stripped and not stripped.startswith(b"<"):
             return True  # not an XML document (e.g. base64 PDF text): nothing to look at
-        return _ROOT_START_TAG.match(head) is not None
+        # A start tag ends with '>': only new data with one can complete it.
+        return b">" in added and _ROOT_START_TAG.match(head) is not None
 
     def _flush_head(self) -> None:
         head = self._head
