@@ -1,0 +1,46 @@
+"""Importer Lambda: one staged object → the shop database (S3 → EventBridge "Object Created").
+
+The event names the bucket, the key and the object's ETag (see ``events/s3-object-created.json``).
+Duplicate deliveries import once; bad files move to ``failed/`` with a report (not raised: a
+retry cannot fix them); anything else is raised so EventBridge retries and then dead-letters it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from batch_runtime_root import batch_runtime
+
+from erpbridge.batch.importer import ImportResult
+
+logger = Logger()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context(log_event=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, object]:
+    detail = S3EventBridgeNotificationEvent(event).detail
+    bucket, key, etag = detail.bucket.name, detail.object.key, detail.object.etag
+    logger.append_keys(bucket=bucket, key=key)
+    outcome = batch_runtime().import_object(bucket, key, etag=etag)
+    if outcome.job:
+        metrics.add_dimension(name="job", value=outcome.job)
+    if outcome.result is ImportResult.IMPORTED:
+        counts = outcome.counts
+        metrics.add_metric(name="FilesImported", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="RowsInserted", unit=MetricUnit.Count, value=counts.inserted)
+        metrics.add_metric(name="RowsUpdated", unit=MetricUnit.Count, value=counts.updated)
+        metrics.add_metric(name="RowsDeleted", unit=MetricUnit.Count, value=counts.deleted)
+        metrics.add_metric(name="RowsSkipped", unit=MetricUnit.Count, value=counts.skipped)
+    elif outcome.result is ImportResult.FAILED:
+        # Without the job dimension, so one alarm (template: ImportFilesFailedAlarm) covers every job.
+        with single_metric(name="FilesFailed", unit=MetricUnit.Count, value=1) as metric:
+            metric.add_dimension(name="service", value=metrics.service or "erpbridge")
+    else:
+        metrics.add_metric(name="EventsSkipped", unit=MetricUnit.Count, value=1)
+    return outcome.as_dict()

@@ -1,0 +1,345 @@
+"""Each job end to end: the real handlers, the emulator over HTTP, S3 + DynamoDB on moto, and the
+shop database on SQLite and PostgreSQL. Failure paths: duplicate events, a crash mid-import,
+an empty file, a malformed file, two runs of one job at once."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+import sqlalchemy as sa
+from conftest import ROOT, AwsBatch
+
+from erpbridge.adapters.aws.s3_store import S3ObjectStore
+from erpbridge.batch.models import RunStatus
+from erpbridge_cli.local_stack import object_created_event
+
+
+@dataclass
+class Batch:
+    aws: AwsBatch
+    database_url: str
+    context: Any
+    fetch_handler: Callable[..., dict[str, Any]]
+    import_handler: Callable[..., dict[str, Any]]
+
+    @property
+    def s3(self) -> Any:
+        return boto3.client("s3")
+
+    def event_for(self, key: str) -> dict[str, Any]:
+        head = self.s3.head_object(Bucket=self.aws.bucket, Key=key)
+        return object_created_event(self.aws.bucket, key, head["ContentLength"], head["ETag"].strip('"'))
+
+    def fetch(self, job: str, **extra: Any) -> dict[str, Any]:
+        return self.fetch_handler({"job": job, **extra}, self.context)
+
+    def run(self, job: str) -> dict[str, Any]:
+        """Fetch, then deliver every staged object's event to the importer (what S3 does)."""
+        fetched = self.fetch(job)
+        assert fetched["result"] == "fetched", fetched
+        for key in fetched["keys"]:
+            imported = self.import_handler(self.event_for(key), self.context)
+            assert imported["result"] == "imported", imported
+        return fetched
+
+    def keys(self, prefix: str) -> list[str]:
+        answer = self.s3.list_objects_v2(Bucket=self.aws.bucket, Prefix=prefix)
+        return [item["Key"] for item in answer.get("Contents", [])]
+
+    def put(self, key: str, body: bytes) -> None:
+        self.s3.put_object(Bucket=self.aws.bucket, Key=key, Body=body)
+
+    def count(self, table: str, where: str = "") -> int:
+        engine = sa.create_engine(self.database_url)
+        try:
+            with engine.connect() as conn:
+                sql = f'SELECT COUNT(*) FROM "{table}"' + (f" WHERE {where}" if where else "")  # noqa: S608
+                return int(conn.execute(sa.text(sql)).scalar_one())
+        finally:
+            engine.dispose()
+
+    def run_record(self, run_id: str) -> Any:
+        from batch_runtime_root import batch_runtime
+
+        return batch_runtime().runs.get(run_id)
+
+
+@pytest.fixture
+def batch(
+    aws_batch: AwsBatch,
+    database_url: str,
+    emulator_factory: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    lambda_context: Any,
+    tmp_path: Any,
+) -> Iterator[Batch]:
+    from erpbridge.settings import get_settings
+    from erpbridge.shopdb import dispose_engines, upgrade
+
+    emulator = emulator_factory(auth="key", products=200, customers=12)  # small: keeps the suite fast
+
+    for name, value in {
+        **emulator.settings_env(),
+        **aws_batch.env(),
+        "ERPBRIDGE_DATABASE_URL": database_url,
+        "ERPBRIDGE_MAPPINGS_DIR": str(ROOT / "mappings"),
+        "ERPBRIDGE_STATE_DIR": str(tmp_path / "state"),
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("ERPBRIDGE_SECRETS_NAME", "ERPBRIDGE_SSM_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    upgrade(database_url)
+    import batch_runtime_root
+    import fetch_job
+    import import_staged
+
+    batch_runtime_root.batch_runtime.cache_clear()
+    yield Batch(
+        aws_batch, database_url, lambda_context, fetch_job.lambda_handler, import_staged.lambda_handler
+    )
+    batch_runtime_root.batch_runtime.cache_clear()
+    get_settings.cache_clear()
+    dispose_engines()
+
+
+def test_fetch_shop_data_lands_the_catalogue_with_its_relations(batch: Batch) -> None:
+    fetched = batch.run("fetch-shop-data")
+    assert fetched["pages"] >= 1 and fetched["bytes"] > 0
+    assert batch.count("EcomProducts") > 0
+    assert batch.count("EcomProducts", "\"ProductVariantID\" <> ''") > 0  # variants came too
+    for table in (
+        "EcomGroups",
+        "EcomCurrencies",
+        "EcomCountries",
+        "EcomUnits",
+        "EcomLanguages",
+        "EcomManufacturers",
+        "EcomProductsRelated",
+        "EcomVariantGroups",
+        "EcomVariantsOptions",
+        "EcomGroupProductRelation",  # derived from the products' Groups column
+    ):
+        assert batch.count(table) > 0, table
+    # Everything left staging/ for archive/, and the run adds up.
+    assert batch.keys("staging/") == []
+    assert batch.keys("archive/fetch-shop-data/" + fetched["run_id"]) != []
+    record = batch.run_record(fetched["run_id"])
+    assert record.status is RunStatus.SUCCEEDED
+    assert record.counts.inserted > 0 and record.files_imported == fetched["pages"]
+    # A second run updates what is there: no product or relation is added twice.
+    products, relations = batch.count("EcomProducts"), batch.count("EcomGroupProductRelation")
+    again = batch.run("fetch-shop-data")
+    assert batch.run_record(again["run_id"]).counts.updated > 0
+    assert (batch.count("EcomProducts"), batch.count("EcomGroupProductRelation")) == (products, relations)
+
+
+def test_fetch_customer_data_makes_users_and_addresses(batch: Batch) -> None:
+    fetched = batch.run("fetch-customer-data")
+    assert batch.count("AccessUser") > 0
+    assert batch.count("AccessUserAddress") > 0
+    assert batch.run_record(fetched["run_id"]).status is RunStatus.SUCCEEDED
+
+
+@pytest.mark.xfail(
+    reason="the mapping engine does not yet resolve AccessUserAddressUserID (the customer number BC"
+    " sends) to the user's AccessUserID; README 'Batch jobs' lists it as a known gap",
+    strict=False,
+)
+def test_every_address_hangs_on_its_imported_user(batch: Batch) -> None:
+    batch.run("fetch-customer-data")
+    addresses = batch.count("AccessUserAddress")
+    assert addresses > 0
+    # Every address hangs on an imported user (resolved from the customer number).
+    assert (
+        batch.count(
+            "AccessUserAddress",
+            '"AccessUserAddressUserID" IN (SELECT "AccessUserID" FROM "AccessUser")',
+        )
+        == addresses
+    )
+
+
+def test_fetch_stock_level_updates_stock_per_location(batch: Batch) -> None:
+    batch.run("fetch-shop-data")
+    fetched = batch.run("fetch-stock-level")
+    assert batch.count("EcomStockLocation") > 0
+    assert batch.count("EcomStockUnit") > 0
+    assert batch.run_record(fetched["run_id"]).status is RunStatus.SUCCEEDED
+
+
+def test_the_same_event_delivered_three_times_imports_once(batch: Batch) -> None:
+    fetched = batch.fetch("fetch-stock-level")
+    event = batch.event_for(fetched["keys"][0])
+    results = [batch.import_handler(event, batch.context)["result"] for _ in range(3)]
+    assert results == ["imported", "duplicate", "duplicate"]
+    record = batch.run_record(fetched["run_id"])
+    assert record.files_imported == 1
+    assert record.counts.rows_read == batch.count("EcomStockUnit") + batch.count("EcomStockLocation")
+
+
+def test_duplicate_events_arriving_together_import_once(batch: Batch) -> None:
+    fetched = batch.fetch("fetch-customer-data")
+    event = batch.event_for(fetched["keys"][0])
+    results: list[str] = []
+    barrier = threading.Barrier(3)
+
+    def deliver() -> None:
+        barrier.wait()
+        results.append(batch.import_handler(event, batch.context)["result"])
+
+    threads = [threading.Thread(target=deliver) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(results) == ["duplicate", "duplicate", "imported"]
+    assert batch.run_record(fetched["run_id"]).files_imported == 1
+
+
+class _CrashingStream:
+    """A stream that dies after some bytes, like a Lambda killed mid-import."""
+
+    def __init__(self, inner: Any, fail_after: int) -> None:
+        self._inner = inner
+        self._left = fail_after
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            raise ConnectionResetError("connection reset while reading the staged object")
+        data: bytes = self._inner.read(size if size >= 0 else self._left)
+        data = data[: self._left]
+        self._left -= len(data)
+        return data
+
+
+def test_a_crash_mid_import_leaves_the_database_as_it_was_and_a_retry_completes(
+    batch: Batch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fetched = batch.fetch("fetch-customer-data")
+    key = fetched["keys"][0]
+    event = batch.event_for(key)
+    size = event["detail"]["object"]["size"]
+    original = S3ObjectStore.open_reader
+
+    @contextmanager
+    def crashing_reader(self: S3ObjectStore, key: str) -> Iterator[Any]:
+        with original(self, key) as stream:
+            yield _CrashingStream(stream, fail_after=size // 2)
+
+    monkeypatch.setattr(S3ObjectStore, "open_reader", crashing_reader)
+    with pytest.raises(ConnectionResetError):
+        batch.import_handler(event, batch.context)
+    assert batch.count("AccessUser") == 0 and batch.count("AccessUserAddress") == 0
+    assert batch.keys("staging/") == [key]  # still there for the retry
+
+    monkeypatch.setattr(S3ObjectStore, "open_reader", original)
+    assert batch.import_handler(event, batch.context)["result"] == "imported"  # the retry
+    assert batch.count("AccessUser") > 0
+    assert batch.run_record(fetched["run_id"]).status is RunStatus.SUCCEEDED
+
+
+def test_an_empty_file_with_remove_missing_on_deletes_nothing(batch: Batch) -> None:
+    batch.run("fetch-shop-data")
+    active = batch.count("EcomProducts", '"ProductActive" = TRUE')
+    assert active > 0
+    key = "staging/fetch-shop-data/manual-empty/page-0001.xml"
+    batch.put(key, b'<?xml version="1.0" encoding="utf-8"?><tables></tables>')
+    outcome = batch.import_handler(batch.event_for(key), batch.context)
+    assert outcome["result"] == "imported"
+    assert outcome["counts"]["deleted"] == 0
+    assert batch.count("EcomProducts", '"ProductActive" = TRUE') == active
+
+
+def test_malformed_xml_goes_to_failed_with_a_report_and_the_database_untouched(batch: Batch) -> None:
+    key = "staging/fetch-customer-data/manual-bad/page-0001.xml"
+    good = (
+        b'<?xml version="1.0" encoding="utf-8"?><tables><table tableName="AccessUser">'
+        b'<item table="AccessUser"><column columnName="AccessUserExternalID">C1</column>'
+        b'<column columnName="AccessUserName">Cut off</column></item>'
+    )
+    batch.put(key, good + b'<item table="AccessUser"><column columnName="AccessUserExternalID">C2')
+    outcome = batch.import_handler(batch.event_for(key), batch.context)
+    assert outcome["result"] == "failed"
+    assert batch.count("AccessUser") == 0
+    failed_key = "failed/fetch-customer-data/manual-bad/page-0001.xml"
+    assert sorted(batch.keys("failed/")) == [failed_key, failed_key + ".error.json"]
+    assert batch.keys("staging/") == []
+    report = json.loads(
+        batch.s3.get_object(Bucket=batch.aws.bucket, Key=failed_key + ".error.json")["Body"].read()
+    )
+    assert report["error_type"] == "MalformedXmlError" and report["key"] == key and report["where"]
+    record = batch.run_record("manual-bad")
+    assert record.status is RunStatus.FAILED and "MalformedXmlError" in record.import_errors[0]
+
+
+def test_two_runs_of_one_job_at_once_only_one_runs(batch: Batch, monkeypatch: pytest.MonkeyPatch) -> None:
+    first_is_writing = threading.Event()
+    second_has_answered = threading.Event()
+    original = S3ObjectStore.open_writer
+
+    @contextmanager
+    def held_writer(self: S3ObjectStore, key: str, **kwargs: Any) -> Iterator[Any]:
+        first_is_writing.set()
+        second_has_answered.wait(timeout=30)
+        with original(self, key, **kwargs) as writer:
+            yield writer
+
+    monkeypatch.setattr(S3ObjectStore, "open_writer", held_writer)
+    results: dict[str, dict[str, Any]] = {}
+    first = threading.Thread(target=lambda: results.__setitem__("first", batch.fetch("fetch-stock-level")))
+    first.start()
+    assert first_is_writing.wait(timeout=30)
+    results["second"] = batch.fetch("fetch-stock-level")
+    second_has_answered.set()
+    first.join(timeout=60)
+    assert results["first"]["result"] == "fetched"
+    assert results["second"]["result"] == "locked"
+    assert "already running" in results["second"]["reason"]
+    # Only the first run was recorded, and the lock is free again afterwards.
+    assert batch.fetch("fetch-stock-level")["result"] == "fetched"
+
+
+def test_a_duplicate_delivery_of_one_schedule_slot_runs_once(batch: Batch) -> None:
+    slot = {"scheduled_time": "2026-11-26T02:15:00Z"}
+    first = batch.fetch("fetch-stock-level", **slot)
+    second = batch.fetch("fetch-stock-level", **slot)
+    assert first["result"] == "fetched" and first["run_id"] == "20261126T021500Z-sched"
+    assert second["result"] == "duplicate"
+    assert len(batch.keys("staging/fetch-stock-level/")) == first["pages"]
+
+
+RELATION_TABLES = (
+    "EcomGroupProductRelation",
+    "EcomShopGroupRelation",
+    "EcomGroupRelations",
+    "EcomVariantgroupProductRelation",
+)
+
+
+def test_a_paged_export_is_followed_to_the_end_and_never_removes_rows(batch: Batch) -> None:
+    whole = batch.run("fetch-shop-data")
+    products = batch.count("EcomProducts")
+    relations = {t: batch.count(t) for t in RELATION_TABLES}
+    paged = batch.fetch("fetch-shop-data", parameters={"pageSize": "300", "customModifier": "test-paging"})
+    assert paged["pages"] > 2
+    assert paged["keys"] == [
+        f"staging/fetch-shop-data/{paged['run_id']}/page-{n:04d}.xml" for n in range(1, paged["pages"] + 1)
+    ]
+    for key in paged["keys"]:
+        assert batch.import_handler(batch.event_for(key), batch.context)["result"] == "imported"
+    # Each page alone holds only part of the products: none may be taken for "missing".
+    assert batch.count("EcomProducts") == products
+    assert batch.count("EcomProducts", '"ProductActive" = FALSE') == 0
+    assert {t: batch.count(t) for t in RELATION_TABLES} == relations
+    record = batch.run_record(paged["run_id"])
+    assert record.status is RunStatus.SUCCEEDED
+    assert record.counts.rows_read == batch.run_record(whole["run_id"]).counts.rows_read
