@@ -16,6 +16,7 @@ Run: ``.venv/bin/python bench/bench_live.py`` (or ``make bench``). Prints figure
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -98,7 +99,6 @@ def bench_prices() -> None:
     import live_api
     import requests
 
-    from bc_emulator.server import Emulator, EmulatorConfig
     from erpbridge.adapters.live_memory import MemoryCacheStore
     from erpbridge.erp.client import SoapErpClient
     from erpbridge.erp.ports import RequestKind
@@ -112,11 +112,18 @@ def bench_prices() -> None:
     from erpbridge.settings import load_settings
     from erpbridge_cli.commands.live import to_event
 
-    emulator = Emulator(EmulatorConfig(auth="key", latency_ms=0)).start()
+    # The emulator runs in its own process: in-process it would compete with erpbridge for the GIL
+    # and its work would be counted as erpbridge's.
+    context = multiprocessing.get_context("spawn")
+    to_parent: Any = context.Queue()
+    stop = context.Event()
+    emulator = context.Process(target=run_emulator, args=(to_parent, stop), daemon=True)
+    emulator.start()
+    emulator_env = to_parent.get(timeout=60)
     state = tempfile.mkdtemp(prefix="erpbridge-bench-")
     settings = load_settings(
         {
-            **emulator.settings_env(),
+            **emulator_env,
             "ERPBRIDGE_DATABASE_URL": f"sqlite:///{state}/shop.db",
             "ERPBRIDGE_STATE_DIR": state,
         }
@@ -233,6 +240,18 @@ def bench_prices() -> None:
         f"  cache hit median {ms(hit_median)}   p95 {ms(pct(hits, 0.95))}   "
         f"= {bare_median / hit_median:5.1f}x faster than the bare call (target ≥ 10x)"
     )
+    stop.set()
+    emulator.join(timeout=10)
+
+
+def run_emulator(to_parent: Any, stop: Any) -> None:
+    for path in ("layers/common", "emulator"):
+        sys.path.insert(0, str(ROOT / path))
+    from bc_emulator.server import Emulator, EmulatorConfig
+
+    emulator = Emulator(EmulatorConfig(auth="key", latency_ms=0)).start()
+    to_parent.put(emulator.settings_env())
+    stop.wait()
     emulator.stop()
 
 

@@ -8,7 +8,7 @@ Thin on purpose: routes live in ``routes_*.py``, use cases in ``erpbridge.live``
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import routes_documents
 import routes_orders
@@ -22,9 +22,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from live_errors import error_response, map_error, validation_detail
 
+if TYPE_CHECKING:
+    from erpbridge.live.ports import Metric
+
 from erpbridge import __version__
 from erpbridge.live.composition import use_metrics
-from erpbridge.live.ports import Metric
 
 logger = Logger()
 metrics = Metrics()

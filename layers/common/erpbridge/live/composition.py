@@ -18,8 +18,6 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from erpbridge.live.ports import LiveErp, Metric, MetricsSink
-
 if TYPE_CHECKING:
     # Settings pull in pydantic-settings (~25 ms); they are read on the first request instead.
     from sqlalchemy.engine import Engine
@@ -31,7 +29,7 @@ if TYPE_CHECKING:
     from erpbridge.live.documents import DocumentService
     from erpbridge.live.health import HealthService
     from erpbridge.live.orders import OrderService
-    from erpbridge.live.ports import ObjectStore
+    from erpbridge.live.ports import LiveErp, Metric, MetricsSink, ObjectStore
     from erpbridge.live.prices import PriceService
     from erpbridge.settings import Settings
 

@@ -33,7 +33,8 @@ MAX_ORDER_LINES = 500
 
 
 class ApiModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: schemas are built on first use (the first request), not at cold import.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     def __repr__(self) -> str:
         # Short on purpose: Powertools logs route arguments with an f-string on every request
