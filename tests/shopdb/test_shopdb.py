@@ -113,6 +113,7 @@ def test_removal_statements_respect_the_scope(url: str) -> None:
             StageSpec(table=table, columns=("ManufacturerID",), keys=("ManufacturerID",))
         )
         stage.write([(1, "M1")])
+        stage.merge(MergeSpec(mode=MergeMode.UPSERT, update_columns=()))
         scope = (Predicate("ManufacturerID", Comparison.LIKE, ("M%",)),)
         assert stage.count_destination(scope) == 2
         assert stage.delete_missing(scope) == 1  # M2 goes, X3 is outside the scope

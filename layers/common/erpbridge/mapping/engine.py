@@ -12,10 +12,13 @@ batches, so memory holds one batch per mapping, never the file. When the file is
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from erpbridge.errors import ImportRejectedError, MappingError, ShopDatabaseError
 from erpbridge.mapping.model import ImportDefinition, TableMapping
@@ -34,6 +37,7 @@ from erpbridge.shopdb.model import ShopSchema
 from erpbridge.shopdb.ports import (
     BulkWriter,
     Comparison,
+    MergeCounts,
     MergeMode,
     MergeSpec,
     Predicate,
@@ -42,6 +46,8 @@ from erpbridge.shopdb.ports import (
     Stage,
     StageSpec,
 )
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -96,6 +102,34 @@ class ImportReport:
             raise ImportRejectedError(f"file not imported, nothing written: {shown}{more}", report=self)
 
 
+class _Worker:
+    """One background thread that owns every database call during a file's import, so the
+    database merges batch N while the reader parses batch N+1. At most ``depth`` batches wait
+    in the queue, which keeps memory flat. Errors surface on the next call or on ``drain``."""
+
+    def __init__(self, depth: int = 2) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="erpbridge-import")
+        self._pending: deque[Future[None]] = deque()
+        self._depth = depth
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._pending.append(self._executor.submit(job))
+        while len(self._pending) > self._depth:
+            self._pending.popleft().result()
+
+    def call(self, job: Callable[[], _T]) -> _T:
+        self.drain()
+        return self._executor.submit(job).result()
+
+    def drain(self) -> None:
+        while self._pending:
+            self._pending.popleft().result()
+
+    def close(self) -> None:
+        """Wait for the job in progress (the connection must be idle before a rollback)."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
 class _Rejected(Exception):
     """Internal: unwind the transaction after the errors were recorded in the report."""
 
@@ -112,8 +146,10 @@ class _MappingRun:
     plan: TablePlan
     stage: Stage
     source_table: str
+    merge: MergeSpec
     buffer: list[tuple[Any, ...]] = field(default_factory=list)
     relations: list[_RelationRun] = field(default_factory=list)
+    counts: MergeCounts = field(default_factory=MergeCounts)
     skipped: int = 0
     failed: int = 0
 
@@ -145,11 +181,12 @@ class _Importer:
         self.unmapped_tables: dict[str, int] = {}
         self.known_columns: dict[str, set[str]] = {}
         self._default_shop: str | bool | None = False
+        self.worker = _Worker()
 
     @property
     def default_shop(self) -> str | None:
         if self._default_shop is False:
-            self._default_shop = self.definition.shop or self.writer.default_shop()
+            self._default_shop = self.definition.shop or self.worker.call(self.writer.default_shop)
         return self._default_shop  # type: ignore[return-value]
 
     # -- reading ----------------------------------------------------------------------------------
@@ -168,24 +205,30 @@ class _Importer:
                 self.report.warnings.append(
                     f"{plan.label}: source columns not mapped: {', '.join(plan.unmapped_sources)}"
                 )
-            stage = self.writer.open_stage(
-                StageSpec(table=plan.table, columns=plan.column_names, keys=plan.keys, label=plan.label)
+            spec = StageSpec(table=plan.table, columns=plan.column_names, keys=plan.keys, label=plan.label)
+            stage = self.worker.call(partial(self.writer.open_stage, spec))
+            created, updated = plan.stamps
+            merge = MergeSpec(
+                mode=MergeMode(mapping.mode.value),
+                update_columns=plan.update_columns,
+                created_column=created,
+                updated_column=updated,
+                now=self.now,
             )
-            run = _MappingRun(plan=plan, stage=stage, source_table=table_name)
+            run = _MappingRun(plan=plan, stage=stage, source_table=table_name, merge=merge)
             for relation_plan in plan.relations:
                 relation = relation_plan.relation
                 relation_table = self.schema.table(relation.relation_table)
                 if relation_table is None:
                     problems.append(f"{plan.label}: relation table {relation.relation_table} does not exist")
                     continue
-                relation_stage = self.writer.open_stage(
-                    StageSpec(
-                        table=relation_table,
-                        columns=relation_plan.stage_columns,
-                        keys=(relation.relation_owner, relation.relation_related),
-                        label=f"{plan.label} ({relation.list_column})",
-                    )
+                relation_spec = StageSpec(
+                    table=relation_table,
+                    columns=relation_plan.stage_columns,
+                    keys=(relation.relation_owner, relation.relation_related),
+                    label=f"{plan.label} ({relation.list_column})",
                 )
+                relation_stage = self.worker.call(partial(self.writer.open_stage, relation_spec))
                 run.relations.append(_RelationRun(plan=relation_plan, stage=relation_stage))
             runs.append(run)
         if problems:
@@ -292,16 +335,22 @@ class _Importer:
                 if relation.relation_id:
                     staged.append(f"{owner}.{item}"[:255])
                 relation_run.buffer.append(tuple(staged))
-            if len(relation_run.buffer) >= self.batch_rows:
-                relation_run.stage.write(relation_run.buffer)
-                relation_run.buffer = []
 
     def _flush(self, run: _MappingRun) -> None:
-        run.stage.write(run.buffer)
-        run.buffer = []
+        """Hand the batch to the worker: stage it and merge it while reading goes on."""
+        batch, run.buffer = run.buffer, []
+        relation_batches = []
         for relation_run in run.relations:
-            relation_run.stage.write(relation_run.buffer)
+            relation_batches.append((relation_run.stage, relation_run.buffer))
             relation_run.buffer = []
+
+        def job() -> None:
+            run.stage.write(batch)
+            run.counts.add(run.stage.merge(run.merge))
+            for stage, rows in relation_batches:
+                stage.write(rows)
+
+        self.worker.submit(job)
 
     # -- writing ----------------------------------------------------------------------------------
 
@@ -312,6 +361,12 @@ class _Importer:
             raise _Rejected
         for run in self.runs:
             self._flush(run)
+        self.worker.drain()
+        self.worker.call(self._write_out)
+
+    def _write_out(self) -> None:
+        """On the worker thread: the file-wide checks, relations and removals."""
+        report = self.report
         for run in self.runs:
             for duplicate in run.stage.duplicate_keys(self.definition.max_errors):
                 report.errors.append(
@@ -346,19 +401,12 @@ class _Importer:
         staged = run.stage.count()
         table_report.staged += staged
         table_report.skipped += run.skipped
+        counts = run.counts
         removal = mapping.remove_missing or mapping.deactivate_missing
         scope = self._removal_scope(run) if removal else ()
-        existing = run.stage.count_destination(scope) if removal and staged else 0
-        created, updated = plan.stamps
-        counts = run.stage.merge(
-            MergeSpec(
-                mode=MergeMode(mapping.mode.value),
-                update_columns=plan.update_columns,
-                created_column=created,
-                updated_column=updated,
-                now=self.now,
-            )
-        )
+        # Batches were merged already: the rows in scope before this file are those in scope now
+        # minus the ones this file inserted (inserted rows are in scope by construction).
+        existing = max(0, run.stage.count_destination(scope) - counts.inserted) if removal and staged else 0
         table_report.inserted += counts.inserted
         table_report.updated += counts.updated
         table_report.unchanged += counts.unchanged
@@ -448,8 +496,11 @@ def import_rows(
     try:
         with database.transaction() as writer:
             importer = _Importer(definition, writer, report, allow_removal=allow_removal, now=moment)
-            importer.read(rows, on_progress)
-            importer.finish()
+            try:
+                importer.read(rows, on_progress)
+                importer.finish()
+            finally:
+                importer.worker.close()
         report.committed = True
     except _Rejected:
         report.committed = False

@@ -57,7 +57,7 @@ class ConversionError(ValueError):
 
 
 Converter = Callable[[str], Any]
-_BOOLEANS = {"true": True, "false": False}
+_BOOLEANS = {"true": True, "false": False, "True": True, "False": False, "TRUE": True, "FALSE": False}
 
 
 def _to_text(limit: int | None) -> Converter:
@@ -99,7 +99,7 @@ def _to_float(value: str) -> float:
 
 def _to_boolean(value: str) -> bool:
     try:
-        return _BOOLEANS[value.strip().lower()]
+        return _BOOLEANS[value] if value in _BOOLEANS else _BOOLEANS[value.strip().lower()]
     except KeyError:
         raise ConversionError("not a boolean (True or False)") from None
 
@@ -354,6 +354,20 @@ class TablePlan:
             if not c.insert_only and c.destination.name not in self.keys
         )
 
+    def __post_init__(self) -> None:
+        # The hot loop: (source column or None, converter or None) per column. A plain copy of
+        # one source column reads it straight from the row; text without a length limit needs
+        # no converter. Empty values and errors take the careful path (``_convert_slowly``).
+        self._fast: list[tuple[str | None, Converter | None, bool, ColumnPlan]] = []
+        for plan in self.columns:
+            source = plan.plain_source if plan.fallback is None else None
+            converter: Converter | None = plan.converter
+            is_text = plan.destination.kind is ValueKind.TEXT
+            if is_text and plan.destination.length is None:
+                converter = None
+            keeps_empty = is_text and plan.on_null is NullAction.NONE and plan.fallback is None
+            self._fast.append((source, converter, keeps_empty, plan))
+
     def convert(
         self, row: Row, row_number: int, source_table: str
     ) -> tuple[Any, ...] | list[RowError] | None:
@@ -361,6 +375,25 @@ class TablePlan:
         skipped (conditions, skip-row), or the row's errors."""
         if self.condition is not None and not self.condition(row):
             return None
+        get = row.get
+        values: list[Any] = []
+        append = values.append
+        try:
+            for source, converter, keeps_empty, plan in self._fast:
+                text = get(source) if source is not None else plan.text(row)
+                if text:
+                    append(text if converter is None else converter(text))
+                elif keeps_empty and text == "":
+                    append("")
+                else:
+                    return self._convert_slowly(row, row_number, source_table)
+        except ConversionError:
+            return self._convert_slowly(row, row_number, source_table)
+        return tuple(values)
+
+    def _convert_slowly(
+        self, row: Row, row_number: int, source_table: str
+    ) -> tuple[Any, ...] | list[RowError] | None:
         values: list[Any] = []
         errors: list[RowError] | None = None
         keys = self.keys

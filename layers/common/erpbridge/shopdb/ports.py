@@ -77,19 +77,27 @@ class MergeSpec:
     collapse_duplicates: bool = False  # derived relations: one row per key (min of the other columns)
 
 
+@dataclass(frozen=True)
+class DuplicateKey:
+    key: tuple[Any, ...]
+    count: int
+    rows: tuple[int, ...] = field(default=())  # source row numbers (first and last)
+
+
 @dataclass
 class MergeCounts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
     skipped: int = 0  # update-only: new keys; insert-only: existing keys
+    duplicates: list[DuplicateKey] = field(default_factory=list)  # nothing merged when not empty
 
-
-@dataclass(frozen=True)
-class DuplicateKey:
-    key: tuple[Any, ...]
-    count: int
-    rows: tuple[int, ...] = field(default=())  # source row numbers (first and last)
+    def add(self, other: MergeCounts) -> None:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.skipped += other.skipped
+        self.duplicates.extend(other.duplicates)
 
 
 class Stage(Protocol):
@@ -99,13 +107,19 @@ class Stage(Protocol):
         """Append rows; each is ``(source_row_number, *values in spec.columns order)``."""
         ...
 
+    def merge(self, merge: MergeSpec) -> MergeCounts:
+        """Merge the rows written since the last merge into the destination (called per batch,
+        so the database works while the file is still being read). Keys repeated within those
+        rows come back in ``duplicates`` and are not merged."""
+        ...
+
     def count(self) -> int: ...
 
-    def duplicate_keys(self, limit: int) -> list[DuplicateKey]: ...
+    def duplicate_keys(self, limit: int) -> list[DuplicateKey]:
+        """Keys staged more than once anywhere in the file (after the last merge)."""
+        ...
 
     def distinct_values(self, column: str) -> list[Any]: ...
-
-    def merge(self, merge: MergeSpec) -> MergeCounts: ...
 
     def count_destination(self, scope: Scope) -> int:
         """Rows of the destination table in ``scope``."""

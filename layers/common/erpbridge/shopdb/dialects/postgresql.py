@@ -28,7 +28,7 @@ class PostgresStage(SqlStage):
         columns = ", ".join(self._quote(c) for c in (ROW_COLUMN, *self.spec.columns))
         cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            with cursor.copy(f"COPY {self._quote(self.name)} ({columns}) FROM STDIN") as copy:
+            with cursor.copy(f"COPY {self._quote(self.pending_name)} ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         finally:
@@ -36,19 +36,19 @@ class PostgresStage(SqlStage):
 
     def prepare_merge(self) -> None:
         # A TEMP table has no statistics; without them the planner may pick nested loops.
-        self.connection.exec_driver_sql(f"ANALYZE {self._quote(self.name)}")
+        self.connection.exec_driver_sql(f"ANALYZE {self._quote(self.pending_name)}")
 
-    def merge(self, merge: MergeSpec) -> MergeCounts:
+    def _merge_pending(self, merge: MergeSpec, counts: MergeCounts) -> None:
         primary_key = [c.name for c in self.destination.primary_key.columns]
         if (
             merge.mode is MergeMode.UPDATE_ONLY
             or merge.collapse_duplicates
             or set(primary_key) != set(self.spec.keys)
         ):
-            return super().merge(merge)
-        self.prepare_merge()
+            super()._merge_pending(merge, counts)
+            return
         names = list(self.spec.columns)
-        selected: list[Any] = [self.table.c[c] for c in names]
+        selected: list[Any] = [self.pending.c[c] for c in names]
         for stamp in (merge.created_column, merge.updated_column):
             if stamp and merge.now is not None and stamp not in names:
                 names.append(stamp)
@@ -73,13 +73,12 @@ class PostgresStage(SqlStage):
             sa.func.count().filter(~inserted_flag),
         )
         inserted, updated = self.connection.execute(query).one()
-        total = self.rows_written
-        counts = MergeCounts(inserted=int(inserted), updated=int(updated))
+        total = self.pending_rows
+        counts.inserted, counts.updated = int(inserted), int(updated)
         if merge.mode is MergeMode.INSERT_ONLY:
             counts.skipped = total - counts.inserted
         else:
             counts.unchanged = max(0, total - counts.inserted - counts.updated)
-        return counts
 
 
 class PostgresBulkWriter(SqlBulkWriter):

@@ -76,24 +76,34 @@ def scope_clause(table: sa.Table, scope: Scope) -> sa.ColumnElement[bool]:
 
 
 class SqlStage:
-    """A TEMP table holding one mapping's converted rows until the merge."""
+    """Two TEMP tables per mapping: ``pending`` receives each batch; ``merge`` upserts the pending
+    rows into the destination and moves them to ``table``, which keeps every row of the file (for
+    the file-wide duplicate check and the removal of missing rows)."""
 
     def __init__(self, connection: Connection, spec: StageSpec, destination: sa.Table) -> None:
         self.spec = spec
         self.connection = connection
         self.destination = destination
-        self.name = f"erpbridge_stage_{next(_stage_numbers)}"
-        self.table = sa.Table(
-            self.name,
+        number = next(_stage_numbers)
+        self.name = f"erpbridge_stage_{number}"
+        self.table = self._temp_table(self.name)
+        self.pending_name = f"erpbridge_pending_{number}"
+        self.pending = self._temp_table(self.pending_name)
+        self.rows_written = 0
+        self.pending_rows = 0
+        self._processors = self._bind_processors()
+
+    def _temp_table(self, name: str) -> sa.Table:
+        table = sa.Table(
+            name,
             sa.MetaData(),
             sa.Column(ROW_COLUMN, sa.Integer()),
-            *[sa.Column(name, destination.c[name].type) for name in spec.columns],
+            *[sa.Column(column, self.destination.c[column].type) for column in self.spec.columns],
             prefixes=["TEMPORARY"],
             **self._table_options(),
         )
-        self.table.create(connection)
-        self.rows_written = 0
-        self._processors = self._bind_processors()
+        table.create(self.connection)
+        return table
 
     def _table_options(self) -> dict[str, Any]:
         return {}
@@ -113,6 +123,7 @@ class SqlStage:
             return
         self._write(rows)
         self.rows_written += len(rows)
+        self.pending_rows += len(rows)
 
     def _write(self, rows: Sequence[Sequence[Any]]) -> None:
         """Portable path: executemany of a plain INSERT, values run through the type processors."""
@@ -128,7 +139,7 @@ class SqlStage:
             rows = processed
         marks = ", ".join(["?"] * (len(self.spec.columns) + 1))
         quoted = ", ".join(self._quote(c) for c in (ROW_COLUMN, *self.spec.columns))
-        sql = f"INSERT INTO {self._quote(self.name)} ({quoted}) VALUES ({marks})"  # noqa: S608 - quoted names
+        sql = f"INSERT INTO {self._quote(self.pending_name)} ({quoted}) VALUES ({marks})"  # noqa: S608
         cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.executemany(sql, rows)
@@ -146,9 +157,11 @@ class SqlStage:
     def _key_match(self, source: sa.FromClause | sa.Table) -> sa.ColumnElement[bool]:
         return sa.and_(*(self.destination.c[k] == source.c[k] for k in self.spec.keys))
 
-    def duplicate_keys(self, limit: int) -> list[DuplicateKey]:
-        keys = [self.table.c[k] for k in self.spec.keys]
-        row = self.table.c[ROW_COLUMN]
+    def duplicate_keys(self, limit: int, *, table: sa.Table | None = None) -> list[DuplicateKey]:
+        """Keys staged more than once in the whole file (or in ``table``)."""
+        table = self.table if table is None else table
+        keys = [table.c[k] for k in self.spec.keys]
+        row = table.c[ROW_COLUMN]
         query = (
             sa.select(*keys, sa.func.count(), sa.func.min(row), sa.func.max(row))
             .group_by(*keys)
@@ -178,9 +191,9 @@ class SqlStage:
 
     def _source(self, merge: MergeSpec) -> sa.FromClause | sa.Table:
         if not merge.collapse_duplicates:
-            return self.table
-        keys = [self.table.c[k] for k in self.spec.keys]
-        others = [self._collapsed(self.table.c[c]) for c in self.spec.columns if c not in self.spec.keys]
+            return self.pending
+        keys = [self.pending.c[k] for k in self.spec.keys]
+        others = [self._collapsed(self.pending.c[c]) for c in self.spec.columns if c not in self.spec.keys]
         return (
             sa.select(*keys, *others)
             .where(*(k.is_not(None) for k in keys))
@@ -200,15 +213,35 @@ class SqlStage:
         """Hook: e.g. statistics on the stage before set-based statements."""
 
     def merge(self, merge: MergeSpec) -> MergeCounts:
-        self.prepare_merge()
+        """Merge the rows written since the last merge. Keys repeated among them are reported
+        (``counts.duplicates``) and nothing is merged: the caller rejects the file."""
+        if self.pending_rows == 0:
+            return MergeCounts()
+        counts = MergeCounts()
+        if not merge.collapse_duplicates:
+            counts.duplicates = self.duplicate_keys(10, table=self.pending)
+        if not counts.duplicates:
+            self.prepare_merge()
+            self._merge_pending(merge, counts)
+        self._absorb_pending()
+        return counts
+
+    def _absorb_pending(self) -> None:
+        columns = [self.pending.c[c] for c in (ROW_COLUMN, *self.spec.columns)]
+        self.connection.execute(
+            sa.insert(self.table).from_select([c.name for c in columns], sa.select(*columns))
+        )
+        self.connection.execute(sa.delete(self.pending))
+        self.pending_rows = 0
+
+    def _merge_pending(self, merge: MergeSpec, counts: MergeCounts) -> None:
         source = self._source(merge)
-        columns = [c for c in self.spec.columns]
+        columns = list(self.spec.columns)
         total = (
-            self.rows_written
+            self.pending_rows
             if not merge.collapse_duplicates
             else int(self.connection.execute(sa.select(sa.func.count()).select_from(source)).scalar_one())
         )
-        counts = MergeCounts()
         match = self._key_match(source)
         if merge.mode is not MergeMode.INSERT_ONLY and merge.update_columns:
             changed = sa.or_(
@@ -238,7 +271,6 @@ class SqlStage:
             matched = int(self.connection.execute(matched_query).scalar_one())
             counts.skipped = total - matched
             counts.unchanged = max(0, matched - counts.updated)
-        return counts
 
     def _rowcount(self, statement: sa.Executable) -> int:
         # INSERT … SELECT reports -1 unless SQLAlchemy is asked to keep the driver's rowcount.
@@ -282,6 +314,7 @@ class SqlStage:
 
     def drop(self) -> None:
         self.table.drop(self.connection, checkfirst=True)
+        self.pending.drop(self.connection, checkfirst=True)
 
 
 class SqlBulkWriter:
