@@ -102,3 +102,38 @@ def test_happy_path_writes_nothing_to_the_store() -> None:
         breaker.before_call()
         breaker.record_success()
     assert store.load("b").version == 0
+
+
+class CountingStore(InMemoryBreakerStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads = 0
+        self.saves = 0
+
+    def load(self, name: str) -> BreakerState:
+        self.loads += 1
+        return super().load(name)
+
+    def save(self, name: str, state: BreakerState, *, expected_version: int) -> bool:
+        self.saves += 1
+        return super().save(name, state, expected_version=expected_version)
+
+
+def test_a_healthy_call_costs_one_read_of_a_shared_store() -> None:
+    store = CountingStore()
+    breaker = CircuitBreaker(store, name="b")
+    seen = breaker.before_call()
+    assert breaker.record_success(seen) is BreakerPhase.CLOSED
+    assert (store.loads, store.saves) == (1, 0)
+
+
+def test_success_after_failures_resets_the_count_for_everyone() -> None:
+    clock = FakeClock()
+    first, second = breakers(clock)
+    seen = first.before_call()
+    second.record_failure()
+    second.record_failure()
+    first.record_success(seen)  # saw a clean state before the others failed: still not reset ...
+    assert first.store.load("erp:x").consecutive_failures == 2
+    first.record_success(first.before_call())  # ... the next call, which sees the failures, resets
+    assert first.store.load("erp:x").consecutive_failures == 0

@@ -58,40 +58,47 @@ class CircuitBreaker:
         state = self.store.load(self.name)
         return self._admission(state, self._clock()) != "reject"
 
-    def before_call(self) -> None:
-        """Let the call through, or raise :class:`CircuitOpenError`. In the open state after the
-        cool-down, exactly one caller (by compare-and-set) is let through as the probe."""
+    def before_call(self) -> BreakerState:
+        """Let the call through (returning the state seen), or raise :class:`CircuitOpenError`. In
+        the open state after the cool-down, exactly one caller (by compare-and-set) is let through
+        as the probe."""
         for _ in range(_CAS_ATTEMPTS):
             state = self.store.load(self.name)
             now = self._clock()
             admission = self._admission(state, now)
             if admission == "pass":
-                return
+                return state
             if admission == "reject":
                 break
             probe = replace(state, phase=BreakerPhase.HALF_OPEN, probe_started_at=now)
             if self.store.save(self.name, probe, expected_version=state.version):
                 log.info("ERP circuit half-open: probing", extra={"breaker": self.name})
-                return
+                return replace(probe, version=state.version + 1)
         raise CircuitOpenError("ERP circuit breaker is open (recent connection failures); request not sent")
 
-    def record_success(self) -> None:
+    def record_success(self, seen: BreakerState | None = None) -> BreakerPhase:
+        """The ERP answered. ``seen`` is what :meth:`before_call` returned: when it was closed
+        without failures there is nothing to reset, and a shared store is not even read."""
+        if seen is not None and seen.phase is BreakerPhase.CLOSED and seen.consecutive_failures == 0:
+            return BreakerPhase.CLOSED
         for _ in range(_CAS_ATTEMPTS):
             state = self.store.load(self.name)
             if state.phase is BreakerPhase.CLOSED and state.consecutive_failures == 0:
-                return  # nothing to write: keeps a shared store quiet on the happy path
+                return BreakerPhase.CLOSED  # nothing to write: keeps a shared store quiet
             closed = BreakerState(phase=BreakerPhase.CLOSED, version=state.version)
             if self.store.save(self.name, closed, expected_version=state.version):
                 if state.phase is not BreakerPhase.CLOSED:
                     log.info("ERP circuit closed", extra={"breaker": self.name})
-                return
+                return BreakerPhase.CLOSED
+        return self.phase
 
-    def record_failure(self) -> None:
+    def record_failure(self) -> BreakerPhase:
+        """The ERP could not be reached or did not answer."""
         for _ in range(_CAS_ATTEMPTS):
             state = self.store.load(self.name)
             now = self._clock()
             if state.phase is BreakerPhase.OPEN:
-                return
+                return BreakerPhase.OPEN
             failures = state.consecutive_failures + 1
             if state.phase is BreakerPhase.HALF_OPEN or failures >= self.failure_threshold:
                 new = BreakerState(
@@ -109,7 +116,8 @@ class CircuitBreaker:
                         failures,
                         extra={"breaker": self.name},
                     )
-                return
+                return new.phase
+        return self.phase
 
     def _admission(self, state: BreakerState, now: float) -> str:
         """ "pass", "reject" or "probe" (become the half-open probe by compare-and-set)."""

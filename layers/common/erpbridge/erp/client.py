@@ -36,6 +36,8 @@ from erpbridge.erp.auth import Authenticator, TokenEndpointUnavailableError, aut
 from erpbridge.erp.breaker import CircuitBreaker
 from erpbridge.erp.ports import (
     RETRY_SAFE,
+    BreakerPhase,
+    BreakerState,
     ErpStatus,
     InMemoryBreakerStore,
     RequestKind,
@@ -238,7 +240,9 @@ class SoapErpClient:
             assert self._status is not None
             return self._status
 
-    def _record_status(self, *, reachable: bool) -> None:
+    def _record_status(self, *, reachable: bool, phase: BreakerPhase | None = None) -> None:
+        if phase is None:
+            phase = self.breaker.phase
         now = self._wall_clock()
         with self._lock:
             if reachable:
@@ -246,7 +250,7 @@ class SoapErpClient:
             self._status = ErpStatus(
                 reachable=reachable,
                 checked_at=now,
-                breaker_state=self.breaker.phase,
+                breaker_state=phase,
                 last_success=self._last_success,
             )
             self._status_checked = self._clock()
@@ -257,12 +261,12 @@ class SoapErpClient:
         settings = self.settings
         attempts = 1 + settings.erp_max_retries if kind in RETRY_SAFE and kind is not RequestKind.PING else 1
         for number in range(1, attempts + 1):
-            self.breaker.before_call()
+            seen = self.breaker.before_call()
             started = self._clock()
             try:
                 result = attempt()
             except _AttemptFailed as failed:
-                self._account(failed.erp_down, reachable=failed.erp_answered)
+                self._account(failed.erp_down, reachable=failed.erp_answered, seen=seen)
                 if number >= attempts or not failed.retryable:
                     raise failed.error from None
                 delay = self._delay(number, failed.retry_after_s)
@@ -280,9 +284,10 @@ class SoapErpClient:
                 self._sleep(delay)
                 continue
             except ErpError:
-                self._account(False, reachable=True)  # the ERP answered (fault, auth, bad response)
+                # the ERP answered (fault, auth, bad response)
+                self._account(False, reachable=True, seen=seen)
                 raise
-            self._account(False, reachable=True)
+            self._account(False, reachable=True, seen=seen)
             log.debug(
                 "ERP %s ok in %.0f ms (attempt %d)",
                 kind.value,
@@ -293,13 +298,11 @@ class SoapErpClient:
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _account(self, erp_down: bool, *, reachable: bool) -> None:
+    def _account(self, erp_down: bool, *, reachable: bool, seen: BreakerState) -> None:
         if erp_down:
-            self.breaker.record_failure()
-            self._record_status(reachable=False)
+            self._record_status(reachable=False, phase=self.breaker.record_failure())
         elif reachable:
-            self.breaker.record_success()
-            self._record_status(reachable=True)
+            self._record_status(reachable=True, phase=self.breaker.record_success(seen))
 
     def _delay(self, failed_attempt: int, retry_after_s: float | None) -> float | None:
         """Seconds to wait before the next attempt, or None to give up (Retry-After too long)."""
