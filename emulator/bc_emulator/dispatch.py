@@ -36,6 +36,8 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
+from lxml import etree
+
 from bc_emulator.dataset import (
     BATCH_FAMILIES,
     BatchRows,
@@ -303,12 +305,13 @@ class Dispatcher:
                 )
             fields: dict[str, str] = {}
             custom: dict[str, str] = {}
-            for child in _children(product):
-                name = child.get("columnName") if child.tag == "column" else child.tag
-                text = "".join(child.itertext())
+            for child in product.iterchildren(tag=etree.Element):
+                tag = child.tag
+                name = child.get("columnName") if tag == "column" else tag
+                text = ("".join(child.itertext()) if len(child) else child.text) or ""
                 if name in PRODUCT_FIELDS:
                     fields[name] = text.strip()
-                elif _attr(child, "isCustomField").lower() == "true" or child.tag != "column":
+                elif tag != "column" or _attr(child, "isCustomField").lower() == "true":
                     custom[str(name)] = text
             product_id = fields.get("ProductId", "")
             if not product_id and not fields.get("ProductNumber"):

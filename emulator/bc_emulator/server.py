@@ -457,10 +457,14 @@ class Emulator:
     # --- state -------------------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Fresh ERP state (orders, checkpoints), no faults, empty journal, listener up."""
+        """Fresh ERP state (orders, checkpoints), start faults, token lifetime, empty journal, up.
+
+        Issued tokens stay valid: they belong to the identity provider, not to the ERP.
+        """
         self.release_hanging()
         self.faults.set(self.config.faults or FaultSpec())
         self.dispatcher.reset()
+        self.auth.set_token_ttl(self.config.token_ttl_s)
         self._journal.clear()
         if self.is_down:
             self.come_up()
