@@ -37,6 +37,7 @@ CHUNK_BYTES = 64 * 1024
 _COLUMN_KEYS = ["columnName"]
 _NULL_KEYS = ["columnName", "isNull"]
 _VERIFIED_MAX = 10_000
+LIBXML2_TEXT_CAP = 10_000_000  # XML_MAX_TEXT_LENGTH while huge_tree is off
 
 
 class StreamingTableReader:
@@ -76,7 +77,9 @@ class StreamingTableReader:
             raise XmlSecurityError(f"{self._what} declares a DOCTYPE; DTDs and entities are refused")
 
     def rows(self) -> Iterator[tuple[str, Row]]:
-        """The rows, one at a time; memory stays flat whatever the size of the stream."""
+        """The rows, one at a time; memory stays flat whatever the size of the stream.
+
+        The document head is read (and a DOCTYPE refused) when this is called."""
         if self._started:
             raise ProtocolError("a StreamingTableReader can be read only once")
         self._started = True
@@ -85,16 +88,16 @@ class StreamingTableReader:
         # it (the reference reader ignores whitespace-only nodes too); a column whose whole text
         # is blank keeps it.
         parser = etree.XMLPullParser(events=("end",), tag="item", remove_blank_text=True, **PARSER_OPTIONS)
-        try:
-            yield from self._rows(parser, self._source)
-        except etree.XMLSyntaxError as error:
-            raise syntax_error(error, self._what) from None
+        return self._rows(parser, self._source)
 
     def _rows(self, parser: Any, source: LimitedStream) -> Iterator[tuple[str, Row]]:
         max_depth = self._limits.max_depth
         max_text = self._limits.max_text_bytes
         # A text of more characters than this may exceed max_text bytes (UTF-8: ≤ 4 bytes each).
+        # libxml2 already refuses a text node over 10 MB (CDATA sections are merged into it), so
+        # only a stricter limit needs a look at every column.
         text_check = max_text // 4
+        check_text = max_text < LIBXML2_TEXT_CAP
         # Column names already seen on an element whose only attribute is columnName: for them
         # the attribute's name need not be fetched again (bounded, so hostile names cannot grow it).
         verified: set[str] = set()
@@ -103,50 +106,55 @@ class StreamingTableReader:
         count = 0
         read, feed, read_events = source.read, parser.feed, parser.read_events
         root: Any = None
-        while True:
-            chunk = read(CHUNK_BYTES)
-            if chunk:
-                feed(chunk)
-            else:
-                root = parser.close()  # reports a truncated document
-            for _, item in read_events():
-                if count == 0:
-                    self._capture_root(item.getroottree().getroot())
-                if item.getparent() is not parent:
-                    parent = self._enter_parent(item, max_depth)
-                    table = (parent.get("tableName") or "") if parent is not None else ""
-                # The common shapes are read inline: <column columnName="..">text</column> and
-                # <column columnName=".." isNull="true"/>. Anything else (nested markup, other
-                # attributes, comments, duplicates, long text) goes through the general reader.
-                row: Row = {}
-                children = item.getchildren()
-                for column in children:
-                    values = column.values()
-                    text = column.text
-                    if len(values) == 1 and not len(column) and (text is None or len(text) <= text_check):
-                        name = values[0]
-                        if name not in verified:
-                            if column.keys() != _COLUMN_KEYS:
+        try:
+            while True:
+                chunk = read(CHUNK_BYTES)
+                if chunk:
+                    feed(chunk)
+                else:
+                    root = parser.close()  # reports a truncated document
+                for _, item in read_events():
+                    if count == 0:
+                        self._capture_root(item.getroottree().getroot())
+                    if item.getparent() is not parent:
+                        parent = self._enter_parent(item, max_depth)
+                        table = (parent.get("tableName") or "") if parent is not None else ""
+                    # The common shapes are read inline: <column columnName="..">text</column> and
+                    # <column columnName=".." isNull="true"/>. Anything else (nested markup, other
+                    # attributes, comments, duplicates, long text) goes through the general reader.
+                    row: Row = {}
+                    children = item.getchildren()
+                    for column in children:
+                        values = column.values()
+                        if len(values) == 1 and not len(column):
+                            name = values[0]
+                            if name not in verified:
+                                if column.keys() != _COLUMN_KEYS:
+                                    break
+                                if len(verified) > _VERIFIED_MAX:
+                                    verified.clear()
+                                verified.add(name)
+                            text = column.text
+                            if check_text and text is not None and len(text) > text_check:
                                 break
-                            if len(verified) > _VERIFIED_MAX:
-                                verified.clear()
-                            verified.add(name)
-                        row[name] = "" if text is None else text
-                    elif len(values) == 2 and values[1] == "true" and column.keys() == _NULL_KEYS:
-                        row[values[0]] = None
-                    else:
-                        break
-                if len(row) != len(children):
-                    row = self._general_row(item, max_depth, max_text)
-                name = item.get("table")
-                count += 1
-                self.rows_read = count
-                yield (table if name is None else name), row
-                item.clear(keep_tail=False)
-                while item.getprevious() is not None:
-                    del parent[0]
-            if not chunk:
-                break
+                            row[name] = text or ""
+                        elif len(values) == 2 and values[1] == "true" and column.keys() == _NULL_KEYS:
+                            row[values[0]] = None
+                        else:
+                            break
+                    if len(row) != len(children):
+                        row = self._general_row(item, max_depth, max_text)
+                    name = item.get("table")
+                    count += 1
+                    self.rows_read = count
+                    yield (table if name is None else name), row
+                    item.clear(keep_tail=False)
+                    while item.getprevious() is not None:
+                        del parent[0]
+                if not chunk:
+                    break
+        except etree.XMLSyntaxError as error:
+            raise syntax_error(error, self._what) from None
         if count == 0 and root is not None:
             self._capture_root(root)
 
