@@ -16,6 +16,7 @@ import routes_prices
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.api_gateway import Response
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -51,6 +52,13 @@ def _invalid_request(error: RequestValidationError) -> Response[Any]:
     return error_response(
         422, "validation_error", "the request is invalid", detail=validation_detail(error.errors())
     )
+
+
+@app.exception_handler(ServiceError)
+def _http_error(error: ServiceError) -> Response[Any]:
+    """Powertools' own HTTP errors (unknown route = 404, …), in the same body shape."""
+    name = "not_found" if error.status_code == 404 else "http_error"
+    return error_response(error.status_code, name, error.msg or "no such route")
 
 
 @app.exception_handler(Exception)

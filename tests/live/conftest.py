@@ -98,15 +98,16 @@ def build_live(
         "ERPBRIDGE_ORDER_MAX_ATTEMPTS": "3",
         **extra,
     }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
     for name in (
         "ERPBRIDGE_SECRETS_NAME",
         "ERPBRIDGE_SSM_PATH",
         "ERPBRIDGE_CACHE_TABLE",
         "ERPBRIDGE_BREAKER_TABLE",
+        "ERPBRIDGE_ORDERS_XML_BUCKET",
     ):
         monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():  # extras (AWS tables, bucket) after the clean-up above
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     get_settings.cache_clear()
     get_live_settings.cache_clear()
@@ -132,13 +133,24 @@ def live_erp_down(
 
 
 @pytest.fixture
-def live(
+def live_factory(
     monkeypatch: pytest.MonkeyPatch, lambda_context: Any, database_url: str, tmp_path: Path, emulator: Any
-) -> Iterator[Live]:
-    """The live API against the BC emulator over HTTP."""
+) -> Iterator[Callable[..., Live]]:
+    """``live_factory(ERPBRIDGE_X="...")``: the live API against the BC emulator, with extra settings."""
     from erpbridge.live.composition import use_services
     from erpbridge.shopdb import dispose_engines
 
-    yield build_live(monkeypatch, lambda_context, database_url, tmp_path, emulator.settings_env())
+    def make(**extra: str) -> Live:
+        return build_live(
+            monkeypatch, lambda_context, database_url, tmp_path, emulator.settings_env(), **extra
+        )
+
+    yield make
     use_services(None)
     dispose_engines()
+
+
+@pytest.fixture
+def live(live_factory: Callable[..., Live]) -> Live:
+    """The live API against the BC emulator over HTTP."""
+    return live_factory()

@@ -3,9 +3,8 @@ invalidation), baskets, documents and PDFs, and health."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
-
-import pytest
 
 CUSTOMER = "10000"
 PRODUCTS = [f"P{n:06d}" for n in range(1, 26)]
@@ -21,8 +20,8 @@ def _prices(live: Any, products: list[str], **extra: Any) -> Any:
     return live.call("POST", "/v1/prices", body)
 
 
-def test_prices_come_from_the_erp_in_chunks_then_from_the_cache(live: Any, emulator: Any) -> None:
-    live.services.settings.__dict__["max_products_per_request"] = 10  # frozen model: set before first use
+def test_prices_come_from_the_erp_in_chunks_then_from_the_cache(live_factory: Any, emulator: Any) -> None:
+    live = live_factory(ERPBRIDGE_MAX_PRODUCTS_PER_REQUEST="10")
     first = _prices(live, PRODUCTS)
     assert first.status == 200, first.body
     assert {i["source"] for i in first.body["items"]} == {"erp"}
@@ -46,8 +45,7 @@ def test_unknown_products_are_cached_negatively(live: Any, emulator: Any) -> Non
 
 def test_expired_entries_are_fetched_again(live: Any, emulator: Any) -> None:
     _prices(live, ["P000002"])
-    cache = live.services.cache
-    cache._clock = lambda: __import__("time").time() + 3600  # an hour later: TTL (300 s) passed
+    live.services.cache._clock = lambda: time.time() + 3600  # an hour later: the TTL (300 s) passed
     answer = _prices(live, ["P000002"])
     assert answer.body["items"][0]["source"] == "erp"
     assert len(emulator.control.requests("product_info")) == 2
@@ -55,7 +53,7 @@ def test_expired_entries_are_fetched_again(live: Any, emulator: Any) -> None:
 
 def test_cached_prices_serve_as_fallback_when_the_erp_goes_down(live: Any, emulator: Any) -> None:
     fresh = _prices(live, ["P000003"]).body["items"][0]
-    live.services.cache._clock = lambda: __import__("time").time() + 3600
+    live.services.cache._clock = lambda: time.time() + 3600
     emulator.control.down(30)
     try:
         answer = _prices(live, ["P000003"])
@@ -66,8 +64,8 @@ def test_cached_prices_serve_as_fallback_when_the_erp_goes_down(live: Any, emula
     assert item["price"] == fresh["price"] and item["as_of"] == fresh["as_of"]
 
 
-def test_slow_erp_past_the_deadline_answers_with_fallback(live: Any, emulator: Any) -> None:
-    live.services.settings.__dict__["live_deadline_s"] = 0.3
+def test_slow_erp_past_the_deadline_answers_with_fallback(live_factory: Any, emulator: Any) -> None:
+    live = live_factory(ERPBRIDGE_LIVE_DEADLINE_S="0.3")
     emulator.control.set_faults(latency_ms=1500, kinds=["product_info"])
     answer = _prices(live, ["P000004"])
     assert answer.status == 200
@@ -120,9 +118,20 @@ def test_erp_faults_map_to_clear_5xx(live: Any, emulator: Any) -> None:
         assert "Traceback" not in answer.raw.decode() and "X-Security-Key" not in answer.raw.decode()
 
 
-@pytest.mark.parametrize("reachable", [True])
-def test_health_when_the_erp_answers(live: Any, reachable: bool) -> None:
+def test_health_when_the_erp_answers(live: Any) -> None:
     answer = live.call("GET", "/v1/health")
     assert answer.status == 200
-    assert answer.body["erp_reachable"] is reachable and answer.body["breaker_state"] == "closed"
+    assert answer.body["erp_reachable"] is True and answer.body["breaker_state"] == "closed"
     assert answer.body["status"] == "ok" and answer.body["last_success"] is not None
+
+
+def test_an_order_invalidates_the_ordered_products_cached_prices(live: Any, emulator: Any) -> None:
+    _prices(live, ["P000005", "P000006"])
+    order = {
+        "order_id": "WEB-INV-1",
+        "customer_number": CUSTOMER,
+        "lines": [{"product_id": "P000005", "quantity": 1}],
+    }
+    assert live.call("POST", "/v1/orders", order, headers={"Idempotency-Key": "key-inv-0001"}).status == 201
+    after = {i["product_id"]: i["source"] for i in _prices(live, ["P000005", "P000006"]).body["items"]}
+    assert after == {"P000005": "erp", "P000006": "cache"}  # stock of the ordered product changed

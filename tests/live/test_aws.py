@@ -1,0 +1,137 @@
+"""The live API's AWS side on moto: DynamoDB cache and breaker stores (tables built from
+template.yaml), order XML copies on S3, and the Lambda handlers wired with AWS settings —
+a price cached by one container is served to another, and Export Failed Orders stages its XML."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+ROOT = Path(__file__).resolve().parents[2]
+BUCKET = "erpbridge-orders-xml-test"
+
+
+def _create_table(client: Any, logical_id: str, name: str) -> None:
+    from samtranslator.yaml_helper import yaml_parse
+
+    properties = yaml_parse((ROOT / "template.yaml").read_text())["Resources"][logical_id]["Properties"]
+    client.create_table(
+        TableName=name,
+        BillingMode=properties["BillingMode"],
+        AttributeDefinitions=properties["AttributeDefinitions"],
+        KeySchema=properties["KeySchema"],
+    )
+
+
+@pytest.fixture
+def aws() -> Iterator[dict[str, str]]:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb")
+        _create_table(dynamodb, "CacheTable", "cache")
+        _create_table(dynamodb, "BreakerTable", "breaker")
+        boto3.client("s3").create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+        yield {
+            "ERPBRIDGE_CACHE_TABLE": "cache",
+            "ERPBRIDGE_BREAKER_TABLE": "breaker",
+            "ERPBRIDGE_ORDERS_XML_BUCKET": BUCKET,
+        }
+
+
+def test_dynamodb_cache_store_round_trip_batches_and_expiry(aws: dict[str, str]) -> None:
+    from erpbridge.adapters.aws.live_dynamodb import DynamoDbCacheStore
+    from erpbridge.live.ports import CacheRecord
+
+    store = DynamoDbCacheStore("cache")
+    now = time.time()
+    records = [
+        CacheRecord(f"price|{n}", {"found": True, "price": str(n)}, now, now + 300, now + 600)
+        for n in range(130)
+    ]
+    expired = CacheRecord("price|old", {"found": True}, now - 900, now - 600, now - 1)
+    store.put_many([*records, expired])  # more than one BatchWriteItem (25) and BatchGetItem (100)
+    found = store.get_many([r.key for r in records] + ["price|old", "price|missing"])
+    assert len(found) == 130 and found["price|7"].value == {"found": True, "price": "7"}
+    assert "price|old" not in found  # past its TTL: ignored even before DynamoDB deletes it
+    store.delete_many(["price|7"])
+    assert "price|7" not in store.get_many(["price|7"])
+
+
+def test_breaker_state_is_shared_and_changed_by_compare_and_set(aws: dict[str, str]) -> None:
+    from erpbridge.adapters.aws.live_dynamodb import DynamoDbBreakerStore
+    from erpbridge.erp.breaker import CircuitBreaker
+    from erpbridge.erp.ports import BreakerPhase, BreakerState
+
+    store = DynamoDbBreakerStore("breaker")
+    assert store.load("erp") == BreakerState()
+    assert store.save("erp", BreakerState(consecutive_failures=1), expected_version=0)
+    assert not store.save("erp", BreakerState(consecutive_failures=9), expected_version=0)  # lost the race
+    assert store.load("erp").consecutive_failures == 1
+    # Two containers, one table: failures seen by one open the breaker for both.
+    first = CircuitBreaker(store, name="shared", failure_threshold=2, cooldown_s=60, clock=time.time)
+    second = CircuitBreaker(
+        DynamoDbBreakerStore("breaker"), name="shared", failure_threshold=2, cooldown_s=60
+    )
+    first.record_failure()
+    second.record_failure()
+    assert first.phase is BreakerPhase.OPEN and not second.would_allow()
+
+
+def test_s3_xml_store(aws: dict[str, str]) -> None:
+    from erpbridge.adapters.aws.live_s3 import S3XmlStore
+
+    store = S3XmlStore(BUCKET, prefix="orders-xml")
+    uri = store.put_bytes("orders/WEB-1/a-request.xml", b"<tables/>")
+    assert uri == f"s3://{BUCKET}/orders-xml/orders/WEB-1/a-request.xml"
+    assert store.get_bytes(uri) == b"<tables/>" == store.get_bytes("orders/WEB-1/a-request.xml")
+
+
+def test_a_price_cached_by_one_container_is_served_by_another(
+    aws: dict[str, str], live_factory: Any, emulator: Any
+) -> None:
+    first_container = live_factory(**aws)
+    assert (
+        first_container.call("POST", "/v1/prices", {"items": [{"product_id": "P000010"}]}).body["items"][0][
+            "source"
+        ]
+        == "erp"
+    )
+    second_container = live_factory(**aws)  # fresh services: empty in-memory layer, same DynamoDB table
+    answer = second_container.call("POST", "/v1/prices", {"items": [{"product_id": "P000010"}]})
+    assert answer.body["items"][0]["source"] == "cache"
+    assert len(emulator.control.requests("product_info")) == 1
+
+
+def test_export_failed_orders_lambda_stages_xml_in_s3(
+    aws: dict[str, str], live_factory: Any, emulator: Any, lambda_context: Any
+) -> None:
+    live = live_factory(**aws)
+    emulator.control.down(30)
+    try:
+        order = {
+            "order_id": "WEB-S3-1",
+            "customer_number": "10000",
+            "lines": [{"product_id": "P000001", "quantity": 1}],
+        }
+        assert (
+            live.call("POST", "/v1/orders", order, headers={"Idempotency-Key": "key-s3-00001"}).status == 202
+        )
+    finally:
+        emulator.control.up()
+    import export_failed_orders
+
+    result = export_failed_orders.lambda_handler({"older_than_s": 0}, lambda_context)
+    assert result["picked"] == 1 and result["created"] == 1
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
+    exported = [k for k in keys if "-export-request.xml" in k]
+    assert exported and all(k.startswith("orders-xml/orders/WEB-S3-1/") for k in keys)
+    body = boto3.client("s3").get_object(Bucket=BUCKET, Key=exported[0])["Body"].read()
+    assert b'submitType="ScheduledTask"' in body
+    assert len([o for o in emulator.control.sales_orders() if "WEB-S3-1" in str(o)]) == 1

@@ -1,0 +1,80 @@
+"""`erpbridge serve` over real HTTP (same handler as Lambda; PDFs as bytes) and the operator
+commands `erpbridge orders show|resend|export`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from typer.testing import CliRunner
+
+
+@pytest.fixture
+def served(live: Any) -> Any:
+    import threading
+
+    from erpbridge_cli.commands.live import make_server
+
+    server = make_server(0)  # the services `live` installed: emulator + this test's database
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_serve_answers_over_http_like_api_gateway(served: str) -> None:
+    health = requests.get(f"{served}/v1/health", timeout=10)
+    assert health.status_code == 200 and health.json()["erp_reachable"] is True
+    prices = requests.post(
+        f"{served}/v1/prices",
+        json={"customer_number": "10000", "items": [{"product_id": "P000001"}]},
+        timeout=10,
+    )
+    assert prices.status_code == 200 and prices.json()["items"][0]["source"] == "erp"
+    invoices = requests.get(
+        f"{served}/v1/customers/10000/documents", params={"type": "invoice"}, timeout=10
+    ).json()
+    number = invoices["items"][0]["No"]
+    pdf = requests.get(f"{served}/v1/customers/10000/documents/invoice/{number}/pdf", timeout=10)
+    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    unknown = requests.get(f"{served}/v1/nowhere", timeout=10)
+    assert unknown.status_code == 404
+
+
+def test_orders_show_resend_and_export_commands(
+    live: Any, emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from erpbridge_cli.main import app
+
+    emulator.control.set_faults(kinds=["create_order"], error_rate=1.0)
+    order = {
+        "order_id": "WEB-CLI-1",
+        "customer_number": "10000",
+        "lines": [{"product_id": "P000002", "quantity": 1}],
+    }
+    assert live.call("POST", "/v1/orders", order, headers={"Idempotency-Key": "key-cli-0001"}).status == 202
+    emulator.control.clear_faults()
+    runner = CliRunner()
+    shown = runner.invoke(app, ["orders", "show", "WEB-CLI-1"])
+    assert shown.exit_code == 0, shown.output
+    assert "queued" in shown.output and "erp_error" in shown.output
+    resent = runner.invoke(app, ["orders", "resend", "WEB-CLI-1"])
+    assert resent.exit_code == 0, resent.output
+    assert "created" in resent.output
+    again = runner.invoke(app, ["orders", "resend", "WEB-CLI-1"])
+    assert "already created" in again.output  # never a second sales order
+    assert len([o for o in emulator.control.sales_orders() if "WEB-CLI-1" in str(o)]) == 1
+    exported = runner.invoke(app, ["orders", "export", "--older-than-s", "0"])
+    assert exported.exit_code == 0 and "picked 0" in exported.output
+
+
+def test_openapi_command_writes_the_document(tmp_path: Path) -> None:
+    from erpbridge_cli.main import app
+
+    target = tmp_path / "openapi.json"
+    result = CliRunner().invoke(app, ["openapi", "--write", str(target)])
+    assert result.exit_code == 0 and target.read_text().startswith("{")
