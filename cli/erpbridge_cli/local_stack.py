@@ -1,6 +1,6 @@
 """`make run`: the whole batch path on a laptop, no AWS account and no Docker.
 
-Steps (one function each, so more can be added — the live API server, for one):
+Steps (one function each, so more can be added):
 
 1. start the BC emulator (real HTTP, in this process);
 2. start a local S3 + DynamoDB (moto's threaded server) and create the staging bucket and the
@@ -8,7 +8,9 @@ Steps (one function each, so more can be added — the live API server, for one)
 3. create or upgrade the SQLite shop database (``.erpbridge/shop.db``);
 4. run the three fetch jobs through the real Lambda handlers, and for every staged object build
    the EventBridge "Object Created" event S3 would send and call the importer handler with it;
-5. print what landed (rows per table) and the runs.
+5. print what landed (rows per table) and the runs;
+6. serve the live API (``erpbridge serve``) on the emulator and the database, send a few example
+   requests, print curl commands; keep serving until Ctrl-C when run from a terminal.
 
 Everything it writes stays under ``.erpbridge/``; ``ERPBRIDGE_*`` settings are set for this
 process only.
@@ -243,6 +245,34 @@ def print_landed(local: LocalStack) -> None:
     console.print(runs_table(records, "runs"))
 
 
+def serve_live_api(local: LocalStack, *, port: int = 8080) -> None:
+    """Step 6 (live): serve the live API on the emulator and the SQLite database, show a few
+    example requests and their answers; keep serving until Ctrl-C when run from a terminal."""
+    import socket
+
+    from erpbridge_cli.commands.live import demo_requests, example_requests, serve_in_background
+
+    local.apply_env()
+    with socket.socket() as probe:  # 8080 when free, else any free port
+        port = port if probe.connect_ex(("127.0.0.1", port)) != 0 else 0
+    server, _ = serve_in_background(port)
+    local.stack.callback(server.shutdown)
+    base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    console.print(f"live API           {base_url}  (Swagger UI: {base_url}/v1/swagger)")
+    for line in demo_requests(base_url):
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
+    console.print("try:")
+    for line in example_requests(base_url):
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
+    if sys.stdin.isatty():
+        import contextlib
+        import threading
+
+        console.print("serving; Ctrl-C stops everything")
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
 @contextmanager
 def local_stack(env: Mapping[str, str] | None = None) -> Iterator[LocalStack]:
     """Started emulator + local AWS + database; everything stopped on exit."""
@@ -265,6 +295,7 @@ def main() -> int:
         with local_stack() as local:
             outcomes = run_fetch_jobs(local)
             print_landed(local)
+            serve_live_api(local)
     except ErpBridgeError as error:
         console.print(f"[red]error:[/red] {type(error).__name__}: {error}")
         return 1

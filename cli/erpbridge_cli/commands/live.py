@@ -134,14 +134,40 @@ def serve_in_background(port: int = 0) -> tuple[ThreadingHTTPServer, threading.T
     return server, thread
 
 
+def demo_requests(base_url: str) -> list[str]:
+    """Send a few requests to a running local API; one line per answer (for `make run`)."""
+    import requests
+
+    session = requests.Session()
+    prices = {"customer_number": "10000", "items": [{"product_id": "P000001"}, {"product_id": "P000002"}]}
+    order = {"customer_number": "10000", "lines": [{"product_id": "P000001", "quantity": 2}]}
+    lines = []
+    health = session.get(f"{base_url}/v1/health", timeout=30).json()
+    lines.append(
+        f"GET  /v1/health → ERP reachable {health['erp_reachable']}, breaker {health['breaker_state']}"
+    )
+    for attempt in ("first", "again"):
+        answer = session.post(f"{base_url}/v1/prices", json=prices, timeout=30).json()
+        shown = ", ".join(f"{i['product_id']} {i['price']} ({i['source']})" for i in answer["items"])
+        lines.append(f"POST /v1/prices ({attempt}) → {shown}")
+    key = f"demo-{uuid.uuid4().hex[:12]}"
+    created = session.post(f"{base_url}/v1/orders", json=order, headers={"Idempotency-Key": key}, timeout=30)
+    body = created.json()
+    lines.append(
+        f"POST /v1/orders → {created.status_code} {body['status']}, order {body['order_id']}, "
+        f"ERP order {body['erp_order_id']}"
+    )
+    return lines
+
+
 def example_requests(base_url: str) -> list[str]:
     return [
         f"curl -s {base_url}/v1/health",
         f"curl -s -X POST {base_url}/v1/prices -H 'Content-Type: application/json' "
-        """-d '{"customer_number":"10000","currency":"EUR","items":[{"product_id":"1000","quantity":2}]}'""",
+        """-d '{"customer_number":"10000","items":[{"product_id":"P000001","quantity":2}]}'""",
         f"curl -s -X POST {base_url}/v1/orders -H 'Content-Type: application/json' "
         "-H 'Idempotency-Key: demo-0001' "
-        """-d '{"customer_number":"10000","lines":[{"product_id":"1000","quantity":1}]}'""",
+        """-d '{"customer_number":"10000","lines":[{"product_id":"P000001","quantity":1}]}'""",
         f"curl -s '{base_url}/v1/customers/10000/documents?type=invoice&page_size=5'",
     ]
 
