@@ -37,6 +37,7 @@ from erpbridge.errors import (
     ErpResponseError,
     ErpTimeoutError,
     ErpUnavailableError,
+    ProtocolError,
 )
 
 MakeClient = Callable[..., SoapErpClient]
@@ -84,6 +85,12 @@ def test_call_sends_the_codeunit_envelope_and_returns_the_unescaped_response(
         b'&lt;?xml version="1.0" encoding="utf-8"?&gt;&lt;tables source="LiveIntegration"&gt;'
         b'&lt;x a="&amp;amp;"/&gt;&lt;/tables&gt;</request></Process></soap:Body>'
     ) in post.body
+
+
+def test_a_request_that_is_not_utf8_is_refused_before_sending(bc: FakeBC, make_client: MakeClient) -> None:
+    with pytest.raises(ProtocolError, match="not UTF-8"):
+        make_client().call(b"<q>\xff</q>", kind=CREATE)
+    assert bc.soap_posts == []
 
 
 def test_ping_sends_get_ecom_data(bc: FakeBC, make_client: MakeClient) -> None:

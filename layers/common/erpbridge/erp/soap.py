@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 from xml.sax.saxutils import escape
 
-from erpbridge.errors import ConfigurationError, ErpFaultError, ErpResponseError, XmlError
+from erpbridge.errors import ConfigurationError, ErpFaultError, ErpResponseError, ProtocolError, XmlError
 from erpbridge.protocol.xmlsafe import XmlLimits, parse_xml
 from erpbridge.settings import ErpSettings
 
@@ -64,7 +64,7 @@ def build_envelope(contract: SoapContract, request_xml: bytes) -> bytes:
     try:
         text = request_xml.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise ErpResponseError(f"request XML is not UTF-8 (byte {error.start})") from None
+        raise ProtocolError(f"request XML is not UTF-8 (byte {error.start}); nothing was sent") from None
     namespace = escape(contract.namespace, {'"': "&quot;"})
     return (
         '<?xml version="1.0" encoding="utf-8"?>'
