@@ -1,12 +1,13 @@
 """The staging bucket on S3.
 
-Uploads are multipart, fed chunk by chunk: the writer holds at most one part (8 MiB) in memory,
+Uploads are multipart, fed chunk by chunk: the writer holds at most one part (5 MiB) in memory,
 whatever the size of the ERP's response, and an exception aborts the upload so no half object
 ever appears (and so no import is triggered for one). Small objects use one PUT.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
@@ -16,7 +17,7 @@ from erpbridge.batch.ports import ObjectInfo, ObjectWriter
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-PART_SIZE = 8 * 1024 * 1024  # S3 minimum is 5 MiB for every part but the last
+PART_SIZE = 5 * 1024 * 1024  # S3's minimum for every part but the last; the smallest buffer
 
 
 def _s3_client() -> S3Client:
@@ -26,7 +27,11 @@ def _s3_client() -> S3Client:
 
 
 class MultipartWriter:
-    """Collects chunks into parts and uploads each part as soon as it is full."""
+    """Collects chunks into one part buffer and uploads it as soon as it is full.
+
+    The buffer is handed to botocore as the file it is (no copy), and replaced by a fresh one, so
+    the writer holds one part at a time.
+    """
 
     def __init__(self, client: S3Client, bucket: str, key: str, content_type: str, part_size: int) -> None:
         self._client = client
@@ -34,49 +39,52 @@ class MultipartWriter:
         self._key = key
         self._content_type = content_type
         self._part_size = part_size
-        self._buffer = bytearray()
+        self._buffer = io.BytesIO()
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
         self.bytes_written = 0
 
     def write(self, chunk: bytes) -> int:
-        self._buffer += chunk
+        self._buffer.write(chunk)
         self.bytes_written += len(chunk)
-        while len(self._buffer) >= self._part_size:
-            self._upload_part(bytes(self._buffer[: self._part_size]))
-            del self._buffer[: self._part_size]
+        if self._buffer.tell() >= self._part_size:
+            self._upload_part()
         return len(chunk)
 
-    def _upload_part(self, data: bytes) -> None:
+    def _upload_part(self) -> None:
         if self._upload_id is None:
             created = self._client.create_multipart_upload(
                 Bucket=self._bucket, Key=self._key, ContentType=self._content_type
             )
             self._upload_id = created["UploadId"]
         number = len(self._parts) + 1
+        body, self._buffer = self._buffer, io.BytesIO()
+        body.seek(0)
         answer = self._client.upload_part(
-            Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, PartNumber=number, Body=data
+            Bucket=self._bucket, Key=self._key, UploadId=self._upload_id, PartNumber=number, Body=body
         )
+        body.close()
         self._parts.append({"ETag": answer["ETag"], "PartNumber": number})
 
     def complete(self) -> None:
         if self._upload_id is None:
+            self._buffer.seek(0)
             self._client.put_object(
-                Bucket=self._bucket, Key=self._key, Body=bytes(self._buffer), ContentType=self._content_type
+                Bucket=self._bucket, Key=self._key, Body=self._buffer, ContentType=self._content_type
             )
         else:
-            if self._buffer:
-                self._upload_part(bytes(self._buffer))
+            if self._buffer.tell():
+                self._upload_part()
             self._client.complete_multipart_upload(
                 Bucket=self._bucket,
                 Key=self._key,
                 UploadId=self._upload_id,
                 MultipartUpload=cast(Any, {"Parts": self._parts}),
             )
-        self._buffer.clear()
+        self._buffer = io.BytesIO()
 
     def abort(self) -> None:
-        self._buffer.clear()
+        self._buffer = io.BytesIO()
         if self._upload_id is not None:
             self._client.abort_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id)
 
