@@ -38,8 +38,8 @@ import requests
 if TYPE_CHECKING:
     from bc_emulator.server import Emulator, Reply
 
-MAX_RECORDS = 5000
-MAX_RECORDED_XML = 1024 * 1024
+MAX_RECORDS = 2000
+MAX_RECORDED_XML = 256 * 1024
 
 
 @dataclass

@@ -484,6 +484,7 @@ class Dispatcher:
         return DispatchResult(chunks=chunks())
 
 
+_XML_FORBIDDEN_BYTES = bytes(b for b in range(32) if b not in (0x09, 0x0A, 0x0D))
 _INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -502,6 +503,19 @@ def _escape_attribute(text: str) -> str:
     )
 
 
+class _ColumnTags(dict[str, str]):
+    """Column name → its opening tag plus ``suffix``, built the first time a name is seen."""
+
+    def __init__(self, suffix: str) -> None:
+        super().__init__()
+        self.suffix = suffix
+
+    def __missing__(self, name: str) -> str:
+        tag = f'\n      <column columnName="{_escape_attribute(name)}"{self.suffix}'
+        self[name] = tag
+        return tag
+
+
 class _TablesWriter:
     """Writes the ``tables/table/item/column`` format with CDATA values, byte for byte as
     ``erpbridge.protocol.tables.build_tables`` / ``iter_tables_xml`` (``cdata=True``, no
@@ -512,41 +526,50 @@ class _TablesWriter:
     the emulator."""
 
     def __init__(self) -> None:
-        self._open_cdata: dict[str, str] = {}
-        self._empty: dict[str, str] = {}
-        self._null: dict[str, str] = {}
-
-    def _column(self, name: str) -> str:
-        opening = f'\n      <column columnName="{_escape_attribute(name)}"'
-        self._open_cdata[name] = opening + "><![CDATA["
-        self._empty[name] = opening + "></column>"
-        self._null[name] = opening + ' isNull="true" />'
-        return self._open_cdata[name]
+        self._open_cdata = _ColumnTags("><![CDATA[")
+        self._empty = _ColumnTags("></column>")
+        self._null = _ColumnTags(' isNull="true" />')
 
     def item(self, parts: list[str], item_open: str, row: Mapping[str, str | None]) -> None:
-        append = parts.append
-        open_cdata = self._open_cdata
-        append(item_open)
-        for name, value in row.items():
-            if value:
-                if "]]>" in value:
-                    value = value.replace("]]>", "]]]]><![CDATA[>")
-                append((open_cdata.get(name) or self._column(name)) + value + "]]></column>")
-            else:
-                if name not in open_cdata:
-                    self._column(name)
-                append(self._empty[name] if value is not None else self._null[name])
-        append("\n    </item>")
+        open_cdata, empty, null = self._open_cdata, self._empty, self._null
+        parts.append(item_open)
+        # One list comprehension per item: the hot loop of a 100,000-product export.
+        parts.append(
+            "".join(
+                [
+                    (
+                        open_cdata[name]
+                        + (value if "]]>" not in value else value.replace("]]>", "]]]]><![CDATA[>"))
+                        + "]]></column>"
+                    )
+                    if value
+                    else (empty[name] if value is not None else null[name])
+                    for name, value in row.items()
+                ]
+            )
+        )
+        parts.append("\n    </item>")
 
     @staticmethod
     def encode(text: str) -> bytes:
-        bad = _INVALID_XML_CHARS.search(text)
-        if bad:
-            context = text[max(0, bad.start() - 80) : bad.start()].rsplit("columnName=", 1)[-1]
+        # Lone surrogates fail the encoding; C0 controls and U+FFFE/U+FFFF are looked for in the
+        # bytes with C-speed scans (a regex over the text costs as much as writing it).
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise RequestRejected(
+                "a value contains a character XML cannot carry (a lone surrogate)"
+            ) from None
+        if len(data.translate(None, _XML_FORBIDDEN_BYTES)) != len(data) or (
+            b"\xef\xbf" in data and (b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data)
+        ):
+            bad = _INVALID_XML_CHARS.search(text)
+            at = bad.start() if bad else 0
+            context = text[max(0, at - 80) : at].rsplit("columnName=", 1)[-1]
             raise RequestRejected(
                 f"a value after columnName={context[:60]!r} contains a character XML cannot carry"
             )
-        return text.encode("utf-8")
+        return data
 
 
 def _root_open(root_tag: str, root_attributes: Mapping[str, str]) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from bc_emulator.dispatch import stream_tables, write_tables
+from bc_emulator.dispatch import RequestRejected, stream_tables, write_tables
 from bc_emulator.server import Emulator
 from bc_emulator.soap import read_response
 from erpbridge.protocol.tables import TablesDocument, build_tables, iter_tables_xml, parse_tables
@@ -147,6 +147,14 @@ def test_the_fast_document_writer_writes_what_the_codec_writes() -> None:
             tables, root_attributes=attributes, declaration=False, cdata=True, root_tag=root_tag
         )
         assert ours == codec
+
+
+@pytest.mark.parametrize("value", ["bell\x07", "nul\x00", "not a char \ufffe", "lone \ud800"])
+def test_the_writers_refuse_characters_xml_cannot_carry(value: str) -> None:
+    with pytest.raises(RequestRejected):
+        b"".join(stream_tables([("T", {"c": value})], root_attributes={}))
+    with pytest.raises(RequestRejected):
+        write_tables({"T": [{"c": value}]}, root_attributes={})
 
 
 def test_erpbridge_client_streams_a_batch_answer(small: Emulator) -> None:
