@@ -52,6 +52,8 @@ def test_anything_else_is_not_a_boolean(text: str | None) -> None:
         (Decimal("1E+3"), "1000"),
         (Decimal("-5.5"), "-5.5"),
         (1234567.891, "1234567.89"),
+        (Decimal("1E+30"), "1000000000000000000000000000000"),
+        (1e-7, "0"),
     ],
 )
 def test_numbers_are_invariant_rounded_to_two_decimals(value: Decimal | int | float, text: str) -> None:
@@ -72,7 +74,7 @@ def test_invariant_numbers_parse_to_decimal(text: str, value: Decimal) -> None:
     assert parse_number(text) == value
 
 
-@pytest.mark.parametrize("text", ["", "abc", "1,5", "1.234,56", "1 000", "NaN", None])
+@pytest.mark.parametrize("text", ["", "abc", "1,5", "1.234,56", "1 000", "NaN", "1E999999", None])
 def test_junk_is_not_a_number(text: str | None) -> None:
     with pytest.raises(ProtocolError, match="not an invariant number"):
         parse_number(text)

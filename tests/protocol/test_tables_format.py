@@ -179,3 +179,10 @@ def test_other_root_elements_are_supported_for_list_responses() -> None:
         {"totalCount": "9"},
         [("Invoice", {"No": "INV-1"})],
     )
+
+
+def test_root_tag_and_attribute_names_must_be_xml_names() -> None:
+    with pytest.raises(ProtocolError, match="attribute name"):
+        build_tables({}, root_attributes={"bad name": "x"})
+    with pytest.raises(ProtocolError, match="element name"):
+        build_tables({}, root_tag="1tables")

@@ -7,7 +7,7 @@ import codecs
 import pytest
 from lxml import etree
 
-from erpbridge.errors import MalformedXmlError, XmlError, XmlSecurityError
+from erpbridge.errors import ConfigurationError, MalformedXmlError, XmlError, XmlSecurityError
 from erpbridge.protocol.xmlsafe import XmlLimits, parse_xml, safe_parser
 
 from .conftest import RecordingServer
@@ -170,6 +170,11 @@ def test_a_str_with_an_encoding_declaration_is_accepted() -> None:
     for declared in ("utf-16", "UTF-8", "windows-1252"):
         root = parse_xml(f'<?xml version="1.0" encoding="{declared}"?><x>Æ</x>')
         assert root.text == "Æ"
+
+
+def test_limits_must_be_positive() -> None:
+    with pytest.raises(ConfigurationError, match="max_depth"):
+        XmlLimits(max_depth=0)
 
 
 def test_every_failure_is_an_xml_error() -> None:

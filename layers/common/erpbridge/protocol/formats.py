@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from typing import Final
 
 from erpbridge.errors import ProtocolError
@@ -29,7 +29,8 @@ __all__ = [
 
 DATETIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%S"
 _CENT: Final = Decimal("0.01")
-_INVARIANT_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+# An exponent of at most 3 digits: enough for any amount, and no Decimal with a huge exponent.
+_INVARIANT_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?")
 
 
 def format_bool(value: bool) -> str:
@@ -58,7 +59,9 @@ def format_number(value: Decimal | int | float) -> str:
         raise ProtocolError(f"not a number: {value!r}") from None
     if not number.is_finite():
         raise ProtocolError(f"not a finite number: {value!r}")
-    rounded = number.quantize(_CENT, rounding=ROUND_HALF_EVEN)
+    with localcontext() as context:  # enough precision that quantize never overflows
+        context.prec = max(28, number.adjusted() + 4)
+        rounded = number.quantize(_CENT, rounding=ROUND_HALF_EVEN)
     if rounded == 0:
         return "0"  # also turns -0.00 into 0
     text = format(rounded, "f")

@@ -224,9 +224,11 @@ def _column_xml(name: str, value: ColumnInput, *, table: str, cdata: bool) -> st
 def _root_open(root_tag: str, root_attributes: Mapping[str, str]) -> str:
     if not _NAME.fullmatch(root_tag):
         raise ProtocolError(f"not an XML element name: {root_tag!r}")
+    for key in root_attributes:
+        if not _NAME.fullmatch(key):
+            raise ProtocolError(f"not an XML attribute name: {key!r}")
     attributes = "".join(
-        f' {_checked(key, "root attribute")}="{_escape_attribute(_checked(value, key))}"'
-        for key, value in root_attributes.items()
+        f' {key}="{_escape_attribute(_checked(value, key))}"' for key, value in root_attributes.items()
     )
     return f"<{root_tag}{attributes}>"
 

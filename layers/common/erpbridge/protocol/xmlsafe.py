@@ -21,7 +21,7 @@ from typing import Any, BinaryIO, Final
 
 from lxml import etree
 
-from erpbridge.errors import MalformedXmlError, XmlSecurityError
+from erpbridge.errors import ConfigurationError, MalformedXmlError, XmlSecurityError
 
 MiB: Final = 1024 * 1024
 
@@ -46,6 +46,11 @@ class XmlLimits:
     max_bytes: int = 64 * MiB
     max_depth: int = 64
     max_text_bytes: int = 16 * MiB
+
+    def __post_init__(self) -> None:
+        for name in ("max_bytes", "max_depth", "max_text_bytes"):
+            if getattr(self, name) < 1:
+                raise ConfigurationError(f"XmlLimits.{name} must be at least 1")
 
 
 DEFAULT_LIMITS: Final = XmlLimits()
