@@ -354,6 +354,7 @@ class Emulator:
         )
         self._soap_path_decoded = unquote(self.soap_path)
         self.control = control_api.ControlClient("http://unset")
+        self._call_token: tuple[str, float] | None = None  # for call(): token, monotonic expiry
 
     # --- life cycle ------------------------------------------------------------------------------
 
@@ -529,8 +530,15 @@ class Emulator:
             pair = base64.b64encode(f"{cfg.user}:{cfg.password}".encode()).decode("ascii")
             headers["Authorization"] = f"Basic {pair}"
         elif cfg.auth == "oauth2":
-            headers["Authorization"] = f"Bearer {token or self.fetch_token()}"
+            headers["Authorization"] = f"Bearer {token or self._cached_token()}"
         return headers
+
+    def _cached_token(self) -> str:
+        cached = self._call_token
+        if cached is None or cached[1] - 30 < time.monotonic():
+            token = self.fetch_token()
+            cached = self._call_token = (token, time.monotonic() + self.auth.token_ttl_s)
+        return cached[0]
 
     def fetch_token(self) -> str:
         import requests
@@ -606,7 +614,7 @@ class Emulator:
             return text_reply(404, "Only the control API is served on this port.")
         if path.endswith("/oauth2/v2.0/token") and path.count("/") == 4:
             return self._token(method, path.split("/")[1], headers, body)
-        if path == self._soap_path_decoded:
+        if path.lower() == self._soap_path_decoded.lower():  # BC matches service URLs case-insensitively
             return self._soap(method, headers, body)
         return text_reply(404, f"No web service is published at {path}.")
 
