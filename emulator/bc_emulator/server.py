@@ -164,6 +164,8 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "Microsoft-HTTPAPI/2.0"
     sys_version = ""
+    # Idle keep-alive connections (and clients that stop reading) are closed after this long.
+    timeout = 300
     server: _Listener
 
     def setup(self) -> None:
