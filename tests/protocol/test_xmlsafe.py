@@ -116,6 +116,13 @@ def test_oversized_text_is_refused_naming_the_column() -> None:
     assert caught.value.where == "line 1, /tables/table/item/column[@columnName='Description']"
 
 
+def test_with_default_limits_libxml2_refuses_a_text_node_over_10_mb() -> None:
+    document = b"<x><c><![CDATA[" + b"x" * 6_000_000 + b"]]><![CDATA[" + b"y" * 6_000_000 + b"]]></c></x>"
+    with pytest.raises(XmlSecurityError, match="safety limit") as caught:
+        parse_xml(document)
+    assert caught.value.where is not None and caught.value.where.startswith("line 1, column")
+
+
 def test_multibyte_text_is_measured_in_bytes() -> None:
     document = f"<x>{'ø' * 1500}</x>".encode()  # 1500 characters, 3000 bytes
     with pytest.raises(XmlSecurityError):

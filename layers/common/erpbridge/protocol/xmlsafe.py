@@ -14,7 +14,7 @@ rewritten before parsing. A ``str`` is encoded to UTF-8 and its declaration rewr
 from __future__ import annotations
 
 import codecs
-import io
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Final
@@ -31,6 +31,7 @@ __all__ = [
     "STREAM_LIMITS",
     "LimitedStream",
     "XmlLimits",
+    "check_limits",
     "check_prolog",
     "element_path",
     "open_xml_stream",
@@ -217,39 +218,48 @@ def parse_xml(data: bytes | str, *, limits: XmlLimits = DEFAULT_LIMITS, what: st
     """
     payload = _normalise(data, limits, what)
     check_prolog(payload[:PROLOG_WINDOW], complete=len(payload) <= PROLOG_WINDOW, what=what)
-    events = etree.iterparse(io.BytesIO(payload), events=("start", "end"), **PARSER_OPTIONS)
-    return _walk_checked(events, limits, what)
-
-
-def _walk_checked(events: Any, limits: XmlLimits, what: str) -> Any:
-    """Run iterparse events, enforcing depth and text limits; return the root element."""
-    depth = 0
-    max_depth = limits.max_depth
-    max_text = limits.max_text_bytes
     try:
-        for event, element in events:
-            if event == "start":
-                depth += 1
-                if depth > max_depth:
-                    raise XmlSecurityError(
-                        f"{what} nests elements deeper than {max_depth} levels", where=element_path(element)
-                    )
-                continue
-            depth -= 1
-            for text in (element.text, element.tail):
-                if text is not None and len(text) * 4 > max_text and _utf8_len(text) > max_text:
-                    raise XmlSecurityError(
-                        f"{what} has a text node larger than {max_text} bytes", where=element_path(element)
-                    )
-        root = events.root
+        root = etree.fromstring(payload, safe_parser())
     except etree.XMLSyntaxError as error:
         raise syntax_error(error, what) from None
-    if root is None:  # pragma: no cover - iterparse raises for an empty document
-        raise MalformedXmlError(f"{what} has no root element", where="line 1")
     docinfo = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:  # defence in depth behind check_prolog
         raise XmlSecurityError(f"{what} declares a DOCTYPE; DTDs and entities are refused", where="line 1")
+    check_limits(root, limits, what)
     return root
+
+
+@functools.lru_cache(maxsize=16)
+def _deeper_than(depth: int) -> Any:
+    """XPath selecting the elements one level below ``depth`` (evaluated in C, no Python per node)."""
+    return etree.XPath("/" + "/".join(["*"] * (depth + 1)))
+
+
+_ALL_TEXT: Final = etree.XPath("//text()", smart_strings=False)
+_ALL_TEXT_NODES: Final = etree.XPath("//text()")
+# libxml2 refuses a text node over this many bytes while huge_tree is off (CDATA is merged into it).
+LIBXML2_TEXT_CAP: Final = 10_000_000
+
+
+def check_limits(root: Any, limits: XmlLimits, what: str) -> None:
+    """Enforce ``max_depth`` and ``max_text_bytes`` on a parsed document."""
+    too_deep = _deeper_than(limits.max_depth)(root)
+    if too_deep:
+        raise XmlSecurityError(
+            f"{what} nests elements deeper than {limits.max_depth} levels", where=element_path(too_deep[0])
+        )
+    if limits.max_text_bytes >= LIBXML2_TEXT_CAP:
+        return  # the parser already enforced a stricter cap
+    # A text with more than max/4 characters may exceed max bytes (UTF-8 is at most 4 per character).
+    suspicious = limits.max_text_bytes // 4
+    if max(map(len, _ALL_TEXT(root)), default=0) <= suspicious:
+        return
+    for text in _ALL_TEXT_NODES(root):
+        if len(text) > suspicious and _utf8_len(str(text)) > limits.max_text_bytes:
+            raise XmlSecurityError(
+                f"{what} has a text node larger than {limits.max_text_bytes} bytes",
+                where=element_path(text.getparent()),
+            )
 
 
 def _utf8_len(text: str) -> int:
