@@ -212,3 +212,15 @@ def test_truncated_and_invalid_utf8_documents_are_malformed_after_the_good_rows(
 def test_an_empty_stream_is_malformed() -> None:
     with pytest.raises(MalformedXmlError, match="empty"):
         _read(b"")
+
+
+def test_unusual_column_shapes_read_like_the_whole_document_reader() -> None:
+    data = b"""<tables><table tableName="T">
+      <item><column columnName="A" isNull="True">x</column><column columnName="B" isNull="false">kept</column>
+        <column isInformationalOnly="True" columnName="C">info</column>
+        <column columnName="D"> </column></item>
+      <item><column columnName="A">1</column><column columnName="B">2</column></item>
+    </table></tables>"""
+    _, rows = _read(data)
+    assert rows == parse_tables(data).items
+    assert rows[0] == ("T", {"A": None, "B": "kept", "C": "info", "D": " "})

@@ -10,6 +10,13 @@ total size is counted against ``limits.max_bytes`` (default :data:`STREAM_LIMITS
 depth of items and of markup inside a column against ``limits.max_depth``, text inside a column
 against ``limits.max_text_bytes``; libxml2 itself caps any nesting at 256 and a single text node at
 10 MB (``huge_tree`` off).
+
+Speed: the common column shapes are read inline with one attribute call per column; the name of
+the lone attribute is checked to be ``columnName`` the first time each column name is seen (a
+bounded cache). Consequence, by design: after ``ProductId`` has been seen, a malformed
+``<column foo="ProductId">`` would be read as that column instead of being refused; any other
+oddity (other attributes, nested markup, comments, duplicates) goes through the general reader
+and behaves exactly like :func:`erpbridge.protocol.tables.parse_tables`.
 """
 
 from __future__ import annotations
