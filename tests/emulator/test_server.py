@@ -466,3 +466,50 @@ def test_settings_env_is_accepted_by_erpbridge_settings(emulator_factory: Callab
     for auth in AUTH_MODES:
         settings = load_settings(env=emulator_factory(auth=auth).settings_env())
         assert settings.erp_auth == auth
+
+
+# --- HTTP details other clients rely on -------------------------------------------------------
+
+
+def test_expect_100_continue_is_honoured_as_dotnet_clients_send_it(emulator: Emulator) -> None:
+    import http.client
+    from urllib.parse import urlsplit
+
+    url = urlsplit(emulator.soap_url)
+    body = build_request_envelope(build_ping())
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=5)
+    connection.putrequest("POST", url.path)
+    for name, value in {**emulator.request_headers(), "Expect": "100-continue"}.items():
+        connection.putheader(name, value)
+    connection.putheader("Content-Length", str(len(body)))
+    connection.endheaders()
+    interim = connection.sock.recv(64)  # type: ignore[union-attr]
+    assert interim.startswith(b"HTTP/1.1 100 Continue")
+    connection.send(body)
+    response = connection.getresponse()
+    assert response.status == 200
+    assert read_response(response.read()).startswith("<?xml")
+
+
+def test_concurrent_requests_are_all_answered(emulator: Emulator) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    items = emulator.dispatcher.bc.dataset.items[:40]
+    requests_xml = [
+        build_product_info_request([ProductQuery(item.no)], customer_number=None) for item in items
+    ]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(lambda xml: parse_product_info(inner(emulator.call(xml))), requests_xml))
+    assert [next(iter(a.values())).product_id for a in answers] == [item.no for item in items]
+
+
+def test_the_same_order_sent_concurrently_yields_one_sales_order(emulator: Emulator) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    request = build_order_request(order(emulator, "RACE-1"), create=True)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(
+            pool.map(lambda _: parse_order_response(inner(emulator.call(request)), create=True), range(8))
+        )
+    assert len({result.erp_order_id for result in results}) == 1
+    assert len(emulator.control.sales_orders()) == 1
