@@ -188,3 +188,20 @@ def test_every_failure_is_an_xml_error() -> None:
     for bad in (b"<x>", BILLION_LAUGHS, b"\xff\xfe\x00"):
         with pytest.raises(XmlError):
             parse_xml(bad)
+
+
+def test_parsing_from_many_threads_at_once_gives_each_its_own_answer() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def parse(n: int) -> tuple[int, str]:
+        depth = 10 + n % 5
+        document = (f"<r n='{n}'>" + "<a>" * depth + "x" + "</a>" * depth + "</r>").encode()
+        try:
+            parse_xml(document, limits=XmlLimits(max_depth=12))
+        except XmlSecurityError:
+            return n, "too deep"
+        return n, "ok"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = dict(pool.map(parse, range(400)))
+    assert results == {n: ("ok" if 10 + n % 5 + 1 <= 12 else "too deep") for n in range(400)}

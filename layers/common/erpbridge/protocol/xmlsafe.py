@@ -14,8 +14,8 @@ rewritten before parsing. A ``str`` is encoded to UTF-8 and its declaration rewr
 from __future__ import annotations
 
 import codecs
-import functools
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Final
 
@@ -229,14 +229,27 @@ def parse_xml(data: bytes | str, *, limits: XmlLimits = DEFAULT_LIMITS, what: st
     return root
 
 
-@functools.lru_cache(maxsize=16)
+# Compiled XPath objects serialise concurrent use behind a lock; each thread gets its own.
+_per_thread = threading.local()
+
+
+def _xpath(expression: str, *, smart_strings: bool = True) -> Any:
+    cache: dict[tuple[str, bool], Any] | None = getattr(_per_thread, "xpaths", None)
+    if cache is None:
+        cache = _per_thread.xpaths = {}
+    compiled = cache.get((expression, smart_strings))
+    if compiled is None:
+        if len(cache) > 32:
+            cache.clear()
+        compiled = cache[(expression, smart_strings)] = etree.XPath(expression, smart_strings=smart_strings)
+    return compiled
+
+
 def _deeper_than(depth: int) -> Any:
     """XPath selecting the elements one level below ``depth`` (evaluated in C, no Python per node)."""
-    return etree.XPath("/" + "/".join(["*"] * (depth + 1)))
+    return _xpath("/" + "/".join(["*"] * (depth + 1)))
 
 
-_ALL_TEXT: Final = etree.XPath("//text()", smart_strings=False)
-_ALL_TEXT_NODES: Final = etree.XPath("//text()")
 # libxml2 refuses a text node over this many bytes while huge_tree is off (CDATA is merged into it).
 LIBXML2_TEXT_CAP: Final = 10_000_000
 
@@ -252,9 +265,9 @@ def check_limits(root: Any, limits: XmlLimits, what: str) -> None:
         return  # the parser already enforced a stricter cap
     # A text with more than max/4 characters may exceed max bytes (UTF-8 is at most 4 per character).
     suspicious = limits.max_text_bytes // 4
-    if max(map(len, _ALL_TEXT(root)), default=0) <= suspicious:
+    if max(map(len, _xpath("//text()", smart_strings=False)(root)), default=0) <= suspicious:
         return
-    for text in _ALL_TEXT_NODES(root):
+    for text in _xpath("//text()")(root):
         if len(text) > suspicious and _utf8_len(str(text)) > limits.max_text_bytes:
             raise XmlSecurityError(
                 f"{what} has a text node larger than {limits.max_text_bytes} bytes",
