@@ -233,6 +233,26 @@ def truncated(inner: str) -> Behaviour:
     return run
 
 
+def trickle(inner: str, *, pieces: int, pause_s: float) -> Behaviour:
+    """Send the headers at once, then the body in pieces with pauses (each read is quick)."""
+
+    def run(handler: _Handler, request: Recorded) -> None:
+        body = envelope(inner)
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/xml; charset=utf-8")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        step = max(1, len(body) // pieces)
+        with contextlib.suppress(OSError):  # the client may give up and close
+            for start in range(0, len(body), step):
+                handler.wfile.write(body[start : start + step])
+                handler.wfile.flush()
+                time.sleep(pause_s)
+        handler.close_connection = True
+
+    return run
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     bc: FakeBC

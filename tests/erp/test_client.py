@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import email.utils
 import io
 import logging
 import socket
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +24,7 @@ from erp.fake_bc import (
     ok,
     raw,
     status,
+    trickle,
     truncated,
     wsdl,
 )
@@ -301,6 +304,40 @@ def test_reads_give_up_with_a_timeout_error(bc: FakeBC, make_client: MakeClient)
     with pytest.raises(ErpTimeoutError) as caught:
         make_client(erp_timeout_s=0.2, erp_max_retries=1).call(b"<q/>", kind=READ)
     assert not isinstance(caught.value, ErpOutcomeUnknownError)
+
+
+def test_a_body_that_trickles_past_the_timeout_is_a_timeout(bc: FakeBC) -> None:
+    bc.then(trickle("<r>" + "x" * 10_000 + "</r>", pieces=20, pause_s=0.05))
+    client = SoapErpClient(settings_for(bc, erp_timeout_s=0.3, erp_max_retries=0))  # real clock
+    with pytest.raises(ErpTimeoutError, match="body not complete"):
+        client.call(b"<q/>", kind=READ)
+
+
+@pytest.mark.parametrize(
+    ("code", "kind", "error"),
+    [
+        (404, READ, ErpUnavailableError),
+        (408, READ, ErpTimeoutError),
+        (408, CREATE, ErpOutcomeUnknownError),
+        (403, READ, ErpAuthError),
+        (400, READ, ErpFaultError),
+    ],
+)
+def test_other_statuses_are_typed_and_not_retried(
+    bc: FakeBC, make_client: MakeClient, code: int, kind: RequestKind, error: type[Exception]
+) -> None:
+    bc.then(status(code), ok())
+    with pytest.raises(error, match=f"HTTP {code}"):
+        make_client().call(b"<q/>", kind=kind)
+    assert len(bc.soap_posts) == 1
+
+
+def test_retry_after_as_an_http_date(bc: FakeBC, make_client: MakeClient, sleep: RecordingSleep) -> None:
+    when = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=20), usegmt=True)
+    bc.then(status(503, headers={"Retry-After": when}), ok("<r/>"))
+    assert make_client().call(b"<q/>", kind=READ) == "<r/>"
+    (waited,) = sleep.calls
+    assert 17 <= waited <= 20
 
 
 # -- create order: never retried blindly ---------------------------------------------------------
