@@ -115,3 +115,50 @@ def test_two_workers_never_claim_the_same_order(live: Any) -> None:
     assert store.claim_one(first[0].order_id, owner="c", claim_for_s=60) is None
     store.release(first[0])
     assert store.claim_one(first[0].order_id, owner="c", claim_for_s=60) is not None
+
+
+def test_two_export_workers_at_once_send_each_order_exactly_once(live_factory: Any, emulator: Any) -> None:
+    import threading
+
+    from erpbridge.live.orders import OrderService
+
+    # A breaker that stays closed: six refused connections in a row would otherwise (rightly) open it.
+    live = live_factory(ERPBRIDGE_ERP_BREAKER_FAILURES="100")
+    emulator.control.down(30)
+    try:
+        for n in range(6):
+            order = _order(f"WEB-PAR-{n}")
+            live.call("POST", "/v1/orders", order, headers={"Idempotency-Key": f"key-par-{n:05d}"})
+    finally:
+        emulator.control.up()
+    base = live.services.orders
+    workers = [
+        OrderService(
+            erp=live.services.erp,
+            orders=base._orders,
+            idempotency=base._idempotency,
+            xml_store=live.services.xml_store,
+            policy=base._policy,
+            worker_id=f"worker-{n}",
+        )
+        for n in range(2)
+    ]
+    reports: list[Any] = []
+    start = threading.Barrier(2)
+
+    def run(worker: OrderService) -> None:
+        start.wait()
+        reports.append(worker.export_failed_orders(older_than_s=0))
+
+    threads = [threading.Thread(target=run, args=(worker,)) for worker in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sum(r.created for r in reports) == 6
+    sent = [r["order_id"] for report in reports for r in report.orders]
+    assert sorted(sent) == [f"WEB-PAR-{n}" for n in range(6)]  # each order by one worker only
+    creates = emulator.control.requests("export_order")
+    assert len(creates) == 6
+    for n in range(6):
+        assert len(_sales_orders_for(emulator, f"WEB-PAR-{n}")) == 1

@@ -249,9 +249,8 @@ class SqlOrderStore:
             .order_by(LIVE_ORDERS.c.created_at, LIVE_ORDERS.c.order_id)
             .limit(limit)
         )
-        claims: list[ExportClaim] = []
-        with self._engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
+        if self._engine.dialect.name == "postgresql":
+            with self._engine.begin() as connection:
                 ids = list(connection.execute(candidates.with_for_update(skip_locked=True)).scalars())
                 if ids:
                     connection.execute(
@@ -259,8 +258,14 @@ class SqlOrderStore:
                         .where(LIVE_ORDERS.c.order_id.in_(ids))
                         .values(claimed_by=token, claimed_until=until)
                     )
-                return [ExportClaim(order_id, token) for order_id in ids]
-            for order_id in list(connection.execute(candidates).scalars()):
+            return [ExportClaim(order_id, token) for order_id in ids]
+        # SQLite: read the candidates, then claim each in its own short write transaction whose
+        # first statement is the write (a read-then-write transaction cannot wait for the lock).
+        with self._engine.connect() as connection:
+            ids = list(connection.execute(candidates).scalars())
+        claims: list[ExportClaim] = []
+        for order_id in ids:
+            with self._engine.begin() as connection:
                 if self._try_claim(connection, order_id, token, now, until):
                     claims.append(ExportClaim(order_id, token))
         return claims
@@ -329,26 +334,29 @@ class SqlIdempotencyStore:
             return None
         except sa.exc.IntegrityError:
             pass
-        with self._engine.begin() as connection:
+        with self._engine.connect() as connection:
             row = (
                 connection.execute(sa.select(IDEMPOTENCY).where(IDEMPOTENCY.c.key == key)).mappings().first()
             )
-            if row is None:  # abandoned between our insert and our read: try once more
-                return self.begin(key, fingerprint, lock_s=lock_s)
-            if row["status_code"] is None and row["locked_until"] < now and row["fingerprint"] == fingerprint:
+        if row is None:  # abandoned between our insert and our read: try once more
+            return self.begin(key, fingerprint, lock_s=lock_s)
+        if row["status_code"] is None and row["locked_until"] < now and row["fingerprint"] == fingerprint:
+            # The first request's worker died: take over by compare-and-set on its lock time, in a
+            # transaction that starts with the write (SQLite cannot upgrade a read to a write).
+            with self._engine.begin() as connection:
                 taken = connection.execute(
                     sa.update(IDEMPOTENCY)
                     .where(IDEMPOTENCY.c.key == key, IDEMPOTENCY.c.locked_until == row["locked_until"])
                     .values(locked_until=now + timedelta(seconds=lock_s))
                 )
-                if taken.rowcount == 1:
-                    return None
-            return IdempotencyRecord(
-                key=key,
-                fingerprint=row["fingerprint"],
-                status_code=row["status_code"],
-                response=json.loads(row["response"]) if row["response"] else None,
-            )
+            if taken.rowcount == 1:
+                return None
+        return IdempotencyRecord(
+            key=key,
+            fingerprint=row["fingerprint"],
+            status_code=row["status_code"],
+            response=json.loads(row["response"]) if row["response"] else None,
+        )
 
     def complete(self, key: str, status_code: int, response: Mapping[str, JsonValue]) -> None:
         with self._engine.begin() as connection:
