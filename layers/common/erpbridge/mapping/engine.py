@@ -205,7 +205,14 @@ class _Importer:
                 self.report.warnings.append(
                     f"{plan.label}: source columns not mapped: {', '.join(plan.unmapped_sources)}"
                 )
-            spec = StageSpec(table=plan.table, columns=plan.column_names, keys=plan.keys, label=plan.label)
+            language_column = LANGUAGE_COLUMNS.get(plan.table.name)
+            spec = StageSpec(
+                table=plan.table,
+                columns=plan.column_names,
+                keys=plan.keys,
+                label=plan.label,
+                remembered=(language_column,) if language_column in plan.column_names else (),
+            )
             stage = self.worker.call(partial(self.writer.open_stage, spec))
             created, updated = plan.stamps
             merge = MergeSpec(

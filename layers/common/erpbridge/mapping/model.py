@@ -218,7 +218,7 @@ class ImportDefinition(_Strict):
     language: str | None = Field(default=None, description="fills empty language columns; scopes removals")
     mappings: list[TableMapping] = Field(min_length=1)
     max_errors: int = Field(default=100, ge=1, description="stop collecting row errors after this many")
-    batch_rows: int = Field(default=5000, ge=1, le=1_000_000, description="rows per write batch")
+    batch_rows: int = Field(default=10_000, ge=1, le=1_000_000, description="rows per write batch")
 
 
 class JobDefinition(_Strict):

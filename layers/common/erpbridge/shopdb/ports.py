@@ -65,6 +65,13 @@ class StageSpec:
     columns: tuple[str, ...]
     keys: tuple[str, ...]
     label: str = ""  # for messages: "Items → EcomProducts"
+    # Besides the keys, columns kept for the whole file (e.g. the language column that scopes
+    # removals); every other staged value is dropped once its batch is merged.
+    remembered: tuple[str, ...] = ()
+
+    @property
+    def kept(self) -> tuple[str, ...]:
+        return (*self.keys, *(c for c in self.remembered if c not in self.keys))
 
 
 @dataclass(frozen=True)

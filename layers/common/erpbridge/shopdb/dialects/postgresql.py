@@ -16,6 +16,23 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from erpbridge.shopdb.dialects.sql import ROW_COLUMN, SqlBulkWriter, SqlStage
 from erpbridge.shopdb.ports import MergeCounts, MergeMode, MergeSpec
 
+_BINARY_COPY_TYPES = {
+    "VARCHAR": "text",
+    "TEXT": "text",
+    "CHAR": "text",
+    "NUMERIC": "numeric",
+    "BOOLEAN": "bool",
+    "TIMESTAMP WITHOUT TIME ZONE": "timestamp",
+    "TIMESTAMP": "timestamp",
+    "DATE": "date",
+    "INTEGER": "int4",
+    "BIGINT": "int8",
+    "SMALLINT": "int2",
+    "DOUBLE PRECISION": "float8",
+    "FLOAT": "float8",
+    "REAL": "float4",
+}
+
 
 class PostgresStage(SqlStage):
     def _table_options(self) -> dict[str, Any]:
@@ -24,11 +41,29 @@ class PostgresStage(SqlStage):
     def _bind_processors(self) -> list[tuple[int, Any]]:
         return []  # psycopg adapts Decimal, datetime and bool itself
 
+    def _copy_types(self) -> list[str] | None:
+        """psycopg type names for a binary COPY (about a third cheaper to format than text),
+        or None when a column has a type we do not map (then text COPY is used)."""
+        names: list[str] = []
+        for column in self.pending.columns:
+            compiled = column.type.compile(dialect=self.connection.dialect).split("(")[0].strip().upper()
+            name = _BINARY_COPY_TYPES.get(compiled)
+            if name is None:
+                return None
+            names.append(name)
+        return names
+
     def _write(self, rows: Any) -> None:
+        if not hasattr(self, "_types"):
+            self._types = self._copy_types()
         columns = ", ".join(self._quote(c) for c in (ROW_COLUMN, *self.spec.columns))
+        binary = " (FORMAT BINARY)" if self._types is not None else ""
+        statement = f"COPY {self._quote(self.pending_name)} ({columns}) FROM STDIN{binary}"
         cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            with cursor.copy(f"COPY {self._quote(self.pending_name)} ({columns}) FROM STDIN") as copy:
+            with cursor.copy(statement) as copy:
+                if self._types is not None:
+                    copy.set_types(self._types)
                 for row in rows:
                     copy.write_row(row)
         finally:
@@ -47,6 +82,16 @@ class PostgresStage(SqlStage):
         ):
             super()._merge_pending(merge, counts)
             return
+        query = self._statement(("upsert", merge), lambda: self._upsert_statement(merge, primary_key))
+        inserted, updated = self.connection.execute(query).one()
+        total = self.pending_rows
+        counts.inserted, counts.updated = int(inserted), int(updated)
+        if merge.mode is MergeMode.INSERT_ONLY:
+            counts.skipped = total - counts.inserted
+        else:
+            counts.unchanged = max(0, total - counts.inserted - counts.updated)
+
+    def _upsert_statement(self, merge: MergeSpec, primary_key: list[str]) -> Any:
         names = list(self.spec.columns)
         selected: list[Any] = [self.pending.c[c] for c in names]
         for stamp in (merge.created_column, merge.updated_column):
@@ -68,17 +113,13 @@ class PostgresStage(SqlStage):
             )
         upserted = statement.returning(sa.literal_column("(xmax = 0)").label("inserted")).cte("upserted")
         inserted_flag = upserted.c.inserted
-        query = sa.select(
+        return sa.select(
             sa.func.count().filter(inserted_flag),
             sa.func.count().filter(~inserted_flag),
         )
-        inserted, updated = self.connection.execute(query).one()
-        total = self.pending_rows
-        counts.inserted, counts.updated = int(inserted), int(updated)
-        if merge.mode is MergeMode.INSERT_ONLY:
-            counts.skipped = total - counts.inserted
-        else:
-            counts.unchanged = max(0, total - counts.inserted - counts.updated)
+
+    def _clear_pending(self) -> None:
+        self.connection.exec_driver_sql(f"TRUNCATE {self._quote(self.pending_name)}")
 
 
 class PostgresBulkWriter(SqlBulkWriter):

@@ -86,19 +86,26 @@ class SqlStage:
         self.destination = destination
         number = next(_stage_numbers)
         self.name = f"erpbridge_stage_{number}"
-        self.table = self._temp_table(self.name)
+        self.table = self._temp_table(self.name, spec.kept)
         self.pending_name = f"erpbridge_pending_{number}"
-        self.pending = self._temp_table(self.pending_name)
+        self.pending = self._temp_table(self.pending_name, spec.columns)
         self.rows_written = 0
         self.pending_rows = 0
         self._processors = self._bind_processors()
+        self._statements: dict[Any, Any] = {}  # built once per stage, reused for every batch
 
-    def _temp_table(self, name: str) -> sa.Table:
+    def _statement(self, key: Any, build: Callable[[], Any]) -> Any:
+        statement = self._statements.get(key)
+        if statement is None:
+            statement = self._statements[key] = build()
+        return statement
+
+    def _temp_table(self, name: str, columns: Sequence[str]) -> sa.Table:
         table = sa.Table(
             name,
             sa.MetaData(),
             sa.Column(ROW_COLUMN, sa.Integer()),
-            *[sa.Column(column, self.destination.c[column].type) for column in self.spec.columns],
+            *[sa.Column(column, self.destination.c[column].type) for column in columns],
             prefixes=["TEMPORARY"],
             **self._table_options(),
         )
@@ -111,7 +118,7 @@ class SqlStage:
     def _bind_processors(self) -> list[tuple[int, Callable[[Any], Any]]]:
         processors: list[tuple[int, Callable[[Any], Any]]] = []
         for index, name in enumerate(self.spec.columns, start=1):
-            processor = self.table.c[name].type._cached_bind_processor(self.connection.dialect)
+            processor = self.pending.c[name].type._cached_bind_processor(self.connection.dialect)
             if processor is not None:
                 processors.append((index, processor))
         return processors
@@ -157,21 +164,26 @@ class SqlStage:
     def _key_match(self, source: sa.FromClause | sa.Table) -> sa.ColumnElement[bool]:
         return sa.and_(*(self.destination.c[k] == source.c[k] for k in self.spec.keys))
 
-    def duplicate_keys(self, limit: int, *, table: sa.Table | None = None) -> list[DuplicateKey]:
-        """Keys staged more than once in the whole file (or in ``table``)."""
-        table = self.table if table is None else table
-        keys = [table.c[k] for k in self.spec.keys]
-        row = table.c[ROW_COLUMN]
-        query = (
-            sa.select(*keys, sa.func.count(), sa.func.min(row), sa.func.max(row))
-            .group_by(*keys)
-            .having(sa.func.count() > 1)
-            .order_by(sa.func.min(row))
-            .limit(limit)
-        )
+    def duplicate_keys(self, limit: int, *, pending: bool = False) -> list[DuplicateKey]:
+        """Keys staged more than once in the whole file (or in the pending batch)."""
+        table = self.pending if pending else self.table
+
+        def build() -> Any:
+            keys = [table.c[k] for k in self.spec.keys]
+            row = table.c[ROW_COLUMN]
+            return (
+                sa.select(*keys, sa.func.count(), sa.func.min(row), sa.func.max(row))
+                .group_by(*keys)
+                .having(sa.func.count() > 1)
+                .order_by(sa.func.min(row))
+                .limit(sa.bindparam("limit"))
+            )
+
+        query = self._statement(("duplicates", pending), build)
+        keys = self.spec.keys
         found = []
         width = len(keys)
-        for result in self.connection.execute(query):
+        for result in self.connection.execute(query, {"limit": limit}):
             values = tuple(result)
             found.append(DuplicateKey(key=values[:width], count=int(values[width]), rows=values[width + 1 :]))
         return found
@@ -219,7 +231,7 @@ class SqlStage:
             return MergeCounts()
         counts = MergeCounts()
         if not merge.collapse_duplicates:
-            counts.duplicates = self.duplicate_keys(10, table=self.pending)
+            counts.duplicates = self.duplicate_keys(10, pending=True)
         if not counts.duplicates:
             self.prepare_merge()
             self._merge_pending(merge, counts)
@@ -227,12 +239,16 @@ class SqlStage:
         return counts
 
     def _absorb_pending(self) -> None:
-        columns = [self.pending.c[c] for c in (ROW_COLUMN, *self.spec.columns)]
-        self.connection.execute(
-            sa.insert(self.table).from_select([c.name for c in columns], sa.select(*columns))
-        )
-        self.connection.execute(sa.delete(self.pending))
+        def build() -> Any:
+            columns = [self.pending.c[c] for c in (ROW_COLUMN, *self.spec.kept)]
+            return sa.insert(self.table).from_select([c.name for c in columns], sa.select(*columns))
+
+        self.connection.execute(self._statement("absorb", build))
+        self._clear_pending()
         self.pending_rows = 0
+
+    def _clear_pending(self) -> None:
+        self.connection.execute(self._statement("clear", lambda: sa.delete(self.pending)))
 
     def _merge_pending(self, merge: MergeSpec, counts: MergeCounts) -> None:
         source = self._source(merge)
