@@ -81,6 +81,9 @@ def emulator(
     except OSError as error:
         typer.secho(f"error: cannot listen on {host}:{port}: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
+    # Installed before the banner: whoever waits for the banner may send SIGTERM right away.
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     # The data set is millions of long-lived objects: keep the cyclic GC from rescanning them
     # while requests are served (this process is the emulator's own).
     gc.collect()
@@ -99,8 +102,6 @@ def emulator(
         typer.echo(f"  export {name}='{value}'")
     typer.echo("Ctrl+C stops it.")
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         while not stop.wait(0.5):
             pass
