@@ -66,7 +66,6 @@ PARSER_OPTIONS: Final[dict[str, bool]] = {
     "load_dtd": False,
     "dtd_validation": False,
     "huge_tree": False,
-    "remove_comments": False,
 }
 
 # How many bytes of the document head we look at for the declaration and the prolog.
@@ -84,7 +83,7 @@ def safe_parser() -> Any:
 
 
 def _rewrite_declared_encoding(head: bytes) -> bytes:
-    """Replace a declared UTF-16 (or any) encoding by utf-8 when the bytes are ASCII-compatible."""
+    """Replace a declared UTF-16 encoding by utf-8: called only when the bytes are not UTF-16."""
     match = _DECLARATION.match(head)
     if match is None:
         return head
@@ -163,8 +162,11 @@ def element_path(element: Any) -> str:
         name = node.get("columnName") if tag == "column" else None
         parts.append(f"{tag}[@columnName='{name}']" if name is not None else tag)
         node = node.getparent()
+    parts.reverse()
+    if len(parts) > 10:  # a hostile nesting would make the message as large as the document
+        parts = [*parts[:4], f"…{len(parts) - 7} more levels…", *parts[-3:]]
     line = element.sourceline
-    path = "/" + "/".join(reversed(parts))
+    path = "/" + "/".join(parts)
     return f"line {line}, {path}" if line else path
 
 
@@ -180,7 +182,7 @@ def syntax_error(error: etree.XMLSyntaxError, what: str) -> MalformedXmlError | 
     where = f"line {line}, column {column}"
     if any(marker in message for marker in _LIMIT_MESSAGES):
         return XmlSecurityError(f"{what} breaks a parser safety limit: {message}", where=where)
-    if "not proper UTF-8" in message or "encoding" in message.lower():
+    if "UTF-8" in message or "Invalid bytes in character encoding" in message:
         return MalformedXmlError(f"{what} is not valid UTF-8 text: {message}", where=where)
     return MalformedXmlError(f"{what} is not well-formed XML: {message}", where=where)
 
