@@ -513,3 +513,66 @@ def test_the_same_order_sent_concurrently_yields_one_sales_order(emulator: Emula
         )
     assert len({result.erp_order_id for result in results}) == 1
     assert len(emulator.control.sales_orders()) == 1
+
+
+# --- request fields reach the ERP logic ---------------------------------------------------------
+
+
+def test_unit_currency_and_variant_of_a_product_request_are_honoured(emulator: Emulator) -> None:
+    dataset = emulator.dispatcher.bc.dataset
+    item = next(i for i in dataset.items if len(i.units) > 1 and i.variant_ids)
+    other_unit = item.units[1]
+    queries = [
+        ProductQuery(item.no, variant_id=item.variant_ids[0]),
+        ProductQuery(item.no, variant_id=item.variant_ids[0], unit_id=other_unit.code),
+    ]
+    eur = parse_product_info(inner(emulator.call(build_product_info_request(queries, customer_number=None))))
+    usd = parse_product_info(
+        inner(emulator.call(build_product_info_request(queries, customer_number=None, currency_code="USD")))
+    )
+    base_key, unit_key = list(eur)
+    assert eur[base_key].variant_id == item.variant_ids[0]
+    base_price, unit_price = eur[base_key].price, eur[unit_key].price
+    assert base_price is not None and unit_price is not None
+    assert unit_price > base_price * other_unit.qty_per_unit / 2  # a box costs many pieces (less discounts)
+    assert usd[base_key].price != base_price
+
+
+def test_product_fields_sent_as_columns_are_accepted_too(emulator: Emulator) -> None:
+    item = emulator.dispatcher.bc.dataset.items[3]
+    request = (
+        '<GetEcomData AccessUserCustomerNumber="Anonymous"><tables><Products type="filter"><Product>'
+        f'<column columnName="ProductId">{item.no}</column><column columnName="Quantity">2</column>'
+        f'<column columnName="ProductIdentifier">{item.no}..</column>'
+        "</Product></Products></tables></GetEcomData>"
+    )
+    infos = parse_product_info(inner(emulator.call(request)))
+    assert list(infos) == [f"{item.no}.."]
+
+
+def test_custom_product_fields_are_echoed(emulator: Emulator) -> None:
+    item = emulator.dispatcher.bc.dataset.items[0]
+    request = (
+        '<GetEcomData><tables><Products type="filter"><Product>'
+        f"<ProductId>{item.no}</ProductId><ProductIdentifier>{item.no}..</ProductIdentifier>"
+        '<Engraving isCustomField="True">ABC</Engraving>'
+        "</Product></Products></tables></GetEcomData>"
+    )
+    document = parse_tables(inner(emulator.call(request)))
+    assert document.rows("EcomProducts")[0]["Engraving"] == "ABC"
+
+
+def test_list_search_and_sort_attributes_reach_the_erp(emulator: Emulator) -> None:
+    customer_no, number = first_document(emulator, "Invoice")
+
+    def listing(**options: Any) -> Any:
+        xml = build_get_list("Invoice", customer_no, request_amount=100, first_item=1, **options)
+        return parse_document_list(inner(emulator.call(xml)))
+
+    everything = listing()
+    found = listing(search_field="No", search_value=number)
+    assert found.total_count is not None and everything.total_count is not None
+    assert 1 <= found.total_count <= everything.total_count
+    assert all(number in (row["No"] or "") for row in found.items)
+    ascending = [row["No"] for row in listing(sort_by_field="No", sort_direction="Asc").items]
+    assert ascending == sorted(ascending)
