@@ -7,11 +7,11 @@
 | ``GetEcomData/tables/*[@type='all']`` | batch_fetch | the families' rows, streamed, paged |
 | ``tables[@referenceName='OrdersPut']``, ``CreateOrder`` False | calculate_order | ``EcomOrders`` + lines |
 | same, ``CreateOrder`` True | create_order, or export_order for back-end ``submitType`` (ScheduledTask …) |
-
-Both create kinds create the sales order once per shop ``OrderId`` (a repeat answers the first one).
 | ``GetList`` | get_list | ``<Items totalCount="N">`` with one item per document |
 | ``GetItem`` | get_item | ``EcomOrders`` + ``EcomOrderLines`` of one document |
 | ``GetPDFForItem`` | get_pdf | base64 PDF text (not XML) |
+
+Both create kinds create the sales order once per shop ``OrderId`` (a repeat answers the first one).
 
 Anything else is answered with a SOAP fault naming what was not understood.
 
