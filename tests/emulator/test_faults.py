@@ -244,3 +244,11 @@ def test_erpbridge_client_sees_each_fault_as_its_typed_error(emulator: Emulator)
     with pytest.raises(ErpUnavailableError):
         client.call(build_ping(), kind=RequestKind.PING)
     emulator.control.up()
+
+
+@pytest.mark.parametrize("fault", ["malformed_rate", "truncated_rate"])
+def test_a_broken_answer_comes_after_the_order_was_created(emulator: Emulator, fault: str) -> None:
+    emulator.control.set_faults(**{fault: 1.0, "kinds": ["create_order"]})
+    with pytest.raises((etree.XMLSyntaxError, requests.exceptions.ChunkedEncodingError)):
+        read_response(emulator.call(create_request(emulator, f"BROKEN-{fault}")).content)
+    assert emulator.control.sales_order(f"BROKEN-{fault}") is not None
