@@ -25,9 +25,10 @@ spec's ``down_for_s`` is a convenience that closes the listener for that many se
 spec is applied.
 
 ``kinds`` restricts the spec (latency included) to those request kinds (e.g. ``["create_order"]``;
-empty = every SOAP request). ``times`` limits how many requests get a fault (then the spec stays but
-injects nothing more; latency and slow streaming go on); ``skip`` lets that many matching requests
-through first.
+empty = every SOAP request). ``"token"`` in ``kinds`` applies latency, 500, 429/503, reset and hang
+to the OAuth2 token endpoint too (it is never faulted otherwise). ``times`` limits how many
+requests get a fault (then the spec stays but injects nothing more; latency and slow streaming go
+on); ``skip`` lets that many matching requests through first.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ REQUEST_KINDS = (
     "batch_fetch",
     "export_order",
     "unknown",
+    "token",  # the OAuth2 token endpoint: only faulted when named in ``kinds``
 )
 ORDER_COMMIT_KINDS = frozenset({"create_order", "export_order"})
 

@@ -623,11 +623,36 @@ class Emulator:
     def _token(self, method: str, tenant: str, headers: Mapping[str, str], body: bytes) -> Reply:
         if method != "POST":
             return text_reply(405, "The token endpoint accepts POST only.", {"Allow": "POST"})
+        if "token" in self.faults.spec.kinds:  # the token endpoint fails only when asked by name
+            decision = self.faults.decide("token")
+            if decision.latency_s and self._hang_release.wait(decision.latency_s):
+                return Reply(drop="close")
+            if decision.before != "pass":
+                self._journal.count(f"faults.token.{decision.before}")
+                return self._token_fault(decision.before)
         answer = self.auth.issue_token(tenant, headers, body)
         self._journal.count("tokens_issued" if answer.status == 200 else "token_errors")
         reply = json_reply(answer.status, answer.body)
         reply.headers["Cache-Control"] = "no-store, no-cache"
         return reply
+
+    def _token_fault(self, outcome: str) -> Reply:
+        retry_after = {"Retry-After": str(self.faults.spec.retry_after_s)}
+        if outcome == "reset":
+            return Reply(drop="reset")
+        if outcome == "hang":
+            return Reply(drop="close", hang_s=self.faults.spec.hang_s)
+        if outcome in ("busy_429", "busy_503"):
+            status = 429 if outcome == "busy_429" else 503
+            reply = json_reply(
+                status, {"error": "temporarily_unavailable", "error_description": "AADSTS50196"}
+            )
+            reply.headers.update(retry_after)
+            return reply
+        return json_reply(
+            500,
+            {"error": "server_error", "error_description": f"AADSTS90033: {self.faults.spec.error_message}"},
+        )
 
     def _soap(self, method: str, headers: Mapping[str, str], body: bytes) -> Reply:
         record = self._journal.start(method)

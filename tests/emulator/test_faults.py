@@ -252,3 +252,24 @@ def test_a_broken_answer_comes_after_the_order_was_created(emulator: Emulator, f
     with pytest.raises((etree.XMLSyntaxError, requests.exceptions.ChunkedEncodingError)):
         read_response(emulator.call(create_request(emulator, f"BROKEN-{fault}")).content)
     assert emulator.control.sales_order(f"BROKEN-{fault}") is not None
+
+
+def test_the_token_endpoint_fails_only_when_named(emulator_factory: Callable[..., Emulator]) -> None:
+    oauth = emulator_factory(auth="oauth2")
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": oauth.config.client_id,
+        "client_secret": oauth.config.client_secret,
+        "scope": "https://api.businesscentral.dynamics.com/.default",
+    }
+    oauth.control.set_faults(error_rate=1.0)
+    assert requests.post(oauth.token_url, data=form, timeout=5).status_code == 200
+    oauth.control.set_faults(busy_503_rate=1.0, retry_after_s=4, kinds=["token"])
+    busy = requests.post(oauth.token_url, data=form, timeout=5)
+    assert busy.status_code == 503
+    assert busy.headers["Retry-After"] == "4"
+    oauth.control.set_faults(error_rate=1.0, kinds=["token"])
+    assert requests.post(oauth.token_url, data=form, timeout=5).json()["error"] == "server_error"
+    oauth.control.set_faults(reset_rate=1.0, kinds=["token"])
+    with pytest.raises(requests.ConnectionError):
+        requests.post(oauth.token_url, data=form, timeout=5)
