@@ -13,6 +13,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
+
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    """SQLite only: nothing here depends on the database dialect (tests/live/test_orders_faults.py
+    and test_erp_down.py run the database paths on both)."""
+    return sqlite_url
+
+
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "erpbridge-orders-xml-test"
 

@@ -6,6 +6,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
+
+@pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    """SQLite only: nothing here depends on the database dialect (tests/live/test_orders_faults.py
+    and test_erp_down.py run the database paths on both)."""
+    return sqlite_url
+
+
 CUSTOMER = "10000"
 PRODUCTS = [f"P{n:06d}" for n in range(1, 26)]
 

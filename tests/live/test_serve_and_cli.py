@@ -12,6 +12,13 @@ from typer.testing import CliRunner
 
 
 @pytest.fixture
+def database_url(sqlite_url: str) -> str:
+    """SQLite only: nothing here depends on the database dialect (tests/live/test_orders_faults.py
+    and test_erp_down.py run the database paths on both)."""
+    return sqlite_url
+
+
+@pytest.fixture
 def served(live: Any) -> Any:
     import threading
 
