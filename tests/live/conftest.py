@@ -118,6 +118,22 @@ def build_live(
 
 
 @pytest.fixture
+def live_builder(
+    monkeypatch: pytest.MonkeyPatch, lambda_context: Any, tmp_path: Path
+) -> Iterator[Callable[..., Live]]:
+    """``live_builder(database_url, erp_env, **extra)`` for tests that need their own wiring."""
+    from erpbridge.live.composition import use_services
+    from erpbridge.shopdb import dispose_engines
+
+    def make(database_url: str, erp_env: dict[str, str], **extra: str) -> Live:
+        return build_live(monkeypatch, lambda_context, database_url, tmp_path, erp_env, **extra)
+
+    yield make
+    use_services(None)
+    dispose_engines()
+
+
+@pytest.fixture
 def live_erp_down(
     monkeypatch: pytest.MonkeyPatch, lambda_context: Any, database_url: str, tmp_path: Path
 ) -> Iterator[Live]:

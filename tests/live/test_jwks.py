@@ -7,12 +7,13 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+
+CLOSED_ERP_URL = "http://127.0.0.1:9/tenant/production/WS/CRONUS/Codeunit/DWWebService"
 
 
 @pytest.fixture
@@ -44,39 +45,23 @@ def _token(key: Any, customer: str, **claims: Any) -> str:
 
 
 def test_jwks_tokens_scope_the_customer(
-    jwks: tuple[str, Any],
-    monkeypatch: pytest.MonkeyPatch,
-    lambda_context: Any,
-    sqlite_url: str,
-    tmp_path: Path,
+    jwks: tuple[str, Any], live_builder: Any, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from conftest import CLOSED_ERP_URL, build_live
-
-    from erpbridge.live.composition import use_services
-
     url, key = jwks
     monkeypatch.delenv("ERPBRIDGE_JWT_SECRET", raising=False)
-    live = build_live(
-        monkeypatch,
-        lambda_context,
+    live = live_builder(
         sqlite_url,
-        tmp_path,
         {"ERPBRIDGE_ERP_URL": CLOSED_ERP_URL},
         ERPBRIDGE_JWT_SECRET="",
         ERPBRIDGE_JWT_JWKS_URL=url,
         ERPBRIDGE_JWT_ISSUER="https://idp.test",
         ERPBRIDGE_JWT_REQUIRED="true",
     )
-    try:
-        body = {"customer_number": "10000", "items": [{"product_id": "P000001"}]}
-        assert live.call("POST", "/v1/prices", body, token=_token(key, "10000")).status == 200
-        assert live.call("POST", "/v1/prices", body, token=_token(key, "20000")).status == 403
-        assert (
-            live.call("POST", "/v1/prices", body, token=_token(key, "10000", iss="https://evil.test")).status
-            == 401
-        )
-        assert live.call("POST", "/v1/prices", body).status == 401  # required, and missing
-        other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        assert live.call("POST", "/v1/prices", body, token=_token(other_key, "10000")).status == 401
-    finally:
-        use_services(None)
+    body = {"customer_number": "10000", "items": [{"product_id": "P000001"}]}
+    assert live.call("POST", "/v1/prices", body, token=_token(key, "10000")).status == 200
+    assert live.call("POST", "/v1/prices", body, token=_token(key, "20000")).status == 403
+    foreign_issuer = _token(key, "10000", iss="https://evil.test")
+    assert live.call("POST", "/v1/prices", body, token=foreign_issuer).status == 401
+    assert live.call("POST", "/v1/prices", body).status == 401  # required, and missing
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    assert live.call("POST", "/v1/prices", body, token=_token(other_key, "10000")).status == 401
