@@ -21,6 +21,7 @@ and behaves exactly like :func:`erpbridge.protocol.tables.parse_tables`.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -107,7 +108,9 @@ class StreamingTableReader:
         check_text = max_text < LIBXML2_TEXT_CAP
         # Column names already seen on an element whose only attribute is columnName: for them
         # the attribute's name need not be fetched again (bounded, so hostile names cannot grow it).
-        verified: set[str] = set()
+        # The interned copy becomes the row's key: rows share one string per name, and lookups
+        # with literal keys in the consumer hit the identity fast path.
+        verified: dict[str, str] = {}
         parent: Any = None
         table = ""
         count = 0
@@ -134,13 +137,13 @@ class StreamingTableReader:
                     for column in children:
                         values = column.values()
                         if len(values) == 1 and not len(column):
-                            name = values[0]
-                            if name not in verified:
+                            name = verified.get(values[0])
+                            if name is None:
                                 if column.keys() != _COLUMN_KEYS:
                                     break
                                 if len(verified) > _VERIFIED_MAX:
                                     verified.clear()
-                                verified.add(name)
+                                name = verified[values[0]] = sys.intern(values[0])
                             text = column.text
                             if check_text and text is not None and len(text) > text_check:
                                 break
