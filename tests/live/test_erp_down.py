@@ -167,3 +167,17 @@ def test_a_customer_token_only_reaches_its_own_customer(live_erp_down: Any) -> N
     expired = live_erp_down.token("10000", expires_in=-10)
     assert live_erp_down.call("POST", "/v1/prices", other, token=expired).status == 401
     assert live_erp_down.call("POST", "/v1/prices", other, token="not-a-jwt").status == 401
+
+
+def test_old_idempotency_records_are_purged_by_the_export_run(live_erp_down: Any) -> None:
+    from datetime import UTC, timedelta
+
+    from erpbridge.adapters.live_sql import SqlIdempotencyStore
+
+    live_erp_down.call("POST", "/v1/orders", ORDER, headers={"Idempotency-Key": "key-00000007"})
+    store = SqlIdempotencyStore(live_erp_down.services.engine)
+    assert store.purge(older_than=datetime.now(UTC) - timedelta(days=1)) == 0  # still fresh
+    assert store.purge(older_than=datetime.now(UTC) + timedelta(seconds=1)) == 1
+    # The key is free again; the order itself is not sent twice (found by its id, still queued).
+    again = live_erp_down.call("POST", "/v1/orders", ORDER, headers={"Idempotency-Key": "key-00000007"})
+    assert again.status == 202 and again.body["order_id"] == "WEB-1001"

@@ -366,6 +366,15 @@ class SqlIdempotencyStore:
                 .values(status_code=status_code, response=json.dumps(response, default=str))
             )
 
+    def purge(self, *, older_than: datetime) -> int:
+        with self._engine.begin() as connection:
+            result = connection.execute(
+                sa.delete(IDEMPOTENCY).where(
+                    IDEMPOTENCY.c.created_at < _utc_naive(older_than), IDEMPOTENCY.c.status_code.is_not(None)
+                )
+            )
+        return int(result.rowcount or 0)
+
     def abandon(self, key: str) -> None:
         with self._engine.begin() as connection:
             connection.execute(

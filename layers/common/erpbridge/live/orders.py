@@ -81,6 +81,7 @@ class OrderPolicy:
     export_batch: int = 25  # N: at most this many orders per run
     lookup_search_field: str | None = "ExternalDocumentNo"  # GetList field holding the shop's order id
     lookup_number_column: str = "No"
+    idempotency_keep_s: float = 7 * 86_400.0  # a client retries within minutes; a week is generous
 
 
 @dataclass
@@ -90,6 +91,7 @@ class ExportReport:
     queued: int = 0
     unknown: int = 0
     dead_lettered: int = 0
+    idempotency_keys_purged: int = 0
     orders: list[dict[str, str]] = field(default_factory=list)
 
 
@@ -248,6 +250,10 @@ class OrderService:
                     report.queued += 1
             finally:
                 self._orders.release(claim)
+        # Housekeeping rides along: finished Idempotency-Key records older than the keep window.
+        report.idempotency_keys_purged = self._idempotency.purge(
+            older_than=self._now() - timedelta(seconds=self._policy.idempotency_keep_s)
+        )
         return report
 
     def resend(self, order_id: str) -> OrderResponse:

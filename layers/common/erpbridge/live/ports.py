@@ -211,6 +211,10 @@ class IdempotencyStore(Protocol):
         """Forget an unfinished claim (the request failed before anything was stored)."""
         ...
 
+    def purge(self, *, older_than: datetime) -> int:
+        """Delete finished records created before ``older_than``; returns how many."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Metric:
