@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from erpbridge.errors import ImportRejectedError, MappingError, ShopDatabaseError
 from erpbridge.mapping.model import ImportDefinition, TableMapping
-from erpbridge.mapping.relations import split_list
+from erpbridge.mapping.relations import RELATIONS, split_list
 from erpbridge.mapping.rules import (
     LANGUAGE_COLUMNS,
     SHOP_COLUMNS,
@@ -169,7 +169,9 @@ class _Importer:
         self.report = report
         self.allow_removal = allow_removal
         self.now = now
-        self.schema: ShopSchema = writer.read_schema()
+        needed = {m.destination for m in definition.mappings if m.active}
+        needed |= {r.relation_table for r in RELATIONS if r.owner_table in needed}
+        self.schema: ShopSchema = writer.read_schema(sorted(needed))
         self.batch_rows = definition.batch_rows
         self.by_source: dict[str, list[TableMapping]] = {}
         for mapping in definition.mappings:

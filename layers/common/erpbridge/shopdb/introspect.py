@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,12 +29,17 @@ def value_kind(column_type: sa.types.TypeEngine[Any]) -> ValueKind:
     return ValueKind.OTHER
 
 
-def read_schema(bind: Engine | Connection) -> ShopSchema:
-    """Every table with its columns (kind, length, nullability, primary key, default)."""
+def read_schema(bind: Engine | Connection, tables: Sequence[str] | None = None) -> ShopSchema:
+    """Every table (or the named ones that exist) with its columns (kind, length, nullability,
+    primary key, default)."""
     inspector = sa.inspect(bind)
-    columns_by_table = inspector.get_multi_columns()
-    keys_by_table = inspector.get_multi_pk_constraint()
-    tables: dict[str, TableSchema] = {}
+    names = None
+    if tables is not None:
+        wanted = {name.lower() for name in tables}
+        names = [name for name in inspector.get_table_names() if name.lower() in wanted]
+    columns_by_table = inspector.get_multi_columns(filter_names=names)
+    keys_by_table = inspector.get_multi_pk_constraint(filter_names=names)
+    found: dict[str, TableSchema] = {}
     for (schema_name, table_name), columns in columns_by_table.items():
         del schema_name
         pk_info = keys_by_table.get((None, table_name))
@@ -57,8 +63,8 @@ def read_schema(bind: Engine | Connection) -> ShopSchema:
                 has_default=column.get("default") is not None or identity or single_int_pk,
                 length=getattr(column_type, "length", None),
             )
-        tables[table_name] = TableSchema(name=table_name, columns=infos, primary_key=primary_key)
-    return ShopSchema(tables=tables)
+        found[table_name] = TableSchema(name=table_name, columns=infos, primary_key=primary_key)
+    return ShopSchema(tables=found)
 
 
 def reflect_table(bind: Engine | Connection, name: str) -> sa.Table:

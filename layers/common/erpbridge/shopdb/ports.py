@@ -152,7 +152,9 @@ class BulkWriter(Protocol):
 
     dialect: str
 
-    def read_schema(self) -> ShopSchema: ...
+    def read_schema(self, tables: Sequence[str] | None = None) -> ShopSchema:
+        """The live schema of ``tables`` (all tables when None)."""
+        ...
 
     def open_stage(self, spec: StageSpec) -> Stage: ...
 

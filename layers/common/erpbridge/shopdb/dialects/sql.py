@@ -344,8 +344,8 @@ class SqlBulkWriter:
         self._stages: list[SqlStage] = []
         self._tables: dict[str, sa.Table] = {}
 
-    def read_schema(self) -> ShopSchema:
-        return read_schema(self.connection)
+    def read_schema(self, tables: Sequence[str] | None = None) -> ShopSchema:
+        return read_schema(self.connection, tables)
 
     def _destination(self, name: str) -> sa.Table:
         table = self._tables.get(name)
