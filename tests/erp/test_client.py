@@ -426,7 +426,12 @@ def test_500_without_a_soap_fault_is_still_a_fault(bc: FakeBC, make_client: Make
 
 @pytest.mark.parametrize(
     "body",
-    [b"not xml at all", b"<Envelope/>", envelope("x").replace(b"Process_Result", b"Other_Result")],
+    [
+        b"not xml at all",
+        b"<Envelope/>",
+        envelope("x").replace(b"Process_Result", b"Other_Result"),
+        envelope("").replace(b"<request></request>", b"<request><tables/></request>"),
+    ],
 )
 def test_unusable_200_is_a_response_error(bc: FakeBC, make_client: MakeClient, body: bytes) -> None:
     bc.then(raw(body))

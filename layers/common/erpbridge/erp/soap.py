@@ -135,7 +135,11 @@ def parse_result(contract: SoapContract, body: bytes) -> str:
     message = fault_message(root)
     if message is not None:
         raise ErpFaultError(f"ERP reported a fault: {message}", erp_message=message, status=200)
-    return _result_parameter(contract, _body(root, "SOAP response")).text or ""
+    parameter = _result_parameter(contract, _body(root, "SOAP response"))
+    if len(parameter):
+        raise ErpResponseError(f"SOAP <{contract.result_parameter}> holds elements instead of escaped text")
+    text: str = parameter.text or ""
+    return text
 
 
 def _result_parameter(contract: SoapContract, body: Any) -> Any:
