@@ -34,7 +34,7 @@ test: $(STAMP) lint template-check
 
 # The live API's OpenAPI 3.1 document, generated from the code (a test fails when it is stale).
 openapi: $(STAMP)
-	ERPBRIDGE_STAGE=prod $(BIN)/python -m erpbridge_cli.main openapi --write openapi.json
+	ERPBRIDGE_STAGE=prod PYTHONPATH=layers/common:cli $(BIN)/python -m erpbridge_cli.main openapi --write openapi.json
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -242,6 +242,9 @@ class OrderDetail(ApiModel):
     attempts: int
     created_at: datetime
     updated_at: datetime
+    totals: Totals | None = Field(default=None, description="the ERP's totals once created")
+    lines: list[PricedLine] = []
+    last_error: str | None = None
     timeline: list[TimelineEntry]
 
 

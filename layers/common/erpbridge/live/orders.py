@@ -201,6 +201,9 @@ class OrderService:
             attempts=order.attempts,
             created_at=created,
             updated_at=order.updated_at or created,
+            totals=(order.result or {}).get("totals"),
+            lines=(order.result or {}).get("lines", []),
+            last_error=order.last_error,
             timeline=[
                 TimelineEntry(
                     at=a.at,
