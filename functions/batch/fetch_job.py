@@ -47,6 +47,7 @@ class FetchEvent(BaseModel):
 @logger.inject_lambda_context(log_event=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, object]:
+    metrics.clear_metrics()  # a previous invocation's dimensions linger when metrics are disabled (local)
     try:
         request = FetchEvent.model_validate(event)
     except ValidationError as error:

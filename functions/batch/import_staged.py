@@ -24,6 +24,7 @@ metrics = Metrics()
 @logger.inject_lambda_context(log_event=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, object]:
+    metrics.clear_metrics()  # a previous invocation's dimensions linger when metrics are disabled (local)
     detail = S3EventBridgeNotificationEvent(event).detail
     bucket, key, etag = detail.bucket.name, detail.object.key, detail.object.etag
     logger.append_keys(bucket=bucket, key=key)
@@ -41,6 +42,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, o
         # Without the job dimension, so one alarm (template: ImportFilesFailedAlarm) covers every job.
         with single_metric(name="FilesFailed", unit=MetricUnit.Count, value=1) as metric:
             metric.add_dimension(name="service", value=metrics.service or "erpbridge")
+        metrics.add_metric(name="FilesFailed", unit=MetricUnit.Count, value=1)  # and per job
     else:
         metrics.add_metric(name="EventsSkipped", unit=MetricUnit.Count, value=1)
     return outcome.as_dict()
