@@ -251,6 +251,11 @@ class OrderService:
                     report.unknown += 1
                 else:
                     report.queued += 1
+            except Exception:
+                # One order's trouble (a database hiccup, a bug) must not stop the others; it stays
+                # waiting and the next run picks it up again.
+                log.exception("export of order %s failed unexpectedly", claim.order_id)
+                report.orders.append({"order_id": claim.order_id, "state": "error"})
             finally:
                 self._orders.release(claim)
         # Housekeeping rides along: finished Idempotency-Key records older than the keep window.
