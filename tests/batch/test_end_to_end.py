@@ -28,6 +28,7 @@ class Batch:
     context: Any
     fetch_handler: Callable[..., dict[str, Any]]
     import_handler: Callable[..., dict[str, Any]]
+    emulator: Any
 
     @property
     def s3(self) -> Any:
@@ -104,7 +105,12 @@ def batch(
 
     batch_runtime_root.batch_runtime.cache_clear()
     yield Batch(
-        aws_batch, database_url, lambda_context, fetch_job.lambda_handler, import_staged.lambda_handler
+        aws_batch,
+        database_url,
+        lambda_context,
+        fetch_job.lambda_handler,
+        import_staged.lambda_handler,
+        emulator,
     )
     batch_runtime_root.batch_runtime.cache_clear()
     get_settings.cache_clear()
@@ -343,3 +349,20 @@ def test_a_paged_export_is_followed_to_the_end_and_never_removes_rows(batch: Bat
     record = batch.run_record(paged["run_id"])
     assert record.status is RunStatus.SUCCEEDED
     assert record.counts.rows_read == batch.run_record(whole["run_id"]).counts.rows_read
+
+
+def test_a_response_cut_off_mid_stream_stages_nothing_and_fails_the_run(batch: Batch) -> None:
+    from erpbridge.errors import ErpError
+
+    batch.emulator.set_faults(truncated_rate=1.0, kinds=["batch_fetch"])
+    with pytest.raises(ErpError):
+        batch.fetch("fetch-shop-data")
+    assert batch.keys("staging/") == []
+    assert batch.s3.list_multipart_uploads(Bucket=batch.aws.bucket).get("Uploads", []) == []
+    from batch_runtime_root import batch_runtime
+
+    [record] = batch_runtime().runs.list_runs(job="fetch-shop-data")
+    assert record.status is RunStatus.FAILED and record.error and "Erp" in record.error
+    # The lock was released: once the ERP answers again, the job runs.
+    batch.emulator.set_faults()
+    assert batch.run("fetch-shop-data")["result"] == "fetched"
