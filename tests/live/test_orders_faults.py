@@ -162,3 +162,47 @@ def test_two_export_workers_at_once_send_each_order_exactly_once(live_factory: A
     assert len(creates) == 6
     for n in range(6):
         assert len(_sales_orders_for(emulator, f"WEB-PAR-{n}")) == 1
+
+
+def test_orders_the_shop_wrote_itself_are_exported_too(live: Any, emulator: Any) -> None:
+    from datetime import datetime, timedelta
+
+    import sqlalchemy as sa
+
+    from erpbridge.shopdb.schema import table
+
+    finished = datetime.now() - timedelta(minutes=10)
+    engine = sa.create_engine(live.database_url)
+    with engine.begin() as conn:
+        for order_id, quantity in (("SHOP-1", 3), ("SHOP-BAD", 0)):
+            conn.execute(
+                sa.insert(table("EcomOrders")).values(
+                    OrderID=order_id,
+                    OrderComplete=True,
+                    OrderCompletedDate=finished,
+                    OrderCustomerNumber="10000",
+                    OrderCustomerName="Lucerne & Co.",
+                )
+            )
+            conn.execute(
+                sa.insert(table("EcomOrderLines")).values(
+                    OrderLineID=f"{order_id}-1",
+                    OrderLineOrderID=order_id,
+                    OrderLineProductNumber="P000004",
+                    OrderLineQuantity=quantity,
+                    OrderLineType="0",
+                )
+            )
+    report = live.services.orders.export_failed_orders(older_than_s=300)
+    assert report.created == 1 and report.dead_lettered == 1
+    with engine.connect() as conn:
+        exported = conn.execute(
+            sa.select(table("EcomOrders").c.OrderIntegrationOrderId).where(
+                table("EcomOrders").c.OrderID == "SHOP-1"
+            )
+        ).scalar_one()
+    engine.dispose()
+    assert exported and len(_sales_orders_for(emulator, "SHOP-1")) == 1
+    bad = live.call("GET", "/v1/orders/SHOP-BAD").body
+    assert bad["state"] == "dead_letter" and "invalid order data" in bad["last_error"]
+    assert live.services.orders.export_failed_orders(older_than_s=300).picked == 0

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from collections.abc import Mapping, Sequence
@@ -235,6 +236,7 @@ class SqlOrderStore:
     def claim_for_export(
         self, *, older_than: datetime, limit: int, max_attempts: int, owner: str, claim_for_s: float
     ) -> list[ExportClaim]:
+        self.adopt_shop_orders(older_than=older_than, limit=limit)
         now = _now()
         token = f"{owner}:{secrets.token_hex(6)}"
         until = now + timedelta(seconds=claim_for_s)
@@ -278,6 +280,65 @@ class SqlOrderStore:
                 return ExportClaim(order_id, token)
         return None
 
+    def adopt_shop_orders(self, *, older_than: datetime, limit: int) -> int:
+        """Give export state to complete, unexported orders the shop wrote into EcomOrders itself
+        (not through the API), so Export Failed Orders sends them too — Dynamicweb's queued-orders
+        task semantics. Their request body is rebuilt from EcomOrders/EcomOrderLines."""
+        o, line = self._orders.c, self._lines.c
+        with self._engine.connect() as connection:
+            rows = (
+                connection.execute(
+                    sa.select(self._orders)
+                    .where(
+                        o.OrderComplete.is_(True),
+                        o.OrderCart.is_(False),
+                        o.OrderIsExported.is_(False),
+                        sa.or_(o.OrderIntegrationOrderId.is_(None), o.OrderIntegrationOrderId == ""),
+                        o.OrderCompletedDate <= _utc_naive(older_than),
+                        ~sa.exists().where(LIVE_ORDERS.c.order_id == o.OrderID),
+                    )
+                    .order_by(o.OrderCompletedDate)
+                    .limit(limit)
+                )
+                .mappings()
+                .all()
+            )
+            lines: dict[str, list[dict[str, Any]]] = {
+                row["OrderID"]: [
+                    dict(found)
+                    for found in connection.execute(
+                        sa.select(self._lines)
+                        .where(line.OrderLineOrderID == row["OrderID"])
+                        .order_by(line.OrderLineID)
+                    ).mappings()
+                ]
+                for row in rows
+            }
+        adopted = 0
+        for row in rows:
+            body = _body_from_shop_order(dict(row), lines[row["OrderID"]])
+            stamp = row["OrderCompletedDate"] or _now()
+            try:
+                with self._engine.begin() as connection:
+                    connection.execute(
+                        sa.insert(LIVE_ORDERS).values(
+                            order_id=row["OrderID"],
+                            state=OrderState.QUEUED.value,
+                            customer_number=body["customer_number"],
+                            shop_id=body["shop_id"],
+                            currency=body["currency"],
+                            fingerprint=hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest(),
+                            body=json.dumps(body),
+                            attempts=0,
+                            created_at=stamp,
+                            updated_at=_now(),
+                        )
+                    )
+                adopted += 1
+            except sa.exc.IntegrityError:
+                continue  # another worker adopted it first
+        return adopted
+
     @staticmethod
     def _try_claim(connection: Connection, order_id: str, token: str, now: datetime, until: datetime) -> bool:
         result = connection.execute(
@@ -306,13 +367,51 @@ class SqlOrderStore:
         return {OrderState(state): int(count) for state, count in rows}
 
 
+def _body_from_shop_order(order: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """An order request (the API's shape) rebuilt from a shop-written EcomOrders row."""
+
+    def text(value: Any, limit: int = 100) -> str:
+        return str(value or "")[:limit]
+
+    def address(prefix: str) -> dict[str, str]:
+        return {key: text(order.get(f"{prefix}{_camel(key)}")) for key in _ADDRESS_KEYS}
+
+    body: dict[str, Any] = {
+        "order_id": order["OrderID"],
+        "customer_number": order.get("OrderCustomerNumber") or None,
+        "currency": text(order.get("OrderCurrencyCode"), 3),
+        "shop_id": text(order.get("OrderShopId"), 50),
+        "language": text(order.get("OrderLanguageId"), 50),
+        "billing_address": address("OrderCustomer"),
+        "delivery_address": address("OrderDelivery"),
+        "comment": text(order.get("OrderComment"), 500),
+        "payment_method": text(order.get("OrderPaymentMethodId"), 50),
+        "lines": [
+            {
+                "product_id": text(line.get("OrderLineProductNumber") or line.get("OrderLineProductId"), 50),
+                "variant_id": text(line.get("OrderLineProductVariantId"), 50),
+                "unit": text(line.get("OrderLineUnitId"), 50),
+                "quantity": str(line.get("OrderLineQuantity") or 0),
+                "name": text(line.get("OrderLineProductName")),
+            }
+            for line in lines
+            if (line.get("OrderLineType") or "0") in ("0", "2")  # products and fixed lines
+        ],
+    }
+    if order.get("OrderShippingMethodId"):
+        body["shipping"] = {"method_id": text(order["OrderShippingMethodId"], 50)}
+    return body
+
+
+_ADDRESS_KEYS = ("name", "company", "address", "address2", "zip", "city", "country_code", "email", "phone")
+
+
 def _camel(name: str) -> str:
     return {"address2": "Address2", "country_code": "CountryCode"}.get(name, name.capitalize())
 
 
 def _address(address: Mapping[str, Any]) -> dict[str, Any]:
-    keys = ("name", "company", "address", "address2", "zip", "city", "country_code", "email", "phone")
-    return {key: (address.get(key) or None) for key in keys}
+    return {key: (address.get(key) or None) for key in _ADDRESS_KEYS}
 
 
 class SqlIdempotencyStore:

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
+
 from erpbridge.erp.ports import RequestKind
 from erpbridge.errors import (
     ErpAuthError,
@@ -315,7 +317,28 @@ class OrderService:
 
         submit_type = "ScheduledTask" if trigger == "export" else "LiveOrderOrCart"
         kind = RequestKind.EXPORT_ORDER if trigger == "export" else RequestKind.CREATE_ORDER
-        request = OrderRequest.model_validate({k: v for k, v in order.body.items()})
+        try:
+            request = OrderRequest.model_validate(dict(order.body))
+        except ValidationError as error:
+            # Only possible for orders the shop wrote itself: sending cannot fix bad data.
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:5])
+            self._orders.set_state(
+                order.order_id,
+                OrderState.DEAD_LETTER,
+                error=f"invalid order data: {problems}",
+                count_attempt=True,
+            )
+            self._orders.add_attempt(
+                order.order_id,
+                Attempt(
+                    at=self._now(),
+                    trigger=trigger,
+                    outcome="invalid",
+                    erp_message=f"invalid order data: {problems}",
+                ),
+            )
+            self._emit(Metric("OrdersDeadLettered"))
+            return self._response(self._orders.get(order.order_id) or order, message="order data is invalid")
         xml = build_order_xml(
             request, order.order_id, create=True, submit_type=submit_type, policy=self._policy.documents
         )
