@@ -148,3 +148,35 @@ def test_jobs_run_of_an_unknown_job_fails(
     result = runner.invoke(app, ["jobs", "run", "fetch-nothing"])
     assert result.exit_code == 1
     assert "fetch-nothing" in result.output
+
+
+def test_runs_are_read_from_the_runs_table_in_aws(
+    app: Any, local_env: str, aws_batch: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    from erpbridge.adapters.aws.dynamodb import DynamoDbRunRecorder
+    from erpbridge.batch.models import FetchStatus, RunRecord, Trigger
+
+    runs = DynamoDbRunRecorder(aws_batch.runs_table)
+    started = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+    run = RunRecord(
+        job="fetch-stock-level", run_id="20261126T020000Z-sched", trigger=Trigger.SCHEDULE, started_at=started
+    )
+    runs.create(run, stale_before=started)
+    runs.finish_fetch(
+        run.job,
+        run.run_id,
+        status=FetchStatus.FAILED,
+        ended_at=started,
+        pages=0,
+        bytes_=0,
+        error="ErpAuthError: 401",
+    )
+    monkeypatch.setenv("ERPBRIDGE_RUNS_TABLE", aws_batch.runs_table)  # only the runs table is needed
+    listed = runner.invoke(app, ["runs", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "20261126T020000Z-sched" in listed.output and "failed" in listed.output
+    shown = runner.invoke(app, ["runs", "show", "20261126T020000Z-sched"])
+    assert shown.exit_code == 1  # a failed run is a failure for scripts too
+    assert "ErpAuthError: 401" in shown.output

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from erpbridge.adapters.batch_runtime import BatchRuntime, runtime_from_settings
 from erpbridge.batch.models import RunRecord, RunStatus
+from erpbridge.batch.ports import RunRecorder
 from erpbridge.errors import ConfigurationError, ErpBridgeError
 from erpbridge.settings import load_settings
 
@@ -28,6 +29,16 @@ STATUS_STYLE = {
 def fail(message: str, code: int = 1) -> typer.Exit:
     error_console.print(f"[red]error:[/red] {message}")
     return typer.Exit(code)
+
+
+def run_recorder() -> RunRecorder:
+    """The runs table alone: in AWS only ``ERPBRIDGE_RUNS_TABLE`` is needed to read runs."""
+    table = os.environ.get("ERPBRIDGE_RUNS_TABLE")
+    if table:
+        from erpbridge.adapters.aws.dynamodb import DynamoDbRunRecorder
+
+        return DynamoDbRunRecorder(table)
+    return runtime().runs
 
 
 def runtime(mappings: Path | None = None, *, needs_erp: bool = False) -> BatchRuntime:

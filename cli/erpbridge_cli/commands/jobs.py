@@ -20,7 +20,7 @@ from erpbridge.batch.fetch import FetchResult
 from erpbridge.batch.jobs import list_batch_jobs
 from erpbridge.batch.models import RunStatus, Trigger
 from erpbridge.errors import ErpBridgeError
-from erpbridge_cli.commands._batch_common import console, fail, runs_table, runtime
+from erpbridge_cli.commands._batch_common import console, fail, run_recorder, runs_table, runtime
 
 jobs_app = typer.Typer(help="Batch jobs (mappings/*.yaml): list them, run one now.", no_args_is_help=True)
 
@@ -75,7 +75,7 @@ def run_job(
     """Run JOB now (in AWS: invoke the fetch function; locally: fetch and import here)."""
     parameters = _parse_parameters(param)
     if function:
-        _run_in_aws(function, job, parameters, wait=wait, timeout=timeout, mappings=mappings)
+        _run_in_aws(function, job, parameters, wait=wait, timeout=timeout)
         return
     _run_locally(job, parameters, mappings)
 
@@ -103,9 +103,7 @@ def _run_locally(job: str, parameters: dict[str, str], mappings: Path | None) ->
             raise typer.Exit(1)
 
 
-def _run_in_aws(
-    function: str, job: str, parameters: dict[str, str], *, wait: bool, timeout: int, mappings: Path | None
-) -> None:
+def _run_in_aws(function: str, job: str, parameters: dict[str, str], *, wait: bool, timeout: int) -> None:
     import boto3
 
     client = boto3.client("lambda")
@@ -121,11 +119,11 @@ def _run_in_aws(
     if body.get("result") != str(FetchResult.FETCHED):
         raise fail(body.get("reason") or f"{job}: {body.get('result')}")
     run_id = str(body["run_id"])
-    batch = runtime(mappings)
+    runs = run_recorder()
     deadline = time.monotonic() + timeout
     with console.status(f"run {run_id}: waiting for the imports …"):
         while True:
-            record = batch.runs.get(run_id, job=job)
+            record = runs.get(run_id, job=job)
             if record is not None and record.status in (RunStatus.SUCCEEDED, RunStatus.FAILED):
                 break
             if time.monotonic() > deadline:

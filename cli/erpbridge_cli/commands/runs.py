@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from erpbridge_cli.commands._batch_common import STATUS_STYLE, console, fail, runs_table, runtime
+from erpbridge_cli.commands._batch_common import STATUS_STYLE, console, fail, run_recorder, runs_table
 
 runs_app = typer.Typer(help="Batch runs: what ran, when, with which counts and errors.", no_args_is_help=True)
 
@@ -20,7 +20,7 @@ def list_runs(
     limit: Annotated[int, typer.Option(help="newest N runs")] = 20,
 ) -> None:
     """The newest runs, newest first."""
-    records = runtime().runs.list_runs(job=job, limit=limit)
+    records = run_recorder().list_runs(job=job, limit=limit)
     if not records:
         console.print("no runs yet" + (f" for {job}" if job else ""))
         return
@@ -33,7 +33,7 @@ def show_run(
     as_json: Annotated[bool, typer.Option("--json", help="print the record as JSON")] = False,
 ) -> None:
     """One run in full: phases, counts, every error."""
-    record = runtime().runs.get(run_id)
+    record = run_recorder().get(run_id)
     if record is None:
         raise fail(f"no run {run_id!r} (see `erpbridge runs list`)")
     if as_json:
