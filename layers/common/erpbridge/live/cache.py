@@ -23,11 +23,15 @@ STAMP_PREFIX = "stamp|"
 
 
 def _escape(part: object) -> str:
-    return str(part).replace("%", "%25").replace("|", "%7C")
+    text = str(part)
+    if "%" in text or "|" in text:
+        return text.replace("%", "%25").replace("|", "%7C")
+    return text
 
 
 def cache_key(kind: str, *parts: object) -> str:
-    """A readable key; '%' and '|' inside a value are percent-encoded, so parts cannot collide."""
+    """A readable key; '%' and '|' inside a value are percent-encoded, so parts cannot collide.
+    ``kind`` may itself be a key built here (a prefix shared by many keys)."""
     return "|".join([kind, *map(_escape, parts)])
 
 

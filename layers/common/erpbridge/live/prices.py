@@ -93,9 +93,13 @@ class PriceService:
 
     def get_prices(self, request: PriceRequest) -> PriceResponse:
         customer = request.customer_number or self._policy.anonymous_user_key
-        keys = [self._key(request, customer, item) for item in request.items]
+        prefix = cache_key("price", customer, request.currency, request.shop_id, request.language)
+        keys = [self._key(prefix, item) for item in request.items]
         wanted = dict(zip(keys, request.items, strict=True))
-        stamps = {key: product_stamp_key(request.shop_id, item.product_id) for key, item in wanted.items()}
+        product_stamps = {
+            p: product_stamp_key(request.shop_id, p) for p in {i.product_id for i in request.items}
+        }
+        stamps = {key: product_stamps[item.product_id] for key, item in wanted.items()}
         hits = self._cache.get_many(list(wanted), stamps=stamps)
 
         # Items are plain dicts until the end: one pydantic validation of the whole response (in
@@ -261,18 +265,10 @@ class PriceService:
 
     # --- helpers --------------------------------------------------------------------------------
 
-    def _key(self, request: PriceRequest, customer: str, item: PriceItemRequest) -> str:
-        return cache_key(
-            "price",
-            customer,
-            request.currency,
-            request.shop_id,
-            request.language,
-            item.product_id,
-            item.variant_id,
-            item.unit,
-            quantity_text(item.quantity),
-        )
+    @staticmethod
+    def _key(prefix: str, item: PriceItemRequest) -> str:
+        """``prefix`` = the request's customer, currency, shop and language (see get_prices)."""
+        return cache_key(prefix, item.product_id, item.variant_id, item.unit, quantity_text(item.quantity))
 
     @staticmethod
     def _item_from_cache(item: PriceItemRequest, value: JsonValue, source: PriceSource) -> dict[str, Any]:
