@@ -274,11 +274,17 @@ def serve_live_api(local: LocalStack, *, port: int = 8080) -> None:
 
 
 @contextmanager
-def local_stack(env: Mapping[str, str] | None = None) -> Iterator[LocalStack]:
+def local_stack(
+    env: Mapping[str, str] | None = None,
+    *,
+    state_dir: Path = STATE_DIR,
+    products: int = 1000,
+    customers: int = 50,
+) -> Iterator[LocalStack]:
     """Started emulator + local AWS + database; everything stopped on exit."""
-    local = LocalStack(env=dict(env or {}))
+    local = LocalStack(state_dir=state_dir, env=dict(env or {}))
     with local.stack:
-        start_emulator(local)
+        start_emulator(local, products=products, customers=customers)
         start_local_aws(local)
         create_database(local)
         yield local
