@@ -233,7 +233,6 @@ class SqlStage:
         if not merge.collapse_duplicates:
             counts.duplicates = self.duplicate_keys(10, pending=True)
         if not counts.duplicates:
-            self.prepare_merge()
             self._merge_pending(merge, counts)
         self._absorb_pending()
         return counts
@@ -251,6 +250,7 @@ class SqlStage:
         self.connection.execute(self._statement("clear", lambda: sa.delete(self.pending)))
 
     def _merge_pending(self, merge: MergeSpec, counts: MergeCounts) -> None:
+        self.prepare_merge()  # the joins below need statistics on the pending rows
         source = self._source(merge)
         columns = list(self.spec.columns)
         total = (
