@@ -13,7 +13,7 @@ retried later; nothing was written).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -28,16 +28,25 @@ from erpbridge.shopdb.dialects import SqlShopDatabase
 from erpbridge.shopdb.engine import engine_for
 
 
-def counts_of(report: ImportReport) -> ImportCounts:
-    totals = report.totals()
+def counts_of(report: ImportReport, mapped_tables: Iterable[str] = ()) -> ImportCounts:
+    """The run's four counts. Tables the job maps count as they are; relation tables the engine
+    derives (product ↔ group, …) are replaced per owner, so they count by their net change —
+    otherwise a first import would already report thousands of "deleted" rows."""
+    mapped = {name.lower() for name in mapped_tables}
+    inserted = updated = deleted = skipped = 0
+    for name, table in report.tables.items():
+        if not mapped or name.lower() in mapped:
+            inserted += table.inserted
+            updated += table.updated + table.unchanged  # rows whose key existed, changed or not
+            deleted += table.deleted + table.deactivated  # a deactivated product left the shop
+        else:
+            net = table.inserted - table.deleted
+            inserted += max(net, 0)
+            deleted += max(-net, 0)
+            updated += table.updated + table.unchanged
+        skipped += table.skipped
     return ImportCounts(
-        inserted=totals.inserted,
-        # Rows whose key existed, whether or not a value changed.
-        updated=totals.updated + totals.unchanged,
-        # A deactivated product is "removed" from the shop's point of view.
-        deleted=totals.deleted + totals.deactivated,
-        skipped=totals.skipped,
-        rows_read=report.rows_read,
+        inserted=inserted, updated=updated, deleted=deleted, skipped=skipped, rows_read=report.rows_read
     )
 
 
@@ -84,4 +93,4 @@ class ShopDbImporter:
             raise
         self.last_report = report
         report.raise_for_errors()
-        return counts_of(report)
+        return counts_of(report, (mapping.destination for mapping in definition.mappings))
