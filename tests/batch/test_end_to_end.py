@@ -366,3 +366,13 @@ def test_a_response_cut_off_mid_stream_stages_nothing_and_fails_the_run(batch: B
     # The lock was released: once the ERP answers again, the job runs.
     batch.emulator.set_faults()
     assert batch.run("fetch-shop-data")["result"] == "fetched"
+
+
+def test_a_fetch_event_for_an_unknown_job_or_without_a_job_is_refused(batch: Batch) -> None:
+    from erpbridge.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="fetch-nothing"):
+        batch.fetch("fetch-nothing")
+    with pytest.raises(ConfigurationError, match="job"):
+        batch.fetch_handler({"scheduled_time": "2026-11-26T02:00:00Z"}, batch.context)
+    assert batch.keys("staging/") == []
