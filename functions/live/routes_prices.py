@@ -31,8 +31,8 @@ def post_prices(request: PriceRequest, authorization: Authorization = None):  # 
     # The hot path: the use case returns a validated PriceResponse, serialised here once by
     # pydantic-core (no return annotation, so Powertools does not validate and encode it again).
     services().tokens.caller(authorization).ensure_may_access(request.customer_number)
-    prices = services().prices.get_prices(request)
-    return Response(status_code=200, content_type="application/json", body=prices.model_dump_json())
+    body = services().prices.get_prices_json(request)
+    return Response(status_code=200, content_type="application/json", body=body)
 
 
 @router.post(

@@ -69,8 +69,15 @@ class TieredCache:
         missing = [key for key in wanted if key not in records]
         if missing and self._shared is not None:
             from_shared = self._shared.get_many(missing)
-            if from_shared:
-                self._local.put_many([self._localised(record, now) for record in from_shared.values()])
+            # Most products have no stamp: remember that locally too (for the local layer's short
+            # lifetime), or every request would ask the shared store for 50 absent stamps.
+            absent = [
+                CacheRecord(key, None, now, now + self._local_ttl_s, now + self._local_ttl_s)
+                for key in missing
+                if key.startswith(STAMP_PREFIX) and key not in from_shared
+            ]
+            if from_shared or absent:
+                self._local.put_many([self._localised(r, now) for r in from_shared.values()] + absent)
                 records.update(from_shared)
         hits: dict[str, CacheHit] = {}
         for key in keys:
@@ -78,7 +85,9 @@ class TieredCache:
             if record is None or record.keep_until <= now:
                 continue
             stamp = records.get(stamps[key]) if key in stamps else None
-            invalidated = stamp is not None and float(stamp.value) >= record.stored_at
+            invalidated = (
+                stamp is not None and stamp.value is not None and float(stamp.value) >= record.stored_at
+            )
             hits[key] = CacheHit(
                 record.value, record.stored_at, fresh=record.is_fresh(now) and not invalidated
             )

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -27,6 +28,7 @@ from erpbridge.erp.ports import RequestKind
 from erpbridge.errors import ErpError
 from erpbridge.live.cache import TieredCache, cache_key, product_stamp_key
 from erpbridge.live.models import (
+    PriceItem,
     PriceItemRequest,
     PriceRequest,
     PriceResponse,
@@ -35,6 +37,13 @@ from erpbridge.live.models import (
 from erpbridge.live.ports import JsonValue, LiveErp, ShopPrice, ShopPrices
 
 log = logging.getLogger("erpbridge.live.prices")
+
+# Part of every price cache key: a release that changes what is cached changes this, so it never
+# reads entries written by the previous one (Dynamicweb PRs #21/#22: keys not unique across versions).
+CACHE_VERSION = "price.v2"
+_FRAGMENT = "json"  # the item's rendered JSON, stored beside its data
+_AS_ERP = '"source":"erp"'  # unambiguous: quotes inside values are escaped in JSON
+_AS_CACHE = '"source":"cache"'
 
 
 @dataclass(frozen=True)
@@ -92,8 +101,34 @@ class PriceService:
     # --- the use case -------------------------------------------------------------------------
 
     def get_prices(self, request: PriceRequest) -> PriceResponse:
+        items, message = self._answer(request)
+        return self._validated(request, items, message)
+
+    def get_prices_json(self, request: PriceRequest) -> str:
+        """The same answer as JSON text. Items answered by the ERP or the cache carry the JSON their
+        ERP answer was rendered to (validated once, when it arrived), so a cache hit is assembled
+        from fragments instead of validating and serialising every item again."""
+        items, message = self._answer(request)
+        if message is not None or not all(_FRAGMENT in item for item in items):
+            return self._validated(request, items, message).model_dump_json()
+        parts = [
+            item[_FRAGMENT]
+            if item["source"] is PriceSource.ERP
+            else item[_FRAGMENT].replace(_AS_ERP, _AS_CACHE, 1)
+            for item in items
+        ]
+        head = json.dumps(_envelope(request, [], None), separators=(",", ":"))
+        return head.replace('"items":[]', '"items":[' + ",".join(parts) + "]", 1)
+
+    @staticmethod
+    def _validated(request: PriceRequest, items: list[dict[str, Any]], message: str | None) -> PriceResponse:
+        plain = [{k: v for k, v in item.items() if k != _FRAGMENT} for item in items]
+        return PriceResponse.model_validate(_envelope(request, plain, message))
+
+    def _answer(self, request: PriceRequest) -> tuple[list[dict[str, Any]], str | None]:
+        """Every item's answer (in request order) and, when some are fallbacks, why."""
         customer = request.customer_number or self._policy.anonymous_user_key
-        prefix = cache_key("price", customer, request.currency, request.shop_id, request.language)
+        prefix = cache_key(CACHE_VERSION, customer, request.currency, request.shop_id, request.language)
         keys = [self._key(prefix, item) for item in request.items]
         wanted = dict(zip(keys, request.items, strict=True))
         product_stamps = {
@@ -125,21 +160,10 @@ class PriceService:
                 answers.update(self._fallbacks(request, unanswered, hits))
 
         items = [answers[key] for key in keys]
-        degraded = any(item["source"] is PriceSource.FALLBACK for item in items)
         message = None
-        if degraded:
+        if any(item["source"] is PriceSource.FALLBACK for item in items):
             message = f"ERP unavailable ({failure}); fallback figures are marked source=fallback"
-        return PriceResponse.model_validate(
-            {
-                "customer_number": request.customer_number,
-                "currency": request.currency,
-                "shop_id": request.shop_id,
-                "language": request.language,
-                "items": items,
-                "degraded": degraded,
-                "message": message,
-            }
-        )
+        return items, message
 
     # --- ERP ------------------------------------------------------------------------------------
 
@@ -202,7 +226,10 @@ class PriceService:
         values: dict[str, JsonValue] = {}
         for w, query in zip(chunk, queries, strict=True):
             info = infos.get(product_identifier(query, unit_prices=self._policy.unit_prices))
-            values[w.key] = _value_from_info(info, w.item.quantity, as_of)
+            value = _value_from_info(info, w.item.quantity, as_of)
+            item = PriceItem.model_validate(self._item_from_cache(w.item, value, PriceSource.ERP))
+            value[_FRAGMENT] = item.model_dump_json()
+            values[w.key] = value
         self._cache.put_many(
             (
                 (key, value, self._policy.ttl_s if value["found"] else self._policy.negative_ttl_s)
@@ -281,6 +308,18 @@ class PriceService:
             "quantity": item.quantity,
             "source": source,
         }
+
+
+def _envelope(request: PriceRequest, items: list[dict[str, Any]], message: str | None) -> dict[str, Any]:
+    return {
+        "customer_number": request.customer_number,
+        "currency": request.currency,
+        "shop_id": request.shop_id,
+        "language": request.language,
+        "items": items,
+        "degraded": message is not None,
+        "message": message,
+    }
 
 
 def _value_from_info(info: Any, quantity: Decimal, as_of: float) -> dict[str, JsonValue]:
