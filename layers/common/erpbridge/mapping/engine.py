@@ -287,7 +287,7 @@ class _Importer:
                 else:
                     if report.errors:
                         continue  # the file is rejected anyway: only keep collecting errors
-                    run.buffer.append((number, *result))
+                    run.buffer.append(result)
                     if run.relations:
                         self._relate(run, row, number, result)
                     if len(run.buffer) >= batch_rows:
@@ -306,7 +306,7 @@ class _Importer:
         for relation_run in run.relations:
             plan = relation_run.plan
             relation = plan.relation
-            owner = values[plan.owner_index]
+            owner = values[plan.owner_index + 1]  # values = (row number, *columns)
             raw = row.get(plan.list_source)
             if raw is None:
                 continue  # the column is absent for this row: leave its relations alone

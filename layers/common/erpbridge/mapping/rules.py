@@ -317,7 +317,8 @@ class ColumnPlan:
         return value
 
 
-_SKIP = object()
+class _Slow(Exception):
+    """The fast path cannot handle this row."""
 
 
 @dataclass
@@ -355,46 +356,72 @@ class TablePlan:
         )
 
     def __post_init__(self) -> None:
-        # The hot loop: (source column or None, converter or None) per column. A plain copy of
-        # one source column reads it straight from the row; text without a length limit needs
-        # no converter. Empty values and errors take the careful path (``_convert_slowly``).
-        self._fast: list[tuple[str | None, Converter | None, bool, ColumnPlan]] = []
-        for plan in self.columns:
+        self._fast = self._compile_fast_path()
+
+    def _compile_fast_path(self) -> Callable[[Row, int], tuple[Any, ...]]:
+        """One straight-line function for the common row: every value present and valid.
+
+        It is generated (as ``dataclasses`` and ``namedtuple`` do) because the per-column loop
+        was a large share of the import's CPU. Anything unusual — an empty or NULL value, a text
+        too long, a conversion error — raises and the row takes ``_convert_slowly``, which
+        applies the null rules and reports errors. Source names enter the code only as repr()
+        literals."""
+        namespace: dict[str, Any] = {"_Slow": _Slow}
+        lines = ["def fast(row, number):", "    get = row.get"]
+        outputs = ["number"]
+        for index, plan in enumerate(self.columns):
+            column = plan.destination
+            value = f"v{index}"
+            if (
+                plan.constant
+                and plan.fallback is None
+                and not (plan.prepend or plan.append or plan.substring)
+            ):
+                try:
+                    namespace[f"k{index}"] = plan.converter(plan.constant)
+                    outputs.append(f"k{index}")
+                    continue
+                except ConversionError:
+                    pass  # reported by plan_mapping; the slow path reports it per row too
             source = plan.plain_source if plan.fallback is None else None
-            converter: Converter | None = plan.converter
-            is_text = plan.destination.kind is ValueKind.TEXT
-            if is_text and plan.destination.length is None:
-                converter = None
+            if source is not None:
+                lines.append(f"    {value} = get({source!r})")
+            else:
+                namespace[f"p{index}"] = plan
+                lines.append(f"    {value} = p{index}.text(row)")
+            is_text = column.kind is ValueKind.TEXT
             keeps_empty = is_text and plan.on_null is NullAction.NONE and plan.fallback is None
-            self._fast.append((source, converter, keeps_empty, plan))
+            lines.append(
+                f"    if {value} is None: raise _Slow" if keeps_empty else f"    if not {value}: raise _Slow"
+            )
+            if is_text:
+                if column.length is not None:
+                    lines.append(f"    if len({value}) > {int(column.length)}: raise _Slow")
+            else:
+                namespace[f"c{index}"] = plan.converter
+                lines.append(f"    {value} = c{index}({value})")
+            outputs.append(value)
+        lines.append(f"    return ({', '.join(outputs)},)")
+        exec("\n".join(lines), namespace)  # noqa: S102 - generated from trusted templates, names via repr()
+        function: Callable[[Row, int], tuple[Any, ...]] = namespace["fast"]
+        return function
 
     def convert(
         self, row: Row, row_number: int, source_table: str
     ) -> tuple[Any, ...] | list[RowError] | None:
-        """The destination values of ``row`` (without the row number), None when the row is
-        skipped (conditions, skip-row), or the row's errors."""
+        """The staged row ``(row_number, *destination values)``, None when the row is skipped
+        (conditions, skip-row), or the row's errors."""
         if self.condition is not None and not self.condition(row):
             return None
-        get = row.get
-        values: list[Any] = []
-        append = values.append
         try:
-            for source, converter, keeps_empty, plan in self._fast:
-                text = get(source) if source is not None else plan.text(row)
-                if text:
-                    append(text if converter is None else converter(text))
-                elif keeps_empty and text == "":
-                    append("")
-                else:
-                    return self._convert_slowly(row, row_number, source_table)
-        except ConversionError:
+            return self._fast(row, row_number)
+        except (_Slow, ConversionError):
             return self._convert_slowly(row, row_number, source_table)
-        return tuple(values)
 
     def _convert_slowly(
         self, row: Row, row_number: int, source_table: str
     ) -> tuple[Any, ...] | list[RowError] | None:
-        values: list[Any] = []
+        values: list[Any] = [row_number]
         errors: list[RowError] | None = None
         keys = self.keys
         for plan in self.columns:
@@ -720,6 +747,3 @@ def _predicate(condition: Condition, by_source: dict[str, ColumnPlan]) -> Predic
     except ConversionError as error:
         raise ValueError(f"condition value on {condition.column} does not fit {name}: {error}") from None
     return Predicate(name, _COMPARISONS[condition.operator], values)
-
-
-SKIP_MARKER = _SKIP
