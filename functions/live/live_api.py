@@ -7,6 +7,7 @@ Thin on purpose: routes live in ``routes_*.py``, use cases in ``erpbridge.live``
 
 from __future__ import annotations
 
+import json
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -78,7 +79,7 @@ def openapi_document() -> dict[str, Any]:
     schema: dict[str, Any] = app.get_openapi_json_schema(
         title=TITLE, version=__version__, description=DESCRIPTION
     )
-    return schema if isinstance(schema, dict) else __import__("json").loads(schema)
+    return schema if isinstance(schema, dict) else json.loads(schema)
 
 
 use_metrics(PowertoolsMetrics())

@@ -27,7 +27,7 @@ Authorization = Annotated[str | None, Header(alias="Authorization", description=
     },
     tags=["prices"],
 )
-def post_prices(request: PriceRequest, authorization: Authorization = None):  # type: ignore[no-untyped-def]
+def post_prices(request: PriceRequest, authorization: Authorization = None):
     # The hot path: the use case returns a validated PriceResponse, serialised here once by
     # pydantic-core (no return annotation, so Powertools does not validate and encode it again).
     services().tokens.caller(authorization).ensure_may_access(request.customer_number)

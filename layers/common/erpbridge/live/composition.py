@@ -16,10 +16,13 @@ import functools
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     # Settings pull in pydantic-settings (~25 ms); they are read on the first request instead.
+    from collections.abc import Sequence
+    from decimal import Decimal
+
     from sqlalchemy.engine import Engine
 
     from erpbridge.adapters.jwt_tokens import JwtCustomerTokens
@@ -28,8 +31,9 @@ if TYPE_CHECKING:
     from erpbridge.live.config import LiveSettings
     from erpbridge.live.documents import DocumentService
     from erpbridge.live.health import HealthService
+    from erpbridge.live.order_documents import OrderDocumentPolicy
     from erpbridge.live.orders import OrderService
-    from erpbridge.live.ports import LiveErp, Metric, MetricsSink, ObjectStore
+    from erpbridge.live.ports import LiveErp, Metric, MetricsSink, ObjectStore, ShopPrice
     from erpbridge.live.prices import PriceService
     from erpbridge.settings import Settings
 
@@ -142,7 +146,7 @@ class LiveServices:
         )
 
     @functools.cached_property
-    def document_policy(self) -> Any:
+    def document_policy(self) -> OrderDocumentPolicy:
         from erpbridge.live.order_documents import OrderDocumentPolicy
 
         return OrderDocumentPolicy(
@@ -213,7 +217,14 @@ class _LazyShopPrices:
     def __init__(self, services: LiveServices) -> None:
         self._services = services
 
-    def lookup(self, products: Any, *, customer_number: str | None, currency: str, shop_id: str) -> Any:
+    def lookup(
+        self,
+        products: Sequence[tuple[str, str, str, Decimal]],
+        *,
+        customer_number: str | None,
+        currency: str,
+        shop_id: str,
+    ) -> dict[tuple[str, str, str, Decimal], ShopPrice]:
         from erpbridge.adapters.live_sql import SqlShopPrices
 
         return SqlShopPrices(self._services.engine).lookup(
