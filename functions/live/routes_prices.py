@@ -28,8 +28,9 @@ Authorization = Annotated[str | None, Header(alias="Authorization", description=
     tags=["prices"],
 )
 def post_prices(request: PriceRequest, authorization: Authorization = None):
-    # The hot path: the use case returns a validated PriceResponse, serialised here once by
-    # pydantic-core (no return annotation, so Powertools does not validate and encode it again).
+    # The hot path: JSON text straight from the use case, built from items validated when the ERP
+    # answered (PriceService.get_prices_json); no return annotation, so Powertools does not
+    # validate and encode the response a second time. The OpenAPI schema comes from `responses`.
     services().tokens.caller(authorization).ensure_may_access(request.customer_number)
     body = services().prices.get_prices_json(request)
     return Response(status_code=200, content_type="application/json", body=body)
