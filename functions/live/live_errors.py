@@ -98,8 +98,19 @@ def map_error(error: Exception) -> Response[Any]:
         case errors.ErpError() | errors.XmlError() | errors.ProtocolError():
             log.warning("unusable ERP answer: %s", type(error).__name__)
             return error_response(502, "erp_bad_response", "the ERP's answer could not be used")
+        case errors.ShopDatabaseError():
+            log.error("shop database error: %s", type(error).__name__)
+            return error_response(
+                503, "database_unavailable", "the shop database is unavailable", retry_after_s=5.0
+            )
         case errors.ConfigurationError():
             log.error("configuration error: %s", error)
             return error_response(500, "configuration", "erpbridge is misconfigured; operators were alerted")
+    if type(error).__module__.startswith(("sqlalchemy", "psycopg", "sqlite3")):
+        # Nothing was answered yet; an order's idempotency claim was released, so a retry is safe.
+        log.exception("shop database error", exc_info=error)
+        return error_response(
+            503, "database_unavailable", "the shop database is unavailable", retry_after_s=5.0
+        )
     log.exception("unexpected error", exc_info=error)
     return error_response(500, "internal", "internal error")

@@ -181,3 +181,17 @@ def test_old_idempotency_records_are_purged_by_the_export_run(live_erp_down: Any
     # The key is free again; the order itself is not sent twice (found by its id, still queued).
     again = live_erp_down.call("POST", "/v1/orders", ORDER, headers={"Idempotency-Key": "key-00000007"})
     assert again.status == 202 and again.body["order_id"] == "WEB-1001"
+
+
+def test_a_broken_shop_database_is_503_and_the_key_can_be_retried(live_erp_down: Any) -> None:
+    engine = sa.create_engine(live_erp_down.database_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text('ALTER TABLE "EcomOrderLines" RENAME TO "EcomOrderLinesAway"'))
+    answer = live_erp_down.call("POST", "/v1/orders", ORDER, headers={"Idempotency-Key": "key-00000008"})
+    assert answer.status == 503 and answer.body["error"] == "database_unavailable"
+    assert "EcomOrderLines" not in answer.raw.decode()  # no SQL in the answer
+    with engine.begin() as conn:
+        conn.execute(sa.text('ALTER TABLE "EcomOrderLinesAway" RENAME TO "EcomOrderLines"'))
+    engine.dispose()
+    retry = live_erp_down.call("POST", "/v1/orders", ORDER, headers={"Idempotency-Key": "key-00000008"})
+    assert retry.status == 202 and retry.body["order_id"] == "WEB-1001"
