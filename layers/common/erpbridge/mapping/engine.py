@@ -251,8 +251,10 @@ class _Importer:
         batch_rows = self.batch_rows
         runs_by_source = self.runs_by_source
         row_numbers = self.row_numbers
+        errors = report.errors
+        read_count = 0
         for table_name, row in rows:
-            report.rows_read += 1
+            read_count += 1
             runs = runs_by_source.get(table_name)
             if runs is None:
                 if table_name.lower() in self.by_source:
@@ -283,20 +285,20 @@ class _Importer:
                     run.skipped += 1
                 elif isinstance(result, list):
                     run.failed += 1
-                    report.errors.extend(result[: max_errors - len(report.errors)])
-                else:
-                    if report.errors:
-                        continue  # the file is rejected anyway: only keep collecting errors
-                    run.buffer.append(result)
+                    errors.extend(result[: max_errors - len(errors)])
+                elif not errors:  # once the file is rejected, only errors are still collected
+                    buffer = run.buffer
+                    buffer.append(result)
                     if run.relations:
                         self._relate(run, row, number, result)
-                    if len(run.buffer) >= batch_rows:
+                    if len(buffer) >= batch_rows:
                         self._flush(run)
-            if len(report.errors) >= max_errors:
+            if errors and len(errors) >= max_errors:
                 report.warnings.append(f"stopped reading after {max_errors} errors")
                 break
-            if on_progress is not None and report.rows_read % 10_000 == 0:
-                on_progress(report.rows_read)
+            if on_progress is not None and read_count % 10_000 == 0:
+                on_progress(read_count)
+        report.rows_read = read_count
         for table_name, count in self.unmapped_tables.items():
             report.warnings.append(f"source table {table_name}: no mapping, {count} rows ignored")
         if on_progress is not None:
