@@ -145,3 +145,23 @@ def test_an_order_invalidates_the_ordered_products_cached_prices(live: Any, emul
     assert live.call("POST", "/v1/orders", order, headers={"Idempotency-Key": "key-inv-0001"}).status == 201
     after = {i["product_id"]: i["source"] for i in _prices(live, ["P000005", "P000006"]).body["items"]}
     assert after == {"P000005": "erp", "P000006": "cache"}  # stock of the ordered product changed
+
+
+def test_shop_controlled_discounts_and_shipping(live: Any) -> None:
+    basket = {"customer_number": CUSTOMER, "lines": [{"product_id": "P000001", "quantity": 3}]}
+    erp_only = live.call("POST", "/v1/baskets/calculate", basket).body["totals"]
+    shop = live.call(
+        "POST",
+        "/v1/baskets/calculate",
+        {
+            **basket,
+            "erp_controls_discount": False,
+            "discounts": [{"name": "Spring", "amount": 10}],
+            "erp_controls_shipping": False,
+            "shipping": {"method_id": "DHL", "fee": 12.5, "fee_without_vat": 10},
+        },
+    ).body
+    assert shop["source"] == "erp" and shop["discounts_by"] == "shop" and shop["shipping_by"] == "shop"
+    assert shop["totals"]["discount"] == 10 and shop["totals"]["shipping_fee"] == 12.5
+    assert shop["totals"]["total"] == pytest.approx(erp_only["total"] - 10 + 10)  # − discount + shipping
+    assert any(line["line_type"] == "discount" and line["price"] == -10 for line in shop["lines"])

@@ -25,7 +25,7 @@ from erpbridge.live.models import (
     PriceSource,
     Totals,
 )
-from erpbridge.live.order_documents import OrderDocumentPolicy, build_order_xml, priced_lines, totals_of
+from erpbridge.live.order_documents import OrderDocumentPolicy, build_order_xml, priced_result
 from erpbridge.live.orders import fingerprint
 from erpbridge.live.ports import LiveErp
 from erpbridge.live.prices import PriceService
@@ -77,12 +77,13 @@ class BasketService:
                     }
                 )
             return self._fallback(request)
+        lines, totals = priced_result(request, result)
         response = BasketResponse(
             source=PriceSource.ERP,
             as_of=self._now(),
             currency=request.currency,
-            lines=priced_lines(result),
-            totals=totals_of(result),
+            lines=lines,
+            totals=totals,
             shipping_method=result.shipping_method or "",
             shipping_warning=result.shipping_warning or "",
             discounts_by="erp" if request.erp_controls_discount else "shop",

@@ -198,3 +198,39 @@ def totals_of(result: OrderResult) -> Totals:
         total=total,
         total_with_vat=total_with_vat,
     )
+
+
+def priced_result(request: BasketRequest, result: OrderResult) -> tuple[list[PricedLine], Totals]:
+    """The ERP's lines and totals, with the shop's own discounts applied when the shop controls
+    discounts and the ERP did not apply them (Dynamicweb recalculates its discounts after applying
+    the ERP's prices, anchor §6.3). The with-VAT total is reduced at the lines' average VAT rate."""
+    lines, totals = priced_lines(result), totals_of(result)
+    if request.erp_controls_discount or not request.discounts:
+        return lines, totals
+    if any(line.line_type in ("discount", "product_discount") for line in lines):
+        return lines, totals  # the ERP applied them itself
+    discount = sum((d.amount for d in request.discounts), Decimal(0))
+    lines = lines + [
+        PricedLine(
+            line_type="product_discount" if d.product_id else "discount",
+            product_id=d.product_id,
+            name=d.name,
+            quantity=Decimal(1),
+            price=-d.amount,
+        )
+        for d in request.discounts
+    ]
+    ratio = Decimal(1)
+    if totals.subtotal and totals.subtotal_with_vat:
+        ratio = totals.subtotal_with_vat / totals.subtotal
+    discount_with_vat = (discount * ratio).quantize(Decimal("0.01"))
+    total = None if totals.total is None else totals.total - discount
+    total_with_vat = None if totals.total_with_vat is None else totals.total_with_vat - discount_with_vat
+    return lines, totals.model_copy(
+        update={
+            "discount": (totals.discount or Decimal(0)) + discount,
+            "total": total,
+            "total_with_vat": total_with_vat,
+            "vat": None if total is None or total_with_vat is None else total_with_vat - total,
+        }
+    )

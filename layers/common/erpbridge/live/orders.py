@@ -46,7 +46,7 @@ from erpbridge.errors import (
 from erpbridge.live.cache import TieredCache
 from erpbridge.live.errors import ConflictError, NotFoundError
 from erpbridge.live.models import OrderDetail, OrderRequest, OrderResponse, OrderStatus, TimelineEntry, Totals
-from erpbridge.live.order_documents import OrderDocumentPolicy, build_order_xml, priced_lines, totals_of
+from erpbridge.live.order_documents import OrderDocumentPolicy, build_order_xml, priced_result
 from erpbridge.live.ports import (
     Attempt,
     ExportClaim,
@@ -361,9 +361,10 @@ class OrderService:
         duration = int((time.monotonic() - clock) * 1000)
         response_key = self._keep_xml(order.order_id, started, trigger, "response", response_text.encode())
         erp_order_id = result.erp_order_id or result.order_id
+        priced, priced_totals = priced_result(request, result)
         outcome = {
-            "totals": totals_of(result).model_dump(mode="json"),
-            "lines": [line.model_dump(mode="json") for line in priced_lines(result)],
+            "totals": priced_totals.model_dump(mode="json"),
+            "lines": [line.model_dump(mode="json") for line in priced],
         }
         self._orders.set_state(order.order_id, OrderState.CREATED, erp_order_id=erp_order_id, result=outcome)
         self._orders.add_attempt(
