@@ -25,3 +25,21 @@ def test_openapi_json_matches_the_code() -> None:
         "/v1/customers/{customer}/documents/{doc_type}/{number}/pdf",
         "/v1/health",
     }
+
+
+def test_swagger_ui_is_served_on_dev_only() -> None:
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import live_api; from erpbridge_cli.commands.live import to_event;"
+        "print(live_api.app.resolve(to_event('GET', '/v1/swagger', {}, b''), None)['statusCode'])"
+    )
+    paths = os.pathsep.join(str(ROOT / p) for p in ("layers/common", "functions/live", "cli"))
+    for stage, expected in (("dev", "200"), ("prod", "404")):
+        env = {**os.environ, "ERPBRIDGE_STAGE": stage, "PYTHONPATH": paths}
+        result = subprocess.run(
+            [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+        )
+        assert result.stdout.strip().splitlines()[-1] == expected, (stage, result.stderr[-500:])

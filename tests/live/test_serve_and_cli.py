@@ -50,6 +50,9 @@ def test_serve_answers_over_http_like_api_gateway(served: str) -> None:
     assert pdf.content.startswith(b"%PDF")
     unknown = requests.get(f"{served}/v1/nowhere", timeout=10)
     assert unknown.status_code == 404
+    # Swagger UI: on locally (stage "local"/"dev"); the template sets ERPBRIDGE_STAGE per stage.
+    swagger = requests.get(f"{served}/v1/swagger", timeout=10)
+    assert swagger.status_code == 200 and "swagger" in swagger.text.lower()
 
 
 def test_orders_show_resend_and_export_commands(
