@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from erpbridge.erp.ports import RequestKind
 from erpbridge.errors import ErpError
@@ -35,6 +35,9 @@ from erpbridge.live.models import (
     PriceSource,
 )
 from erpbridge.live.ports import JsonValue, LiveErp, ShopPrice, ShopPrices
+
+if TYPE_CHECKING:
+    from erpbridge.protocol.response_parsers import ProductInfo
 
 log = logging.getLogger("erpbridge.live.prices")
 
@@ -61,10 +64,6 @@ class PricingPolicy:
 
 def _number(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
-
-
-def _decimal(value: JsonValue) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
 
 
 def quantity_text(quantity: Decimal) -> str:
@@ -322,7 +321,7 @@ def _envelope(request: PriceRequest, items: list[dict[str, Any]], message: str |
     }
 
 
-def _value_from_info(info: Any, quantity: Decimal, as_of: float) -> dict[str, JsonValue]:
+def _value_from_info(info: ProductInfo | None, quantity: Decimal, as_of: float) -> dict[str, JsonValue]:
     """The cacheable form of one ERP answer (None = the ERP does not know the product)."""
     if info is None:
         return {"found": False, "price": None, "price_with_vat": None, "stock": None, "as_of": as_of}
