@@ -397,6 +397,15 @@ class TablePlan:
             if is_text:
                 if column.length is not None:
                     lines.append(f"    if len({value}) > {int(column.length)}: raise _Slow")
+            elif column.kind is ValueKind.DECIMAL:
+                # Decimal() inline; anything it refuses (or lets through: NaN, 1_000) goes slow.
+                namespace["Decimal"] = Decimal
+                lines.append(f"    t{index} = {value}")
+                lines.append(f"    {value} = Decimal(t{index})")
+                lines.append(f"    if not {value}.is_finite() or '_' in t{index}: raise _Slow")
+            elif column.kind is ValueKind.BOOLEAN:
+                namespace["BOOLEANS"] = _BOOLEANS
+                lines.append(f"    {value} = BOOLEANS[{value}]")
             else:
                 namespace[f"c{index}"] = plan.converter
                 lines.append(f"    {value} = c{index}({value})")
@@ -415,7 +424,7 @@ class TablePlan:
             return None
         try:
             return self._fast(row, row_number)
-        except (_Slow, ConversionError):
+        except (_Slow, ConversionError, KeyError, ArithmeticError):  # InvalidOperation: ArithmeticError
             return self._convert_slowly(row, row_number, source_table)
 
     def _convert_slowly(
