@@ -309,13 +309,28 @@ mappings:
     assert shop.rows(
         'SELECT "VariantOptionsProductRelationVariantID" FROM "EcomVariantOptionsProductRelation" ORDER BY 1'
     ) == [("M",), ("S",)]
-    # The next file moves P1 to G2 only: its old relation goes, P2's (not in the file) stay.
-    report = shop.run(definition, products(product("P1", Groups="G2", PrimaryGroup="G2")))
-    assert report.tables["EcomGroupProductRelation"].deleted == 1
-    assert shop.rows(
+    group_pairs = (
         'SELECT "GroupProductRelationProductID", "GroupProductRelationGroupID" '
         'FROM "EcomGroupProductRelation" ORDER BY 1, 2'
-    ) == [("P1", "G2"), ("P2", "G1")]
+    )
+    # Product groups are pruned only with remove_missing (as Dynamicweb): without it the pair stays.
+    moved = products(product("P1", Groups="G2", PrimaryGroup="G2"), product("P2", Groups="G1"))
+    report = shop.run(definition, moved)
+    assert report.tables["EcomGroupProductRelation"].deleted == 0
+    assert shop.rows(group_pairs) == [("P1", "G1"), ("P1", "G2"), ("P2", "G1")]
+    pruning = definition.replace(
+        "{source: EcomProducts, destination: EcomProducts}",
+        "{source: EcomProducts, destination: EcomProducts, remove_missing: true}",
+    )
+    report = shop.run(pruning, moved)
+    assert report.tables["EcomGroupProductRelation"].deleted == 1
+    assert shop.rows(group_pairs) == [("P1", "G2"), ("P2", "G1")]
+    # Parent groups are replaced for every imported group: G2 loses its parent.
+    report = shop.run(
+        definition, [("EcomGroups", {"GroupID": "G2", "GroupLanguageID": "LANG1", "ParentGroups": ""})]
+    )
+    assert report.tables["EcomGroupRelations"].deleted == 1
+    assert shop.rows('SELECT count(*) FROM "EcomGroupRelations"') == [(0,)]
 
 
 def test_a_mapping_that_does_not_fit_the_schema_names_every_problem(shop: Shop) -> None:

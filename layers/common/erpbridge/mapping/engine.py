@@ -423,11 +423,11 @@ class _Importer:
         table_report.unchanged += counts.unchanged
         table_report.skipped += counts.skipped
         for relation_run in run.relations:
-            self._merge_relation(relation_run)
+            self._merge_relation(relation_run, prune=mapping.remove_missing)
         if removal:
             self._remove_missing(run, scope, staged, existing)
 
-    def _merge_relation(self, relation_run: _RelationRun) -> None:
+    def _merge_relation(self, relation_run: _RelationRun, *, prune: bool) -> None:
         relation = relation_run.plan.relation
         report = self.report.table(relation.relation_table)
         update_columns = tuple(c for c in (relation.relation_sorting, relation.relation_primary) if c)
@@ -438,9 +438,10 @@ class _Importer:
         report.inserted += counts.inserted
         report.updated += counts.updated
         report.unchanged += counts.unchanged
-        report.deleted += relation_run.stage.delete_replaced(
-            relation.relation_owner, relation.relation_related
-        )
+        if relation.replace_always or prune:
+            report.deleted += relation_run.stage.delete_replaced(
+                relation.relation_owner, relation.relation_related
+            )
 
     def _removal_scope(self, run: _MappingRun) -> tuple[Predicate | PredicateGroup, ...]:
         plan = run.plan

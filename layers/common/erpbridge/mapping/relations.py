@@ -3,8 +3,10 @@
 A product row may carry ``Groups`` (comma list of group ids), ``GroupSorting`` and
 ``PrimaryGroup``; a group row ``Shops``/``ShopSorting`` and ``ParentGroups``/``ParentGroupsSorting``;
 a product row ``VariantGroups`` and ``VariantOptions``. These are not columns of the destination
-table: each becomes rows of a relation table, and the owner's existing relations are replaced
-by the file's (an empty list removes them all; an absent column leaves them alone).
+table: each becomes rows of a relation table (upserted). Shop-group, parent-group and
+variant-group relations of each imported owner are *replaced* by the file's (an empty list removes
+them; an absent column leaves them alone); product-group and variant-option relations are pruned
+that way only when the owner mapping has ``remove_missing`` — as Dynamicweb does.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ class DerivedRelation:
     relation_id: str | None = None  # a surrogate id column to fill on insert: "<owner>.<related>"
     position_sorting: bool = False  # sorting = position in the list when no sorting column
     default_to_shop: bool = False  # an empty list means "the default shop"
+    # Dynamicweb replaces shop-group, parent-group and variant-group relations of every imported
+    # owner, but prunes product-group and variant-option relations only with "remove missing".
+    replace_always: bool = True
 
     @property
     def virtual_columns(self) -> tuple[str, ...]:
@@ -59,6 +64,7 @@ RELATIONS: tuple[DerivedRelation, ...] = (
         relation_sorting="GroupProductRelationSorting",
         primary_column="PrimaryGroup",
         relation_primary="GroupProductRelationIsPrimary",
+        replace_always=False,
     ),
     DerivedRelation(
         owner_table="EcomGroups",
@@ -99,6 +105,7 @@ RELATIONS: tuple[DerivedRelation, ...] = (
         relation_table="EcomVariantOptionsProductRelation",
         relation_owner="VariantOptionsProductRelationProductID",
         relation_related="VariantOptionsProductRelationVariantID",
+        replace_always=False,
     ),
 )
 
