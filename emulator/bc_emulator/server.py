@@ -224,12 +224,21 @@ class _Handler(BaseHTTPRequestHandler):
         reply = self.server.emulator._app_handle(
             self.command, self.path, self.headers, body, control_only=self.server.control_only
         )
+        journal = self.server.emulator._journal
+        if reply.record is not None and reply.stream is None and reply.drop is None and not reply.truncate:
+            # Journal a plain answer before sending it: a client that reads the counters right after
+            # its answer arrives must see its request counted.
+            journal.finish(
+                reply.record, status=reply.status, duration_ms=(time.perf_counter() - started) * 1000
+            )
+            self._write(reply)
+            return
         status = 0
         try:
             status = self._write(reply)
         finally:
             if reply.record is not None:
-                self.server.emulator._journal.finish(
+                journal.finish(
                     reply.record, status=status, duration_ms=(time.perf_counter() - started) * 1000
                 )
 
