@@ -93,6 +93,8 @@ def _fresh_database(kind: str, tmp: Path) -> str:
     from erpbridge.shopdb import dispose_engines, upgrade
 
     if kind == "sqlite":
+        for leftover in tmp.glob("bench.db*"):  # the database and its WAL files
+            leftover.unlink()
         url = f"sqlite:///{tmp}/bench.db"
     else:
         import sqlalchemy as sa
