@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
+
+from lxml import etree
 
 from erpbridge.errors import ErpResponseError, ProtocolError
 from erpbridge.protocol.formats import parse_bool, parse_number
-from erpbridge.protocol.tables import Row, TablesDocument, parse_tables
-from erpbridge.protocol.xmlsafe import DEFAULT_LIMITS, XmlLimits
+from erpbridge.protocol.tables import Row, TablesDocument, parse_tables, row_from_item, table_of
+from erpbridge.protocol.xmlsafe import DEFAULT_LIMITS, XmlLimits, parse_xml
 
 __all__ = [
     "DocumentDetail",
@@ -49,12 +54,20 @@ _PRODUCT_COLUMNS: Final = frozenset(
 def _number(row: Row, column: str, *, table: str) -> Decimal | None:
     """A numeric column; absent, null or empty text is "not provided" (None)."""
     text = row.get(column)
-    if text is None or not text.strip():
+    if not text:
+        return None
+    if _PLAIN_NUMBER.fullmatch(text):  # the usual case, without parse_number's strip and call
+        return Decimal(text)
+    if not text.strip():
         return None
     try:
         return parse_number(text)
     except ProtocolError:
         raise ProtocolError(f"{table}.{column} is not an invariant number: {text!r}") from None
+
+
+# formats.parse_number's grammar (invariant: optional sign, digits, point, exponent), unstripped.
+_PLAIN_NUMBER: Final = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?")
 
 
 def _first_number(row: Row, *columns: str, table: str) -> Decimal | None:
@@ -120,23 +133,34 @@ def parse_product_info(
     (``ProductId``, ``ProductVariantId``), case-insensitively; a price row's customer number equal
     to the anonymous key is blanked.
     """
-    document = parse_tables(xml, limits=limits, what="product info response")
+    # The live price path's hot spot (a 50-item answer is ~100 KiB): one hardened parse, then one
+    # pass over the items reading only columnName and text; rows are read exactly as
+    # tables.row_from_item reads them (see _fast_rows).
+    what = "product info response"
+    root = parse_xml(xml, limits=limits, what=what)
     prices: dict[tuple[str, str], list[QuantityPrice]] = {}
-    for row in document.rows("EcomPrices"):
-        key = (_text(row, "PriceProductId").casefold(), _text(row, "PriceProductVariantId").casefold())
-        customer = _text(row, "PriceUserCustomerNumber")
-        prices.setdefault(key, []).append(
-            QuantityPrice(
-                quantity=_number(row, "PriceQuantity", table="EcomPrices") or Decimal(1),
+    products: list[Row] = []
+    for table, row in _fast_rows(root, what):
+        if table == "EcomPrices":
+            key = (_text(row, "PriceProductId").casefold(), _text(row, "PriceProductVariantId").casefold())
+            customer = _text(row, "PriceUserCustomerNumber")
+            price = QuantityPrice(
+                quantity=_number(row, "PriceQuantity", table="EcomPrices") or _ONE,
                 amount=_number(row, "PriceAmount", table="EcomPrices"),
                 amount_with_vat=_number(row, "PriceAmountWithVat", table="EcomPrices"),
                 unit_id=_text(row, "PriceProductUnitId"),
                 customer_number="" if customer == anonymous_user_key else customer,
                 price_id=_text(row, "PriceId"),
             )
-        )
+            listed = prices.get(key)
+            if listed is None:
+                prices[key] = [price]
+            else:
+                listed.append(price)
+        elif table == "EcomProducts":
+            products.append(row)
     infos: dict[str, ProductInfo] = {}
-    for row in document.rows("EcomProducts"):
+    for row in products:
         identifier = row.get("ProductIdentifier")
         if not identifier:
             raise ProtocolError(
@@ -146,6 +170,11 @@ def parse_product_info(
         if identifier in infos:
             continue
         product_id, variant_id = _text(row, "ProductId"), _text(row, "ProductVariantId")
+        custom = (
+            {}
+            if _PRODUCT_COLUMNS.issuperset(row)
+            else {k: v for k, v in row.items() if k not in _PRODUCT_COLUMNS}
+        )
         infos[identifier] = ProductInfo(
             product_id=product_id,
             variant_id=variant_id,
@@ -154,10 +183,55 @@ def parse_product_info(
             price_with_vat=_number(row, "ProductPriceWithVat", table="EcomProducts"),
             stock=_number(row, "ProductStock", table="EcomProducts"),
             default_unit_id=_text(row, "ProductDefaultUnitId"),
-            quantity_prices=list(prices.get((product_id.casefold(), variant_id.casefold()), [])),
-            custom_fields={k: v for k, v in row.items() if k not in _PRODUCT_COLUMNS},
+            quantity_prices=list(prices.get((product_id.casefold(), variant_id.casefold()), ())),
+            custom_fields=custom,
         )
     return infos
+
+
+_ONE: Final = Decimal(1)
+# Is any column's value not simply its ``.text``: a null marker, nested markup (comments and
+# processing instructions are looked for separately)? Evaluated once, in C; cheaper than a
+# predicate on every column.
+_SPECIAL_COLUMNS: Final = "boolean(//item/*/* | //item/*/@isNull)"
+_per_thread = threading.local()
+
+
+def _has_special_columns(root: Any) -> bool:
+    # Compiled XPath objects serialise concurrent use behind a lock: one per thread.
+    compiled = getattr(_per_thread, "special", None)
+    if compiled is None:
+        compiled = _per_thread.special = etree.XPath(_SPECIAL_COLUMNS)
+    if compiled(root):
+        return True
+    return next(root.iter(etree.Comment, etree.ProcessingInstruction), None) is not None
+
+
+def _fast_rows(root: Any, what: str) -> Iterator[tuple[str, Row]]:
+    """(table, row) for every ``item`` below ``root``, as :func:`tables_from_root` reads them.
+
+    When no column carries ``isNull``, child elements, comments or processing instructions (the
+    usual answer), a column's value is its ``.text`` and this is a tight loop over two lookups per
+    column; otherwise every item goes through the general :func:`row_from_item`.
+    """
+    if _has_special_columns(root):
+        for item in root.iter("item"):
+            yield table_of(item), row_from_item(item, what=what)
+        return
+    for item in root.iter("item"):
+        table = item.get("table")
+        if table is None:
+            table = table_of(item)
+        row: Row = {}
+        for column in item:
+            name = column.get("columnName")
+            if name is None or name in row:
+                if isinstance(column.tag, str):
+                    row_from_item(item, what=what)  # raises the general reader's error
+                continue  # a comment or processing instruction between columns
+            text = column.text
+            row[name] = "" if text is None else text
+        yield table, row
 
 
 # --- orders -------------------------------------------------------------------------------------
