@@ -28,10 +28,9 @@ from __future__ import annotations
 
 import base64
 import itertools
-import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
@@ -49,7 +48,7 @@ from bc_emulator.dataset import (
 )
 from erpbridge.errors import ErpBridgeError, XmlError
 from erpbridge.protocol.formats import parse_bool, parse_number
-from erpbridge.protocol.tables import tables_from_root
+from erpbridge.protocol.tables import build_tables, iter_tables_xml, tables_from_root
 from erpbridge.protocol.xmlsafe import XmlLimits, parse_xml
 
 REQUEST_LIMITS = XmlLimits(max_bytes=48 * 1024 * 1024, max_depth=32, max_text_bytes=4 * 1024 * 1024)
@@ -287,7 +286,9 @@ class Dispatcher:
         root_tag: str = "tables",
         attributes: dict[str, str] | None = None,
     ) -> DispatchResult:
-        body = write_tables(tables, root_attributes=attributes or {}, root_tag=root_tag)
+        body = build_tables(
+            tables, root_attributes=attributes, root_tag=root_tag, declaration=False, cdata=True
+        )
         return DispatchResult(body=self.declaration + body)
 
     def _ping(self, root: Any) -> DispatchResult:
@@ -479,155 +480,11 @@ class Dispatcher:
 
         def chunks() -> Iterator[bytes]:
             yield self.declaration
-            yield from stream_tables(rows(), root_attributes=attributes)
+            yield from iter_tables_xml(
+                rows(), root_attributes=attributes, declaration=False, cdata=True, chunk_rows=200
+            )
 
         return DispatchResult(chunks=chunks())
-
-
-_XML_FORBIDDEN_BYTES = bytes(b for b in range(32) if b not in (0x09, 0x0A, 0x0D))
-_INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _escape_attribute(text: str) -> str:
-    if _INVALID_XML_CHARS.search(text):
-        raise RequestRejected(f"{text!r} contains a character XML cannot carry")
-    return (
-        text.replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace('"', "&quot;")
-        # keep whitespace in attribute values through attribute-value normalisation
-        .replace("\n", "&#10;")
-        .replace("\r", "&#13;")
-        .replace("\t", "&#9;")
-    )
-
-
-class _ColumnTags(dict[str, str]):
-    """Column name → its opening tag plus ``suffix``, built the first time a name is seen."""
-
-    def __init__(self, suffix: str) -> None:
-        super().__init__()
-        self.suffix = suffix
-
-    def __missing__(self, name: str) -> str:
-        tag = f'\n      <column columnName="{_escape_attribute(name)}"{self.suffix}'
-        self[name] = tag
-        return tag
-
-
-class _TablesWriter:
-    """Writes the ``tables/table/item/column`` format with CDATA values, byte for byte as
-    ``erpbridge.protocol.tables.build_tables`` / ``iter_tables_xml`` (``cdata=True``, no
-    declaration) do — a test holds them together — but several times faster: the tags of each
-    column name are built once, and characters XML cannot carry are looked for once per chunk
-    (markup never contains them, so a hit is always in a value). Live answers have a budget of a
-    few ms and batch answers run to hundreds of MB; later benchmarks must measure erpbridge, not
-    the emulator."""
-
-    def __init__(self) -> None:
-        self._open_cdata = _ColumnTags("><![CDATA[")
-        self._empty = _ColumnTags("></column>")
-        self._null = _ColumnTags(' isNull="true" />')
-
-    def item(self, parts: list[str], item_open: str, row: Mapping[str, str | None]) -> None:
-        open_cdata, empty, null = self._open_cdata, self._empty, self._null
-        parts.append(item_open)
-        # One list comprehension per item: the hot loop of a 100,000-product export.
-        parts.append(
-            "".join(
-                [
-                    (
-                        open_cdata[name]
-                        + (value if "]]>" not in value else value.replace("]]>", "]]]]><![CDATA[>"))
-                        + "]]></column>"
-                    )
-                    if value
-                    else (empty[name] if value is not None else null[name])
-                    for name, value in row.items()
-                ]
-            )
-        )
-        parts.append("\n    </item>")
-
-    @staticmethod
-    def encode(text: str) -> bytes:
-        # Lone surrogates fail the encoding; C0 controls and U+FFFE/U+FFFF are looked for in the
-        # bytes with C-speed scans (a regex over the text costs as much as writing it).
-        try:
-            data = text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise RequestRejected(
-                "a value contains a character XML cannot carry (a lone surrogate)"
-            ) from None
-        if len(data.translate(None, _XML_FORBIDDEN_BYTES)) != len(data) or (
-            b"\xef\xbf" in data and (b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data)
-        ):
-            bad = _INVALID_XML_CHARS.search(text)
-            at = bad.start() if bad else 0
-            context = text[max(0, at - 80) : at].rsplit("columnName=", 1)[-1]
-            raise RequestRejected(
-                f"a value after columnName={context[:60]!r} contains a character XML cannot carry"
-            )
-        return data
-
-
-def _root_open(root_tag: str, root_attributes: Mapping[str, str]) -> str:
-    attributes = "".join(f' {name}="{_escape_attribute(value)}"' for name, value in root_attributes.items())
-    return f"<{root_tag}{attributes}>"
-
-
-def write_tables(
-    tables: Mapping[str, Iterable[Mapping[str, str | None]]],
-    *,
-    root_attributes: Mapping[str, str],
-    root_tag: str = "tables",
-) -> bytes:
-    """A whole document, as ``build_tables(tables, cdata=True, declaration=False)`` writes it."""
-    writer = _TablesWriter()
-    parts = [_root_open(root_tag, root_attributes)]
-    for table, rows in tables.items():
-        escaped = _escape_attribute(table)
-        parts.append(f'\n  <table tableName="{escaped}">')
-        item_open = f'\n    <item table="{escaped}">'
-        for row in rows:
-            writer.item(parts, item_open, row)
-        parts.append("\n  </table>")
-    parts.append(f"\n</{root_tag}>\n")
-    return writer.encode("".join(parts))
-
-
-def stream_tables(
-    rows: Iterable[tuple[str, Mapping[str, str | None]]],
-    *,
-    root_attributes: Mapping[str, str],
-    chunk_rows: int = 200,
-) -> Iterator[bytes]:
-    """``(table, row)`` pairs as a document, chunk by chunk, as ``iter_tables_xml(..., cdata=True,
-    declaration=False)`` writes it (consecutive rows of one table share a ``<table>``)."""
-    writer = _TablesWriter()
-    parts: list[str] = [_root_open("tables", root_attributes)]
-    pending = 0
-    current: str | None = None
-    item_open = ""
-    for table, row in rows:
-        if table != current:
-            if current is not None:
-                parts.append("\n  </table>")
-            escaped = _escape_attribute(table)
-            parts.append(f'\n  <table tableName="{escaped}">')
-            item_open = f'\n    <item table="{escaped}">'
-            current = table
-        writer.item(parts, item_open, row)
-        pending += 1
-        if pending >= chunk_rows:
-            yield writer.encode("".join(parts))
-            parts.clear()
-            pending = 0
-    if current is not None:
-        parts.append("\n  </table>")
-    parts.append("\n</tables>\n")
-    yield writer.encode("".join(parts))
 
 
 def _order_json(doc: SalesDocument) -> dict[str, Any]:

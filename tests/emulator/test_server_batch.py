@@ -7,10 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
-from bc_emulator.dispatch import RequestRejected, stream_tables, write_tables
 from bc_emulator.server import Emulator
 from bc_emulator.soap import read_response
-from erpbridge.protocol.tables import TablesDocument, build_tables, iter_tables_xml, parse_tables
+from erpbridge.protocol.tables import TablesDocument, parse_tables
 
 
 @pytest.fixture
@@ -122,39 +121,6 @@ def test_each_family_can_be_fetched_alone_and_paged(small: Emulator, families: s
         if page.export_is_done:
             break
     assert paged == whole.items
-
-
-def test_the_fast_stream_writer_writes_what_the_codec_writes() -> None:
-    rows = [
-        ("EcomProducts", {"ProductId": "1", "ProductName": "Bike & <Co> ]]> end", "Empty": "", "Null": None}),
-        ("EcomProducts", {"ProductId": "2", "ProductName": "Ærø €"}),
-        ("EcomGroups", {"GroupId": "G1", "Shops": 'S"1'}),
-    ]
-    attributes = {"ExportIsDone": "false", "pageNumber": "1"}
-    ours = b"".join(stream_tables(iter(rows), root_attributes=attributes))
-    codec = b"".join(iter_tables_xml(iter(rows), root_attributes=attributes, declaration=False, cdata=True))
-    assert ours == codec
-
-
-def test_the_fast_document_writer_writes_what_the_codec_writes() -> None:
-    tables = {
-        "EcomProducts": [{"ProductId": "1", "ProductName": "A & B <c> ]]>", "Stock": None, "Empty": ""}],
-        "EcomPrices": [],
-    }
-    for root_tag, attributes in (("tables", {}), ("Items", {"totalCount": "3"})):
-        ours = write_tables(tables, root_attributes=attributes, root_tag=root_tag)
-        codec = build_tables(
-            tables, root_attributes=attributes, declaration=False, cdata=True, root_tag=root_tag
-        )
-        assert ours == codec
-
-
-@pytest.mark.parametrize("value", ["bell\x07", "nul\x00", "not a char \ufffe", "lone \ud800"])
-def test_the_writers_refuse_characters_xml_cannot_carry(value: str) -> None:
-    with pytest.raises(RequestRejected):
-        b"".join(stream_tables([("T", {"c": value})], root_attributes={}))
-    with pytest.raises(RequestRejected):
-        write_tables({"T": [{"c": value}]}, root_attributes={})
 
 
 def test_erpbridge_client_streams_a_batch_answer(small: Emulator) -> None:

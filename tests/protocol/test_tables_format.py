@@ -153,9 +153,32 @@ def test_nested_element_values_are_written_as_markup() -> None:
     assert root[0][0][0][0].tag == "OrderLineFieldValueCollection"
 
 
-def test_characters_xml_cannot_carry_are_refused_naming_the_column() -> None:
+@pytest.mark.parametrize("value", ["bad\x01char", "nul\x00", "not a char \ufffe", "lone \ud800"])
+@pytest.mark.parametrize("cdata", [False, True])
+def test_characters_xml_cannot_carry_are_refused_naming_the_column(value: str, cdata: bool) -> None:
+    row = {"ProductId": "1", "ProductName": value}
     with pytest.raises(ProtocolError, match=r"EcomProducts\.ProductName"):
-        build_tables({"EcomProducts": [{"ProductName": "bad\x01char"}]})
+        build_tables({"EcomProducts": [row]}, cdata=cdata)
+    with pytest.raises(ProtocolError, match=r"EcomProducts\.ProductName"):
+        b"".join(iter_tables_xml([("EcomProducts", {"ProductId": "0"}), ("EcomProducts", row)], cdata=cdata))
+
+
+def test_stream_and_document_writers_write_the_same_bytes() -> None:
+    rows = [
+        (
+            "EcomProducts",
+            {"ProductId": "1", "ProductName": "Bike & <Co> ]]> end\r", "Empty": "", "Null": None},
+        ),
+        ("EcomProducts", {"ProductId": "2", "Price": Decimal("12.50"), "Active": True}),
+        ("EcomGroups", {"GroupId": "G1", "Shops": 'S"1'}),
+    ]
+    tables = {"EcomProducts": [row for _, row in rows[:2]], "EcomGroups": [rows[2][1]]}
+    for cdata in (False, True):
+        streamed = b"".join(
+            iter_tables_xml(rows, root_attributes={"ExportIsDone": "true"}, cdata=cdata, chunk_rows=1)
+        )
+        whole = build_tables(tables, root_attributes={"ExportIsDone": "true"}, cdata=cdata)
+        assert streamed == whole
 
 
 def test_streaming_writer_groups_consecutive_rows_by_table() -> None:

@@ -176,6 +176,14 @@ def tables_from_root(root: Any, *, what: str = "response") -> TablesDocument:
 
 
 # --- writing ------------------------------------------------------------------------------------
+#
+# The writer is on the hot path twice: every live request (small documents, a budget of a few ms)
+# and the BC emulator's batch answers (hundreds of MB). So the tags of each column name are built
+# once per document, a plain string value costs one concatenation, and characters XML cannot
+# carry are looked for once per chunk in the encoded bytes (C-speed scans; markup never contains
+# them, so a hit is always in a name or value and is then located for the error message).
+
+_XML_FORBIDDEN_BYTES: Final = bytes(b for b in range(32) if b not in (0x09, 0x0A, 0x0D))
 
 
 def _escape_text(text: str) -> str:
@@ -192,33 +200,108 @@ def _checked(text: str, where: str) -> str:
     return text
 
 
-def _cdata(text: str) -> str:
+def _cdata_body(text: str) -> str:
     # "]]>" cannot sit inside a section; a carriage return would be normalised away by the reader.
     body = text.replace("]]>", "]]]]><![CDATA[>")
     if "\r" in body:
         body = body.replace("\r", "]]>&#13;<![CDATA[")
-    return "<![CDATA[" + body + "]]>"
+    return body
 
 
-def _column_xml(name: str, value: ColumnInput, *, table: str, cdata: bool) -> str:
-    where = f"{table}.{name}"
-    markers = ""
-    if isinstance(value, Column):
-        if value.informational:
-            markers += ' isInformationalOnly="True"'
-        if value.custom:
-            markers += ' isCustomField="True"'
-        value = value.value
-    opening = f'<column columnName="{_escape_attribute(_checked(name, where))}"{markers}'
-    if etree.iselement(value):
-        return f"{opening}>{etree.tostring(value, encoding='unicode')}</column>"
-    text = format_value(value)
-    if text is None:
-        return f'{opening} isNull="true" />'
-    if not text:
-        return f"{opening}></column>"
-    text = _checked(text, where)
-    return f"{opening}>{_cdata(text) if cdata else _escape_text(text)}</column>"
+def _encode(text: str) -> bytes:
+    """UTF-8 bytes of a written chunk; ProtocolError naming the column of a character XML cannot carry."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        data = b""
+    else:
+        if len(data.translate(None, _XML_FORBIDDEN_BYTES)) == len(data) and not (
+            b"\xef\xbf" in data and (b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data)
+        ):
+            return data
+    bad = _INVALID_XML_CHARS.search(text)
+    before = text[: bad.start() if bad else 0]
+    table = before.rsplit('table="', 1)[-1].split('"', 1)[0] if 'table="' in before else "?"
+    column = before.rsplit('columnName="', 1)[-1].split('"', 1)[0] if 'columnName="' in before else "?"
+    raise ProtocolError(f"{table}.{column} contains a character XML cannot carry")
+
+
+class _ColumnTags(dict[str, str]):
+    """Column name → its opening tag followed by ``suffix``, built the first time a name is seen."""
+
+    def __init__(self, suffix: str) -> None:
+        super().__init__()
+        self.suffix = suffix
+
+    def __missing__(self, name: str) -> str:
+        tag = f'\n      <column columnName="{_escape_attribute(name)}"{self.suffix}'
+        self[name] = tag
+        return tag
+
+
+class _TablesWriter:
+    """Writes ``tables``/``item`` markup into a list of string parts (see the note above)."""
+
+    def __init__(self, *, cdata: bool) -> None:
+        self.cdata = cdata
+        self._open = _ColumnTags("><![CDATA[" if cdata else ">")
+        self._close = "]]></column>" if cdata else "</column>"
+        self._empty = _ColumnTags("></column>")
+        self._null = _ColumnTags(' isNull="true" />')
+
+    def table_open(self, table: str) -> tuple[str, str]:
+        """The ``<table>`` opening tag and the ``<item>`` opening tag of ``table``."""
+        escaped = _escape_attribute(_checked(table, "table name"))
+        return f'\n  <table tableName="{escaped}">', f'\n    <item table="{escaped}">'
+
+    def item(self, parts: list[str], item_open: str, row: Mapping[str, ColumnInput]) -> None:
+        opening, close, null = self._open, self._close, self._null
+        parts.append(item_open)
+        # One comprehension per item: the hot loop of a 100,000-product export. Non-empty text
+        # is the common case, then None; "" and other types (numbers, Column, ...) take the branches.
+        if self.cdata:
+            columns = [
+                opening[name]
+                + (value if "]]>" not in value and "\r" not in value else _cdata_body(value))
+                + close
+                if value.__class__ is str and value
+                else null[name]
+                if value is None
+                else self._other(name, value)
+                for name, value in row.items()
+            ]
+        else:
+            columns = [
+                opening[name] + _escape_text(value) + close
+                if value.__class__ is str and value
+                else null[name]
+                if value is None
+                else self._other(name, value)
+                for name, value in row.items()
+            ]
+        parts.append("".join(columns))
+        parts.append("\n    </item>")
+
+    def _other(self, name: str, value: Any) -> str:
+        if value.__class__ is str:
+            return self._empty[name]
+        markers = ""
+        if isinstance(value, Column):
+            if value.informational:
+                markers += ' isInformationalOnly="True"'
+            if value.custom:
+                markers += ' isCustomField="True"'
+            value = value.value
+        opening = f'\n      <column columnName="{_escape_attribute(name)}"{markers}'
+        if etree.iselement(value):
+            return f"{opening}>{etree.tostring(value, encoding='unicode')}</column>"
+        text = format_value(value)
+        if text is None:
+            return f'{opening} isNull="true" />'
+        if not text:
+            return f"{opening}></column>"
+        body = f"<![CDATA[{_cdata_body(text)}]]>" if self.cdata else _escape_text(text)
+        return f"{opening}>{body}</column>"
 
 
 def _root_open(root_tag: str, root_attributes: Mapping[str, str]) -> str:
@@ -231,13 +314,6 @@ def _root_open(root_tag: str, root_attributes: Mapping[str, str]) -> str:
         f' {key}="{_escape_attribute(_checked(value, key))}"' for key, value in root_attributes.items()
     )
     return f"<{root_tag}{attributes}>"
-
-
-def _item_xml(table: str, row: Mapping[str, ColumnInput], *, cdata: bool) -> str:
-    columns = "".join(
-        f"\n      {_column_xml(name, value, table=table, cdata=cdata)}" for name, value in row.items()
-    )
-    return f'\n    <item table="{_escape_attribute(table)}">{columns}\n    </item>'
 
 
 def iter_tables_xml(
@@ -254,28 +330,31 @@ def iter_tables_xml(
     Consecutive rows of the same table share one ``<table>`` element. Memory stays flat, so the
     emulator can answer with hundreds of MB.
     """
+    writer = _TablesWriter(cdata=cdata)
     parts: list[str] = []
     if declaration:
         parts.append(REQUEST_DECLARATION + "\n")
     parts.append(_root_open(root_tag, root_attributes or {}))
     current: str | None = None
+    item_open = ""
     pending = 0
     for table, row in rows:
         if table != current:
             if current is not None:
                 parts.append("\n  </table>")
-            parts.append(f'\n  <table tableName="{_escape_attribute(_checked(table, "table name"))}">')
+            table_open, item_open = writer.table_open(table)
+            parts.append(table_open)
             current = table
-        parts.append(_item_xml(table, row, cdata=cdata))
+        writer.item(parts, item_open, row)
         pending += 1
         if pending >= chunk_rows:
-            yield "".join(parts).encode("utf-8")
+            yield _encode("".join(parts))
             parts.clear()
             pending = 0
     if current is not None:
         parts.append("\n  </table>")
     parts.append(f"\n</{root_tag}>\n")
-    yield "".join(parts).encode("utf-8")
+    yield _encode("".join(parts))
 
 
 def build_tables(
@@ -287,13 +366,16 @@ def build_tables(
     root_tag: str = "tables",
 ) -> bytes:
     """Write a whole ``tables`` document. ``None`` → ``isNull="true"``; a table without rows is kept."""
+    writer = _TablesWriter(cdata=cdata)
     parts: list[str] = []
     if declaration:
         parts.append(REQUEST_DECLARATION + "\n")
     parts.append(_root_open(root_tag, root_attributes or {}))
     for table, rows in tables.items():
-        parts.append(f'\n  <table tableName="{_escape_attribute(_checked(table, "table name"))}">')
-        parts.extend(_item_xml(table, row, cdata=cdata) for row in rows)
+        table_open, item_open = writer.table_open(table)
+        parts.append(table_open)
+        for row in rows:
+            writer.item(parts, item_open, row)
         parts.append("\n  </table>")
     parts.append(f"\n</{root_tag}>\n")
-    return "".join(parts).encode("utf-8")
+    return _encode("".join(parts))
