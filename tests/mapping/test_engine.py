@@ -377,3 +377,71 @@ mappings:
     as_datetime = valid_from if isinstance(valid_from, datetime) else datetime.fromisoformat(str(valid_from))
     assert as_datetime == datetime(2024, 3, 1, 12, 30)
     assert Decimal(str(amount)) == Decimal("-1.25") and bool(with_vat)
+
+
+def test_a_lookup_resolves_a_value_through_another_table(shop: Shop) -> None:
+    shop.run(
+        "mappings:\n  - {source: Customers, destination: AccessUser, keys: [AccessUserCustomerNumber]}\n",
+        [("Customers", {"AccessUserCustomerNumber": c, "AccessUserName": c}) for c in ("C1", "C2")],
+    )
+    definition = """
+mappings:
+  - source: Addresses
+    destination: AccessUserAddress
+    keys: [AccessUserAddressExternalId]
+    columns:
+      - destination: AccessUserAddressUserID
+        source: Customer
+        lookup: {table: AccessUser, match: AccessUserCustomerNumber, value: AccessUserID}
+"""
+    rows = [
+        (
+            "Addresses",
+            {"AccessUserAddressExternalId": "A1", "Customer": "C2", "AccessUserAddressCity": "Oslo"},
+        ),
+        (
+            "Addresses",
+            {"AccessUserAddressExternalId": "A2", "Customer": "C9", "AccessUserAddressCity": "Rome"},
+        ),
+    ]
+    report = shop.run(definition, rows)
+    assert report.ok, report.errors
+    counts = report.tables["AccessUserAddress"]
+    assert (counts.inserted, counts.skipped) == (1, 1)
+    assert any("found no match" in w for w in report.warnings)
+    assert shop.rows(
+        'SELECT a."AccessUserAddressCity", u."AccessUserCustomerNumber" FROM "AccessUserAddress" a '
+        'JOIN "AccessUser" u ON u."AccessUserID" = a."AccessUserAddressUserID"'
+    ) == [("Oslo", "C2")]
+
+
+def test_a_lookup_in_a_primary_key_column(shop: Shop) -> None:
+    shop.execute(
+        'INSERT INTO "EcomStockLocation" ("StockLocationID", "StockLocationName") '
+        "VALUES (7, 'Main'), (8, 'Back')"
+    )
+    definition = """
+mappings:
+  - source: Stock
+    destination: EcomStockUnit
+    columns:
+      - destination: StockUnitStockLocationId
+        source: Location
+        lookup: {table: EcomStockLocation, match: StockLocationName, value: StockLocationID}
+"""
+    stock = [
+        (
+            "Stock",
+            {"StockUnitProductID": "P1", "StockUnitID": "PCS", "Location": "Back", "StockUnitQuantity": "3"},
+        ),
+        (
+            "Stock",
+            {"StockUnitProductID": "P1", "StockUnitID": "PCS", "Location": "Main", "StockUnitQuantity": "5"},
+        ),
+    ]
+    assert shop.run(definition, stock).tables["EcomStockUnit"].inserted == 2
+    stock[0][1]["StockUnitQuantity"] = "4"
+    counts = shop.run(definition, stock).tables["EcomStockUnit"]
+    assert (counts.updated, counts.unchanged) == (1, 1)
+    rows = shop.rows('SELECT "StockUnitStockLocationId", "StockUnitQuantity" FROM "EcomStockUnit" ORDER BY 1')
+    assert [(location, Decimal(str(quantity))) for location, quantity in rows] == [(7, 5), (8, 4)]

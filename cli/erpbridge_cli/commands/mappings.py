@@ -141,7 +141,9 @@ def show(
         )
     for mapping in imports.mappings:
         columns = first_rows.get(mapping.source.lower()) if sample is not None else None
-        plan, problems = plan_mapping(mapping, schema.table(mapping.destination), columns, imports)
+        plan, problems = plan_mapping(
+            mapping, schema.table(mapping.destination), columns, imports, resolve_table=schema.table
+        )
         table = Table(title=f"{mapping.source} → {mapping.destination}", title_justify="left")
         for column in ("destination column", "type", "source", "how", "rules"):
             table.add_column(column)
@@ -156,6 +158,9 @@ def show(
                     rules.append(f"on null: {column_plan.on_null.value}")
                 if column_plan.prepend or column_plan.append or column_plan.substring:
                     rules.append("transformed")
+                if column_plan.lookup is not None:
+                    table_name, match, value = column_plan.lookup
+                    rules.append(f"lookup {table_name}.{match} → {value}")
                 source = (
                     repr(column_plan.constant)
                     if column_plan.constant is not None

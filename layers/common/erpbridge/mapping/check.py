@@ -75,7 +75,9 @@ def check_mapping(
             else:
                 columns = list(rows[0])
         destination = schema.table(mapping.destination)
-        plan, found = plan_mapping(mapping, destination, columns, definition, keep_partial_plan=True)
+        plan, found = plan_mapping(
+            mapping, destination, columns, definition, keep_partial_plan=True, resolve_table=schema.table
+        )
         problems.extend(found)
         if plan is not None and rows:
             problems.extend(_check_rows(plan, rows, source_name or mapping.source))

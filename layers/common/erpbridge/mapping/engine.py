@@ -170,6 +170,7 @@ class _Importer:
         self.allow_removal = allow_removal
         self.now = now
         needed = {m.destination for m in definition.mappings if m.active}
+        needed |= {c.lookup.table for m in definition.mappings for c in m.columns if c.lookup is not None}
         needed |= {r.relation_table for r in RELATIONS if r.owner_table in needed}
         self.schema: ShopSchema = writer.read_schema(sorted(needed))
         self.batch_rows = definition.batch_rows
@@ -198,7 +199,9 @@ class _Importer:
         problems: list[str] = []
         for mapping in self.by_source.get(table_name.lower(), []):
             table = self.schema.table(mapping.destination)
-            plan, found = plan_mapping(mapping, table, list(first_row), self.definition)
+            plan, found = plan_mapping(
+                mapping, table, list(first_row), self.definition, resolve_table=self.schema.table
+            )
             problems.extend(str(p) for p in found if p.severity == "error")
             self.report.warnings.extend(str(p) for p in found if p.severity == "warning")
             if plan is None:
@@ -214,6 +217,7 @@ class _Importer:
                 keys=plan.keys,
                 label=plan.label,
                 remembered=(language_column,) if language_column in plan.column_names else (),
+                lookups=plan.lookups,
             )
             stage = self.worker.call(partial(self.writer.open_stage, spec))
             created, updated = plan.stamps
@@ -422,6 +426,13 @@ class _Importer:
         table_report.updated += counts.updated
         table_report.unchanged += counts.unchanged
         table_report.skipped += counts.skipped
+        if counts.unresolved:
+            lookups = ", ".join(
+                f"{column} via {table}.{match}" for column, (table, match, _) in plan.lookups.items()
+            )
+            self.report.warnings.append(
+                f"{plan.label}: {counts.unresolved} rows skipped: their lookup ({lookups}) found no match"
+            )
         for relation_run in run.relations:
             self._merge_relation(relation_run, prune=mapping.remove_missing)
         if removal:

@@ -123,6 +123,16 @@ class Substring(_Strict):
     length: int | None = Field(default=None, ge=0)
 
 
+class Lookup(_Strict):
+    """Write another table's value instead of the source value: the row of ``table`` whose
+    ``match`` column equals the source value gives ``value`` (e.g. the customer number BC sends
+    → the user's ``AccessUserID``). Rows whose value finds no match are skipped and counted."""
+
+    table: str = Field(min_length=1)
+    match: str = Field(min_length=1)
+    value: str = Field(min_length=1)
+
+
 class ColumnMapping(_Strict):
     """One destination column and where its value comes from.
 
@@ -141,6 +151,7 @@ class ColumnMapping(_Strict):
     insert_only: bool = Field(default=False, description="written when the row is inserted, never on update")
     on_null: NullAction = NullAction.NONE
     null_value: str | None = Field(default=None, description="the value used by on_null: constant")
+    lookup: Lookup | None = Field(default=None, description="resolve the value through another table")
     active: bool = True
 
     @model_validator(mode="after")

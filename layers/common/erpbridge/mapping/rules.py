@@ -287,6 +287,15 @@ class ColumnPlan:
     null_value: str | None = None
     fallback: str | None = None  # the job's shop/language when the value is empty
     converter: Converter = str
+    # (table, match column, value column): the staged value is the match text, resolved to the
+    # value at merge time; ``match_info`` types it.
+    lookup: tuple[str, str, str] | None = None
+    match_info: ColumnInfo | None = None
+
+    @property
+    def value_info(self) -> ColumnInfo:
+        """The column whose type the staged value has (the lookup's match column, if any)."""
+        return self.match_info if self.match_info is not None else self.destination
 
     @property
     def plain_source(self) -> str | None:
@@ -348,6 +357,10 @@ class TablePlan:
         return tuple(c.destination.name for c in self.columns)
 
     @property
+    def lookups(self) -> dict[str, tuple[str, str, str]]:
+        return {c.destination.name: c.lookup for c in self.columns if c.lookup is not None}
+
+    @property
     def update_columns(self) -> tuple[str, ...]:
         return tuple(
             c.destination.name
@@ -370,7 +383,7 @@ class TablePlan:
         lines = ["def fast(row, number):", "    get = row.get"]
         outputs = ["number"]
         for index, plan in enumerate(self.columns):
-            column = plan.destination
+            column = plan.value_info
             value = f"v{index}"
             if (
                 plan.constant
@@ -436,17 +449,18 @@ class TablePlan:
         for plan in self.columns:
             text = plan.text(row)
             column = plan.destination
+            kind = plan.value_info.kind
             if text is None or (
-                text == "" and (plan.on_null is not NullAction.NONE or column.kind is not ValueKind.TEXT)
+                text == "" and (plan.on_null is not NullAction.NONE or kind is not ValueKind.TEXT)
             ):
                 action = plan.on_null
                 if action is NullAction.SKIP_ROW:
                     return None
                 if action is NullAction.DEFAULT:
-                    value: Any = type_default(column)
+                    value: Any = type_default(plan.value_info)
                 elif action is NullAction.CONSTANT:
                     value = plan.converter(plan.null_value or "")
-                elif text == "" and column.kind is ValueKind.TEXT:
+                elif text == "" and kind is ValueKind.TEXT:
                     value = ""
                 else:
                     value = None
@@ -486,6 +500,7 @@ def plan_mapping(
     *,
     default_shop: str | None = None,
     keep_partial_plan: bool = False,
+    resolve_table: Callable[[str], TableSchema | None] | None = None,
 ) -> tuple[TablePlan | None, list[Problem]]:
     """Compile one table mapping. ``source_columns``: the columns of the file's first row of the
     source table (None when unknown: automatic mapping then maps nothing, explicit sources are
@@ -516,7 +531,7 @@ def plan_mapping(
             else:
                 problem(f"destination column {column_mapping.destination} does not exist in {table.name}")
             continue
-        column_plan = _column_plan(column_mapping, info, source_columns, problem)
+        column_plan = _column_plan(column_mapping, info, source_columns, problem, resolve_table)
         if column_plan is not None:
             columns.append(column_plan)
             mapped.add(info.name)
@@ -606,6 +621,10 @@ def plan_mapping(
     for column in columns:
         if column.insert_only and column.destination.name in keys:
             problem(f"key column {column.destination.name} cannot be insert_only")
+    if (mapping.remove_missing or mapping.deactivate_missing) and any(
+        c.lookup is not None and c.destination.name in keys for c in columns
+    ):
+        problem("remove/deactivate missing is not supported when a key column uses a lookup")
     if mapping.deactivate_missing and table.column("ProductActive") is None:
         problem(f"deactivate_missing needs a ProductActive column; {table.name} has none")
 
@@ -664,8 +683,23 @@ def _column_plan(
     info: ColumnInfo,
     source_columns: Sequence[str] | None,
     problem: Callable[..., None],
+    resolve_table: Callable[[str], TableSchema | None] | None = None,
 ) -> ColumnPlan | None:
     converter = converter_for(info)
+    lookup: tuple[str, str, str] | None = None
+    match_info: ColumnInfo | None = None
+    if column.lookup is not None:
+        target = resolve_table(column.lookup.table) if resolve_table is not None else None
+        if target is None:
+            problem(f"lookup table {column.lookup.table} (for {info.name}) does not exist")
+            return None
+        match_info, value_info = target.column(column.lookup.match), target.column(column.lookup.value)
+        if match_info is None or value_info is None:
+            missing = column.lookup.match if match_info is None else column.lookup.value
+            problem(f"lookup column {missing} (for {info.name}) does not exist in {target.name}")
+            return None
+        lookup = (target.name, match_info.name, value_info.name)
+        converter = converter_for(match_info)
     sources: list[str] = []
     for source in column.sources:
         found = _find_source(source, source_columns)
@@ -685,6 +719,8 @@ def _column_plan(
         on_null=column.on_null,
         null_value=column.null_value,
         converter=converter,
+        lookup=lookup,
+        match_info=match_info,
     )
     for what, text in (("constant", column.constant), ("null_value", column.null_value)):
         if text is None:

@@ -68,6 +68,9 @@ class StageSpec:
     # Besides the keys, columns kept for the whole file (e.g. the language column that scopes
     # removals); every other staged value is dropped once its batch is merged.
     remembered: tuple[str, ...] = ()
+    # column → (table, match column, value column): the staged value is matched against
+    # ``table.match`` at merge time and ``table.value`` is written; unmatched rows are skipped.
+    lookups: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
 
     @property
     def kept(self) -> tuple[str, ...]:
@@ -98,12 +101,14 @@ class MergeCounts:
     unchanged: int = 0
     skipped: int = 0  # update-only: new keys; insert-only: existing keys
     duplicates: list[DuplicateKey] = field(default_factory=list)  # nothing merged when not empty
+    unresolved: int = 0  # rows skipped because a lookup found no match (also in ``skipped``)
 
     def add(self, other: MergeCounts) -> None:
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.skipped += other.skipped
+        self.unresolved += other.unresolved
         self.duplicates.extend(other.duplicates)
 
 

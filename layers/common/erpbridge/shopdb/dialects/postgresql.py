@@ -41,27 +41,27 @@ class PostgresStage(SqlStage):
         # A TEMP table has no statistics; without them the planner may pick nested loops.
         self.connection.exec_driver_sql(f"ANALYZE {self._quote(self.pending_name)}")
 
-    def _merge_pending(self, merge: MergeSpec, counts: MergeCounts) -> None:
+    def _merge_pending(self, merge: MergeSpec, counts: MergeCounts, total: int) -> None:
         primary_key = [c.name for c in self.destination.primary_key.columns]
         if (
             merge.mode is MergeMode.UPDATE_ONLY
             or merge.collapse_duplicates
             or set(primary_key) != set(self.spec.keys)
         ):
-            super()._merge_pending(merge, counts)
+            super()._merge_pending(merge, counts, total)
             return
         query = self._statement(("upsert", merge), lambda: self._upsert_statement(merge, primary_key))
         inserted, updated = self.connection.execute(query).one()
-        total = self.pending_rows
         counts.inserted, counts.updated = int(inserted), int(updated)
         if merge.mode is MergeMode.INSERT_ONLY:
-            counts.skipped = total - counts.inserted
+            counts.skipped += total - counts.inserted
         else:
             counts.unchanged = max(0, total - counts.inserted - counts.updated)
 
     def _upsert_statement(self, merge: MergeSpec, primary_key: list[str]) -> Any:
         names = list(self.spec.columns)
-        selected: list[Any] = [self.pending.c[c] for c in names]
+        source = self._source(merge)
+        selected: list[Any] = [source.c[c] for c in names]
         for stamp in (merge.created_column, merge.updated_column):
             if stamp and merge.now is not None and stamp not in names:
                 names.append(stamp)

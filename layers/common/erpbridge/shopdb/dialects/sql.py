@@ -80,10 +80,19 @@ class SqlStage:
     rows into the destination and moves them to ``table``, which keeps every row of the file (for
     the file-wide duplicate check and the removal of missing rows)."""
 
-    def __init__(self, connection: Connection, spec: StageSpec, destination: sa.Table) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        spec: StageSpec,
+        destination: sa.Table,
+        tables: Callable[[str], sa.Table] | None = None,
+    ) -> None:
         self.spec = spec
         self.connection = connection
         self.destination = destination
+        self._lookup_tables = {
+            column: (tables or self._no_tables)(table) for column, (table, _, _) in spec.lookups.items()
+        }
         number = next(_stage_numbers)
         self.name = f"erpbridge_stage_{number}"
         self.table = self._temp_table(self.name, spec.kept)
@@ -105,7 +114,7 @@ class SqlStage:
             name,
             sa.MetaData(),
             sa.Column(ROW_COLUMN, sa.Integer()),
-            *[sa.Column(column, self.destination.c[column].type) for column in columns],
+            *[sa.Column(column, self._staged_type(column)) for column in columns],
             prefixes=["TEMPORARY"],
             **self._table_options(),
         )
@@ -114,6 +123,39 @@ class SqlStage:
 
     def _table_options(self) -> dict[str, Any]:
         return {}
+
+    @staticmethod
+    def _no_tables(name: str) -> sa.Table:
+        raise LookupError(f"no table resolver for lookup table {name}")
+
+    def _staged_type(self, column: str) -> Any:
+        """A lookup column stages the text it is matched by, typed like the match column."""
+        if column in self.spec.lookups:
+            _, match, _ = self.spec.lookups[column]
+            return self._lookup_tables[column].c[match].type
+        return self.destination.c[column].type
+
+    def _resolved(self) -> sa.Subquery:
+        """The pending rows with lookup columns resolved; rows whose lookup finds nothing drop out."""
+        pending = self.pending
+        selected: list[Any] = [pending.c[ROW_COLUMN]]
+        found: list[sa.ColumnElement[bool]] = []
+        for name in self.spec.columns:
+            if name not in self.spec.lookups:
+                selected.append(pending.c[name])
+                continue
+            _, match, value = self.spec.lookups[name]
+            target = self._lookup_tables[name]
+            resolved = (
+                sa.select(target.c[value])
+                .where(target.c[match] == pending.c[name])
+                .order_by(target.c[value])
+                .limit(1)
+                .scalar_subquery()
+            )
+            selected.append(resolved.label(name))
+            found.append(sa.or_(pending.c[name].is_(None), resolved.is_not(None)))
+        return sa.select(*selected).where(*found).subquery("resolved")
 
     def _bind_processors(self) -> list[tuple[int, Callable[[Any], Any]]]:
         processors: list[tuple[int, Callable[[Any], Any]]] = []
@@ -203,6 +245,8 @@ class SqlStage:
 
     def _source(self, merge: MergeSpec) -> sa.FromClause | sa.Table:
         if not merge.collapse_duplicates:
+            if self.spec.lookups:
+                return self._statement("resolved", self._resolved)  # type: ignore[no-any-return]
             return self.pending
         keys = [self.pending.c[k] for k in self.spec.keys]
         others = [self._collapsed(self.pending.c[c]) for c in self.spec.columns if c not in self.spec.keys]
@@ -233,7 +277,15 @@ class SqlStage:
         if not merge.collapse_duplicates:
             counts.duplicates = self.duplicate_keys(10, pending=True)
         if not counts.duplicates:
-            self._merge_pending(merge, counts)
+            total = self.pending_rows
+            if self.spec.lookups and not merge.collapse_duplicates:
+                source = self._source(merge)
+                total = int(
+                    self.connection.execute(sa.select(sa.func.count()).select_from(source)).scalar_one()
+                )
+                counts.skipped += self.pending_rows - total
+                counts.unresolved += self.pending_rows - total
+            self._merge_pending(merge, counts, total)
         self._absorb_pending()
         return counts
 
@@ -249,15 +301,13 @@ class SqlStage:
     def _clear_pending(self) -> None:
         self.connection.execute(self._statement("clear", lambda: sa.delete(self.pending)))
 
-    def _merge_pending(self, merge: MergeSpec, counts: MergeCounts) -> None:
+    def _merge_pending(self, merge: MergeSpec, counts: MergeCounts, total: int) -> None:
+        """Merge ``total`` source rows (the pending rows whose lookups resolved)."""
         self.prepare_merge()  # the joins below need statistics on the pending rows
         source = self._source(merge)
         columns = list(self.spec.columns)
-        total = (
-            self.pending_rows
-            if not merge.collapse_duplicates
-            else int(self.connection.execute(sa.select(sa.func.count()).select_from(source)).scalar_one())
-        )
+        if merge.collapse_duplicates:
+            total = int(self.connection.execute(sa.select(sa.func.count()).select_from(source)).scalar_one())
         match = self._key_match(source)
         if merge.mode is not MergeMode.INSERT_ONLY and merge.update_columns:
             changed = sa.or_(
@@ -281,11 +331,11 @@ class SqlStage:
         if merge.mode is MergeMode.UPSERT:
             counts.unchanged = max(0, total - counts.inserted - counts.updated)
         elif merge.mode is MergeMode.INSERT_ONLY:
-            counts.skipped = total - counts.inserted
+            counts.skipped += total - counts.inserted
         else:
             matched_query = sa.select(sa.func.count()).select_from(source).where(sa.exists().where(match))
             matched = int(self.connection.execute(matched_query).scalar_one())
-            counts.skipped = total - matched
+            counts.skipped += total - matched
             counts.unchanged = max(0, matched - counts.updated)
 
     def _rowcount(self, statement: sa.Executable) -> int:
@@ -355,7 +405,7 @@ class SqlBulkWriter:
         return table
 
     def open_stage(self, spec: StageSpec) -> SqlStage:
-        stage = self.stage_class(self.connection, spec, self._destination(spec.table.name))
+        stage = self.stage_class(self.connection, spec, self._destination(spec.table.name), self._destination)
         self._stages.append(stage)
         return stage
 
