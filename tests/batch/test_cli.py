@@ -52,6 +52,7 @@ def local_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sqlite_url: str) 
     ):
         monkeypatch.delenv(f"ERPBRIDGE_{name}", raising=False)
     monkeypatch.delenv("ERPBRIDGE_FETCH_FUNCTION", raising=False)
+    monkeypatch.delenv("ERPBRIDGE_EXPORT_FUNCTION", raising=False)
     monkeypatch.setenv("ERPBRIDGE_DATABASE_URL", sqlite_url)
     monkeypatch.setenv("ERPBRIDGE_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("ERPBRIDGE_MAPPINGS_DIR", str(ROOT / "mappings"))
@@ -61,6 +62,16 @@ def local_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sqlite_url: str) 
     upgrade(sqlite_url)
     yield sqlite_url
     dispose_engines()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def erp_env(monkeypatch: pytest.MonkeyPatch, emulator: Any) -> None:
+    """ERP settings pointing at the BC emulator (jobs that fetch)."""
+    from erpbridge.settings import get_settings
+
+    for name, value in emulator.settings_env().items():
+        monkeypatch.setenv(name, value)
     get_settings.cache_clear()
 
 
@@ -76,9 +87,20 @@ def _count(url: str, table: str) -> int:
 def test_jobs_list_shows_every_fetch_job_with_its_schedule(app: Any, local_env: str) -> None:
     result = runner.invoke(app, ["jobs", "list"])
     assert result.exit_code == 0, result.output
-    for job in ("fetch-shop-data", "fetch-customer-data", "fetch-stock-level"):
+    for job in ("fetch-shop-data", "fetch-customer-data", "fetch-stock-level", "export-failed-orders"):
         assert job in result.output
     assert "rate(15 minutes)" in result.output
+
+
+def test_export_failed_orders_refuses_unknown_parameters_and_a_missing_function(
+    app: Any, local_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unknown = runner.invoke(app, ["jobs", "run", "export-failed-orders", "--param", "shopID=S1"])
+    assert unknown.exit_code == 2 and "older_than_s, limit" in unknown.output
+    monkeypatch.setenv("ERPBRIDGE_FETCH_FUNCTION", "erpbridge-fetch")  # AWS, but not the export function
+    monkeypatch.delenv("ERPBRIDGE_EXPORT_FUNCTION", raising=False)
+    in_aws = runner.invoke(app, ["jobs", "run", "export-failed-orders"])
+    assert in_aws.exit_code == 2 and "ERPBRIDGE_EXPORT_FUNCTION" in in_aws.output
 
 
 def test_import_applies_a_jobs_mapping_to_a_local_file(app: Any, local_env: str, tmp_path: Path) -> None:
@@ -117,14 +139,7 @@ def test_runs_show_of_an_unknown_run_fails(app: Any, local_env: str) -> None:
     assert listed.exit_code == 0 and "no runs yet" in listed.output
 
 
-def test_jobs_run_locally_fetches_imports_and_is_listed(
-    app: Any, local_env: str, emulator: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from erpbridge.settings import get_settings
-
-    for name, value in emulator.settings_env().items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
+def test_jobs_run_locally_fetches_imports_and_is_listed(app: Any, local_env: str, erp_env: None) -> None:
     result = runner.invoke(app, ["jobs", "run", "fetch-customer-data", "--wait"])
     assert result.exit_code == 0, result.output
     assert "succeeded" in result.output
@@ -137,14 +152,7 @@ def test_jobs_run_locally_fetches_imports_and_is_listed(
     assert '"status": "succeeded"' in shown.output
 
 
-def test_jobs_run_of_an_unknown_job_fails(
-    app: Any, local_env: str, emulator: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from erpbridge.settings import get_settings
-
-    for name, value in emulator.settings_env().items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
+def test_jobs_run_of_an_unknown_job_fails(app: Any, local_env: str, erp_env: None) -> None:
     result = runner.invoke(app, ["jobs", "run", "fetch-nothing"])
     assert result.exit_code == 1
     assert "fetch-nothing" in result.output

@@ -63,13 +63,7 @@ def test_every_scheduled_job_has_the_schedule_its_job_file_states() -> None:
 
 
 def test_a_job_may_point_at_another_erp_with_secrets_by_reference(tmp_path: Path) -> None:
-    text = (MAPPINGS / "fetch-customer-data.yaml").read_text()
-    text += "  erp:\n    url: https://bc.example.com/WS/C/Codeunit/DWWebService\n    auth: basic\n"
-    text += "    user: BATCH\n    password_env: JOB_ERP_PASSWORD\n"
-    (tmp_path / "fetch-customer-data.yaml").write_text(
-        text.replace("\nimport:", "\n  erp_placeholder: 1\nimport:", 0)
-    )
-    # The erp block belongs inside fetch: rebuild the file with it there.
+    # The job file with an erp block at the end of its fetch section.
     head, _, tail = (MAPPINGS / "fetch-customer-data.yaml").read_text().partition("import:")
     override = (
         "  erp:\n    url: https://bc.example.com/WS/C/Codeunit/DWWebService\n    auth: basic\n"
@@ -87,3 +81,10 @@ def test_a_job_may_point_at_another_erp_with_secrets_by_reference(tmp_path: Path
         job.erp_settings(live, env={})
     # Without an override the job uses the live settings as they are.
     assert load_batch_job("fetch-stock-level", MAPPINGS).erp_settings(live) is live
+
+
+def test_jobs_list_shows_the_export_failed_orders_schedule_of_the_template() -> None:
+    from erpbridge_cli.commands.jobs import EXPORT_SCHEDULE
+
+    events = template_resources()["ExportFailedOrdersFunction"]["Properties"]["Events"]
+    assert [event["Properties"]["ScheduleExpression"] for event in events.values()] == [EXPORT_SCHEDULE]

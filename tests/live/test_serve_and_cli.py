@@ -82,6 +82,31 @@ def test_orders_show_resend_and_export_commands(
     assert exported.exit_code == 0 and "picked 0" in exported.output
 
 
+def test_jobs_run_export_failed_orders_sends_a_queued_order_once(
+    live: Any, emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from erpbridge_cli.main import app
+
+    for name in ("ERPBRIDGE_FETCH_FUNCTION", "ERPBRIDGE_EXPORT_FUNCTION"):
+        monkeypatch.delenv(name, raising=False)  # locally: the use case runs in this process
+    emulator.control.set_faults(kinds=["create_order"], error_rate=1.0)
+    order = {
+        "order_id": "WEB-JOB-1",
+        "customer_number": "10000",
+        "lines": [{"product_id": "P000003", "quantity": 2}],
+    }
+    assert live.call("POST", "/v1/orders", order, headers={"Idempotency-Key": "key-job-0001"}).status == 202
+    emulator.control.clear_faults()
+    runner = CliRunner()
+    exported = runner.invoke(app, ["jobs", "run", "export-failed-orders", "--param", "older_than_s=0"])
+    assert exported.exit_code == 0, exported.output
+    assert "picked 1: created 1" in exported.output
+    again = runner.invoke(app, ["jobs", "run", "export-failed-orders", "--param", "older_than_s=0"])
+    assert again.exit_code == 0 and "picked 0" in again.output
+    assert len([o for o in emulator.control.sales_orders() if "WEB-JOB-1" in str(o)]) == 1
+    assert live.call("GET", "/v1/orders/WEB-JOB-1").body["status"] == "created"
+
+
 def test_openapi_command_writes_the_document(tmp_path: Path) -> None:
     from erpbridge_cli.main import app
 

@@ -47,6 +47,18 @@ def _local_services(*, migrate: bool = True) -> Any:
     return services
 
 
+def export_failed_orders_here(*, older_than_s: float | None = None, limit: int | None = None) -> None:
+    """Run Export Failed Orders once in this process and print its report (`orders export`,
+    `jobs run export-failed-orders`); None takes the setting's default."""
+    report = _local_services(migrate=False).orders.export_failed_orders(
+        older_than_s=older_than_s, limit=limit
+    )
+    console.print(
+        f"picked {report.picked}: created {report.created}, queued {report.queued}, "
+        f"unknown {report.unknown}, dead-lettered {report.dead_lettered}"
+    )
+
+
 @dataclass
 class _Context:
     function_name: str = "erpbridge-serve"
@@ -250,12 +262,6 @@ def register(app: typer.Typer) -> None:
         limit: Annotated[int | None, typer.Option(help="N: at most this many orders")] = None,
     ) -> None:
         """Run Export Failed Orders once, here (what the schedule does in AWS)."""
-        report = _local_services(migrate=False).orders.export_failed_orders(
-            older_than_s=older_than_s, limit=limit
-        )
-        console.print(
-            f"picked {report.picked}: created {report.created}, queued {report.queued}, "
-            f"unknown {report.unknown}, dead-lettered {report.dead_lettered}"
-        )
+        export_failed_orders_here(older_than_s=older_than_s, limit=limit)
 
     app.add_typer(orders_app, name="orders")
