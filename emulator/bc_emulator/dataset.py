@@ -50,6 +50,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from bc_emulator import _names
 from bc_emulator._batch import BatchRows, batch_rows
@@ -355,6 +356,10 @@ class _Generator:
     def _disc_id(self) -> str:
         return f"LD{next(self.disc_seq):07d}"
 
+    def _all_customers_price(self, item_no: str, amount: Decimal, **terms: Any) -> SalesPrice:
+        """A price list line for every customer (sales type All), rounded to the cent."""
+        return SalesPrice(self._price_id(), item_no, SALES_TYPE_ALL, "", money(amount), **terms)
+
     def build(self) -> Dataset:
         languages = [
             Language("ENU", "en", "English", "English"),
@@ -618,24 +623,15 @@ class _Generator:
                 end = ref + timedelta(days=randrange(30, 900)) if dated else None
                 factor = (85, 90, 95)[randrange(3)]
                 lines.append(
-                    SalesPrice(
-                        self._price_id(),
-                        no,
-                        SALES_TYPE_ALL,
-                        "",
-                        money(unit_price * factor / 100),
-                        starting_date=start,
-                        ending_date=end,
+                    self._all_customers_price(
+                        no, unit_price * factor / 100, starting_date=start, ending_date=end
                     )
                 )
             if rand() < 0.05:  # a campaign that has not started yet
                 lines.append(
-                    SalesPrice(
-                        self._price_id(),
+                    self._all_customers_price(
                         no,
-                        SALES_TYPE_ALL,
-                        "",
-                        money(unit_price * 60 / 100),
+                        unit_price * 60 / 100,
                         starting_date=ref + timedelta(days=3650),
                         ending_date=ref + timedelta(days=3680),
                     )
@@ -643,13 +639,8 @@ class _Generator:
             if rand() < 0.3:  # quantity breaks for everybody
                 for min_qty, factor in ((10, 95), (50, 90), (100, 86))[: randrange(1, 4)]:
                     lines.append(
-                        SalesPrice(
-                            self._price_id(),
-                            no,
-                            SALES_TYPE_ALL,
-                            "",
-                            money(unit_price * factor / 100),
-                            minimum_quantity=Decimal(min_qty),
+                        self._all_customers_price(
+                            no, unit_price * factor / 100, minimum_quantity=Decimal(min_qty)
                         )
                     )
             if rand() < 0.45:  # customer price group prices
@@ -675,48 +666,26 @@ class _Generator:
             r = rand()
             if r < 0.1:  # prices fixed in a foreign currency
                 lines.append(
-                    SalesPrice(
-                        self._price_id(),
-                        no,
-                        SALES_TYPE_ALL,
-                        "",
-                        money(unit_price * Decimal("1.0850") * Decimal("0.97")),
-                        currency_code="USD",
+                    self._all_customers_price(
+                        no, unit_price * Decimal("1.0850") * Decimal("0.97"), currency_code="USD"
                     )
                 )
             if r < 0.05:
                 lines.append(
-                    SalesPrice(
-                        self._price_id(),
-                        no,
-                        SALES_TYPE_ALL,
-                        "",
-                        money(unit_price * Decimal("0.8550") * Decimal("0.98")),
-                        currency_code="GBP",
+                    self._all_customers_price(
+                        no, unit_price * Decimal("0.8550") * Decimal("0.98"), currency_code="GBP"
                     )
                 )
             box = next((u for u in units if u.code == "BOX"), None)
             if box is not None and rand() < 0.5:  # a cheaper price per box
                 lines.append(
-                    SalesPrice(
-                        self._price_id(),
-                        no,
-                        SALES_TYPE_ALL,
-                        "",
-                        money(unit_price * box.qty_per_unit * Decimal("0.9")),
-                        unit_code="BOX",
+                    self._all_customers_price(
+                        no, unit_price * box.qty_per_unit * Decimal("0.9"), unit_code="BOX"
                     )
                 )
             if variant_ids and rand() < 0.25:  # the last variant (e.g. XL, oak) costs more
                 lines.append(
-                    SalesPrice(
-                        self._price_id(),
-                        no,
-                        SALES_TYPE_ALL,
-                        "",
-                        money(unit_price * Decimal("1.1")),
-                        variant_id=variant_ids[-1],
-                    )
+                    self._all_customers_price(no, unit_price * Decimal("1.1"), variant_id=variant_ids[-1])
                 )
             if lines:
                 sales_prices[no] = lines
