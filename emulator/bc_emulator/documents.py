@@ -589,8 +589,14 @@ class DocumentStore:
             return fee, fee + money(fee * vat / HUNDRED)
 
         rate = ds.currencies[customer.currency_code or ds.lcy_code].per_lcy
-        bill_to = self._bill_to({}, customer)
-        ship_to = customer.ship_to[0] if customer.ship_to else None
+        # Who every document of this customer is for (invoices, shipments, credit memos, orders).
+        party: dict[str, Any] = dict(
+            customer_no=customer.no,
+            customer_name=customer.name,
+            currency_code=customer.currency_code,
+            bill_to=self._bill_to({}, customer),
+            ship_to=customer.ship_to[0] if customer.ship_to else None,
+        )
         for k in range(n_inv):
             posted = ref - timedelta(days=rng.randint(3, 720))
             ordered = posted - timedelta(days=rng.randint(0, 10))
@@ -601,15 +607,11 @@ class DocumentStore:
             agent = rng.choice(_names.SHIPPING_AGENTS)
             tracking = f"{agent[:2]}{mix(ds.seed, customer.index, k, 0x7A) % 10**10:010d}"
             common: dict[str, Any] = dict(
-                customer_no=customer.no,
-                customer_name=customer.name,
+                **party,
                 order_date=ordered,
                 posting_date=posted,
-                currency_code=customer.currency_code,
                 lines=lines,
                 order_no=order_ref,
-                ship_to=ship_to,
-                bill_to=bill_to,
                 shipping_fee=fee,
                 shipping_fee_with_vat=fee_vat,
                 shipping_method="Standard delivery" if fee else "Free shipping",
@@ -661,16 +663,12 @@ class DocumentStore:
                 SalesDocument(
                     doc_type=DOC_CREDIT,
                     no=f"PCM-{credit_no + k}",
-                    customer_no=customer.no,
-                    customer_name=customer.name,
                     order_date=posted,
                     posting_date=posted,
-                    currency_code=customer.currency_code,
                     lines=returned,
                     status="Applied" if rng.random() < 0.7 else "Open",
                     applies_to_doc_no=invoice.no,
-                    bill_to=bill_to,
-                    ship_to=ship_to,
+                    **party,
                 )
             )
         for k in range(n_open):
@@ -681,16 +679,12 @@ class DocumentStore:
                 SalesDocument(
                     doc_type=DOC_OPEN_ORDER,
                     no=f"SO-{order_no + n_inv + k:06d}",
-                    customer_no=customer.no,
-                    customer_name=customer.name,
                     order_date=ordered,
                     posting_date=ordered,
-                    currency_code=customer.currency_code,
                     lines=lines,
                     status=rng.choice(["Open", "Released", "Pending Approval"]),
                     shipment_date=ordered + timedelta(days=rng.randint(1, 14)),
-                    bill_to=bill_to,
-                    ship_to=ship_to,
+                    **party,
                     shipping_fee=fee,
                     shipping_fee_with_vat=fee_vat,
                     shipping_method="Standard delivery" if fee else "Free shipping",
