@@ -149,21 +149,11 @@ class PricingEngine:
     ) -> list[tuple[SalesPrice, Decimal]]:
         """Price lines that apply to everything but the quantity, with their minimum quantity
         expressed in the requested unit's terms (base-unit lines count base units)."""
-        result = []
-        for line in self.dataset.sales_prices.get(item.no, ()):
-            if line.variant_id and line.variant_id != variant_id:
-                continue
-            if line.unit_code and line.unit_code != unit_code:
-                continue
-            if line.currency_code and line.currency_code != ctx.currency:
-                continue
-            if line.starting_date is not None and ctx.on < line.starting_date:
-                continue
-            if line.ending_date is not None and ctx.on > line.ending_date:
-                continue
-            if not self._sales_type_matches(line.sales_type, line.sales_code, ctx.customer):
-                continue
-            result.append((line, line.minimum_quantity))
+        result = [
+            (line, line.minimum_quantity)
+            for line in self.dataset.sales_prices.get(item.no, ())
+            if self._applies(line, variant_id, unit_code, ctx)
+        ]
         # On equal prices the more specific agreement wins: customer, then price group, then all.
         result.sort(key=lambda entry: _SALES_TYPE_RANK.get(entry[0].sales_type, 9))
         return result
@@ -171,26 +161,25 @@ class PricingEngine:
     def _applicable_discounts(
         self, item: Item, variant_id: str, unit_code: str, ctx: PriceContext
     ) -> list[LineDiscount]:
-        result = []
         candidates = [
             *self.dataset.item_line_discounts.get(item.no, ()),
             *self.dataset.group_line_discounts.get(item.item_disc_group, ()),
         ]
-        for disc in candidates:
-            if disc.variant_id and disc.variant_id != variant_id:
-                continue
-            if disc.unit_code and disc.unit_code != unit_code:
-                continue
-            if disc.currency_code and disc.currency_code != ctx.currency:
-                continue
-            if disc.starting_date is not None and ctx.on < disc.starting_date:
-                continue
-            if disc.ending_date is not None and ctx.on > disc.ending_date:
-                continue
-            if not self._sales_type_matches(disc.sales_type, disc.sales_code, ctx.customer):
-                continue
-            result.append(disc)
-        return result
+        return [disc for disc in candidates if self._applies(disc, variant_id, unit_code, ctx)]
+
+    def _applies(
+        self, line: SalesPrice | LineDiscount, variant_id: str, unit_code: str, ctx: PriceContext
+    ) -> bool:
+        """Whether a price or discount line applies to this variant, unit, currency, date and
+        customer (BC filters both tables by the same fields; the quantity is checked later)."""
+        return (
+            (not line.variant_id or line.variant_id == variant_id)
+            and (not line.unit_code or line.unit_code == unit_code)
+            and (not line.currency_code or line.currency_code == ctx.currency)
+            and (line.starting_date is None or ctx.on >= line.starting_date)
+            and (line.ending_date is None or ctx.on <= line.ending_date)
+            and self._sales_type_matches(line.sales_type, line.sales_code, ctx.customer)
+        )
 
     def _convert(self, item: Item, line: SalesPrice | None, qty_per_unit: int, ctx: PriceContext) -> Decimal:
         amount = line.unit_price if line is not None else item.unit_price
