@@ -1,12 +1,14 @@
 """The import engine: staged rows in, one transaction per file out, and a report of what happened.
 
 Rows arrive as ``(table_name, Row)`` from the streaming reader. Each table mapping converts its
-rows (pure rules, :mod:`erpbridge.mapping.rules`) and appends them to a database stage in
-batches, so memory holds one batch per mapping, never the file. When the file is read:
+rows (pure rules, :mod:`erpbridge.mapping.rules`) and hands them, a batch at a time, to one
+background worker that stages and merges the batch (insert/update per mode, insert-only columns,
+stamps) while the next batch is parsed; memory holds a few batches, never the file. All of it
+happens in one transaction. When the file is read:
 
-1. any row error or duplicate key rejects the file — the transaction rolls back, nothing is written;
-2. each mapping is merged (insert/update per mode, insert-only columns, stamps), its derived
-   relations replaced, and then — only if allowed, the file staged rows, and at least
+1. any row error or duplicate key (within a batch or across the file) rejects the file — the
+   transaction rolls back and nothing of it is written;
+2. derived relations are merged, and then — only if allowed, the file staged rows, and at least
    ``min_share_for_removal`` of the rows in scope — missing rows removed or products deactivated.
 """
 
