@@ -145,30 +145,9 @@ def fetch_process(mode: str) -> dict[str, Any]:
 
 
 def _create_resources() -> None:
-    import boto3
+    from erpbridge_cli.local_stack import create_batch_resources
 
-    boto3.client("s3").create_bucket(
-        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-    )
-    dynamodb = boto3.client("dynamodb")
-    dynamodb.create_table(
-        TableName="bench-runs",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "job", "AttributeType": "S"},
-            {"AttributeName": "run_id", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "job", "KeyType": "HASH"},
-            {"AttributeName": "run_id", "KeyType": "RANGE"},
-        ],
-    )
-    dynamodb.create_table(
-        TableName="bench-locks",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "job", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "job", "KeyType": "HASH"}],
-    )
+    create_batch_resources(BUCKET, {"RunsTable": "bench-runs", "LocksTable": "bench-locks"})
 
 
 def main() -> int:

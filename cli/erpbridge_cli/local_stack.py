@@ -117,17 +117,15 @@ def start_local_aws(local: LocalStack) -> None:
     console.print(f"local S3/DynamoDB  http://{host}:{port} (moto)")
 
 
-def create_batch_resources() -> None:
-    """The staging bucket and the batch tables, with the key schemas template.yaml declares."""
+def create_tables_from_template(tables: Mapping[str, str]) -> None:
+    """DynamoDB tables (template.yaml logical id → table name) with the key schemas and indexes
+    the template declares, so local and test tables cannot drift from the stack."""
     import boto3
     from samtranslator.yaml_helper import yaml_parse
 
-    boto3.client("s3").create_bucket(
-        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-    )
     resources = yaml_parse((ROOT / "template.yaml").read_text())["Resources"]
     dynamodb = boto3.client("dynamodb")
-    for logical_id, name in TABLES.items():
+    for logical_id, name in tables.items():
         properties = resources[logical_id]["Properties"]
         arguments: dict[str, Any] = {
             "TableName": name,
@@ -138,6 +136,16 @@ def create_batch_resources() -> None:
         if "GlobalSecondaryIndexes" in properties:
             arguments["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
         dynamodb.create_table(**arguments)
+
+
+def create_batch_resources(bucket: str = BUCKET, tables: Mapping[str, str] = TABLES) -> None:
+    """The staging bucket and the batch tables, with the key schemas template.yaml declares."""
+    import boto3
+
+    boto3.client("s3").create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    create_tables_from_template(tables)
 
 
 def create_database(local: LocalStack) -> None:

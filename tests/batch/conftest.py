@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 
@@ -20,19 +19,6 @@ def template_resources() -> dict[str, Any]:
     from samtranslator.yaml_helper import yaml_parse
 
     return dict(yaml_parse((ROOT / "template.yaml").read_text())["Resources"])
-
-
-def create_table_from_template(client: Any, logical_id: str, name: str) -> None:
-    properties = template_resources()[logical_id]["Properties"]
-    arguments: dict[str, Any] = {
-        "TableName": name,
-        "BillingMode": properties["BillingMode"],
-        "AttributeDefinitions": properties["AttributeDefinitions"],
-        "KeySchema": properties["KeySchema"],
-    }
-    if "GlobalSecondaryIndexes" in properties:
-        arguments["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
-    client.create_table(**arguments)
 
 
 @dataclass(frozen=True)
@@ -52,14 +38,15 @@ class AwsBatch:
 
 
 def create_batch_resources() -> AwsBatch:
+    from erpbridge_cli.local_stack import create_batch_resources as create
+
     resources = AwsBatch(BUCKET, "runs", "locks", "idempotency")
-    boto3.client("s3").create_bucket(
-        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-    )
-    dynamodb = boto3.client("dynamodb")
-    create_table_from_template(dynamodb, "RunsTable", resources.runs_table)
-    create_table_from_template(dynamodb, "LocksTable", resources.locks_table)
-    create_table_from_template(dynamodb, "IdempotencyTable", resources.idempotency_table)
+    tables = {
+        "RunsTable": resources.runs_table,
+        "LocksTable": resources.locks_table,
+        "IdempotencyTable": resources.idempotency_table,
+    }
+    create(resources.bucket, tables)
     return resources
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
+
+from erpbridge_cli.local_stack import create_tables_from_template
 
 
 @pytest.fixture
@@ -21,28 +22,13 @@ def database_url(sqlite_url: str) -> str:
     return sqlite_url
 
 
-ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "erpbridge-orders-xml-test"
-
-
-def _create_table(client: Any, logical_id: str, name: str) -> None:
-    from samtranslator.yaml_helper import yaml_parse
-
-    properties = yaml_parse((ROOT / "template.yaml").read_text())["Resources"][logical_id]["Properties"]
-    client.create_table(
-        TableName=name,
-        BillingMode=properties["BillingMode"],
-        AttributeDefinitions=properties["AttributeDefinitions"],
-        KeySchema=properties["KeySchema"],
-    )
 
 
 @pytest.fixture
 def aws() -> Iterator[dict[str, str]]:
     with mock_aws():
-        dynamodb = boto3.client("dynamodb")
-        _create_table(dynamodb, "CacheTable", "cache")
-        _create_table(dynamodb, "BreakerTable", "breaker")
+        create_tables_from_template({"CacheTable": "cache", "BreakerTable": "breaker"})
         boto3.client("s3").create_bucket(
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
         )
