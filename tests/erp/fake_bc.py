@@ -221,10 +221,7 @@ def truncated(inner: str) -> Behaviour:
 
     def run(handler: _Handler, request: Recorded) -> None:
         body = envelope(inner)
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/xml; charset=utf-8")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
+        handler.start_reply(200, len(body))
         handler.wfile.write(body[: len(body) // 2])
         handler.wfile.flush()
         handler.close_connection = True
@@ -238,10 +235,7 @@ def trickle(inner: str, *, pieces: int, pause_s: float) -> Behaviour:
 
     def run(handler: _Handler, request: Recorded) -> None:
         body = envelope(inner)
-        handler.send_response(200)
-        handler.send_header("Content-Type", "text/xml; charset=utf-8")
-        handler.send_header("Content-Length", str(len(body)))
-        handler.end_headers()
+        handler.start_reply(200, len(body))
         step = max(1, len(body) // pieces)
         with contextlib.suppress(OSError):  # the client may give up and close
             for start in range(0, len(body), step):
@@ -260,13 +254,17 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
 
-    def reply(self, code: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+    def start_reply(self, code: int, length: int, headers: dict[str, str] | None = None) -> None:
+        """Status line and headers announcing a body of ``length`` bytes (sent by the caller)."""
         self.send_response(code)
         self.send_header("Content-Type", "text/xml; charset=utf-8")
         for name, value in (headers or {}).items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(length))
         self.end_headers()
+
+    def reply(self, code: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self.start_reply(code, len(body), headers)
         self.wfile.write(body)
 
     def _record(self) -> Recorded:
