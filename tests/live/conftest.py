@@ -134,36 +134,19 @@ def live_builder(
 
 
 @pytest.fixture
-def live_erp_down(
-    monkeypatch: pytest.MonkeyPatch, lambda_context: Any, database_url: str, tmp_path: Path
-) -> Iterator[Live]:
+def live_erp_down(live_builder: Callable[..., Live], database_url: str) -> Live:
     """The live API with an ERP that cannot be reached (nothing listens on its port)."""
-    from erpbridge.live.composition import use_services
-    from erpbridge.shopdb import dispose_engines
-
-    yield build_live(
-        monkeypatch, lambda_context, database_url, tmp_path, {"ERPBRIDGE_ERP_URL": CLOSED_ERP_URL}
-    )
-    use_services(None)
-    dispose_engines()
+    return live_builder(database_url, {"ERPBRIDGE_ERP_URL": CLOSED_ERP_URL})
 
 
 @pytest.fixture
-def live_factory(
-    monkeypatch: pytest.MonkeyPatch, lambda_context: Any, database_url: str, tmp_path: Path, emulator: Any
-) -> Iterator[Callable[..., Live]]:
+def live_factory(live_builder: Callable[..., Live], database_url: str, emulator: Any) -> Callable[..., Live]:
     """``live_factory(ERPBRIDGE_X="...")``: the live API against the BC emulator, with extra settings."""
-    from erpbridge.live.composition import use_services
-    from erpbridge.shopdb import dispose_engines
 
     def make(**extra: str) -> Live:
-        return build_live(
-            monkeypatch, lambda_context, database_url, tmp_path, emulator.settings_env(), **extra
-        )
+        return live_builder(database_url, emulator.settings_env(), **extra)
 
-    yield make
-    use_services(None)
-    dispose_engines()
+    return make
 
 
 @pytest.fixture
