@@ -32,7 +32,10 @@ def _escape(part: object) -> str:
 def cache_key(kind: str, *parts: object) -> str:
     """A readable key; '%' and '|' inside a value are percent-encoded, so parts cannot collide.
     ``kind`` may itself be a key built here (a prefix shared by many keys)."""
-    return "|".join([kind, *map(_escape, parts)])
+    body = "|".join(map(str, parts))
+    if "%" in body or body.count("|") != len(parts) - 1:  # some part needs escaping (rare)
+        body = "|".join(map(_escape, parts))
+    return f"{kind}|{body}" if parts else kind
 
 
 def product_stamp_key(shop_id: str, product_id: str) -> str:
