@@ -55,19 +55,25 @@ def test_serve_answers_over_http_like_api_gateway(served: str) -> None:
     assert swagger.status_code == 200 and "swagger" in swagger.text.lower()
 
 
+def queue_an_order(live: Any, emulator: Any, order_id: str) -> None:
+    """An order the ERP refused while the live API took it: stored and queued for export."""
+    emulator.control.set_faults(kinds=["create_order"], error_rate=1.0)
+    order = {
+        "order_id": order_id,
+        "customer_number": "10000",
+        "lines": [{"product_id": "P000002", "quantity": 1}],
+    }
+    answer = live.call("POST", "/v1/orders", order, headers={"Idempotency-Key": f"key-{order_id}"})
+    assert answer.status == 202
+    emulator.control.clear_faults()
+
+
 def test_orders_show_resend_and_export_commands(
     live: Any, emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from erpbridge_cli.main import app
 
-    emulator.control.set_faults(kinds=["create_order"], error_rate=1.0)
-    order = {
-        "order_id": "WEB-CLI-1",
-        "customer_number": "10000",
-        "lines": [{"product_id": "P000002", "quantity": 1}],
-    }
-    assert live.call("POST", "/v1/orders", order, headers={"Idempotency-Key": "key-cli-0001"}).status == 202
-    emulator.control.clear_faults()
+    queue_an_order(live, emulator, "WEB-CLI-1")
     runner = CliRunner()
     shown = runner.invoke(app, ["orders", "show", "WEB-CLI-1"])
     assert shown.exit_code == 0, shown.output
@@ -89,14 +95,7 @@ def test_jobs_run_export_failed_orders_sends_a_queued_order_once(
 
     for name in ("ERPBRIDGE_FETCH_FUNCTION", "ERPBRIDGE_EXPORT_FUNCTION"):
         monkeypatch.delenv(name, raising=False)  # locally: the use case runs in this process
-    emulator.control.set_faults(kinds=["create_order"], error_rate=1.0)
-    order = {
-        "order_id": "WEB-JOB-1",
-        "customer_number": "10000",
-        "lines": [{"product_id": "P000003", "quantity": 2}],
-    }
-    assert live.call("POST", "/v1/orders", order, headers={"Idempotency-Key": "key-job-0001"}).status == 202
-    emulator.control.clear_faults()
+    queue_an_order(live, emulator, "WEB-JOB-1")
     runner = CliRunner()
     exported = runner.invoke(app, ["jobs", "run", "export-failed-orders", "--param", "older_than_s=0"])
     assert exported.exit_code == 0, exported.output
