@@ -155,20 +155,16 @@ def test_fetch_customer_data_makes_users_and_addresses(batch: Batch) -> None:
     assert batch.run_record(fetched["run_id"]).status is RunStatus.SUCCEEDED
 
 
-@pytest.mark.xfail(
-    reason="the mapping engine does not yet resolve AccessUserAddressUserID (the customer number BC"
-    " sends) to the user's AccessUserID; README 'Batch jobs' lists it as a known gap",
-    strict=False,
-)
 def test_every_address_hangs_on_its_imported_user(batch: Batch) -> None:
     batch.run("fetch-customer-data")
     addresses = batch.count("AccessUserAddress")
     assert addresses > 0
-    # Every address hangs on an imported user (resolved from the customer number).
+    # Every address hangs on its customer's own user (not on one of the customer's contacts).
     assert (
         batch.count(
             "AccessUserAddress",
-            '"AccessUserAddressUserID" IN (SELECT "AccessUserID" FROM "AccessUser")',
+            '"AccessUserAddressUserID" IN (SELECT "AccessUserID" FROM "AccessUser"'
+            ' WHERE "AccessUserExternalID" = "AccessUserCustomerNumber")',
         )
         == addresses
     )
@@ -180,6 +176,14 @@ def test_fetch_stock_level_updates_stock_per_location(batch: Batch) -> None:
     assert batch.count("EcomStockLocation") > 0
     assert batch.count("EcomStockUnit") > 0
     assert batch.run_record(fetched["run_id"]).status is RunStatus.SUCCEEDED
+
+
+def test_fetch_stock_level_skips_products_the_shop_does_not_have(batch: Batch) -> None:
+    fetched = batch.run("fetch-stock-level")
+    assert batch.run_record(fetched["run_id"]).status is RunStatus.SUCCEEDED
+    assert batch.count("EcomProducts") == 0
+    assert batch.count("EcomStockUnit") == 0
+    assert batch.count("EcomStockLocation") > 0
 
 
 def test_the_same_event_delivered_three_times_imports_once(batch: Batch) -> None:
