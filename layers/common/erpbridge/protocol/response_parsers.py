@@ -70,6 +70,15 @@ def _number(row: Row, column: str, *, table: str) -> Decimal | None:
 _PLAIN_NUMBER: Final = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?")
 
 
+def _decimal(text: str | None, table: str, column: str) -> Decimal | None:
+    """:func:`_number` of a column's text already looked up (the product-info hot loop)."""
+    if not text:
+        return None
+    if _PLAIN_NUMBER.fullmatch(text):
+        return Decimal(text)
+    return _number({column: text}, column, table=table)
+
+
 def _first_number(row: Row, *columns: str, table: str) -> Decimal | None:
     for column in columns:
         value = _number(row, column, table=table)
@@ -142,15 +151,16 @@ def parse_product_info(
     products: list[Row] = []
     for table, row in _fast_rows(root, what):
         if table == "EcomPrices":
-            key = (_text(row, "PriceProductId").casefold(), _text(row, "PriceProductVariantId").casefold())
-            customer = _text(row, "PriceUserCustomerNumber")
+            get = row.get
+            key = ((get("PriceProductId") or "").casefold(), (get("PriceProductVariantId") or "").casefold())
+            customer = get("PriceUserCustomerNumber") or ""
             price = QuantityPrice(
-                quantity=_number(row, "PriceQuantity", table="EcomPrices") or _ONE,
-                amount=_number(row, "PriceAmount", table="EcomPrices"),
-                amount_with_vat=_number(row, "PriceAmountWithVat", table="EcomPrices"),
-                unit_id=_text(row, "PriceProductUnitId"),
+                quantity=_decimal(get("PriceQuantity"), "EcomPrices", "PriceQuantity") or _ONE,
+                amount=_decimal(get("PriceAmount"), "EcomPrices", "PriceAmount"),
+                amount_with_vat=_decimal(get("PriceAmountWithVat"), "EcomPrices", "PriceAmountWithVat"),
+                unit_id=get("PriceProductUnitId") or "",
                 customer_number="" if customer == anonymous_user_key else customer,
-                price_id=_text(row, "PriceId"),
+                price_id=get("PriceId") or "",
             )
             listed = prices.get(key)
             if listed is None:
@@ -169,7 +179,8 @@ def parse_product_info(
             )
         if identifier in infos:
             continue
-        product_id, variant_id = _text(row, "ProductId"), _text(row, "ProductVariantId")
+        get = row.get
+        product_id, variant_id = get("ProductId") or "", get("ProductVariantId") or ""
         custom = (
             {}
             if _PRODUCT_COLUMNS.issuperset(row)
@@ -179,10 +190,10 @@ def parse_product_info(
             product_id=product_id,
             variant_id=variant_id,
             identifier=identifier,
-            price=_number(row, "ProductPrice", table="EcomProducts"),
-            price_with_vat=_number(row, "ProductPriceWithVat", table="EcomProducts"),
-            stock=_number(row, "ProductStock", table="EcomProducts"),
-            default_unit_id=_text(row, "ProductDefaultUnitId"),
+            price=_decimal(get("ProductPrice"), "EcomProducts", "ProductPrice"),
+            price_with_vat=_decimal(get("ProductPriceWithVat"), "EcomProducts", "ProductPriceWithVat"),
+            stock=_decimal(get("ProductStock"), "EcomProducts", "ProductStock"),
+            default_unit_id=get("ProductDefaultUnitId") or "",
             quantity_prices=list(prices.get((product_id.casefold(), variant_id.casefold()), ())),
             custom_fields=custom,
         )
