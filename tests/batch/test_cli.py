@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import ROOT
+from batch_support import ROOT
 from typer.testing import CliRunner
 
 from erpbridge.protocol.tables import build_tables

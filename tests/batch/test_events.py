@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import ROOT
+from batch_support import ROOT
 
 FETCH_JOBS = {"fetch-shop-data", "fetch-customer-data", "fetch-stock-level"}
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, template_resources
+from batch_support import ROOT, template_resources
 
 from erpbridge.batch.jobs import BatchJob, list_batch_jobs, load_batch_job
 from erpbridge.errors import ConfigurationError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from conftest import AwsBatch
+from batch_support import AwsBatch
 
 from erpbridge.adapters.aws.s3_store import S3ObjectStore
 
