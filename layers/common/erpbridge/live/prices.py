@@ -71,8 +71,17 @@ def _number(value: Decimal | None) -> str | None:
 
 def quantity_text(quantity: Decimal) -> str:
     """One spelling per quantity (1, 1.0 and 1.00 share a cache entry)."""
-    normalized = quantity.normalize()
-    return format(normalized, "f")
+    # Remembered: every item's cache key needs it, and a catalogue uses a handful of quantities
+    # (equal Decimals hash alike and normalise alike, so 1 and 1.00 share a slot).
+    text = _QUANTITY_TEXTS.get(quantity)
+    if text is None:
+        text = format(quantity.normalize(), "f")
+        if len(_QUANTITY_TEXTS) < 1024:
+            _QUANTITY_TEXTS[quantity] = text
+    return text
+
+
+_QUANTITY_TEXTS: dict[Decimal, str] = {}
 
 
 @dataclass(frozen=True, slots=True)
