@@ -203,6 +203,19 @@ def bench_prices() -> None:
     response_text = client.call(request_xml, kind=RequestKind.PRODUCT_INFO)
     erp_call = timed(lambda: client.call(request_xml, kind=RequestKind.PRODUCT_INFO))
     parse = timed(lambda: parse_product_info(response_text))
+    from datetime import UTC, datetime
+
+    from erpbridge.live.prices import _item_json, _value_from_info
+
+    infos = list(parse_product_info(response_text).values())
+    price_items = PriceRequest.model_validate(raw).items
+
+    def render() -> None:  # each ERP answer → its cacheable value and its JSON fragment
+        as_of = datetime.now(UTC)
+        for item, info in zip(price_items, infos, strict=True):
+            _item_json(item, _value_from_info(info, item.quantity, as_of.timestamp()), as_of)
+
+    rendering = timed(render)
     store = MemoryCacheStore()
     from erpbridge.live.ports import CacheRecord
 
@@ -229,6 +242,7 @@ def bench_prices() -> None:
         ("XML build", build),
         ("ERP call via SoapErpClient", erp_call),
         ("parse (lxml)", parse),
+        ("render 50 items (value + JSON)", rendering),
         ("cache store (in-memory put of 50)", cache_store),
     ):
         print(f"    {name:36s} {ms(statistics.median(samples))}")
