@@ -381,7 +381,7 @@ def _item_json(item: PriceItemRequest, value: dict[str, JsonValue], as_of: datet
         "source": PriceSource.ERP,
         "as_of": as_of,
     }
-    return bytes(_item_serializer().to_json(rendered)).decode()
+    return str(_item_serializer().to_json(rendered).decode())
 
 
 def _value_from_info(info: ProductInfo | None, quantity: Decimal, as_of: float) -> dict[str, JsonValue]:
