@@ -306,7 +306,11 @@ class PriceService:
     @staticmethod
     def _key(prefix: str, item: PriceItemRequest) -> str:
         """``prefix`` = the request's customer, currency, shop and language (see get_prices)."""
-        return cache_key(prefix, item.product_id, item.variant_id, item.unit, quantity_text(item.quantity))
+        quantity = quantity_text(item.quantity)
+        body = f"{item.product_id}|{item.variant_id}|{item.unit}|{quantity}"
+        if "%" in body or body.count("|") != 3:  # a part needs cache_key's escaping (rare)
+            return cache_key(prefix, item.product_id, item.variant_id, item.unit, quantity)
+        return f"{prefix}|{body}"
 
     @staticmethod
     def _item_from_cache(item: PriceItemRequest, value: JsonValue, source: PriceSource) -> dict[str, Any]:
