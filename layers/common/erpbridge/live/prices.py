@@ -73,6 +73,8 @@ def quantity_text(quantity: Decimal) -> str:
     """One spelling per quantity (1, 1.0 and 1.00 share a cache entry)."""
     # Remembered: every item's cache key needs it, and a catalogue uses a handful of quantities
     # (equal Decimals hash alike and normalise alike, so 1 and 1.00 share a slot).
+    if not quantity.is_finite():  # a signalling NaN cannot be hashed; not a valid quantity anyway
+        return format(quantity.normalize(), "f")
     text = _QUANTITY_TEXTS.get(quantity)
     if text is None:
         text = format(quantity.normalize(), "f")

@@ -205,7 +205,7 @@ _QUANTITY_TEXT: dict[Decimal, str] = {}
 
 def _quantity_text(quantity: Decimal | int | float) -> str:
     """format_number, remembered for Decimal quantities (a request repeats the same few)."""
-    if type(quantity) is not Decimal:
+    if type(quantity) is not Decimal or not quantity.is_finite():  # NaN cannot be a key; it is refused
         return format_number(quantity)
     text = _QUANTITY_TEXT.get(quantity)
     if text is None:
@@ -244,6 +244,10 @@ def _product_info_text(
             return None
         number = query.number if query.number is not None else query.product_id
         identifier = product_identifier(query, unit_prices=unit_prices)
+        try:
+            quantity = _quantity_text(query.quantity)
+        except ProtocolError:
+            return None  # the lxml path raises it, after any error of an earlier value
         values += (query.product_id, query.variant_id, number, query.unit_id, identifier)
         parts.append(
             f"      <Product>\n"
@@ -253,10 +257,14 @@ def _product_info_text(
             f"        <ProductUnitId>{query.unit_id}</ProductUnitId>\n"
             f"        <ProductIdentifier>{identifier}</ProductIdentifier>\n"
             f"        <CurrencyCode>{currency}</CurrencyCode>\n"
-            f"        <Quantity>{_quantity_text(query.quantity)}</Quantity>\n"
+            f"        <Quantity>{quantity}</Quantity>\n"
             f"      </Product>\n"
         )
-    if _NOT_VERBATIM.search("".join(values)):
+    try:
+        checked = "".join(values)
+    except TypeError:
+        return None  # a value that is not text: the lxml path says which
+    if _NOT_VERBATIM.search(checked):
         return None
     parts.append("    </Products>\n  </tables>\n</GetEcomData>\n")
     text = "".join(parts)
