@@ -149,7 +149,8 @@ def parse_product_info(
     root = parse_xml(xml, limits=limits, what=what)
     prices: dict[tuple[str, str], list[QuantityPrice]] = {}
     products: list[Row] = []
-    for table, row in _fast_rows(root, what):
+    rows = list(_fast_rows(root, what))  # every item read (and checked) first, as parse_tables does
+    for table, row in rows:
         if table == "EcomPrices":
             get = row.get
             key = ((get("PriceProductId") or "").casefold(), (get("PriceProductVariantId") or "").casefold())
