@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck template-check openapi bench clean setup
+.PHONY: run test lint typecheck template-check artefact-check openapi bench clean setup
 
 setup: $(STAMP)
 
@@ -29,7 +29,12 @@ lint: $(STAMP)
 template-check: $(STAMP)
 	$(BIN)/python -m erpbridge_cli.template_check template.yaml
 
-test: $(STAMP) lint template-check
+# The Lambda artefact (layer + job files + each function's code) built with pip and every handler
+# imported from it alone; also checks arm64 wheels exist for python3.13.
+artefact-check: $(STAMP)
+	$(BIN)/python -m erpbridge_cli.artefact_check
+
+test: $(STAMP) lint template-check artefact-check
 	$(BIN)/python -m pytest
 
 # The live API's OpenAPI 3.1 document, generated from the code (a test fails when it is stale).
