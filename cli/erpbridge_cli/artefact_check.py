@@ -39,14 +39,28 @@ print(f"  imported {', '.join(sys.argv[1:])}; loaded job files {', '.join(jobs)}
 
 
 def _pip(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-warn-conflicts", *args], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--no-warn-conflicts",
+            *args,
+        ],
+        check=True,
+    )
 
 
 def build(into: Path) -> tuple[Path, Path, Path]:
     layer = into / "opt/python"
     runtime = into / "runtime"
     _pip("--target", str(layer), "-r", str(REQUIREMENTS))
-    shutil.copytree(ROOT / "layers/common/erpbridge", layer / "erpbridge", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        ROOT / "layers/common/erpbridge", layer / "erpbridge", ignore=shutil.ignore_patterns("__pycache__")
+    )
     _pip("--target", str(runtime), "boto3")
     mappings = into / "opt"
     for job_file in (ROOT / "mappings").iterdir():
@@ -58,13 +72,28 @@ def build(into: Path) -> tuple[Path, Path, Path]:
 def check_arm64_wheels(into: Path) -> None:
     subprocess.run(
         [
-            sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
-            "--only-binary=:all:", "--platform", "manylinux2014_aarch64", "--platform", "manylinux_2_28_aarch64",
-            "--python-version", "3.13", "--implementation", "cp",
-            "-d", str(into / "arm64"), "-r", str(REQUIREMENTS),
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--disable-pip-version-check",
+            "--only-binary=:all:",
+            "--platform",
+            "manylinux2014_aarch64",
+            "--platform",
+            "manylinux_2_28_aarch64",
+            "--python-version",
+            "3.13",
+            "--implementation",
+            "cp",
+            "-d",
+            str(into / "arm64"),
+            "-r",
+            str(REQUIREMENTS),
         ],
         check=True,
-    )  # fmt: skip
+    )
 
 
 def main() -> int:
@@ -77,9 +106,15 @@ def main() -> int:
         for code_dir, modules in HANDLERS.items():
             print(f"importing handlers of {code_dir} from the artefact alone")
             path = [str(ROOT / code_dir), str(layer), str(runtime)]
-            env = {"PYTHONPATH": ":".join(path), "ERPBRIDGE_MAPPINGS_DIR": str(mappings), "PATH": "/usr/bin:/bin"}
+            env = {
+                "PYTHONPATH": ":".join(path),
+                "ERPBRIDGE_MAPPINGS_DIR": str(mappings),
+                "PATH": "/usr/bin:/bin",
+            }
             env |= {"AWS_DEFAULT_REGION": "eu-west-1", "POWERTOOLS_METRICS_NAMESPACE": "erpbridge"}
-            result = subprocess.run([sys.executable, "-S", "-c", SMOKE, *modules], env=env, cwd=tmp, check=False)
+            result = subprocess.run(
+                [sys.executable, "-S", "-c", SMOKE, *modules], env=env, cwd=tmp, check=False
+            )
             if result.returncode != 0:
                 print(f"artefact check failed for {code_dir}", file=sys.stderr)
                 return 1
