@@ -45,6 +45,34 @@ def test_matching_names_map_themselves_case_insensitively_and_values_are_typed(s
     assert created is not None and str(created)[:4] != "2020"  # stamped by the importer, not the feed
 
 
+def test_text_with_tabs_line_breaks_and_backslashes_and_nulls_arrives_unchanged(shop: Shop) -> None:
+    # PostgreSQL receives rows as COPY text lines: these characters must be escaped, \\N and
+    # "\\." stay text, and a NULL (isNull) or empty number is NULL, not text.
+    awkward = "tab\there\nnew line\r\nCRLF \\ backslash \\N \\. end"
+    rows = products(
+        product(
+            "P1", ProductName=awkward, ProductShortDescription=None, ProductPrice="", ProductActive="TRUE"
+        ),
+        product(
+            "P2", ProductName="\\N", ProductShortDescription="", ProductPrice=" 7.25 ", ProductActive="false"
+        ),
+        product(
+            "P3", ProductName="plain", ProductShortDescription="x", ProductPrice="1e2", ProductActive=" True "
+        ),
+    )
+    report = shop.run(PRODUCTS, rows)
+    assert report.ok, report.errors
+    found = shop.rows(
+        'SELECT "ProductID", "ProductName", "ProductShortDescription", "ProductPrice", "ProductActive" '
+        'FROM "EcomProducts" ORDER BY "ProductID"'
+    )
+    assert [(i, n, d, None if p is None else Decimal(str(p)), bool(a)) for i, n, d, p, a in found] == [
+        ("P1", awkward, None, None, True),
+        ("P2", "\\N", "", Decimal("7.25"), False),
+        ("P3", "plain", "x", Decimal("100"), True),
+    ]
+
+
 def test_second_import_counts_updates_and_unchanged_rows(shop: Shop) -> None:
     shop.run(PRODUCTS, products(product("P1", ProductName="A"), product("P2", ProductName="B")))
     report = shop.run(PRODUCTS, products(product("P1", ProductName="A"), product("P2", ProductName="B2")))

@@ -15,14 +15,15 @@ happens in one transaction. When the file is read:
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from erpbridge.errors import ImportRejectedError, MappingError, ShopDatabaseError
+from erpbridge.mapping.delimited import DelimitedText
 from erpbridge.mapping.model import ImportDefinition, TableMapping
 from erpbridge.mapping.relations import RELATIONS, split_list
 from erpbridge.mapping.rules import (
@@ -143,17 +144,39 @@ class _RelationRun:
     buffer: list[tuple[Any, ...]] = field(default_factory=list)
 
 
+@runtime_checkable
+class LineStage(Stage, Protocol):
+    """A stage that also loads rows as delimited text lines (PostgreSQL's COPY): the converter
+    writes each line from the validated text, and the database thread sends them in big chunks."""
+
+    text_format: DelimitedText
+
+    def write_lines(self, lines: Sequence[str]) -> None:
+        """Append rows, each one line of ``text_format`` (source row number first)."""
+        ...
+
+
 @dataclass
 class _MappingRun:
     plan: TablePlan
     stage: Stage
     source_table: str
     merge: MergeSpec
-    buffer: list[tuple[Any, ...]] = field(default_factory=list)
+    buffer: list[Any] = field(default_factory=list)  # tuples, or lines for a LineStage
     relations: list[_RelationRun] = field(default_factory=list)
     counts: MergeCounts = field(default_factory=MergeCounts)
     skipped: int = 0
     failed: int = 0
+    convert: Callable[[Row, int, str], Any] = field(init=False)
+    as_lines: bool = False
+
+    def __post_init__(self) -> None:
+        # Lines only when no derived relation needs the converted values (the owner id).
+        if isinstance(self.stage, LineStage) and not self.plan.relations:
+            self.as_lines = True
+            self.convert = self.plan.line_converter(self.stage.text_format)
+        else:
+            self.convert = self.plan.convert
 
 
 class _Importer:
@@ -286,7 +309,7 @@ class _Importer:
                     "and are not imported (the first row must carry every column)"
                 )
             for run in runs:
-                result = run.plan.convert(row, number, table_name)
+                result = run.convert(row, number, table_name)
                 if result is None:
                     run.skipped += 1
                 elif isinstance(result, list):
@@ -361,8 +384,13 @@ class _Importer:
             relation_batches.append((relation_run.stage, relation_run.buffer))
             relation_run.buffer = []
 
+        line_stage = run.stage if run.as_lines and isinstance(run.stage, LineStage) else None
+
         def job() -> None:
-            run.stage.write(batch)
+            if line_stage is not None:
+                line_stage.write_lines(batch)
+            else:
+                run.stage.write(batch)
             run.counts.add(run.stage.merge(run.merge))
             for stage, rows in relation_batches:
                 stage.write(rows)

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from erpbridge.mapping.delimited import DelimitedText
 from erpbridge.mapping.model import (
     ColumnMapping,
     Condition,
@@ -371,17 +372,20 @@ class TablePlan:
     def __post_init__(self) -> None:
         self._fast = self._compile_fast_path()
 
-    def _compile_fast_path(self) -> Callable[[Row, int], tuple[Any, ...]]:
+    def _compile_fast_path(self, text_format: DelimitedText | None = None) -> Callable[[Row, int], Any]:
         """One straight-line function for the common row: every value present and valid.
 
         It is generated (as ``dataclasses`` and ``namedtuple`` do) because the per-column loop
         was a large share of the import's CPU. Anything unusual — an empty or NULL value, a text
         too long, a conversion error — raises and the row takes ``_convert_slowly``, which
         applies the null rules and reports errors. Source names enter the code only as repr()
-        literals."""
+        literals.
+
+        With ``text_format`` the function returns the row as one delimited text line (the same
+        values, written from the validated text) instead of a tuple."""
         namespace: dict[str, Any] = {"_Slow": _Slow}
         lines = ["def fast(row, number):", "    get = row.get"]
-        outputs = ["number"]
+        outputs = ["str(number)" if text_format else "number"]
         for index, plan in enumerate(self.columns):
             column = plan.value_info
             value = f"v{index}"
@@ -391,7 +395,8 @@ class TablePlan:
                 and not (plan.prepend or plan.append or plan.substring)
             ):
                 try:
-                    namespace[f"k{index}"] = plan.converter(plan.constant)
+                    constant = plan.converter(plan.constant)
+                    namespace[f"k{index}"] = text_format.text(constant) if text_format else constant
                     outputs.append(f"k{index}")
                     continue
                 except ConversionError:
@@ -416,17 +421,63 @@ class TablePlan:
                 lines.append(f"    t{index} = {value}")
                 lines.append(f"    {value} = Decimal(t{index})")
                 lines.append(f"    if not {value}.is_finite() or '_' in t{index}: raise _Slow")
+                if text_format:
+                    lines.append(f"    {value} = str({value})")
             elif column.kind is ValueKind.BOOLEAN:
-                namespace["BOOLEANS"] = _BOOLEANS
+                if text_format:
+                    namespace["BOOLEANS"] = {
+                        text: text_format.true if flag else text_format.false
+                        for text, flag in _BOOLEANS.items()
+                    }
+                else:
+                    namespace["BOOLEANS"] = _BOOLEANS
                 lines.append(f"    {value} = BOOLEANS[{value}]")
             else:
                 namespace[f"c{index}"] = plan.converter
-                lines.append(f"    {value} = c{index}({value})")
+                if text_format:
+                    namespace["text_of"] = text_format.text
+                    lines.append(f"    {value} = text_of(c{index}({value}))")
+                else:
+                    lines.append(f"    {value} = c{index}({value})")
             outputs.append(value)
-        lines.append(f"    return ({', '.join(outputs)},)")
+        if text_format is None:
+            lines.append(f"    return ({', '.join(outputs)},)")
+        else:
+            # Values are joined unescaped; a line with a character that needs escaping (one
+            # delimiter too many, a line break, the escape character) is rebuilt value by value.
+            namespace.update(DELIMITER=text_format.delimiter, escape=text_format.escape)
+            lines.append(f"    parts = ({', '.join(outputs)},)")
+            lines.append("    line = DELIMITER.join(parts)")
+            unusual = [f"line.count(DELIMITER) != {len(outputs) - 1}"]
+            unusual += [f"{character!r} in line" for character in text_format.needs_escaping()]
+            lines.append(f"    if {' or '.join(unusual)}:")
+            lines.append("        return DELIMITER.join([escape(part) for part in parts])")
+            lines.append("    return line")
         exec("\n".join(lines), namespace)  # noqa: S102 - generated from trusted templates, names via repr()
-        function: Callable[[Row, int], tuple[Any, ...]] = namespace["fast"]
+        function: Callable[[Row, int], Any] = namespace["fast"]
         return function
+
+    def line_converter(
+        self, text_format: DelimitedText
+    ) -> Callable[[Row, int, str], str | list[RowError] | None]:
+        """Like :meth:`convert`, but the staged row comes back as one line of ``text_format``
+        (``row_number`` first, then the destination values), for a stage that loads text."""
+        fast = self._compile_fast_path(text_format)
+        condition = self.condition
+        slowly = self._convert_slowly
+        to_line = text_format.line
+
+        def convert(row: Row, row_number: int, source_table: str) -> str | list[RowError] | None:
+            if condition is not None and not condition(row):
+                return None
+            try:
+                line: str = fast(row, row_number)
+                return line
+            except (_Slow, ConversionError, KeyError, ArithmeticError):
+                result = slowly(row, row_number, source_table)
+                return to_line(result) if isinstance(result, tuple) else result
+
+        return convert
 
     def convert(
         self, row: Row, row_number: int, source_table: str
@@ -436,7 +487,8 @@ class TablePlan:
         if self.condition is not None and not self.condition(row):
             return None
         try:
-            return self._fast(row, row_number)
+            values: tuple[Any, ...] = self._fast(row, row_number)
+            return values
         except (_Slow, ConversionError, KeyError, ArithmeticError):  # InvalidOperation: ArithmeticError
             return self._convert_slowly(row, row_number, source_table)
 
