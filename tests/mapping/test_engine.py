@@ -51,13 +51,29 @@ def test_text_with_tabs_line_breaks_and_backslashes_and_nulls_arrives_unchanged(
     awkward = "tab\there\nnew line\r\nCRLF \\ backslash \\N \\. end"
     rows = products(
         product(
-            "P1", ProductName=awkward, ProductShortDescription=None, ProductPrice="", ProductActive="TRUE"
+            "P1",
+            ProductName=awkward,
+            ProductShortDescription=None,
+            ProductPrice="",
+            ProductActive="TRUE",
+            ProductCost=None,
+            ProductStock=None,
         ),
         product(
             "P2", ProductName="\\N", ProductShortDescription="", ProductPrice=" 7.25 ", ProductActive="false"
         ),
         product(
             "P3", ProductName="plain", ProductShortDescription="x", ProductPrice="1e2", ProductActive=" True "
+        ),
+        # plain digits go as they are; a sign or other digits through Decimal
+        product(
+            "P4",
+            ProductName="n",
+            ProductShortDescription=None,
+            ProductActive="True",
+            ProductPrice="0012.50",
+            ProductCost="-3.5",
+            ProductStock="\u0661\u0662",
         ),
     )
     report = shop.run(PRODUCTS, rows)
@@ -66,10 +82,13 @@ def test_text_with_tabs_line_breaks_and_backslashes_and_nulls_arrives_unchanged(
         'SELECT "ProductID", "ProductName", "ProductShortDescription", "ProductPrice", "ProductActive" '
         'FROM "EcomProducts" ORDER BY "ProductID"'
     )
+    numbers = shop.rows('SELECT "ProductCost", "ProductStock" FROM "EcomProducts" WHERE "ProductID" = \'P4\'')
+    assert [tuple(Decimal(str(v)) for v in row) for row in numbers] == [(Decimal("-3.5"), Decimal("12"))]
     assert [(i, n, d, None if p is None else Decimal(str(p)), bool(a)) for i, n, d, p, a in found] == [
         ("P1", awkward, None, None, True),
         ("P2", "\\N", "", Decimal("7.25"), False),
         ("P3", "plain", "x", Decimal("100"), True),
+        ("P4", "n", None, Decimal("12.5"), True),
     ]
 
 

@@ -419,10 +419,19 @@ class TablePlan:
                 # Decimal() inline; anything it refuses (or lets through: NaN, 1_000) goes slow.
                 namespace["Decimal"] = Decimal
                 lines.append(f"    t{index} = {value}")
-                lines.append(f"    {value} = Decimal(t{index})")
-                lines.append(f"    if not {value}.is_finite() or '_' in t{index}: raise _Slow")
+                indent = "    "
                 if text_format:
-                    lines.append(f"    {value} = str({value})")
+                    # Plain ASCII digits with at most one '.' are valid as they are (the
+                    # database parses them to the same number); anything else is checked
+                    # by Decimal and written as str(Decimal), as before.
+                    plain = f"t{index}.isascii() and t{index}.replace('.', '', 1).isdigit()"
+                    lines.append(f"    if not ({plain}):")
+                    indent = "        "
+                lines.append(f"{indent}{value} = Decimal(t{index})")
+                lines.append(f"{indent}if not {value}.is_finite() or '_' in t{index}: raise _Slow")
+                if text_format:
+                    lines.append(f"{indent}t{index} = str({value})")
+                    lines.append(f"    {value} = t{index}")
             elif column.kind is ValueKind.BOOLEAN:
                 if text_format:
                     namespace["BOOLEANS"] = {
