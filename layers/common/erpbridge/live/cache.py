@@ -13,6 +13,7 @@ records, so invalidation costs no extra call.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ def cache_key(kind: str, *parts: object) -> str:
     return f"{kind}|{body}" if parts else kind
 
 
+@functools.lru_cache(maxsize=8192)  # every price lookup needs one per item; the catalogue repeats
 def product_stamp_key(shop_id: str, product_id: str) -> str:
     return STAMP_PREFIX + cache_key("p", shop_id, product_id)
 
@@ -87,7 +89,8 @@ class TieredCache:
             record = records.get(key)
             if record is None or record.keep_until <= now:
                 continue
-            stamp = records.get(stamps[key]) if key in stamps else None
+            stamp_key = stamps.get(key)
+            stamp = None if stamp_key is None else records.get(stamp_key)
             invalidated = (
                 stamp is not None and stamp.value is not None and float(stamp.value) >= record.stored_at
             )

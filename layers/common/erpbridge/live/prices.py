@@ -144,10 +144,8 @@ class PriceService:
         prefix = cache_key(CACHE_VERSION, customer, request.currency, request.shop_id, request.language)
         keys = [self._key(prefix, item) for item in request.items]
         wanted = dict(zip(keys, request.items, strict=True))
-        product_stamps = {
-            p: product_stamp_key(request.shop_id, p) for p in {i.product_id for i in request.items}
-        }
-        stamps = {key: product_stamps[item.product_id] for key, item in wanted.items()}
+        shop_id = request.shop_id
+        stamps = {key: product_stamp_key(shop_id, item.product_id) for key, item in wanted.items()}
         hits = self._cache.get_many(list(wanted), stamps=stamps)
 
         # Items are plain dicts until the end: one pydantic validation of the whole response (in
