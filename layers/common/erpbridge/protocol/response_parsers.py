@@ -21,6 +21,7 @@ from lxml import etree
 
 from erpbridge.errors import ErpResponseError, ProtocolError
 from erpbridge.protocol.formats import parse_bool, parse_number
+from erpbridge.protocol.plain_tables import read_plain_rows
 from erpbridge.protocol.tables import Row, TablesDocument, parse_tables, row_from_item, table_of
 from erpbridge.protocol.xmlsafe import DEFAULT_LIMITS, XmlLimits, parse_xml
 
@@ -146,10 +147,11 @@ def parse_product_info(
     # pass over the items reading only columnName and text; rows are read exactly as
     # tables.row_from_item reads them (see _fast_rows).
     what = "product info response"
-    root = parse_xml(xml, limits=limits, what=what)
+    rows = read_plain_rows(xml, limits=limits) if isinstance(xml, str) else None
+    if rows is None:  # not in the plain shape: the hardened parser (same rows, or the error)
+        rows = list(_fast_rows(parse_xml(xml, limits=limits, what=what), what))
     prices: dict[tuple[str, str], list[QuantityPrice]] = {}
     products: list[Row] = []
-    rows = list(_fast_rows(root, what))  # every item read (and checked) first, as parse_tables does
     for table, row in rows:
         if table == "EcomPrices":
             get = row.get

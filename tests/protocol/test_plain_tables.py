@@ -1,0 +1,168 @@
+"""The plain-shape reader gives exactly the hardened parser's rows, or declines.
+
+read_plain_rows is only a faster way to the same answer: whenever it returns rows they must equal
+what parse_tables (lxml, every protection on) reads from the same text, and whenever lxml would
+refuse the text (or read it differently) it must return None.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from erpbridge.errors import ProtocolError, XmlError
+from erpbridge.protocol.plain_tables import read_plain_rows
+from erpbridge.protocol.response_parsers import parse_product_info
+from erpbridge.protocol.tables import parse_tables
+from erpbridge.protocol.xmlsafe import XmlLimits
+
+PLAIN = """<?xml version="1.0" encoding="utf-16"?>
+<tables version="1.2">
+  <table tableName="EcomProducts">
+    <item table="EcomProducts">
+      <column columnName="ProductId"><![CDATA[P-1 <a> & "b">]]></column>
+      <column columnName="ProductVariantId"></column>
+      <column columnName="ProductPrice">424.45</column>
+      <column columnName="Note">tab\there > there
+next line</column>
+      <column columnName="Empty"/>
+    </item>
+    <item>
+      <column columnName="ProductId">P2</column>
+    </item>
+    <item table=""><column columnName="ProductId">P3</column></item>
+    <item table="Other"/>
+  </table>
+  <table tableName="EcomPrices"/>
+  <table tableName="EcomPrices">
+    <item table="EcomPrices">
+      <column columnName="PriceAmount"><![CDATA[]]></column>
+      <column columnName="Unicode">Grüße 💶</column>
+    </item>
+  </table>
+</tables>
+"""
+
+
+def lxml_rows(xml: str) -> list[tuple[str, dict[str, str | None]]] | Exception:
+    try:
+        return parse_tables(xml).items
+    except (XmlError, ProtocolError) as error:
+        return error
+
+
+def test_a_plain_document_is_read_exactly_as_lxml_reads_it() -> None:
+    rows = read_plain_rows(PLAIN)
+
+    assert rows is not None
+    assert rows == lxml_rows(PLAIN)
+    assert [table for table, _ in rows] == ["EcomProducts", "EcomProducts", "", "Other", "EcomPrices"]
+    assert rows[0][1]["ProductId"] == 'P-1 <a> & "b">'
+    assert rows[0][1]["Note"] == "tab\there > there\nnext line"
+    assert rows[0][1]["Empty"] == ""
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (("424.45", "424&#46;45"), "character reference"),
+        (("424.45", "&amp;"), "entity reference"),
+        (('columnName="Empty"/>', 'columnName="Empty" isNull="true"/>'), "isNull"),
+        (("<item>", "<!-- c --><item>"), "comment"),
+        (("<item>", "<?pi x?><item>"), "processing instruction"),
+        (("<tables version", '<!DOCTYPE tables [<!ENTITY e "x">]>\n<tables version'), "DOCTYPE"),
+        (('<tables version="1.2">', '<tables xmlns="urn:x">'), "default namespace"),
+        (('<tables version="1.2">', '<tables a="1" a="2">'), "duplicate attribute"),
+        (("next line", "next\r\nline"), "carriage return in a value"),
+        (("424.45", "42]4"), "bracket in a value"),
+        (("424.45", "4\x01"), "forbidden character"),
+        (('<item table="Other"/>', "<item table='Other'/>"), "single-quoted attribute"),
+        (
+            (
+                '<column columnName="ProductId">P2',
+                '<column columnName="ProductId">P2</column><column columnName="ProductId">P2',
+            ),
+            "duplicate column",
+        ),
+        (("</tables>", ""), "truncated"),
+        (('<column columnName="Empty"/>', "<column/>"), "column without a name"),
+        (("<tables", "<root"), "another root"),
+        (('<item table="Other"/>', '<item table="Other" extra="1"/>'), "another attribute"),
+    ],
+)
+def test_anything_outside_the_plain_shape_is_declined(change: tuple[str, str], why: str) -> None:
+    xml = PLAIN.replace(*change, 1)
+    assert xml != PLAIN, why
+
+    assert read_plain_rows(xml) is None, why
+
+
+def test_limits_the_length_cannot_vouch_for_are_left_to_lxml() -> None:
+    assert read_plain_rows(PLAIN, limits=XmlLimits(max_bytes=len(PLAIN))) is None
+    assert read_plain_rows(PLAIN, limits=XmlLimits(max_text_bytes=100)) is None
+    assert read_plain_rows(PLAIN, limits=XmlLimits(max_depth=3)) is None
+    assert read_plain_rows(PLAIN, limits=XmlLimits(max_bytes=4 * len(PLAIN))) is not None
+
+
+_INTERESTING = [
+    *"<>&\"'/=]![?- \t\r\nx\x00\ufffe",
+    "<![CDATA[",
+    "]]>",
+    "<item>",
+    "</item>",
+    "&amp;",
+    "isNull",
+]
+
+
+def mutations(xml: str, count: int, seed: int) -> list[str]:
+    chance = random.Random(seed)
+    out = []
+    for _ in range(count):
+        text = xml
+        for _ in range(chance.randint(1, 3)):
+            at = chance.randrange(len(text))
+            action = chance.random()
+            if action < 0.4:
+                text = text[:at] + chance.choice(_INTERESTING) + text[at:]
+            elif action < 0.7:
+                text = text[:at] + text[at + chance.randint(1, 12) :]
+            else:
+                end = min(len(text), at + chance.randint(1, 40))
+                text = text[:at] + text[at:end] + text[at:]  # a repeated stretch
+        out.append(text)
+    return out
+
+
+def test_mutated_documents_are_read_as_lxml_reads_them_or_declined() -> None:
+    accepted = declined = 0
+    for xml in mutations(PLAIN, 4000, seed=20261127):
+        rows = read_plain_rows(xml)
+        if rows is None:
+            declined += 1
+            continue
+        accepted += 1
+        assert rows == lxml_rows(xml), xml
+    # Both outcomes occur, so the comparison above really ran on accepted mutants.
+    assert accepted > 150 and declined > 1000, (accepted, declined)
+
+
+def test_the_emulators_product_answer_takes_the_plain_path(emulator: object) -> None:
+    from erpbridge.erp.client import SoapErpClient
+    from erpbridge.erp.ports import RequestKind
+    from erpbridge.protocol.request_builders import ProductQuery, build_product_info_request
+    from erpbridge.settings import load_settings
+
+    settings = load_settings({**emulator.settings_env(), "ERPBRIDGE_DATABASE_URL": "sqlite://"})  # type: ignore[attr-defined]
+    queries = [ProductQuery(product_id=f"P{n:06d}") for n in range(1, 21)]
+    answer = SoapErpClient(settings).call(
+        build_product_info_request(queries, customer_number="10000"), kind=RequestKind.PRODUCT_INFO
+    )
+
+    rows = read_plain_rows(answer)
+    assert rows is not None and rows == lxml_rows(answer)
+    assert {table for table, _ in rows} == {"EcomProducts", "EcomPrices"}
+    infos = parse_product_info(answer)
+    assert infos == parse_product_info(answer.encode())  # bytes go through lxml: the same infos
+    assert len(infos) == 20
