@@ -2,11 +2,11 @@
 
 1. A 50-item price request with a cold cache, through the real Lambda handler (the time inside
    ``lambda_handler``: building the API Gateway event and decoding the answer are not erpbridge's
-   work), against the BC emulator at zero added latency — beside a *bare* ERP call of the same request (the same SOAP
-   envelope POSTed with a plain ``requests`` session). erpbridge's own work = handler time minus
-   the time inside the ERP client's call and minus the cache store's I/O; target ≤ 20 % of the bare
-   call (median and p95). A breakdown per step (validation, XML build, ERP call, parse, cache
-   store) is measured on the same data.
+   work), against the BC emulator at zero added latency — beside a *bare* ERP call of the same
+   request (the same SOAP envelope POSTed with a plain ``requests`` session). erpbridge's own
+   work = handler time minus the time inside the ERP client's call and minus the cache store's
+   I/O; target ≤ 20 % of the bare call (median and p95). A breakdown per step (validation, XML
+   build, ERP call, parse, cache store) is measured on the same data.
 2. The same request answered from the cache — target ≥ 10x faster than the bare call.
 3. Cold import of the live function (``import live_api``) beside ``import boto3`` alone, each in
    fresh interpreters, alternating — target ≤ 1.3x.

@@ -80,7 +80,7 @@ def test_product_info_is_keyed_by_identifier_with_prices_joined_case_insensitive
     )
     assert chair.default_unit_id == "PCS"
     assert chair.custom_fields == {"MyProductField": "xyz"}
-    assert chair.quantity_prices == []
+    assert chair.quantity_prices == ()
     red = infos["1900.RED.LANG1"]
     assert red.price is None and red.stock is None  # empty price and missing stock: not provided
     assert [(p.price_id, p.quantity, p.amount, p.customer_number) for p in red.quantity_prices] == [

@@ -12,10 +12,11 @@ import base64
 import binascii
 import re
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Final
+from types import MappingProxyType
+from typing import Any, Final, NamedTuple
 
 from lxml import etree
 
@@ -95,8 +96,9 @@ def _text(row: Row, column: str) -> str:
 # --- product info -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class QuantityPrice:
+# Product-info values are NamedTuples: immutable like frozen dataclasses, and built at C speed
+# (a 50-item answer makes ~130 of them on the live price path; frozen dataclasses cost 0.2 ms more).
+class QuantityPrice(NamedTuple):
     """One ``EcomPrices`` row: a price from a quantity on (the price matrix)."""
 
     quantity: Decimal
@@ -107,8 +109,10 @@ class QuantityPrice:
     price_id: str = ""
 
 
-@dataclass(frozen=True)
-class ProductInfo:
+_NO_CUSTOM_FIELDS: Final[Mapping[str, str | None]] = MappingProxyType({})
+
+
+class ProductInfo(NamedTuple):
     """One ``EcomProducts`` row of a product-info answer, with its quantity prices."""
 
     product_id: str
@@ -118,8 +122,8 @@ class ProductInfo:
     price_with_vat: Decimal | None
     stock: Decimal | None
     default_unit_id: str
-    quantity_prices: list[QuantityPrice] = field(default_factory=list)
-    custom_fields: dict[str, str | None] = field(default_factory=dict)
+    quantity_prices: tuple[QuantityPrice, ...] = ()
+    custom_fields: Mapping[str, str | None] = _NO_CUSTOM_FIELDS
 
     def price_for(self, quantity: Decimal | int = 1) -> tuple[Decimal | None, Decimal | None]:
         """(without VAT, with VAT) for ``quantity``: ``ProductPrice`` wins when present, else the
@@ -143,9 +147,9 @@ def parse_product_info(
     (``ProductId``, ``ProductVariantId``), case-insensitively; a price row's customer number equal
     to the anonymous key is blanked.
     """
-    # The live price path's hot spot (a 50-item answer is ~100 KiB): one hardened parse, then one
-    # pass over the items reading only columnName and text; rows are read exactly as
-    # tables.row_from_item reads them (see _fast_rows).
+    # The live price path's hot spot (a 50-item answer is ~80 KiB): the plain-shape reader when the
+    # answer is in that shape (plain_tables), else one hardened parse and one pass over the items
+    # (_fast_rows); either way rows are read exactly as tables.row_from_item reads them.
     what = "product info response"
     rows = read_plain_rows(xml, limits=limits) if isinstance(xml, str) else None
     if rows is None:  # not in the plain shape: the hardened parser (same rows, or the error)
@@ -158,12 +162,12 @@ def parse_product_info(
             key = ((get("PriceProductId") or "").casefold(), (get("PriceProductVariantId") or "").casefold())
             customer = get("PriceUserCustomerNumber") or ""
             price = QuantityPrice(
-                quantity=_decimal(get("PriceQuantity"), "EcomPrices", "PriceQuantity") or _ONE,
-                amount=_decimal(get("PriceAmount"), "EcomPrices", "PriceAmount"),
-                amount_with_vat=_decimal(get("PriceAmountWithVat"), "EcomPrices", "PriceAmountWithVat"),
-                unit_id=get("PriceProductUnitId") or "",
-                customer_number="" if customer == anonymous_user_key else customer,
-                price_id=get("PriceId") or "",
+                _decimal(get("PriceQuantity"), "EcomPrices", "PriceQuantity") or _ONE,
+                _decimal(get("PriceAmount"), "EcomPrices", "PriceAmount"),
+                _decimal(get("PriceAmountWithVat"), "EcomPrices", "PriceAmountWithVat"),
+                get("PriceProductUnitId") or "",
+                "" if customer == anonymous_user_key else customer,
+                get("PriceId") or "",
             )
             listed = prices.get(key)
             if listed is None:
@@ -174,7 +178,8 @@ def parse_product_info(
             products.append(row)
     infos: dict[str, ProductInfo] = {}
     for row in products:
-        identifier = row.get("ProductIdentifier")
+        get = row.get
+        identifier = get("ProductIdentifier")
         if not identifier:
             raise ProtocolError(
                 f"product info response: an EcomProducts item has no ProductIdentifier "
@@ -182,23 +187,19 @@ def parse_product_info(
             )
         if identifier in infos:
             continue
-        get = row.get
         product_id, variant_id = get("ProductId") or "", get("ProductVariantId") or ""
-        custom = (
-            {}
-            if _PRODUCT_COLUMNS.issuperset(row)
-            else {k: v for k, v in row.items() if k not in _PRODUCT_COLUMNS}
-        )
         infos[identifier] = ProductInfo(
-            product_id=product_id,
-            variant_id=variant_id,
-            identifier=identifier,
-            price=_decimal(get("ProductPrice"), "EcomProducts", "ProductPrice"),
-            price_with_vat=_decimal(get("ProductPriceWithVat"), "EcomProducts", "ProductPriceWithVat"),
-            stock=_decimal(get("ProductStock"), "EcomProducts", "ProductStock"),
-            default_unit_id=get("ProductDefaultUnitId") or "",
-            quantity_prices=list(prices.get((product_id.casefold(), variant_id.casefold()), ())),
-            custom_fields=custom,
+            product_id,
+            variant_id,
+            identifier,
+            _decimal(get("ProductPrice"), "EcomProducts", "ProductPrice"),
+            _decimal(get("ProductPriceWithVat"), "EcomProducts", "ProductPriceWithVat"),
+            _decimal(get("ProductStock"), "EcomProducts", "ProductStock"),
+            get("ProductDefaultUnitId") or "",
+            tuple(prices.get((product_id.casefold(), variant_id.casefold()), ())),
+            _NO_CUSTOM_FIELDS
+            if _PRODUCT_COLUMNS.issuperset(row)
+            else {k: v for k, v in row.items() if k not in _PRODUCT_COLUMNS},
         )
     return infos
 
