@@ -38,7 +38,7 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "erpbridge-bench")
 
 ITEMS = 50
 RUNS = 60
-IMPORT_RUNS = 11
+IMPORT_RUNS = 21
 
 
 def pct(values: list[float], q: float) -> float:

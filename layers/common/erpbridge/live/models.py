@@ -3,9 +3,10 @@
 These models are the single source of the OpenAPI document: request bodies are validated against
 them (422 with the field and the reason) and responses are serialised through them. Amounts are
 ``Decimal`` inside erpbridge and JSON numbers on the wire.
-"""
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: pydantic would have to evaluate every annotation
+string when the classes are created, ~3 ms of the live function's cold start.
+"""
 
 from datetime import datetime
 from decimal import Decimal
