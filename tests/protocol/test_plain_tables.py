@@ -1,8 +1,8 @@
 """The plain-shape reader gives exactly the hardened parser's rows, or declines.
 
-read_plain_rows is only a faster way to the same answer: whenever it returns rows they must equal
-what parse_tables (lxml, every protection on) reads from the same text, and whenever lxml would
-refuse the text (or read it differently) it must return None.
+read_plain_tables is only a faster way to the same answer: whenever it returns a document it must
+equal what the hardened lxml path (parse_xml + tables_from_root) reads from the same text, and
+whenever lxml would refuse the text (or read it differently) it must return None.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import random
 import pytest
 
 from erpbridge.errors import ProtocolError, XmlError
-from erpbridge.protocol.plain_tables import read_plain_rows
+from erpbridge.protocol.plain_tables import read_plain_tables
 from erpbridge.protocol.response_parsers import parse_product_info
-from erpbridge.protocol.tables import parse_tables
-from erpbridge.protocol.xmlsafe import XmlLimits
+from erpbridge.protocol.tables import TablesDocument, parse_tables, tables_from_root
+from erpbridge.protocol.xmlsafe import XmlLimits, parse_xml
 
 PLAIN = """<?xml version="1.0" encoding="utf-16"?>
 <tables version="1.2">
@@ -45,18 +45,20 @@ next line</column>
 """
 
 
-def lxml_rows(xml: str) -> list[tuple[str, dict[str, str | None]]] | Exception:
+def read_by_lxml(xml: str) -> TablesDocument | Exception:
     try:
-        return parse_tables(xml).items
+        return tables_from_root(parse_xml(xml))
     except (XmlError, ProtocolError) as error:
         return error
 
 
 def test_a_plain_document_is_read_exactly_as_lxml_reads_it() -> None:
-    rows = read_plain_rows(PLAIN)
+    document = read_plain_tables(PLAIN)
 
-    assert rows is not None
-    assert rows == lxml_rows(PLAIN)
+    assert document is not None
+    assert document == read_by_lxml(PLAIN)
+    assert document.attributes == {"version": "1.2"}
+    rows = document.items
     assert [table for table, _ in rows] == ["EcomProducts", "EcomProducts", "", "Other", "EcomPrices"]
     assert rows[0][1]["ProductId"] == 'P-1 <a> & "b">'
     assert rows[0][1]["Note"] == "tab\there > there\nnext line"
@@ -95,14 +97,14 @@ def test_anything_outside_the_plain_shape_is_declined(change: tuple[str, str], w
     xml = PLAIN.replace(*change, 1)
     assert xml != PLAIN, why
 
-    assert read_plain_rows(xml) is None, why
+    assert read_plain_tables(xml) is None, why
 
 
 def test_limits_the_length_cannot_vouch_for_are_left_to_lxml() -> None:
-    assert read_plain_rows(PLAIN, limits=XmlLimits(max_bytes=len(PLAIN))) is None
-    assert read_plain_rows(PLAIN, limits=XmlLimits(max_text_bytes=100)) is None
-    assert read_plain_rows(PLAIN, limits=XmlLimits(max_depth=3)) is None
-    assert read_plain_rows(PLAIN, limits=XmlLimits(max_bytes=4 * len(PLAIN))) is not None
+    assert read_plain_tables(PLAIN, limits=XmlLimits(max_bytes=len(PLAIN))) is None
+    assert read_plain_tables(PLAIN, limits=XmlLimits(max_text_bytes=100)) is None
+    assert read_plain_tables(PLAIN, limits=XmlLimits(max_depth=3)) is None
+    assert read_plain_tables(PLAIN, limits=XmlLimits(max_bytes=4 * len(PLAIN))) is not None
 
 
 _INTERESTING = [
@@ -138,12 +140,12 @@ def mutations(xml: str, count: int, seed: int) -> list[str]:
 def test_mutated_documents_are_read_as_lxml_reads_them_or_declined() -> None:
     accepted = declined = 0
     for xml in mutations(PLAIN, 4000, seed=20261127):
-        rows = read_plain_rows(xml)
-        if rows is None:
+        document = read_plain_tables(xml)
+        if document is None:
             declined += 1
             continue
         accepted += 1
-        assert rows == lxml_rows(xml), xml
+        assert document == read_by_lxml(xml), xml
     # Both outcomes occur, so the comparison above really ran on accepted mutants.
     assert accepted > 150 and declined > 1000, (accepted, declined)
 
@@ -160,9 +162,16 @@ def test_the_emulators_product_answer_takes_the_plain_path(emulator: object) -> 
         build_product_info_request(queries, customer_number="10000"), kind=RequestKind.PRODUCT_INFO
     )
 
-    rows = read_plain_rows(answer)
-    assert rows is not None and rows == lxml_rows(answer)
-    assert {table for table, _ in rows} == {"EcomProducts", "EcomPrices"}
+    document = read_plain_tables(answer)
+    assert document is not None and document == read_by_lxml(answer)
+    assert set(document.table_names) == {"EcomProducts", "EcomPrices"}
     infos = parse_product_info(answer)
     assert infos == parse_product_info(answer.encode())  # bytes go through lxml: the same infos
     assert len(infos) == 20
+
+
+def test_parse_tables_reads_plain_text_without_a_tree_and_everything_else_with_lxml() -> None:
+    assert parse_tables(PLAIN) == read_by_lxml(PLAIN)
+    assert parse_tables(PLAIN.encode()) == read_by_lxml(PLAIN)
+    with_comment = PLAIN.replace("<item>", "<!-- c --><item>", 1)
+    assert parse_tables(with_comment) == read_by_lxml(with_comment)

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from erpbridge.errors import ErpResponseError, MalformedXmlError, ProtocolError, XmlSecurityError
+from erpbridge.protocol.plain_tables import read_plain_tables
 from erpbridge.protocol.response_parsers import (
     decode_pdf,
     parse_document,
@@ -256,3 +257,12 @@ def test_response_parsers_refuse_hostile_xml() -> None:
             parse('<!DOCTYPE t [<!ENTITY a "b">]><tables>&a;</tables>')
         with pytest.raises(MalformedXmlError):
             parse("<tables><item>")
+
+
+def test_text_in_the_plain_shape_reads_as_bytes_do() -> None:
+    # Text in the plain shape takes the plain-shape reader; bytes always go through lxml.
+    order = _order_response("True")
+    assert read_plain_tables(order) is not None and read_plain_tables(PRODUCT_INFO) is not None
+    assert parse_order_response(order, create=True) == parse_order_response(order.encode(), create=True)
+    assert parse_document(order) == parse_document(order.encode())
+    assert parse_product_info(PRODUCT_INFO) == parse_product_info(PRODUCT_INFO.encode())

@@ -22,7 +22,7 @@ from lxml import etree
 
 from erpbridge.errors import ErpResponseError, ProtocolError
 from erpbridge.protocol.formats import parse_bool, parse_number
-from erpbridge.protocol.plain_tables import read_plain_rows
+from erpbridge.protocol.plain_tables import read_plain_tables
 from erpbridge.protocol.tables import Row, TablesDocument, parse_tables, row_from_item, table_of
 from erpbridge.protocol.xmlsafe import DEFAULT_LIMITS, XmlLimits, parse_xml
 
@@ -151,8 +151,10 @@ def parse_product_info(
     # answer is in that shape (plain_tables), else one hardened parse and one pass over the items
     # (_fast_rows); either way rows are read exactly as tables.row_from_item reads them.
     what = "product info response"
-    rows = read_plain_rows(xml, limits=limits) if isinstance(xml, str) else None
-    if rows is None:  # not in the plain shape: the hardened parser (same rows, or the error)
+    plain = read_plain_tables(xml, limits=limits) if isinstance(xml, str) else None
+    if plain is not None:
+        rows = plain.items
+    else:  # not in the plain shape: the hardened parser (same rows, or the error)
         rows = list(_fast_rows(parse_xml(xml, limits=limits, what=what), what))
     prices: dict[tuple[str, str], list[QuantityPrice]] = {}
     products: list[Row] = []

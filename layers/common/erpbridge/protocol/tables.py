@@ -162,7 +162,15 @@ def table_of(item: Any) -> str:
 def parse_tables(
     xml: bytes | str, *, limits: XmlLimits = DEFAULT_LIMITS, what: str = "response"
 ) -> TablesDocument:
-    """Parse a whole ``tables`` document (hardened; see :func:`parse_xml`)."""
+    """Parse a whole ``tables`` document (hardened; see :func:`parse_xml`). Text in the plain shape
+    the plug-in unit writes is read without an element tree (:mod:`.plain_tables`), to the same
+    document."""
+    if isinstance(xml, str):
+        from erpbridge.protocol.plain_tables import read_plain_tables  # it builds on this module
+
+        document = read_plain_tables(xml, limits=limits)
+        if document is not None:
+            return document
     root = parse_xml(xml, limits=limits, what=what)
     return tables_from_root(root, what=what)
 
