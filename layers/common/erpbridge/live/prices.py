@@ -23,9 +23,12 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
+
+# pydantic reads typing.TypedDict only on Python 3.12+; the code also runs on 3.11.
+from typing_extensions import TypedDict
 
 from erpbridge.erp.ports import RequestKind
 from erpbridge.errors import ErpError
