@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck template-check artefact-check openapi bench clean setup
+.PHONY: run test test-py311 lint typecheck template-check artefact-check openapi bench clean setup
 
 setup: $(STAMP)
 
@@ -44,5 +44,18 @@ openapi: $(STAMP)
 bench: $(STAMP)
 	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# The code must keep running on Python 3.11, the oldest version it supports: the same tests on it, in
+# a venv of its own (CI runs this after `make test` when the machine has a python3.11).
+PYTHON_OLDEST ?= $(shell for p in python3.11 $$HOME/.pyenv/versions/3.11*/bin/python3.11; do \
+	$$p -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)
+VENV_OLDEST := .venv-py311
+
+test-py311:
+	@test -n "$(PYTHON_OLDEST)" || { echo "no python3.11 on this machine"; exit 1; }
+	test -x $(VENV_OLDEST)/bin/python || $(PYTHON_OLDEST) -m venv $(VENV_OLDEST)
+	$(VENV_OLDEST)/bin/pip install -q -r requirements-dev.txt
+	$(VENV_OLDEST)/bin/pip install -q --no-deps -e .
+	$(VENV_OLDEST)/bin/python -m pytest -q -p no:cacheprovider
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam
+	rm -rf $(VENV) $(VENV_OLDEST) .pytest_cache .mypy_cache .ruff_cache .aws-sam
