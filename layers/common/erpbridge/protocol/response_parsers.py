@@ -11,20 +11,16 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any, Final, NamedTuple
-
-from lxml import etree
+from typing import Final, NamedTuple
 
 from erpbridge.errors import ErpResponseError, ProtocolError
 from erpbridge.protocol.formats import parse_bool, parse_number
-from erpbridge.protocol.plain_tables import read_plain_tables
-from erpbridge.protocol.tables import Row, TablesDocument, parse_tables, row_from_item, table_of
-from erpbridge.protocol.xmlsafe import DEFAULT_LIMITS, XmlLimits, parse_xml
+from erpbridge.protocol.tables import Row, TablesDocument, parse_tables
+from erpbridge.protocol.xmlsafe import DEFAULT_LIMITS, XmlLimits
 
 __all__ = [
     "DocumentDetail",
@@ -147,15 +143,9 @@ def parse_product_info(
     (``ProductId``, ``ProductVariantId``), case-insensitively; a price row's customer number equal
     to the anonymous key is blanked.
     """
-    # The live price path's hot spot (a 50-item answer is ~80 KiB): the plain-shape reader when the
-    # answer is in that shape (plain_tables), else one hardened parse and one pass over the items
-    # (_fast_rows); either way rows are read exactly as tables.row_from_item reads them.
-    what = "product info response"
-    plain = read_plain_tables(xml, limits=limits) if isinstance(xml, str) else None
-    if plain is not None:
-        rows = plain.items
-    else:  # not in the plain shape: the hardened parser (same rows, or the error)
-        rows = list(_fast_rows(parse_xml(xml, limits=limits, what=what), what))
+    # The live price path's hot spot (a 50-item answer is ~80 KiB): parse_tables reads it without
+    # an element tree when it is in the plug-in unit's plain shape (plain_tables).
+    rows = parse_tables(xml, limits=limits, what="product info response").items
     prices: dict[tuple[str, str], list[QuantityPrice]] = {}
     products: list[Row] = []
     for table, row in rows:
@@ -207,48 +197,6 @@ def parse_product_info(
 
 
 _ONE: Final = Decimal(1)
-# Is any column's value not simply its ``.text``: a null marker, nested markup (comments and
-# processing instructions are looked for separately)? Evaluated once, in C; cheaper than a
-# predicate on every column.
-_SPECIAL_COLUMNS: Final = "boolean(//item/*/* | //item/*/@isNull)"
-_per_thread = threading.local()
-
-
-def _has_special_columns(root: Any) -> bool:
-    # Compiled XPath objects serialise concurrent use behind a lock: one per thread.
-    compiled = getattr(_per_thread, "special", None)
-    if compiled is None:
-        compiled = _per_thread.special = etree.XPath(_SPECIAL_COLUMNS)
-    if compiled(root):
-        return True
-    return next(root.iter(etree.Comment, etree.ProcessingInstruction), None) is not None
-
-
-def _fast_rows(root: Any, what: str) -> Iterator[tuple[str, Row]]:
-    """(table, row) for every ``item`` below ``root``, as :func:`tables_from_root` reads them.
-
-    When no column carries ``isNull``, child elements, comments or processing instructions (the
-    usual answer), a column's value is its ``.text`` and this is a tight loop over two lookups per
-    column; otherwise every item goes through the general :func:`row_from_item`.
-    """
-    if _has_special_columns(root):
-        for item in root.iter("item"):
-            yield table_of(item), row_from_item(item, what=what)
-        return
-    for item in root.iter("item"):
-        table = item.get("table")
-        if table is None:
-            table = table_of(item)
-        row: Row = {}
-        for column in item:
-            name = column.get("columnName")
-            if name is None or name in row:
-                if isinstance(column.tag, str):
-                    row_from_item(item, what=what)  # raises the general reader's error
-                continue  # a comment or processing instruction between columns
-            text = column.text
-            row[name] = "" if text is None else text
-        yield table, row
 
 
 # --- orders -------------------------------------------------------------------------------------

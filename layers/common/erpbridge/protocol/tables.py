@@ -31,7 +31,7 @@ from lxml import etree
 
 from erpbridge.errors import ProtocolError
 from erpbridge.protocol.formats import format_bool, format_datetime, format_number, parse_bool
-from erpbridge.protocol.xmlsafe import DEFAULT_LIMITS, XmlLimits, element_path, parse_xml
+from erpbridge.protocol.xmlsafe import DEFAULT_LIMITS, XmlLimits, compiled_xpath, element_path, parse_xml
 
 __all__ = [
     "REQUEST_DECLARATION",
@@ -178,9 +178,43 @@ def parse_tables(
 def tables_from_root(root: Any, *, what: str = "response") -> TablesDocument:
     """Read the rows of an already parsed document (any root; every ``item`` below it)."""
     document = TablesDocument(root_tag=str(root.tag), attributes={str(k): str(v) for k, v in root.items()})
-    for item in root.iter("item"):
-        document.items.append((table_of(item), row_from_item(item, what=what)))
+    document.items.extend(_rows(root, what))
     return document
+
+
+# Is any column's value not simply its ``.text``: a null marker, nested markup (comments and
+# processing instructions are looked for separately)? Evaluated once, in C; cheaper than a
+# predicate on every column.
+_SPECIAL_COLUMNS: Final = "boolean(//item/*/* | //item/*/@isNull)"
+
+
+def _rows(root: Any, what: str) -> Iterator[tuple[str, Row]]:
+    """(table, row) for every ``item`` below ``root``, each read as :func:`row_from_item` reads it.
+
+    When no column carries ``isNull``, child elements, comments or processing instructions (the
+    usual answer), a column's value is its ``.text`` and this is a tight loop over two lookups per
+    column; otherwise every item goes through :func:`row_from_item`.
+    """
+    special = compiled_xpath(_SPECIAL_COLUMNS)(root) or (
+        next(root.iter(etree.Comment, etree.ProcessingInstruction), None) is not None
+    )
+    if special:
+        for item in root.iter("item"):
+            yield table_of(item), row_from_item(item, what=what)
+        return
+    for item in root.iter("item"):
+        table = item.get("table")
+        if table is None:
+            table = table_of(item)
+        row: Row = {}
+        for column in item:
+            name = column.get("columnName")
+            if name is None or name in row:
+                row_from_item(item, what=what)  # raises the general reader's error
+                continue
+            text = column.text
+            row[name] = "" if text is None else text
+        yield table, row
 
 
 # --- writing ------------------------------------------------------------------------------------

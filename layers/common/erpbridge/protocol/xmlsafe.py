@@ -235,7 +235,8 @@ def parse_xml(data: bytes | str, *, limits: XmlLimits = DEFAULT_LIMITS, what: st
 _per_thread = threading.local()
 
 
-def _xpath(expression: str, *, smart_strings: bool = True) -> Any:
+def compiled_xpath(expression: str, *, smart_strings: bool = True) -> Any:
+    """``etree.XPath(expression)`` compiled once per thread."""
     cache: dict[tuple[str, bool], Any] | None = getattr(_per_thread, "xpaths", None)
     if cache is None:
         cache = _per_thread.xpaths = {}
@@ -249,7 +250,7 @@ def _xpath(expression: str, *, smart_strings: bool = True) -> Any:
 
 def _deeper_than(depth: int) -> Any:
     """XPath selecting the elements one level below ``depth`` (evaluated in C, no Python per node)."""
-    return _xpath("/" + "/".join(["*"] * (depth + 1)))
+    return compiled_xpath("/" + "/".join(["*"] * (depth + 1)))
 
 
 # libxml2 refuses a text node over this many bytes while huge_tree is off (CDATA is merged into it).
@@ -267,9 +268,9 @@ def check_limits(root: Any, limits: XmlLimits, what: str) -> None:
         return  # the parser already enforced a stricter cap
     # A text with more than max/4 characters may exceed max bytes (UTF-8 is at most 4 per character).
     suspicious = limits.max_text_bytes // 4
-    if max(map(len, _xpath("//text()", smart_strings=False)(root)), default=0) <= suspicious:
+    if max(map(len, compiled_xpath("//text()", smart_strings=False)(root)), default=0) <= suspicious:
         return
-    for text in _xpath("//text()")(root):
+    for text in compiled_xpath("//text()")(root):
         if len(text) > suspicious and _utf8_len(str(text)) > limits.max_text_bytes:
             raise XmlSecurityError(
                 f"{what} has a text node larger than {limits.max_text_bytes} bytes",
