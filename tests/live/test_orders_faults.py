@@ -206,3 +206,40 @@ def test_orders_the_shop_wrote_itself_are_exported_too(live: Any, emulator: Any)
     bad = live.call("GET", "/v1/orders/SHOP-BAD").body
     assert bad["state"] == "dead_letter" and "invalid order data" in bad["last_error"]
     assert live.services.orders.export_failed_orders(older_than_s=300).picked == 0
+
+
+def test_an_order_another_worker_created_meanwhile_is_not_sent_again(live: Any, emulator: Any) -> None:
+    """The state that decides whether to send is the one read under the claim: here the export task
+    creates the order between the operator's read and the operator's claim."""
+    from erpbridge.adapters.live_sql import SqlIdempotencyStore, SqlOrderStore
+    from erpbridge.live.models import OrderStatus
+    from erpbridge.live.orders import OrderPolicy, OrderService
+
+    emulator.control.down(30)
+    try:
+        first = live.call(
+            "POST", "/v1/orders", _order("WEB-RACE-1"), headers={"Idempotency-Key": "key-race-1"}
+        )
+    finally:
+        emulator.control.up()
+    assert first.body["status"] == "queued"
+    exporter = live.services.orders
+
+    class ExportRunsFirst(SqlOrderStore):
+        def claim_one(self, order_id: str, *, owner: str, claim_for_s: float) -> Any:
+            exporter.export_failed_orders(older_than_s=0)  # the other worker wins the race
+            return super().claim_one(order_id, owner=owner, claim_for_s=claim_for_s)
+
+    operator = OrderService(
+        erp=live.services.erp,
+        orders=ExportRunsFirst(live.services.engine),
+        idempotency=SqlIdempotencyStore(live.services.engine),
+        xml_store=live.services.xml_store,
+        policy=OrderPolicy(),
+    )
+    answer = operator.resend("WEB-RACE-1")
+
+    assert answer.status is OrderStatus.CREATED
+    sent = emulator.control.requests("create_order") + emulator.control.requests("export_order")
+    assert len(sent) == 1
+    assert len(_sales_orders_for(emulator, "WEB-RACE-1")) == 1

@@ -268,13 +268,15 @@ class OrderService:
 
     def resend(self, order_id: str) -> OrderResponse:
         """Operator re-send (also of a dead-lettered order). Never re-creates a created order."""
-        order = self.get_order(order_id)
-        if order.state is OrderState.CREATED:
-            return self._response(order, message=f"already created in the ERP as {order.erp_order_id}")
+        self.get_order(order_id)  # 404 before anything else
         claim = self._orders.claim_one(order_id, owner=self._worker, claim_for_s=self._policy.claim_s)
         if claim is None:
             raise ConflictError(f"order {order_id} is being sent by another worker right now")
         try:
+            # Read under the claim: another worker may have created it since anyone last looked.
+            order = self.get_order(order_id)
+            if order.state is OrderState.CREATED:
+                return self._response(order, message=f"already created in the ERP as {order.erp_order_id}")
             if order.state is OrderState.DEAD_LETTER:
                 # Its last attempt may have reached the ERP: look it up before sending again.
                 self._orders.set_state(order_id, OrderState.UNKNOWN)
@@ -286,12 +288,11 @@ class OrderService:
     # --- the state machine ----------------------------------------------------------------------
 
     def _drive(self, order: StoredOrder, *, trigger: str, claim: ExportClaim | None = None) -> OrderResponse:
-        if order.state is OrderState.CREATED:
-            return self._response(order)
-        if order.state is OrderState.DEAD_LETTER and trigger != "resend":
-            return self._response(
-                order, message="export gave up after repeated failures; an operator was alerted"
-            )
+        """Send ``order`` (or find it in the ERP) under a claim. With ``claim`` given, ``order`` must
+        have been read after the claim was taken; without, it is claimed and read again here."""
+        settled = self._settled(order, trigger)
+        if settled is not None:
+            return settled
         own_claim = None
         if claim is None:
             own_claim = self._orders.claim_one(
@@ -300,6 +301,13 @@ class OrderService:
             if own_claim is None:
                 return self._response(order, message="the order is being sent right now")
         try:
+            if own_claim is not None:
+                # Another worker may have sent it between our read and our claim: decide on what
+                # is stored now, or the order would be sent a second time.
+                order = self._orders.get(order.order_id) or order
+                settled = self._settled(order, trigger)
+                if settled is not None:
+                    return settled
             if order.state in (OrderState.UNKNOWN, OrderState.SENDING):
                 found = self._look_up_in_erp(order, trigger)
                 if found is not None:
@@ -311,6 +319,16 @@ class OrderService:
         finally:
             if own_claim is not None:
                 self._orders.release(own_claim)
+
+    def _settled(self, order: StoredOrder, trigger: str) -> OrderResponse | None:
+        """The answer for an order there is nothing to send for, else None."""
+        if order.state is OrderState.CREATED:
+            return self._response(order)
+        if order.state is OrderState.DEAD_LETTER and trigger != "resend":
+            return self._response(
+                order, message="export gave up after repeated failures; an operator was alerted"
+            )
+        return None
 
     def _send(self, order: StoredOrder, trigger: str) -> OrderResponse:
         from erpbridge.protocol.response_parsers import parse_order_response
