@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from collections.abc import Mapping, Sequence
@@ -23,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from erpbridge.live.orders import fingerprint
 from erpbridge.live.ports import (
     Attempt,
     ExportClaim,
@@ -303,17 +303,14 @@ class SqlOrderStore:
                 .mappings()
                 .all()
             )
-            lines: dict[str, list[dict[str, Any]]] = {
-                row["OrderID"]: [
-                    dict(found)
-                    for found in connection.execute(
-                        sa.select(self._lines)
-                        .where(line.OrderLineOrderID == row["OrderID"])
-                        .order_by(line.OrderLineID)
-                    ).mappings()
-                ]
-                for row in rows
-            }
+            lines: dict[str, list[dict[str, Any]]] = {row["OrderID"]: [] for row in rows}
+            if rows:
+                for found in connection.execute(
+                    sa.select(self._lines)
+                    .where(line.OrderLineOrderID.in_(list(lines)))
+                    .order_by(line.OrderLineOrderID, line.OrderLineID)
+                ).mappings():
+                    lines[found["OrderLineOrderID"]].append(dict(found))
         adopted = 0
         for row in rows:
             body = _body_from_shop_order(dict(row), lines[row["OrderID"]])
@@ -327,7 +324,7 @@ class SqlOrderStore:
                             customer_number=body["customer_number"],
                             shop_id=body["shop_id"],
                             currency=body["currency"],
-                            fingerprint=hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest(),
+                            fingerprint=fingerprint({**body, "order_id": None}),  # as place_order
                             body=json.dumps(body),
                             attempts=0,
                             created_at=stamp,
