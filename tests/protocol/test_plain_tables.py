@@ -12,9 +12,10 @@ import random
 import pytest
 
 from erpbridge.errors import ProtocolError, XmlError
+from erpbridge.protocol import plain_tables
 from erpbridge.protocol.plain_tables import read_plain_tables
 from erpbridge.protocol.response_parsers import parse_product_info
-from erpbridge.protocol.tables import TablesDocument, parse_tables, tables_from_root
+from erpbridge.protocol.tables import TablesDocument, parse_tables, row_from_item, table_of, tables_from_root
 from erpbridge.protocol.xmlsafe import XmlLimits, parse_xml
 
 PLAIN = """<?xml version="1.0" encoding="utf-16"?>
@@ -46,10 +47,49 @@ next line</column>
 
 
 def read_by_lxml(xml: str) -> TablesDocument | Exception:
+    """The documented general reading: every ``item`` through table_of and row_from_item (not the
+    fast ``.text`` loop of tables_from_root, which is itself checked against this below)."""
     try:
-        return tables_from_root(parse_xml(xml))
+        root = parse_xml(xml)
+        return TablesDocument(
+            root_tag=str(root.tag),
+            attributes=dict(root.items()),
+            items=[(table_of(item), row_from_item(item)) for item in root.iter("item")],
+        )
     except (XmlError, ProtocolError) as error:
         return error
+
+
+def read_by_tree_walk(xml: str) -> TablesDocument | Exception:
+    try:
+        return tables_from_root(parse_xml(xml), what="document")  # row_from_item's default wording
+    except (XmlError, ProtocolError) as error:
+        return error
+
+
+def same_reading(left: TablesDocument | Exception, right: TablesDocument | Exception) -> bool:
+    if isinstance(left, Exception) or isinstance(right, Exception):
+        return type(left) is type(right) and str(left) == str(right)
+    return left == right
+
+
+class PlainReaderSpy:
+    """Wraps plain_tables.read_plain_tables (parse_tables imports it from there at call time) and
+    records each call's input and result."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[tuple[str, TablesDocument | None]] = []
+        real = plain_tables.read_plain_tables
+
+        def spy(xml: str, **kwargs: object) -> TablesDocument | None:
+            result = real(xml, **kwargs)  # type: ignore[arg-type]
+            self.calls.append((xml, result))
+            return result
+
+        monkeypatch.setattr(plain_tables, "read_plain_tables", spy)
+
+    def results_for(self, xml: str) -> list[TablesDocument | None]:
+        return [result for text, result in self.calls if text == xml]
 
 
 def test_a_plain_document_is_read_exactly_as_lxml_reads_it() -> None:
@@ -150,7 +190,9 @@ def test_mutated_documents_are_read_as_lxml_reads_them_or_declined() -> None:
     assert accepted > 150 and declined > 1000, (accepted, declined)
 
 
-def test_the_emulators_product_answer_takes_the_plain_path(emulator: object) -> None:
+def test_the_emulators_product_answer_takes_the_plain_path(
+    emulator: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from erpbridge.erp.client import SoapErpClient
     from erpbridge.erp.ports import RequestKind
     from erpbridge.protocol.request_builders import ProductQuery, build_product_info_request
@@ -165,13 +207,68 @@ def test_the_emulators_product_answer_takes_the_plain_path(emulator: object) -> 
     document = read_plain_tables(answer)
     assert document is not None and document == read_by_lxml(answer)
     assert set(document.table_names) == {"EcomProducts", "EcomPrices"}
+    spy = PlainReaderSpy(monkeypatch)
     infos = parse_product_info(answer)
+    assert [result is not None for result in spy.results_for(answer)] == [True]  # the plain path read it
     assert infos == parse_product_info(answer.encode())  # bytes go through lxml: the same infos
+    assert len(spy.calls) == 1  # bytes never reach the plain reader
     assert len(infos) == 20
 
 
-def test_parse_tables_reads_plain_text_without_a_tree_and_everything_else_with_lxml() -> None:
-    assert parse_tables(PLAIN) == read_by_lxml(PLAIN)
-    assert parse_tables(PLAIN.encode()) == read_by_lxml(PLAIN)
+def test_parse_tables_reads_plain_text_without_a_tree_and_everything_else_with_lxml(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    spy = PlainReaderSpy(monkeypatch)
+    reference = read_by_lxml(PLAIN)
+    assert isinstance(reference, TablesDocument)
+
+    assert parse_tables(PLAIN) == reference
+    plain_results = spy.results_for(PLAIN)
+    assert len(plain_results) == 1 and plain_results[0] == reference  # read by the plain reader
+
+    assert parse_tables(PLAIN.encode()) == reference
+    assert len(spy.calls) == 1  # bytes go straight to lxml
+
     with_comment = PLAIN.replace("<item>", "<!-- c --><item>", 1)
     assert parse_tables(with_comment) == read_by_lxml(with_comment)
+    assert spy.results_for(with_comment) == [None]  # declined, so lxml read it
+    assert len(spy.calls) == 2
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        None,
+        ('columnName="Empty"/>', 'columnName="Empty" isNull="true"/>'),
+        ('columnName="Empty"/>', 'columnName="Empty" isNull=" TRUE "/>'),
+        ('columnName="Empty"/>', 'columnName="Empty" isNull="false">x</column>'),
+        ('columnName="Empty"/>', 'columnName="Empty"><b>in</b> <i>ner</i></column>'),
+        ("<item>", "<!-- c --><item>"),
+        ("424.45", "424<!-- c -->.45"),
+        ("424.45", "424<?pi x?>.45"),
+        ('<column columnName="Empty"/>', "<column/>"),
+        ('<column columnName="Empty"/>', '<column columnName="Note"/>'),
+        ('<item table="Other"/>', '<item table="Other"><column columnName="A">1</column></item>'),
+        ('<tables version="1.2">', '<tables version="1.2"><item><column columnName="Top">t</column></item>'),
+    ],
+)
+def test_the_tree_walk_reads_as_the_general_reader(change: tuple[str, str] | None) -> None:
+    # tables_from_root's fast .text loop against table_of + row_from_item on every item.
+    xml = PLAIN if change is None else PLAIN.replace(*change, 1)
+    assert change is None or xml != PLAIN
+
+    fast, general = read_by_tree_walk(xml), read_by_lxml(xml)
+    assert same_reading(fast, general), (fast, general)
+
+
+def test_the_tree_walk_reads_mutated_documents_as_the_general_reader() -> None:
+    documents = errors = 0
+    for xml in mutations(PLAIN, 1500, seed=20261128):
+        fast, general = read_by_tree_walk(xml), read_by_lxml(xml)
+        assert same_reading(fast, general), (xml, fast, general)
+        if isinstance(general, TablesDocument):
+            documents += 1
+        elif isinstance(general, ProtocolError):
+            errors += 1
+    # Both readings produced documents and row-level errors, so the comparison really ran on both.
+    assert documents > 100 and errors > 5, (documents, errors)

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from erpbridge.errors import ErpResponseError, MalformedXmlError, ProtocolError, XmlSecurityError
+from erpbridge.protocol import plain_tables
 from erpbridge.protocol.plain_tables import read_plain_tables
 from erpbridge.protocol.response_parsers import (
     decode_pdf,
@@ -259,10 +260,38 @@ def test_response_parsers_refuse_hostile_xml() -> None:
             parse("<tables><item>")
 
 
-def test_text_in_the_plain_shape_reads_as_bytes_do() -> None:
+def test_text_in_the_plain_shape_reads_as_bytes_do(monkeypatch: pytest.MonkeyPatch) -> None:
     # Text in the plain shape takes the plain-shape reader; bytes always go through lxml.
     order = _order_response("True")
     assert read_plain_tables(order) is not None and read_plain_tables(PRODUCT_INFO) is not None
-    assert parse_order_response(order, create=True) == parse_order_response(order.encode(), create=True)
-    assert parse_document(order) == parse_document(order.encode())
-    assert parse_product_info(PRODUCT_INFO) == parse_product_info(PRODUCT_INFO.encode())
+
+    # A spy on the plain reader (parse_tables imports it from plain_tables at call time).
+    calls: list[tuple[str, bool]] = []
+    real = plain_tables.read_plain_tables
+
+    def spy(xml: str, **kwargs: object) -> object:
+        result = real(xml, **kwargs)  # type: ignore[arg-type]
+        calls.append((xml, result is not None))
+        return result
+
+    monkeypatch.setattr(plain_tables, "read_plain_tables", spy)
+
+    def read_plain(parse: object, text: str) -> object:
+        calls.clear()
+        result = parse(text)  # type: ignore[operator]
+        assert calls == [(text, True)], calls  # the str went through the plain reader, which read it
+        calls.clear()
+        return result
+
+    def read_bytes(parse: object, text: str) -> object:
+        calls.clear()
+        result = parse(text.encode())  # type: ignore[operator]
+        assert calls == []  # bytes never reach the plain reader
+        return result
+
+    def order_response(xml: object) -> object:
+        return parse_order_response(xml, create=True)  # type: ignore[arg-type]
+
+    assert read_plain(order_response, order) == read_bytes(order_response, order)
+    assert read_plain(parse_document, order) == read_bytes(parse_document, order)
+    assert read_plain(parse_product_info, PRODUCT_INFO) == read_bytes(parse_product_info, PRODUCT_INFO)
