@@ -18,7 +18,7 @@ from typing import Final
 from erpbridge.errors import ProtocolError
 
 __all__ = [
-    "DATETIME_FORMAT",
+    "INVARIANT_NUMBER",
     "format_bool",
     "format_datetime",
     "format_number",
@@ -27,10 +27,9 @@ __all__ = [
     "parse_number",
 ]
 
-DATETIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%S"
 _CENT: Final = Decimal("0.01")
 # An exponent of at most 3 digits: enough for any amount, and no Decimal with a huge exponent.
-_INVARIANT_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?")
+INVARIANT_NUMBER: Final = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?")
 
 
 def format_bool(value: bool) -> str:
@@ -74,7 +73,7 @@ def parse_number(text: str | None) -> Decimal:
     """An invariant number (``12.5``, ``-3``, ``1E3``) as Decimal; anything else → ProtocolError."""
     if text is not None:
         candidate = text.strip()
-        if _INVARIANT_NUMBER.fullmatch(candidate):
+        if INVARIANT_NUMBER.fullmatch(candidate):
             return Decimal(candidate)
     raise ProtocolError(f"not an invariant number: {text!r}")
 

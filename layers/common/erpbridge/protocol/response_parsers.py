@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,7 +17,7 @@ from types import MappingProxyType
 from typing import Final, NamedTuple
 
 from erpbridge.errors import ErpResponseError, ProtocolError
-from erpbridge.protocol.formats import parse_bool, parse_number
+from erpbridge.protocol.formats import INVARIANT_NUMBER, parse_bool, parse_number
 from erpbridge.protocol.tables import Row, TablesDocument, parse_tables
 from erpbridge.protocol.xmlsafe import DEFAULT_LIMITS, XmlLimits
 
@@ -51,10 +50,14 @@ _PRODUCT_COLUMNS: Final = frozenset(
 
 def _number(row: Row, column: str, *, table: str) -> Decimal | None:
     """A numeric column; absent, null or empty text is "not provided" (None)."""
-    text = row.get(column)
+    return _decimal(row.get(column), table, column)
+
+
+def _decimal(text: str | None, table: str, column: str) -> Decimal | None:
+    """:func:`_number` of a column's text already looked up (the product-info hot loop)."""
     if not text:
         return None
-    if _PLAIN_NUMBER.fullmatch(text):  # the usual case, without parse_number's strip and call
+    if INVARIANT_NUMBER.fullmatch(text):  # the usual case, without parse_number's strip and call
         return Decimal(text)
     if not text.strip():
         return None
@@ -62,19 +65,6 @@ def _number(row: Row, column: str, *, table: str) -> Decimal | None:
         return parse_number(text)
     except ProtocolError:
         raise ProtocolError(f"{table}.{column} is not an invariant number: {text!r}") from None
-
-
-# formats.parse_number's grammar (invariant: optional sign, digits, point, exponent), unstripped.
-_PLAIN_NUMBER: Final = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?")
-
-
-def _decimal(text: str | None, table: str, column: str) -> Decimal | None:
-    """:func:`_number` of a column's text already looked up (the product-info hot loop)."""
-    if not text:
-        return None
-    if _PLAIN_NUMBER.fullmatch(text):
-        return Decimal(text)
-    return _number({column: text}, column, table=table)
 
 
 def _first_number(row: Row, *columns: str, table: str) -> Decimal | None:

@@ -30,6 +30,7 @@ from lxml import etree
 from erpbridge.errors import ProtocolError, XmlSecurityError
 from erpbridge.protocol.tables import Row, export_is_done, row_from_item
 from erpbridge.protocol.xmlsafe import (
+    LIBXML2_TEXT_CAP,
     PARSER_OPTIONS,
     STREAM_LIMITS,
     LimitedStream,
@@ -45,7 +46,6 @@ CHUNK_BYTES = 64 * 1024
 _COLUMN_KEYS = ["columnName"]
 _NULL_KEYS = ["columnName", "isNull"]
 _VERIFIED_MAX = 10_000
-LIBXML2_TEXT_CAP = 10_000_000  # XML_MAX_TEXT_LENGTH while huge_tree is off
 
 
 class StreamingTableReader:
