@@ -96,6 +96,18 @@ def test_prices_fall_back_to_shop_prices_and_say_so(live_erp_down: Any) -> None:
                 PriceCurrency="EUR",
             )
         )
+        for other, customer, currency in (("P2", "20000", "EUR"), ("P3", "10000", "USD")):
+            conn.execute(  # cheaper, but another customer's / another currency's: never applies
+                sa.insert(table("EcomPrices")).values(
+                    PriceID=other,
+                    PriceProductId="1000",
+                    PriceProductVariantId="",
+                    PriceQuantity=1,
+                    PriceAmount=Decimal("1.00"),
+                    PriceUserCustomerNumber=customer,
+                    PriceCurrency=currency,
+                )
+            )
     engine.dispose()
     request = {
         "customer_number": "10000",

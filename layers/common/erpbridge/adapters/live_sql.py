@@ -478,6 +478,11 @@ class SqlIdempotencyStore:
             )
 
 
+def _blank_or(column: Any, value: str) -> Any:
+    """``column`` is NULL, empty or ``value`` (a blank field applies to everyone)."""
+    return sa.or_(column.is_(None), column == "", column == value)
+
+
 class SqlShopPrices:
     """Fallback prices: the best EcomPrices row (customer-specific first, largest quantity break not
     above the requested quantity, matching currency and unit), else the product's list price."""
@@ -511,7 +516,14 @@ class SqlShopPrices:
                     p.PriceUserCustomerNumber,
                     p.PriceCurrency,
                     p.PriceShopId,
-                ).where(p.PriceProductId.in_(ids))
+                ).where(
+                    p.PriceProductId.in_(ids),
+                    # Only rows that can apply to this request (other customers' and currencies'
+                    # rows can be most of the table); the loop below applies the same rules.
+                    _blank_or(p.PriceUserCustomerNumber, customer_number or ""),
+                    _blank_or(p.PriceCurrency, currency),
+                    _blank_or(p.PriceShopId, shop_id) if shop_id else sa.true(),
+                )
             ).all()
             product_rows = connection.execute(
                 sa.select(
@@ -521,14 +533,17 @@ class SqlShopPrices:
         list_prices: dict[tuple[str, str], Any] = {}
         for product_row in product_rows:
             list_prices.setdefault((product_row.ProductID, product_row.ProductVariantID or ""), product_row)
+        rows_of: dict[tuple[str, str], list[Any]] = {}
+        for price_row in price_rows:
+            rows_of.setdefault((price_row.PriceProductId, price_row.PriceProductVariantId or ""), []).append(
+                price_row
+            )
         found: dict[tuple[str, str, str, Decimal], ShopPrice] = {}
         for wanted in products:
             product_id, variant_id, unit, quantity = wanted
             best: Any = None
             best_rank: tuple[int, Decimal] | None = None
-            for row in price_rows:
-                if row.PriceProductId != product_id or (row.PriceProductVariantId or "") != variant_id:
-                    continue
+            for row in rows_of.get((product_id, variant_id), ()):
                 if unit and row.PriceUnitId and row.PriceUnitId != unit:
                     continue
                 if (row.PriceCurrency or "") not in ("", currency):
