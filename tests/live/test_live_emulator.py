@@ -158,10 +158,14 @@ def test_shop_controlled_discounts_and_shipping(live: Any) -> None:
             "erp_controls_discount": False,
             "discounts": [{"name": "Spring", "amount": 10}],
             "erp_controls_shipping": False,
-            "shipping": {"method_id": "DHL", "fee": 12.5, "fee_without_vat": 10},
+            "shipping": {"method_id": "DHL", "fee": 8.75, "fee_without_vat": 7},
         },
     ).body
     assert shop["source"] == "erp" and shop["discounts_by"] == "shop" and shop["shipping_by"] == "shop"
-    assert shop["totals"]["discount"] == 10 and shop["totals"]["shipping_fee"] == 12.5
-    assert shop["totals"]["total"] == pytest.approx(erp_only["total"] - 10 + 10)  # − discount + shipping
+    assert shop["totals"]["discount"] == 10 and shop["totals"]["shipping_fee"] == 8.75
+    # The ERP's own basket has no discount and free shipping (goods above the free-shipping amount),
+    # so the shop's total is the ERP's minus the shop discount (10) plus its fee without VAT (7).
+    assert erp_only["discount"] == 0 and erp_only["shipping_fee"] == 0
+    assert shop["totals"]["subtotal"] == pytest.approx(erp_only["subtotal"])
+    assert shop["totals"]["total"] == pytest.approx(erp_only["total"] - 3)  # − 10 discount + 7 shipping
     assert any(line["line_type"] == "discount" and line["price"] == -10 for line in shop["lines"])
