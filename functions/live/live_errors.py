@@ -75,6 +75,9 @@ def map_error(error: Exception) -> Response[Any]:
             return error_response(404, "not_found", str(error))
         case live.ConflictError():
             return error_response(409, "conflict", str(error))
+        case live.TokenKeysUnavailableError():
+            log.error("JWKS unreachable")
+            return error_response(503, "token_keys_unavailable", str(error), retry_after_s=30.0)
         case errors.ErpBusyError():
             return error_response(
                 503, "erp_busy", "the ERP is busy; try again later", retry_after_s=error.retry_after_s or 5.0

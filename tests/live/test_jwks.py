@@ -65,3 +65,21 @@ def test_jwks_tokens_scope_the_customer(
     assert live.call("POST", "/v1/prices", body).status == 401  # required, and missing
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     assert live.call("POST", "/v1/prices", body, token=_token(other_key, "10000")).status == 401
+
+
+def test_an_unreachable_key_server_is_503_not_an_invalid_token(
+    live_builder: Any, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    monkeypatch.delenv("ERPBRIDGE_JWT_SECRET", raising=False)
+    live = live_builder(
+        sqlite_url,
+        {"ERPBRIDGE_ERP_URL": CLOSED_ERP_URL},
+        ERPBRIDGE_JWT_SECRET="",
+        ERPBRIDGE_JWT_JWKS_URL="http://127.0.0.1:9/.well-known/jwks.json",  # nothing listens
+        ERPBRIDGE_JWT_REQUIRED="true",
+    )
+    body = {"customer_number": "10000", "items": [{"product_id": "P000001"}]}
+    answer = live.call("POST", "/v1/prices", body, token=_token(key, "10000"))
+    assert answer.status == 503, answer.body
+    assert answer.body["error"] == "token_keys_unavailable"

@@ -14,7 +14,7 @@ import jwt
 from erpbridge.errors import ConfigurationError
 from erpbridge.live.access import STOREFRONT, Caller
 from erpbridge.live.config import LiveSettings
-from erpbridge.live.errors import UnauthorizedError
+from erpbridge.live.errors import TokenKeysUnavailableError, UnauthorizedError
 
 
 class JwtCustomerTokens:
@@ -57,6 +57,9 @@ class JwtCustomerTokens:
                 issuer=self._settings.jwt_issuer,
                 options={"require": ["exp"], "verify_aud": self._settings.jwt_audience is not None},
             )
+        except jwt.PyJWKClientConnectionError:
+            # A subclass of PyJWTError, but the key server's outage says nothing about the token.
+            raise TokenKeysUnavailableError("the token signing keys cannot be fetched right now") from None
         except jwt.PyJWTError as error:
             raise UnauthorizedError(f"invalid token: {type(error).__name__}") from None
         customer = claims.get(self._settings.jwt_customer_claim)

@@ -23,3 +23,7 @@ class ForbiddenError(LiveApiError):
 
 class UnauthorizedError(LiveApiError):
     """A customer token is required but missing or invalid (401)."""
+
+
+class TokenKeysUnavailableError(LiveApiError):
+    """The identity provider's signing keys (JWKS) cannot be fetched: the token may be fine (503)."""
