@@ -58,6 +58,7 @@ def test_another_container_reads_through_the_shared_store_and_invalidation_reach
     hits = first.get_many(
         ["price|c1|P1", "price|c2|P1"], stamps=dict.fromkeys(["price|c1|P1", "price|c2|P1"], stamp)
     )
+    assert set(hits) == {"price|c1|P1", "price|c2|P1"}  # still there (stale), not merely absent
     assert not any(hit.fresh for hit in hits.values())
     # … and in the other one once its local copy (10 s) has lapsed.
     clock.now += 11
