@@ -41,8 +41,11 @@ test: $(STAMP) lint template-check artefact-check
 openapi: $(STAMP)
 	ERPBRIDGE_STAGE=prod PYTHONPATH=layers/common:cli $(BIN)/python -m erpbridge_cli.main openapi --write openapi.json
 
+# Every script runs, even after one misses its target (exits non-zero); the failures are named at
+# the end and make the target fail.
 bench: $(STAMP)
-	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	failed=""; for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || failed="$$failed $$b"; done; \
+	if [ -n "$$failed" ]; then echo "bench: failed:$$failed" >&2; exit 1; fi
 
 # The code must keep running on Python 3.11, the oldest version it supports: the same tests on it, in
 # a venv of its own (CI runs this after `make test` when the machine has a python3.11).
