@@ -58,6 +58,24 @@ def test_dynamodb_cache_store_round_trip_batches_and_expiry(aws: dict[str, str])
     assert "price|7" not in store.get_many(["price|7"])
 
 
+def test_cache_writes_dynamodb_keeps_refusing_are_logged(
+    aws: dict[str, str], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from erpbridge.adapters.aws.live_dynamodb import DynamoDbCacheStore
+    from erpbridge.live.ports import CacheRecord
+
+    client = boto3.client("dynamodb")
+    # DynamoDB under throttling: every batch comes back unprocessed (moto never throttles).
+    monkeypatch.setattr(client, "batch_write_item", lambda RequestItems: {"UnprocessedItems": RequestItems})
+    monkeypatch.setattr("erpbridge.adapters.aws.live_dynamodb.time.sleep", lambda _: None)
+    store = DynamoDbCacheStore("cache", client=client)
+    now = time.time()
+
+    store.put_many([CacheRecord(f"stamp|p|{n}", now, now, now + 60, now + 60) for n in range(3)])
+
+    assert "did not accept 3 cache writes" in caplog.text
+
+
 def test_breaker_state_is_shared_and_changed_by_compare_and_set(aws: dict[str, str]) -> None:
     from erpbridge.adapters.aws.live_dynamodb import DynamoDbBreakerStore
     from erpbridge.erp.breaker import CircuitBreaker

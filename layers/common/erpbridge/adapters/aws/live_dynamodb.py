@@ -11,6 +11,7 @@ read before (compare-and-set), so two containers never both become the half-open
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,8 @@ from erpbridge.live.ports import CacheRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+log = logging.getLogger("erpbridge.adapters.aws.live_dynamodb")
 
 _BATCH_GET = 100  # DynamoDB limits
 _BATCH_WRITE = 25
@@ -91,6 +94,11 @@ class DynamoDbCacheStore:
                 if not pending:
                     break
                 time.sleep(0.05)
+            else:
+                # The cache is best effort (a failed price write must not turn an ERP answer into a
+                # fallback), but a lost invalidation stamp serves stale prices until the TTL: say so.
+                left = sum(len(items) for items in pending.values())
+                log.error("DynamoDB did not accept %d cache writes after 5 tries (throttled?)", left)
 
 
 def _record(item: dict[str, Any]) -> CacheRecord:
