@@ -108,7 +108,6 @@ class OAuth2ClientCredentials:
         self._lock = threading.Lock()
         self._token: SecretStr | None = None
         self._renew_at = 0.0
-        self.tokens_fetched = 0
 
     def __repr__(self) -> str:
         return f"OAuth2ClientCredentials(token_url={self._token_url!r}, client_id={self._client_id!r})"
@@ -161,7 +160,6 @@ class OAuth2ClientCredentials:
             raise ErpAuthError("OAuth2 token endpoint answered without a usable access_token") from None
         if not isinstance(token, str) or not token or token_type.lower() != "bearer" or lifetime <= 0:
             raise ErpAuthError("OAuth2 token endpoint answered without a usable bearer access_token")
-        self.tokens_fetched += 1
         log.info("fetched an OAuth2 token", extra={"expires_in_s": lifetime, "token_url": self._token_url})
         return SecretStr(token), lifetime
 
