@@ -6,7 +6,8 @@ Policy per request kind (README "The protocol" has the table):
 * every call has a connect and a read timeout;
 * kinds in :data:`RETRY_SAFE` retry connection errors, timeouts, 429 and 502/503/504 with capped
   exponential back-off and jitter, waiting what ``Retry-After`` says on 429/503 (and giving up with
-  :class:`ErpBusyError` when it says longer than ``erp_retry_after_max_s``);
+  :class:`ErpBusyError` when it says longer than ``erp_retry_after_max_s``); PING is retry-safe
+  but gets one attempt (it is the probe);
 * CREATE_ORDER / EXPORT_ORDER are sent once: a connection that fails before the request went out
   is :class:`ErpUnavailableError` ("not sent"), a timeout or dropped connection after it went out
   is :class:`ErpOutcomeUnknownError` ("may have been applied");
@@ -64,19 +65,18 @@ from erpbridge.errors import (
     ErpTimeoutError,
     ErpUnavailableError,
 )
+from erpbridge.protocol.request_builders import build_ping
 from erpbridge.settings import ErpSettings
 
 __all__ = ["ErpStatus", "SoapErpClient", "pooled_session"]
 
 log = logging.getLogger("erpbridge.erp.client")
 
-PING_REQUEST: Final = b"<GetEcomData></GetEcomData>"
 CHUNK_BYTES: Final = 1 << 20
 # call() parses responses up to this size with lxml; above it (libxml2 caps one text node at
 # 10 MB) the streaming extractor unescapes the text into memory instead.
 PARSE_IN_MEMORY_BYTES: Final = 8 << 20
 FAULT_BODY_BYTES: Final = 1 << 20
-NOT_RETRY_SAFE: Final = frozenset(RequestKind) - RETRY_SAFE
 
 T = TypeVar("T")
 
@@ -215,7 +215,7 @@ class SoapErpClient:
     def ping(self) -> bool:
         """Send the connection check ``<GetEcomData></GetEcomData>``; True when the ERP answers."""
         try:
-            self.call(PING_REQUEST, kind=RequestKind.PING)
+            self.call(build_ping(), kind=RequestKind.PING)
         except ErpError as error:
             log.warning("ERP ping failed: %s", type(error).__name__, extra={"erp": self._where})
             return False
@@ -327,7 +327,6 @@ class SoapErpClient:
                 )
             deadline = self._clock() + self.settings.erp_timeout_s
             head: list[bytes] = []
-            head_size = 0
             output = io.BytesIO()
             extractor: InnerDocumentExtractor | None = None
             total = 0
@@ -341,8 +340,7 @@ class SoapErpClient:
                     extractor.feed(chunk)
                     continue
                 head.append(chunk)
-                head_size += len(chunk)
-                if head_size > PARSE_IN_MEMORY_BYTES:
+                if total > PARSE_IN_MEMORY_BYTES:
                     extractor = self._extractor(contract, output.write)
                     for part in head:
                         extractor.feed(part)
@@ -392,9 +390,8 @@ class SoapErpClient:
     def _resolved_contract(self) -> SoapContract:
         if self._contract is not None:
             return self._contract
-        with self._lock:
-            if self._contract is not None:
-                return self._contract
+        # Unlocked: threads that start before the first discovery ends each fetch the WSDL (harmless,
+        # the answers are the same); every later call reuses the stored contract.
         response = self._send("GET", None, kind=RequestKind.PING, what="WSDL request")
         with response:
             body = b"".join(self._body_chunks(response, RequestKind.PING, deadline=None, limit=4 << 20))
@@ -406,8 +403,7 @@ class SoapErpClient:
             contract.soap_action,
             extra={"erp": self._where},
         )
-        with self._lock:
-            self._contract = contract
+        self._contract = contract
         return contract
 
     def _post(self, contract: SoapContract, request_xml: bytes, kind: RequestKind) -> requests.Response:
@@ -435,7 +431,7 @@ class SoapErpClient:
             except ErpError as error:  # the token endpoint failed: the ERP was not contacted
                 raise _AttemptFailed(
                     error,
-                    retryable=isinstance(error, TokenEndpointUnavailableError) and kind not in NOT_RETRY_SAFE,
+                    retryable=isinstance(error, TokenEndpointUnavailableError) and kind in RETRY_SAFE,
                     erp_down=False,
                 ) from None
             all_headers = {**(headers or {}), **credentials}
@@ -464,7 +460,7 @@ class SoapErpClient:
     def _raise_transport_failure(
         self, error: requests.RequestException, kind: RequestKind, what: str
     ) -> NoReturn:
-        safe = kind not in NOT_RETRY_SAFE
+        safe = kind in RETRY_SAFE
         if isinstance(error, requests.ConnectionError) and not _was_sent(error):
             raise _AttemptFailed(
                 ErpUnavailableError(
@@ -482,7 +478,7 @@ class SoapErpClient:
         ) from None
 
     def _raise_answer_lost(self, kind: RequestKind, what: str, reason: str) -> NoReturn:
-        if kind in NOT_RETRY_SAFE:
+        if kind not in RETRY_SAFE:
             raise _AttemptFailed(
                 ErpOutcomeUnknownError(
                     f"{what} was sent to ERP at {self._where} but no answer arrived ({reason}); "
@@ -499,7 +495,7 @@ class SoapErpClient:
 
     def _raise_for_status(self, response: requests.Response, kind: RequestKind, what: str) -> NoReturn:
         status = response.status_code
-        safe = kind not in NOT_RETRY_SAFE
+        safe = kind in RETRY_SAFE
         retry_after = _parse_retry_after(response.headers.get("Retry-After"))
         if status in (429, 503):
             raise _AttemptFailed(
