@@ -82,13 +82,13 @@ def safe_parser() -> Any:
     return etree.XMLParser(**PARSER_OPTIONS)
 
 
-def _rewrite_declared_encoding(head: bytes) -> bytes:
-    """Replace a declared UTF-16 encoding by utf-8: called only when the bytes are not UTF-16."""
+def _rewrite_declared_encoding(head: bytes, *, only_utf16: bool = True) -> bytes:
+    """Replace the declared encoding by utf-8: only a UTF-16 name (BC's label on UTF-8 bytes; called
+    only when the bytes are not UTF-16), or any name with ``only_utf16=False``."""
     match = _DECLARATION.match(head)
     if match is None:
         return head
-    declared = match.group(4).decode("ascii").lower()
-    if declared not in _UTF16_NAMES:
+    if only_utf16 and match.group(4).decode("ascii").lower() not in _UTF16_NAMES:
         return head
     start, end = match.span(4)
     return head[:start] + b"utf-8" + head[end:]
@@ -106,12 +106,8 @@ def _utf16_codec(head: bytes) -> str | None:
 
 
 def _force_utf8_declaration(text: str) -> bytes:
-    data = text.encode("utf-8")
-    match = _DECLARATION.match(data)
-    if match is None:
-        return data
-    start, end = match.span(4)
-    return data[:start] + b"utf-8" + data[end:]
+    """``text`` as UTF-8 bytes whose declaration, whatever encoding it names, says utf-8."""
+    return _rewrite_declared_encoding(text.encode("utf-8"), only_utf16=False)
 
 
 def check_prolog(head: bytes, *, complete: bool, what: str = "document") -> None:
