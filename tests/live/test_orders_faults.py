@@ -144,17 +144,24 @@ def test_two_export_workers_at_once_send_each_order_exactly_once(live_factory: A
         for n in range(2)
     ]
     reports: list[Any] = []
+    errors: list[BaseException] = []  # an exception in a thread would otherwise only warn
     start = threading.Barrier(2)
 
     def run(worker: OrderService) -> None:
-        start.wait()
-        reports.append(worker.export_failed_orders(older_than_s=0))
+        try:
+            start.wait(timeout=30)
+            reports.append(worker.export_failed_orders(older_than_s=0))
+        except BaseException as error:
+            errors.append(error)
 
     threads = [threading.Thread(target=run, args=(worker,)) for worker in workers]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    assert errors == []
+    assert len(reports) == 2
     assert sum(r.created for r in reports) == 6
     sent = [r["order_id"] for report in reports for r in report.orders]
     assert sorted(sent) == [f"WEB-PAR-{n}" for n in range(6)]  # each order by one worker only
