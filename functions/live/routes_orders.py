@@ -58,5 +58,6 @@ def post_order(
 )
 def get_order(order_id: OrderId, authorization: Authorization = None) -> OrderDetail:
     caller = services().tokens.caller(authorization)
-    caller.ensure_may_access_order(services().orders.get_order(order_id).customer_number)
-    return services().orders.detail(order_id)
+    order = services().orders.get_order(order_id)
+    caller.ensure_may_access_order(order.customer_number)
+    return services().orders.detail(order)

@@ -223,7 +223,8 @@ def register(app: typer.Typer) -> None:
     @orders_app.command("show")
     def show(order_id: str) -> None:
         """An order's state and the timeline of every attempt."""
-        detail = _local_services(migrate=False).orders.detail(order_id)
+        orders = _local_services(migrate=False).orders
+        detail = orders.detail(orders.get_order(order_id))
         console.print(
             f"order [bold]{detail.order_id}[/]  customer {detail.customer_number or '-'}  "
             f"status [bold]{detail.status.value}[/] ({detail.state})  "

@@ -7,7 +7,7 @@ an ERP URL and a database URL. Orders and idempotency records are in the shop da
 cases (the same transaction boundary as the order itself).
 
 Everything heavy (SQLAlchemy, requests, lxml, boto3) is imported when a service is first used, not
-when the Lambda module is imported: the health route does not pay for the database driver.
+when the Lambda module is imported, so the cold start pays only for what the first request needs.
 """
 
 from __future__ import annotations
@@ -64,7 +64,6 @@ class LiveServices:
         self._erp = erp
         self._metrics: MetricsSink = metrics or LoggingMetrics()
         self._migrate = migrate
-        self._lock = threading.RLock()
 
     # --- adapters -------------------------------------------------------------------------------
 

@@ -31,11 +31,6 @@ class OrderDocumentPolicy:
     unit_prices: bool = True
 
 
-def _identifier(product_id: str, variant_id: str, language: str, unit: str, unit_prices: bool) -> str:
-    base = f"{product_id}.{variant_id}.{language}"
-    return f"{base}.{unit}" if unit_prices and unit else base
-
-
 def build_order_xml(
     request: BasketRequest,
     order_id: str,
@@ -45,6 +40,7 @@ def build_order_xml(
     policy: OrderDocumentPolicy,
     order_date: datetime | None = None,
 ) -> bytes:
+    from erpbridge.protocol.request_builders import identifier_of
     from erpbridge.protocol.tables import Column, build_tables
 
     customer = request.customer_number or policy.anonymous_user_key
@@ -113,7 +109,7 @@ def build_order_xml(
                 "OrderLineProductVariantId": line.variant_id,
                 "OrderLineProductNumber": line.product_id,
                 "OrderLineProductName": line.name,
-                "OrderLineProductIdentifier": _identifier(
+                "OrderLineProductIdentifier": identifier_of(
                     line.product_id, line.variant_id, request.language, line.unit, policy.unit_prices
                 ),
                 "OrderLineQuantity": line.quantity,

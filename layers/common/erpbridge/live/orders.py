@@ -191,8 +191,9 @@ class OrderService:
             raise NotFoundError(f"order {order_id} not found")
         return order
 
-    def detail(self, order_id: str) -> OrderDetail:
-        order = self.get_order(order_id)
+    def detail(self, order: StoredOrder) -> OrderDetail:
+        """The status and timeline of an order read with :meth:`get_order`."""
+        order_id = order.order_id
         created = order.created_at or self._now()
         return OrderDetail(
             order_id=order.order_id,

@@ -8,7 +8,7 @@ adapter.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -218,10 +218,10 @@ class IdempotencyStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Metric:
+    """A count (the sinks publish every metric as a Count)."""
+
     name: str
     value: float = 1.0
-    unit: str = "Count"
-    dimensions: Mapping[str, str] = field(default_factory=dict)
 
 
 class MetricsSink(Protocol):

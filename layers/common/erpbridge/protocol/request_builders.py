@@ -140,10 +140,13 @@ class ProductQuery:
 
 def product_identifier(query: ProductQuery, *, unit_prices: bool) -> str:
     """``<id>.<variant>.<language>`` plus ``.<unit>`` with unit prices: the cache and join key."""
-    identifier = f"{query.product_id}.{query.variant_id}.{query.language_id}"
-    if unit_prices and query.unit_id:
-        identifier += f".{query.unit_id}"
-    return identifier
+    return identifier_of(query.product_id, query.variant_id, query.language_id, query.unit_id, unit_prices)
+
+
+def identifier_of(product_id: str, variant_id: str, language: str, unit: str, unit_prices: bool) -> str:
+    """:func:`product_identifier` of the parts (order lines carry the same identifier)."""
+    identifier = f"{product_id}.{variant_id}.{language}"
+    return f"{identifier}.{unit}" if unit_prices and unit else identifier
 
 
 def build_product_info_request(
