@@ -237,11 +237,8 @@ class Customer:
     price_group: str  # "" = none
     disc_group: str  # "" = none
     invoice_disc_code: str  # "" = none
-    prices_including_vat: bool
     allow_line_disc: bool
     language_code: str
-    location_code: str
-    payment_terms: str
     contacts: tuple[Contact, ...] = ()
     ship_to: tuple[ShipToAddress, ...] = ()
     blocked: bool = False

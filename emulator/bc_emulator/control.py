@@ -5,7 +5,7 @@
 | GET | `/_control` | URLs, auth mode and credentials, data size, down state, active faults |
 | GET | `/_control/health` | `{"ok": true}` (the trivial endpoint benchmarks compare against) |
 | GET | `/_control/blob?bytes=N` | N filler bytes, chunked like a batch answer (HTTP baseline) |
-| POST | `/_control/reset` | fresh ERP state (orders, checkpoints), no faults, empty journal, up |
+| POST | `/_control/reset` | fresh orders, checkpoints; faults and token TTL as at start; empty journal; up |
 | GET / PUT / DELETE | `/_control/faults` | read / replace (JSON body = fault spec) / clear the faults |
 | POST | `/_control/down` | close the SOAP listener; body `{"seconds": 2}` (absent = until `/up`) |
 | POST | `/_control/up` | open it again |

@@ -22,7 +22,7 @@ Public API (no HTTP, no XML — the server serialises what these return)
     (column name → text), ``lines`` the ``EcomOrderLines`` items. ``CalculatedOrder.header_row`` /
     ``.line_rows`` are the response rows (``.tables()`` gives ``{"EcomOrders": [...],
     "EcomOrderLines": [...]}``). Create is idempotent on the shop's ``OrderId``; created orders
-    appear in ``list_documents("OpenOrder", ...)``. ``orders_export`` semantics = ``create_order``.
+    appear in ``list_documents("OpenOrder", ...)``.
 
 ``list_documents(doc_type, customer_no, first_item=1, amount=10, sort_by=None, direction=None,
     search_field=None, search_value=None)`` → ``(rows, total)``; doc types OpenOrder, Invoice,
@@ -807,15 +807,14 @@ class _Generator:
                 price_group=price_group,
                 disc_group=rng.choices(["", *CUSTOMER_DISC_GROUPS], [40, 25, 20, 15])[0],
                 invoice_disc_code=rng.choices(["", "STD", "LARGE"], [50, 35, 15])[0],
-                prices_including_vat=price_group == "RETAIL",
                 allow_line_disc=rng.random() < 0.95,
                 language_code=language_by_country.get(country, "ENU"),
-                location_code="MAIN",
-                payment_terms=rng.choice(["14 DAYS", "30 DAYS", "1M(8D)"]),
                 contacts=contacts,
                 ship_to=ship_to,
                 blocked=False,
             )
+            # Draw of a payment-terms field that was never used: kept so the seeded data is unchanged.
+            rng.choice(["14 DAYS", "30 DAYS", "1M(8D)"])
             customers.append(customer)
             # Customer-specific agreements: net prices on some items, line discounts on others.
             for _ in range(min(n_items, rng.randint(5, 25))):
@@ -903,8 +902,6 @@ class BusinessCentral:
     ) -> tuple[CalculatedOrder, str, bool]:
         with self.lock:
             return self.documents.create_order(header, lines, self.today, datetime.now())
-
-    orders_export = create_order
 
     def sales_order_for(self, shop_order_id: str) -> SalesDocument | None:
         """The sales order created for a shop OrderId (for the control API / tests)."""

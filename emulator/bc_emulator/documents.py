@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -82,7 +82,6 @@ class CalculatedOrder:
     shipping_warning: str
     header_row: Row
     line_rows: list[Row]
-    header_in: dict[str, str] = field(default_factory=dict)
 
     def tables(self) -> dict[str, list[Row]]:
         return {"EcomOrders": [self.header_row], "EcomOrderLines": self.line_rows}
@@ -390,7 +389,6 @@ class DocumentStore:
             shipping_warning=warning,
             header_row=header_row,
             line_rows=line_rows + discount_rows + tax_rows,
-            header_in={k: v for k, v in header.items() if isinstance(v, str)},
         )
 
     def create_order(

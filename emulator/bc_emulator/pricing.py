@@ -146,16 +146,18 @@ class PricingEngine:
 
     def _applicable_prices(
         self, item: Item, variant_id: str, unit_code: str, ctx: PriceContext
-    ) -> list[tuple[SalesPrice, Decimal]]:
-        """Price lines that apply to everything but the quantity, with their minimum quantity
-        expressed in the requested unit's terms (base-unit lines count base units)."""
+    ) -> list[SalesPrice]:
+        """Price lines that apply to everything but the quantity. Their ``minimum_quantity`` is as
+        entered, not converted: a line without a unit counts base units, a unit line counts the
+        requested unit (the only one it applies to); callers convert via ``_reaches`` /
+        ``_in_requested_unit``."""
         result = [
-            (line, line.minimum_quantity)
+            line
             for line in self.dataset.sales_prices.get(item.no, ())
             if self._applies(line, variant_id, unit_code, ctx)
         ]
         # On equal prices the more specific agreement wins: customer, then price group, then all.
-        result.sort(key=lambda entry: _SALES_TYPE_RANK.get(entry[0].sales_type, 9))
+        result.sort(key=lambda line: _SALES_TYPE_RANK.get(line.sales_type, 9))
         return result
 
     def _applicable_discounts(
@@ -204,12 +206,12 @@ class PricingEngine:
         qty_per_unit: int,
         quantity: Decimal,
         ctx: PriceContext,
-        prices: list[tuple[SalesPrice, Decimal]],
+        prices: list[SalesPrice],
         discounts: list[LineDiscount],
     ) -> tuple[Decimal, str, Decimal]:
         best: _Candidate | None = None
-        for line, minimum in prices:
-            if not self._reaches(minimum, line.unit_code, quantity, qty_per_unit):
+        for line in prices:
+            if not self._reaches(line.minimum_quantity, line.unit_code, quantity, qty_per_unit):
                 continue
             cand = _Candidate(
                 self._convert(item, line, qty_per_unit, ctx),
@@ -237,7 +239,7 @@ class PricingEngine:
         quantity: Decimal,
         ctx: PriceContext,
         *,
-        candidates: tuple[list[tuple[SalesPrice, Decimal]], list[LineDiscount]] | None = None,
+        candidates: tuple[list[SalesPrice], list[LineDiscount]] | None = None,
     ) -> LinePrice:
         """Price one line; the unit must be one of the item's units (BcError otherwise)."""
         unit = item.unit(unit_code)
@@ -268,7 +270,7 @@ class PricingEngine:
 
     def candidates(
         self, item: Item, variant_id: str, unit_code: str, ctx: PriceContext
-    ) -> tuple[list[tuple[SalesPrice, Decimal]], list[LineDiscount]]:
+    ) -> tuple[list[SalesPrice], list[LineDiscount]]:
         """The price lines and line discounts that apply to this line whatever its quantity."""
         return (
             self._applicable_prices(item, variant_id, unit_code, ctx),
@@ -282,7 +284,7 @@ class PricingEngine:
         unit_code: str,
         ctx: PriceContext,
         *,
-        candidates: tuple[list[tuple[SalesPrice, Decimal]], list[LineDiscount]] | None = None,
+        candidates: tuple[list[SalesPrice], list[LineDiscount]] | None = None,
     ) -> list[tuple[Decimal, Decimal]]:
         """(from quantity, net unit price) for each quantity where the customer's price changes."""
         unit = item.unit(unit_code)
@@ -290,8 +292,8 @@ class PricingEngine:
             return []
         prices, discounts = candidates or self.candidates(item, variant_id, unit.code, ctx)
         thresholds = {ONE}
-        for line, minimum in prices:
-            thresholds.add(self._in_requested_unit(minimum, line.unit_code, unit.qty_per_unit))
+        for line in prices:
+            thresholds.add(self._in_requested_unit(line.minimum_quantity, line.unit_code, unit.qty_per_unit))
         for disc in discounts:
             thresholds.add(self._in_requested_unit(disc.minimum_quantity, disc.unit_code, unit.qty_per_unit))
         result: list[tuple[Decimal, Decimal]] = []

@@ -353,12 +353,9 @@ class Emulator:
         self._hang_release = threading.Event()
         self._lock = threading.RLock()
         self._listener: _Listener | None = None
-        self._thread: threading.Thread | None = None
         self._control_listener: _Listener | None = None
-        self._control_thread: threading.Thread | None = None
         self._port = cfg.port
         self._up_timer: threading.Timer | None = None
-        self._down_until: float | None = None
         self.soap_path = "/" + "/".join(
             quote(part, safe="")
             for part in (cfg.tenant, cfg.environment, "WS", cfg.company, "Codeunit", cfg.service)
@@ -378,7 +375,7 @@ class Emulator:
             self._control_listener = _Listener(
                 (self.config.host, self.config.control_port), self, control_only=True
             )
-            self._control_thread = self._serve(self._control_listener, "bc-emulator-control")
+            self._serve(self._control_listener, "bc-emulator-control")
             self.control = control_api.ControlClient(self.control_url)
             if self.faults.spec.down_for_s:
                 self.go_down(self.faults.spec.down_for_s)
@@ -387,15 +384,13 @@ class Emulator:
     def _start_main(self) -> None:
         self._listener = _Listener((self.config.host, self._port), self, control_only=False)
         self._port = self._listener.server_address[1]
-        self._thread = self._serve(self._listener, "bc-emulator")
+        self._serve(self._listener, "bc-emulator")
 
     @staticmethod
-    def _serve(listener: _Listener, name: str) -> threading.Thread:
-        thread = threading.Thread(
+    def _serve(listener: _Listener, name: str) -> None:
+        threading.Thread(
             target=listener.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True
-        )
-        thread.start()
-        return thread
+        ).start()
 
     def stop(self) -> None:
         with self._lock:
@@ -417,7 +412,6 @@ class Emulator:
             self._listener.server_close()
             self._listener.cut_connections()
             self._listener = None
-        self._thread = None
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -441,7 +435,6 @@ class Emulator:
                 self._up_timer.cancel()
                 self._up_timer = None
             self._stop_main()
-            self._down_until = None if seconds is None else time.monotonic() + seconds
             self._journal.count("down_windows")
             if seconds is not None:
                 self._up_timer = threading.Timer(seconds, self.come_up)
@@ -453,7 +446,6 @@ class Emulator:
             if self._up_timer is not None and threading.current_thread() is not self._up_timer:
                 self._up_timer.cancel()
             self._up_timer = None
-            self._down_until = None
             if self._listener is None and not self._stopping.is_set():
                 self._start_main()
 
