@@ -382,3 +382,73 @@ def test_a_fetch_event_for_an_unknown_job_or_without_a_job_is_refused(batch: Bat
     with pytest.raises(ConfigurationError, match="job"):
         batch.fetch_handler({"scheduled_time": "2026-11-26T02:00:00Z"}, batch.context)
     assert batch.keys("staging/") == []
+
+
+def test_a_duplicate_delivery_during_the_run_leaves_the_running_runs_lock_held(
+    batch: Batch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slot = {"scheduled_time": "2026-11-26T02:15:00Z"}
+    first_is_writing = threading.Event()
+    checks_done = threading.Event()
+    original = S3ObjectStore.open_writer
+
+    @contextmanager
+    def held_writer(self: S3ObjectStore, key: str, **kwargs: Any) -> Iterator[Any]:
+        if not first_is_writing.is_set():  # only the first run's first page waits
+            first_is_writing.set()
+            checks_done.wait(timeout=30)
+        with original(self, key, **kwargs) as writer:
+            yield writer
+
+    monkeypatch.setattr(S3ObjectStore, "open_writer", held_writer)
+    results: dict[str, dict[str, Any]] = {}
+    first = threading.Thread(
+        target=lambda: results.__setitem__("first", batch.fetch("fetch-stock-level", **slot))
+    )
+    first.start()
+    try:
+        assert first_is_writing.wait(timeout=30)
+        duplicate = batch.fetch("fetch-stock-level", **slot)
+        assert duplicate["result"] in ("locked", "duplicate")
+        # The first run still holds the lock: a manual run now must not start beside it.
+        manual = batch.fetch("fetch-stock-level")
+        assert manual["result"] == "locked", manual
+    finally:
+        checks_done.set()
+        first.join(timeout=60)
+    assert results["first"]["result"] == "fetched"
+    assert batch.fetch("fetch-stock-level")["result"] == "fetched"  # released once the run ended
+
+
+def test_a_failed_file_copied_back_to_staging_is_imported_again(batch: Batch) -> None:
+    key = "staging/fetch-customer-data/manual-redrive/page-0001.xml"
+    failed_key = "failed/fetch-customer-data/manual-redrive/page-0001.xml"
+    batch.put(key, b'<?xml version="1.0" encoding="utf-8"?><tables><table tableName="AccessUser">')
+    first_event = batch.event_for(key)
+    assert batch.import_handler(first_event, batch.context)["result"] == "failed"
+    # The operator's redrive (README): copy it back. Same content, so the same ETag.
+    batch.s3.copy_object(
+        Bucket=batch.aws.bucket, Key=key, CopySource={"Bucket": batch.aws.bucket, "Key": failed_key}
+    )
+    redrive = batch.event_for(key)
+    assert redrive["detail"]["object"]["etag"] == first_event["detail"]["object"]["etag"]
+    assert batch.import_handler(redrive, batch.context)["result"] == "failed"  # processed, not "duplicate"
+    assert batch.run_record("manual-redrive").files_failed == 2
+    assert batch.keys("staging/") == []
+    # A late redelivery of the first event finds nothing left to import.
+    assert batch.import_handler(first_event, batch.context)["result"] == "gone"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "staging/fetch-stock-level/x.xml",
+        "staging/Fetch-Stock-Level/run-1/page-0001.xml",
+        "staging/fetch-stock-level/run-1/deeper/page-0001.xml",
+    ],
+)
+def test_an_object_under_staging_that_is_not_a_staged_page_is_ignored(batch: Batch, key: str) -> None:
+    batch.put(key, b"<tables/>")
+    outcome = batch.import_handler(batch.event_for(key), batch.context)
+    assert outcome["result"] == "ignored"
+    assert batch.keys("staging/") == [key]  # left where it is

@@ -143,3 +143,27 @@ def test_concurrent_lock_attempts_let_exactly_one_through(tmp_path: Any) -> None
     for thread in threads:
         thread.join()
     assert len(winners) == 1
+
+
+def test_a_runs_import_errors_keep_only_the_last_twenty_when_stored(aws_batch: Any) -> None:
+    import boto3
+
+    runs = DynamoDbRunRecorder(aws_batch.runs_table)
+    for n in range(25):
+        runs.add_import(
+            "fetch-stock-level",
+            "manual-errors",
+            counts=ImportCounts(),
+            failed=True,
+            error=f"MalformedXmlError: file {n}",
+            at=NOW,
+        )
+    item = boto3.client("dynamodb").get_item(
+        TableName=aws_batch.runs_table,
+        Key={"job": {"S": "fetch-stock-level"}, "run_id": {"S": "manual-errors"}},
+        ConsistentRead=True,
+    )["Item"]
+    stored = [entry["S"] for entry in item["import_errors"]["L"]]
+    assert stored == [f"MalformedXmlError: file {n}" for n in range(5, 25)]  # as on SQLite
+    record = runs.get("manual-errors")
+    assert record.files_failed == 25 and record.import_errors == stored

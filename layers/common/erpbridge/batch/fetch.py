@@ -7,12 +7,15 @@ object store uploads them as they come (S3 multipart).
 
 A lock with expiry keeps two runs of the same job apart (the scheduler may deliver twice, an
 operator may press "run now" during a scheduled run); a scheduled run's id comes from its
-schedule slot, so a duplicate delivery that arrives after the run ended is recognised too.
+schedule slot, so a duplicate delivery that arrives after the run ended is recognised too. Each
+invocation holds the lock under its own owner token (run id + a random suffix), so a duplicate
+delivery that arrives while the run is still going finds the lock taken and can never release it.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_LOCK_TTL_S = 16 * 60  # longer than the fetch function's 15-minute timeout
 DEFAULT_MAX_PAGES = 10_000
+_OWNER_SEPARATOR = "#"  # never part of a run id
 
 
 class FetchResult(StrEnum):
@@ -87,10 +91,14 @@ def run_fetch(
     started = clock()
     run_id = run_id or new_run_id(started, scheduled_time=scheduled_time)
 
-    holder = lock.acquire(job, run_id, now=started, ttl_s=lock_ttl_s)
+    # Not the bare run id: a duplicate delivery of the same slot carries the same run id, and the
+    # adapters let an owner re-take (and release) its own lock.
+    owner = f"{run_id}{_OWNER_SEPARATOR}{uuid.uuid4().hex[:12]}"
+    holder = lock.acquire(job, owner, now=started, ttl_s=lock_ttl_s)
     if holder is not None:
+        holder_run = holder.owner.partition(_OWNER_SEPARATOR)[0]
         reason = (
-            f"job {job} is already running (run {holder.owner}, lock expires {holder.expires_at:%H:%M:%S}Z)"
+            f"job {job} is already running (run {holder_run}, lock expires {holder.expires_at:%H:%M:%S}Z)"
         )
         logger.warning(reason)
         return FetchOutcome(job, run_id, FetchResult.LOCKED, reason=reason)
@@ -102,7 +110,7 @@ def run_fetch(
             return FetchOutcome(job, run_id, FetchResult.DUPLICATE, reason=reason)
         return _fetch_pages(job, run_id, request_xml, transport, store, runs, clock, max_pages)
     finally:
-        lock.release(job, run_id)
+        lock.release(job, owner)
 
 
 def _fetch_pages(

@@ -7,7 +7,9 @@ file is streamed into the job's mapping in one database transaction. Then:
 - success → the object moves to ``archive/…`` and the counts are added to the run record;
 - bad input (malformed XML, mapping or conversion errors: any ``ErpBridgeError``) → the database
   is untouched, the object moves to ``failed/…`` with ``<name>.error.json`` beside it, and the run
-  records the error. Retrying would not help, so this is not raised;
+  records the error. Retrying would not help, so this is not raised. The claim is released, not
+  kept: a redelivered event finds nothing left in ``staging/`` (``gone``), while a copy an operator
+  puts back to redrive it (same content, so the same ETag) is imported again;
 - anything else (database down, crash, timeout) → the claim is released and the error raised, the
   object stays in ``staging/`` and the event's retry policy (then its DLQ) takes over.
 """
@@ -23,7 +25,7 @@ from enum import StrEnum
 
 from erpbridge.batch.models import STAGING_PREFIX, ImportCounts, StagedObject
 from erpbridge.batch.ports import ImportClaims, ObjectStore, RunRecorder, StagedFileImporter
-from erpbridge.errors import ErpBridgeError, XmlError
+from erpbridge.errors import ConfigurationError, ErpBridgeError, XmlError
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +87,11 @@ def import_staged_object(
         raise ValueError(f"object store is bound to {store.bucket!r}, event names {bucket!r}")
     if not key.startswith(STAGING_PREFIX) or not key.endswith(".xml"):
         return ImportOutcome(bucket, key, ImportResult.IGNORED)
-    staged = StagedObject.parse(key)
+    try:
+        staged = StagedObject.parse(key)
+    except ConfigurationError:  # e.g. staging/<job>/x.xml: no run folder, so not a staged page
+        logger.warning("ignoring %s: not a staged page (staging/<job>/<run-id>/<name>.xml)", key)
+        return ImportOutcome(bucket, key, ImportResult.IGNORED)
     if etag is None:
         info = store.head(key)
         if info is None:
@@ -108,7 +114,12 @@ def import_staged_object(
     except BaseException:
         claims.release(claim_key)
         raise
-    claims.complete(claim_key, outcome.as_dict(), now=clock(), keep_s=keep_done_s)
+    if outcome.result is ImportResult.FAILED:
+        # Moved to failed/: nothing left for a redelivery to import twice (it finds the key gone),
+        # and keeping the claim would make a redrive copy with the same ETag look like a duplicate.
+        claims.release(claim_key)
+    else:
+        claims.complete(claim_key, outcome.as_dict(), now=clock(), keep_s=keep_done_s)
     return outcome
 
 

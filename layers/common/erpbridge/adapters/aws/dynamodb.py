@@ -4,7 +4,8 @@ Tables (see template.yaml, ``# --- batch ---``):
 
 - runs: ``job`` (hash) + ``run_id`` (range), GSI ``by-run-id``; TTL ``expires_at`` (90 days).
   Import results are added with atomic ``ADD`` counters, so concurrent page imports never lose
-  a count.
+  a count. ``import_errors`` keeps the last 20 messages, like SQLite: an update expression cannot
+  slice a list, so the oldest entries are removed by a second, conditional write.
 - locks: ``job`` (hash); ``owner``, ``expires_at`` (epoch seconds, also the TTL attribute). Taken by
   a conditional put that succeeds only when there is no lock, it has expired, or it is ours.
 - idempotency: ``id`` (hash); ``status``, ``expiration`` (epoch seconds, TTL), ``data``. The same
@@ -160,13 +161,36 @@ class DynamoDbRunRecorder:
             expression += ", import_errors = list_append(if_not_exists(import_errors, :none), :error)"
             values[":none"] = {"L": []}
             values[":error"] = {"L": [_s(error[:2000])]}
-        self._client.update_item(
+        answer = self._client.update_item(
             TableName=self._table,
             Key={"job": _s(job), "run_id": _s(run_id)},
             UpdateExpression=expression,
             ExpressionAttributeNames={"#trigger": "trigger"},
             ExpressionAttributeValues=values,
+            ReturnValues="UPDATED_NEW" if error is not None else "NONE",
         )
+        if error is not None:
+            stored = answer.get("Attributes", {}).get("import_errors", {}).get("L", [])
+            self._trim_errors(job, run_id, len(stored))
+
+    def _trim_errors(self, job: str, run_id: str, size: int) -> None:
+        """Drop the oldest errors beyond ``MAX_ERRORS_KEPT``, only if the list still has the
+        ``size`` this writer saw: two concurrent trims never drop too much, and when another
+        import appended meanwhile, its own trim takes over."""
+        excess = size - MAX_ERRORS_KEPT
+        if excess <= 0:
+            return
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"job": _s(job), "run_id": _s(run_id)},
+                UpdateExpression="REMOVE " + ", ".join(f"import_errors[{i}]" for i in range(excess)),
+                ConditionExpression="size(import_errors) = :size",
+                ExpressionAttributeValues={":size": _n(size)},
+            )
+        except Exception as error:
+            if not _conditional_failed(error):
+                raise
 
     def get(self, run_id: str, *, job: str | None = None) -> RunRecord | None:
         if job is not None:
