@@ -2,8 +2,9 @@
 
 The upsert counts inserted vs updated rows with ``RETURNING (xmax = 0)`` (a freshly inserted
 tuple has no deleting transaction), and only touches rows whose values really changed, so a
-re-import of an unchanged file writes (almost) nothing. Key sets other than the primary key,
-insert-only and update-only fall back to the generic statements.
+re-import of an unchanged file writes (almost) nothing. Insert-only (or nothing to update) is
+the same statement with ON CONFLICT DO NOTHING. Key sets other than the primary key, update-only
+and collapsed duplicates fall back to the generic statements.
 """
 
 from __future__ import annotations

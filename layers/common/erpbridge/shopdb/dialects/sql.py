@@ -434,6 +434,7 @@ class SqlShopDatabase:
         from erpbridge.shopdb.dialects import writer_class_for
 
         writer_class = writer_class_for(self.engine.dialect.name)
+        driver_error: type[Exception] = self.engine.dialect.loaded_dbapi.Error
         try:
             with self.engine.begin() as connection:
                 writer = writer_class(connection)
@@ -442,3 +443,15 @@ class SqlShopDatabase:
         except sa.exc.DBAPIError as error:
             # The driver's message names the constraint/column; the statement itself is not echoed.
             raise ShopDatabaseError(f"the shop database refused the import: {error.orig}") from error
+        except driver_error as error:
+            # Stages write through the driver's own cursor (COPY, executemany), which SQLAlchemy does
+            # not wrap: wrap it as SQLAlchemy would (DataError, OperationalError, …), so callers
+            # tell bad data from an unreachable database the same way on every path.
+            raise ShopDatabaseError(f"the shop database refused the import: {error}") from _as_dbapi_error(
+                error, driver_error, self.engine.dialect
+            )
+
+
+def _as_dbapi_error(error: Exception, driver_error: type[Exception], dialect: sa.Dialect) -> BaseException:
+    wrapped = sa.exc.DBAPIError.instance(None, None, error, driver_error, dialect=dialect)
+    return wrapped.with_traceback(error.__traceback__) if isinstance(wrapped, BaseException) else error
