@@ -6,7 +6,7 @@ Steps (one function each, so more can be added):
 2. start a local S3 + DynamoDB (moto's threaded server) and create the staging bucket and the
    batch tables from template.yaml's own definitions;
 3. create or upgrade the SQLite shop database (``.erpbridge/shop.db``);
-4. run the three fetch jobs through the real Lambda handlers, and for every staged object build
+4. run the four fetch jobs through the real Lambda handlers, and for every staged object build
    the EventBridge "Object Created" event S3 would send and call the importer handler with it;
 5. print what landed (rows per table) and the runs;
 6. serve the live API (``erpbridge serve``) on the emulator and the database, send a few example
@@ -34,7 +34,7 @@ from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE_DIR = ROOT / ".erpbridge"
-FETCH_JOBS = ("fetch-shop-data", "fetch-customer-data", "fetch-stock-level")
+FETCH_JOBS = ("fetch-shop-data", "fetch-customer-data", "fetch-stock-level", "fetch-prices")
 BUCKET = "erpbridge-local-staging"
 TABLES = {
     "RunsTable": "erpbridge-runs",

@@ -6,7 +6,7 @@ import json
 
 from batch_support import ROOT
 
-FETCH_JOBS = {"fetch-shop-data", "fetch-customer-data", "fetch-stock-level"}
+FETCH_JOBS = {"fetch-shop-data", "fetch-customer-data", "fetch-stock-level", "fetch-prices"}
 
 
 def test_sample_fetch_events_name_real_jobs() -> None:

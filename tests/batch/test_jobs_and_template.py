@@ -14,7 +14,7 @@ from erpbridge.protocol.xmlsafe import parse_xml
 from erpbridge.settings import ErpSettings
 
 MAPPINGS = ROOT / "mappings"
-FETCH_JOBS = {"fetch-shop-data", "fetch-customer-data", "fetch-stock-level"}
+FETCH_JOBS = {"fetch-shop-data", "fetch-customer-data", "fetch-stock-level", "fetch-prices"}
 
 
 def _schedules() -> dict[str, dict[str, object]]:
@@ -42,6 +42,7 @@ def test_the_three_fetch_jobs_load_and_build_their_requests() -> None:
         "Customers"
     ]
     assert [c.tag for c in parse_xml(jobs["fetch-stock-level"].request_xml()).find("tables")] == ["Stock"]
+    assert [c.tag for c in parse_xml(jobs["fetch-prices"].request_xml()).find("tables")] == ["Prices"]
 
 
 def test_an_unknown_request_parameter_is_refused() -> None:

@@ -75,6 +75,12 @@ def test_invalid_body_is_422_with_field_and_reason(live_erp_down: Any) -> None:
 def test_prices_fall_back_to_shop_prices_and_say_so(live_erp_down: Any) -> None:
     engine = sa.create_engine(live_erp_down.database_url)
     with engine.begin() as conn:
+        # The list price is in the shop's default currency (what Fetch Shop Data imports).
+        conn.execute(
+            sa.insert(table("EcomCurrencies")).values(
+                CurrencyCode="EUR", CurrencyLanguageId="LANG1", CurrencyIsDefault=True
+            )
+        )
         conn.execute(
             sa.insert(table("EcomProducts")).values(
                 ProductID="1000",
@@ -125,7 +131,8 @@ def test_prices_fall_back_to_shop_prices_and_say_so(live_erp_down: Any) -> None:
     assert {i["source"] for i in answer.body["items"]} == {"fallback"}
     assert Decimal(str(list_price["price"])) == Decimal("12.5") and list_price["stock"] == 7
     assert Decimal(str(break_price["price"])) == Decimal("9.75")  # the customer's quantity break
-    assert unknown["price"] is None and unknown["found"] is None
+    assert unknown["price"] is None and unknown["found"] is False
+    assert unknown["reason"] == "the shop database has no price for this product"
 
 
 def test_basket_falls_back_and_says_so(live_erp_down: Any) -> None:
@@ -207,3 +214,120 @@ def test_a_broken_shop_database_is_503_and_the_key_can_be_retried(live_erp_down:
     engine.dispose()
     retry = live_erp_down.call("POST", "/v1/orders", ORDER, headers={"Idempotency-Key": "key-00000008"})
     assert retry.status == 202 and retry.body["order_id"] == "WEB-1001"
+
+
+def _price_rows(database_url: str, *rows: dict[str, Any]) -> None:
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(table("EcomCurrencies")).values(
+                CurrencyCode="EUR", CurrencyLanguageId="LANG1", CurrencyIsDefault=True
+            )
+        )
+        conn.execute(
+            sa.insert(table("EcomProducts")).values(
+                ProductID="2000",
+                ProductLanguageID="LANG1",
+                ProductVariantID="",
+                ProductPrice=Decimal("50"),
+                ProductDefaultUnitId="PCS",
+                ProductStock=3,
+            )
+        )
+        conn.execute(
+            sa.insert(table("AccessUser")).values(
+                AccessUserUserName="10000", AccessUserCustomerNumber="10000", AccessUserGroups="RETAIL"
+            )
+        )
+        for number, row in enumerate(rows):
+            conn.execute(
+                sa.insert(table("EcomPrices")).values(
+                    PriceID=f"R{number}", PriceProductId="2000", PriceProductVariantId="", **row
+                )
+            )
+    engine.dispose()
+
+
+def _fallback(live: Any, currency: str, **item: Any) -> dict[str, Any]:
+    answer = live.call(
+        "POST",
+        "/v1/prices",
+        {"customer_number": "10000", "currency": currency, "items": [{"product_id": "2000", **item}]},
+    )
+    assert answer.status == 200 and answer.body["degraded"] is True
+    (only,) = answer.body["items"]
+    assert only["source"] == "fallback"
+    return dict(only)
+
+
+def test_a_fallback_price_is_only_served_in_the_requested_currency(live_erp_down: Any) -> None:
+    _price_rows(
+        live_erp_down.database_url,
+        {"PriceCurrency": "EUR", "PriceUnitId": "PCS", "PriceQuantity": 1, "PriceAmount": Decimal("40")},
+    )
+    usd = _fallback(live_erp_down, "USD")
+    assert usd["found"] is False and usd["price"] is None  # never the EUR price (nor the EUR list price)
+    assert usd["reason"] == "no shop price in USD"
+    eur = _fallback(live_erp_down, "EUR")
+    assert eur["found"] is True and Decimal(str(eur["price"])) == Decimal("40")
+    local = _fallback(live_erp_down, "")  # empty = the local currency
+    assert Decimal(str(local["price"])) == Decimal("40")
+
+
+def test_a_fallback_price_is_only_served_for_the_requested_unit(live_erp_down: Any) -> None:
+    _price_rows(
+        live_erp_down.database_url,
+        {"PriceCurrency": "EUR", "PriceUnitId": "PCS", "PriceQuantity": 1, "PriceAmount": Decimal("40")},
+        {"PriceCurrency": "EUR", "PriceUnitId": "BOX", "PriceQuantity": 1, "PriceAmount": Decimal("400")},
+    )
+    pallet = _fallback(live_erp_down, "EUR", unit="PALLET")
+    assert pallet["found"] is False and pallet["price"] is None  # not the piece price, not the list price
+    assert pallet["reason"] == "no shop price for unit PALLET"
+    box = _fallback(live_erp_down, "EUR", unit="BOX")
+    assert Decimal(str(box["price"])) == Decimal("400")
+    piece = _fallback(live_erp_down, "EUR", unit="PCS")
+    assert Decimal(str(piece["price"])) == Decimal("40")
+
+
+def test_a_fallback_price_is_only_served_inside_its_date_window(live_erp_down: Any) -> None:
+    common = {"PriceCurrency": "EUR", "PriceUnitId": "PCS", "PriceQuantity": 1}
+    _price_rows(
+        live_erp_down.database_url,
+        {**common, "PriceAmount": Decimal("10"), "PriceValidTo": datetime(2020, 1, 31)},  # ended
+        {**common, "PriceAmount": Decimal("20"), "PriceValidFrom": datetime(2099, 1, 1)},  # not yet
+        {**common, "PriceAmount": Decimal("45"), "PriceValidFrom": datetime(2020, 1, 1)},
+    )
+    item = _fallback(live_erp_down, "EUR")
+    assert item["found"] is True and Decimal(str(item["price"])) == Decimal("45")
+
+
+def test_a_fallback_price_outside_every_window_is_not_found(live_erp_down: Any) -> None:
+    _price_rows(
+        live_erp_down.database_url,
+        {
+            "PriceCurrency": "USD",
+            "PriceUnitId": "PCS",
+            "PriceQuantity": 1,
+            "PriceAmount": Decimal("10"),
+            "PriceValidTo": datetime(2020, 1, 31),
+        },
+    )
+    item = _fallback(live_erp_down, "USD")
+    assert item["found"] is False and item["reason"].startswith("no shop price valid on ")
+
+
+def test_group_prices_apply_only_to_the_group_and_quantity_breaks_only_when_reached(
+    live_erp_down: Any,
+) -> None:
+    common = {"PriceCurrency": "EUR", "PriceUnitId": "PCS"}
+    _price_rows(
+        live_erp_down.database_url,
+        {**common, "PriceQuantity": 1, "PriceAmount": Decimal("48")},  # all customers
+        {**common, "PriceQuantity": 1, "PriceAmount": Decimal("30"), "PriceUserGroupId": "WHOLESALE"},
+        {**common, "PriceQuantity": 1, "PriceAmount": Decimal("44"), "PriceUserGroupId": "RETAIL"},
+        {**common, "PriceQuantity": 10, "PriceAmount": Decimal("35"), "PriceUserCustomerNumber": "10000"},
+    )
+    one = _fallback(live_erp_down, "EUR", quantity=1)
+    assert Decimal(str(one["price"])) == Decimal("44")  # the customer's group, not WHOLESALE's 30
+    ten = _fallback(live_erp_down, "EUR", quantity=10)
+    assert Decimal(str(ten["price"])) == Decimal("35")  # the lowest price that applies (BC's best price)

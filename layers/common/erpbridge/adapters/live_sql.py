@@ -7,7 +7,6 @@
   says who won. Either way a claim expires, so a worker that died frees its orders.
 * :class:`SqlIdempotencyStore` — Idempotency-Key records (insert wins; a stale unfinished record
   is taken over by compare-and-set on its lock time).
-* :class:`SqlShopPrices` — batch-imported prices (EcomPrices, else EcomProducts) for fallbacks.
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ from erpbridge.live.ports import (
     IdempotencyRecord,
     JsonValue,
     OrderState,
-    ShopPrice,
     StoredOrder,
 )
 from erpbridge.shopdb.migrations.m0100_live_orders import define_tables
@@ -476,105 +474,3 @@ class SqlIdempotencyStore:
             connection.execute(
                 sa.delete(IDEMPOTENCY).where(IDEMPOTENCY.c.key == key, IDEMPOTENCY.c.status_code.is_(None))
             )
-
-
-def _blank_or(column: Any, value: str) -> Any:
-    """``column`` is NULL, empty or ``value`` (a blank field applies to everyone)."""
-    return sa.or_(column.is_(None), column == "", column == value)
-
-
-class SqlShopPrices:
-    """Fallback prices: the best EcomPrices row (customer-specific first, largest quantity break not
-    above the requested quantity, matching currency and unit), else the product's list price."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._prices = table("EcomPrices")
-        self._products = table("EcomProducts")
-
-    def lookup(
-        self,
-        products: Sequence[tuple[str, str, str, Decimal]],
-        *,
-        customer_number: str | None,
-        currency: str,
-        shop_id: str,
-    ) -> dict[tuple[str, str, str, Decimal], ShopPrice]:
-        if not products:
-            return {}
-        ids = sorted({p[0] for p in products})
-        p, e = self._prices.c, self._products.c
-        with self._engine.connect() as connection:
-            price_rows = connection.execute(
-                sa.select(
-                    p.PriceProductId,
-                    p.PriceProductVariantId,
-                    p.PriceUnitId,
-                    p.PriceQuantity,
-                    p.PriceAmount,
-                    p.PriceIsWithVat,
-                    p.PriceUserCustomerNumber,
-                    p.PriceCurrency,
-                    p.PriceShopId,
-                ).where(
-                    p.PriceProductId.in_(ids),
-                    # Only rows that can apply to this request (other customers' and currencies'
-                    # rows can be most of the table); the loop below applies the same rules.
-                    _blank_or(p.PriceUserCustomerNumber, customer_number or ""),
-                    _blank_or(p.PriceCurrency, currency),
-                    _blank_or(p.PriceShopId, shop_id) if shop_id else sa.true(),
-                )
-            ).all()
-            product_rows = connection.execute(
-                sa.select(
-                    e.ProductID, e.ProductVariantID, e.ProductPrice, e.ProductStock, e.ProductUpdated
-                ).where(e.ProductID.in_(ids))
-            ).all()
-        list_prices: dict[tuple[str, str], Any] = {}
-        for product_row in product_rows:
-            list_prices.setdefault((product_row.ProductID, product_row.ProductVariantID or ""), product_row)
-        rows_of: dict[tuple[str, str], list[Any]] = {}
-        for price_row in price_rows:
-            rows_of.setdefault((price_row.PriceProductId, price_row.PriceProductVariantId or ""), []).append(
-                price_row
-            )
-        found: dict[tuple[str, str, str, Decimal], ShopPrice] = {}
-        for wanted in products:
-            product_id, variant_id, unit, quantity = wanted
-            best: Any = None
-            best_rank: tuple[int, Decimal] | None = None
-            for row in rows_of.get((product_id, variant_id), ()):
-                if unit and row.PriceUnitId and row.PriceUnitId != unit:
-                    continue
-                if (row.PriceCurrency or "") not in ("", currency):
-                    continue
-                if row.PriceShopId and shop_id and row.PriceShopId != shop_id:
-                    continue
-                row_customer = row.PriceUserCustomerNumber or ""
-                if row_customer and row_customer != (customer_number or ""):
-                    continue
-                row_quantity = row.PriceQuantity if row.PriceQuantity is not None else Decimal(1)
-                if row_quantity > max(quantity, Decimal(1)):
-                    continue
-                rank = (1 if row_customer else 0, row_quantity)
-                if best_rank is None or rank > best_rank:
-                    best, best_rank = row, rank
-            product = list_prices.get((product_id, variant_id))
-            stock = product.ProductStock if product is not None else None
-            as_of = _aware(product.ProductUpdated) if product is not None else None
-            if best is not None and best.PriceAmount is not None:
-                amount = Decimal(best.PriceAmount)
-                found[wanted] = ShopPrice(
-                    price=None if best.PriceIsWithVat else amount,
-                    price_with_vat=amount if best.PriceIsWithVat else None,
-                    stock=None if stock is None else Decimal(stock),
-                    as_of=as_of,
-                )
-            elif product is not None and product.ProductPrice is not None:
-                found[wanted] = ShopPrice(
-                    price=Decimal(product.ProductPrice),
-                    price_with_vat=None,
-                    stock=None if stock is None else Decimal(stock),
-                    as_of=as_of,
-                )
-        return found

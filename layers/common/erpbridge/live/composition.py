@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     # Settings pull in pydantic-settings (~25 ms); they are read on the first request instead.
     from collections.abc import Sequence
-    from decimal import Decimal
 
     from sqlalchemy.engine import Engine
 
@@ -33,7 +32,7 @@ if TYPE_CHECKING:
     from erpbridge.live.health import HealthService
     from erpbridge.live.order_documents import OrderDocumentPolicy
     from erpbridge.live.orders import OrderService
-    from erpbridge.live.ports import LiveErp, Metric, MetricsSink, ObjectStore, ShopPrice
+    from erpbridge.live.ports import LiveErp, Metric, MetricsSink, ObjectStore, ShopPriceData
     from erpbridge.live.prices import PriceService
     from erpbridge.settings import Settings
 
@@ -216,18 +215,11 @@ class _LazyShopPrices:
     def __init__(self, services: LiveServices) -> None:
         self._services = services
 
-    def lookup(
-        self,
-        products: Sequence[tuple[str, str, str, Decimal]],
-        *,
-        customer_number: str | None,
-        currency: str,
-        shop_id: str,
-    ) -> dict[tuple[str, str, str, Decimal], ShopPrice]:
-        from erpbridge.adapters.live_sql import SqlShopPrices
+    def read(self, product_ids: Sequence[str], *, customer_number: str | None, shop_id: str) -> ShopPriceData:
+        from erpbridge.adapters.sql.shop_prices import SqlShopPrices
 
-        return SqlShopPrices(self._services.engine).lookup(
-            products, customer_number=customer_number, currency=currency, shop_id=shop_id
+        return SqlShopPrices(self._services.engine).read(
+            product_ids, customer_number=customer_number, shop_id=shop_id
         )
 
 

@@ -80,8 +80,9 @@ class PriceItem(ApiModel):
     unit: str
     quantity: Amount
     found: bool | None = Field(
-        description="false = the ERP does not know the product (cached negatively); "
-        "null = no source could answer"
+        description="false = no price is known for exactly this request: the ERP does not know the "
+        "product (cached negatively), or the shop database holds no price in this currency, unit, "
+        "quantity or date (see reason); null = no source could answer"
     )
     price: Amount | None
     price_with_vat: Amount | None
@@ -90,6 +91,7 @@ class PriceItem(ApiModel):
     quantity_prices: list[QuantityPrice] = []
     source: PriceSource
     as_of: datetime = Field(description="when the ERP (or the shop database) produced this figure")
+    reason: str | None = Field(default=None, description="why there is no price, when found is not true")
 
 
 class PriceResponse(ApiModel):

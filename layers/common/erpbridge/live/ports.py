@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
@@ -88,7 +88,8 @@ class ObjectStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ShopPrice:
-    """A batch-imported price from the shop database (EcomPrices / EcomProducts)."""
+    """A batch-imported price the shop database holds for exactly what was asked (currency, unit,
+    customer, quantity, today)."""
 
     price: Decimal | None
     price_with_vat: Decimal | None
@@ -96,16 +97,56 @@ class ShopPrice:
     as_of: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class NoShopPrice:
+    """The shop database has no price that matches the request; ``reason`` says which part did not."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShopPriceRow:
+    """One ``EcomPrices`` row (blank fields apply to everyone, as in Business Central)."""
+
+    product_id: str
+    variant_id: str
+    unit: str
+    currency: str
+    quantity: Decimal | None
+    amount: Decimal | None
+    with_vat: bool
+    customer_number: str
+    price_group: str
+    user_id: str
+    shop_id: str
+    valid_from: date | None
+    valid_to: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class ShopProduct:
+    """The ``EcomProducts`` figures a fallback may use (the list price is in the local currency
+    and the product's default unit)."""
+
+    list_price: Decimal | None
+    default_unit: str
+    stock: Decimal | None
+    updated: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ShopPriceData:
+    """What the shop database knows about some products' prices, for one customer and shop."""
+
+    rows: Mapping[str, Sequence[ShopPriceRow]]  # by product id
+    products: Mapping[tuple[str, str], ShopProduct]  # by (product id, variant id)
+    customer_groups: frozenset[str]  # the customer's price groups (AccessUserGroups)
+    local_currency: str | None  # EcomCurrencies' default currency, when the shop has one
+
+
 class ShopPrices(Protocol):
-    def lookup(
-        self,
-        products: Sequence[tuple[str, str, str, Decimal]],
-        *,
-        customer_number: str | None,
-        currency: str,
-        shop_id: str,
-    ) -> dict[tuple[str, str, str, Decimal], ShopPrice]:
-        """Prices for (product_id, variant_id, unit, quantity); absent = the shop has none."""
+    def read(self, product_ids: Sequence[str], *, customer_number: str | None, shop_id: str) -> ShopPriceData:
+        """The price rows, products and customer groups that can apply to ``product_ids``."""
         ...
 
 

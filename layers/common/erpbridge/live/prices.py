@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -40,7 +41,8 @@ from erpbridge.live.models import (
     PriceResponse,
     PriceSource,
 )
-from erpbridge.live.ports import JsonValue, LiveErp, ShopPrice, ShopPrices
+from erpbridge.live.ports import JsonValue, LiveErp, NoShopPrice, ShopPrice, ShopPriceData, ShopPrices
+from erpbridge.live.shop_fallback import shop_price
 
 if TYPE_CHECKING:
     from erpbridge.protocol.response_parsers import ProductInfo
@@ -49,7 +51,7 @@ log = logging.getLogger("erpbridge.live.prices")
 
 # Part of every price cache key: a release that changes what is cached changes this, so it never
 # reads entries written by the previous one (Dynamicweb PRs #21/#22: keys not unique across versions).
-CACHE_VERSION = "price.v2"
+CACHE_VERSION = "price.v3"
 _FRAGMENT = "json"  # the item's rendered JSON, stored beside its data
 _AS_ERP = '"source":"erp"'  # unambiguous: quotes inside values are escaped in JSON
 _AS_CACHE = '"source":"cache"'
@@ -66,6 +68,9 @@ class PricingPolicy:
     local_currency: str | None = None
     unit_prices: bool = True
     parallel_chunks: int = 4
+
+
+UNKNOWN_TO_ERP = "the ERP does not know this product"
 
 
 def _number(value: Decimal | None) -> str | None:
@@ -276,31 +281,49 @@ class PriceService:
                 from_shop.append(w)
         if not from_shop:
             return answers
-        shop: dict[tuple[str, str, str, Decimal], ShopPrice] = {}
+        data: ShopPriceData | None = None
         if self._shop_prices is not None:
             try:
-                shop = self._shop_prices.lookup(
-                    [(w.item.product_id, w.item.variant_id, w.item.unit, w.item.quantity) for w in from_shop],
+                data = self._shop_prices.read(
+                    [w.item.product_id for w in from_shop],
                     customer_number=request.customer_number,
-                    currency=request.currency,
                     shop_id=request.shop_id,
                 )
             except Exception:  # the fallback of a fallback must not turn a degraded answer into a 500
                 log.exception("shop database price lookup failed")
+        if data is not None and data.local_currency is None and self._policy.local_currency:
+            data = dataclasses.replace(data, local_currency=self._policy.local_currency)
         now = self._now()
         for w in from_shop:
-            price = shop.get((w.item.product_id, w.item.variant_id, w.item.unit, w.item.quantity))
+            price: ShopPrice | NoShopPrice = (
+                NoShopPrice("the shop database could not be read")
+                if data is None
+                else shop_price(
+                    data,
+                    product_id=w.item.product_id,
+                    variant_id=w.item.variant_id,
+                    unit=w.item.unit,
+                    quantity=w.item.quantity,
+                    currency=request.currency,
+                    customer_number=request.customer_number,
+                    shop_id=request.shop_id,
+                    today=now.date(),
+                )
+            )
+            found = isinstance(price, ShopPrice)
             answers[w.key] = {
                 "product_id": w.item.product_id,
                 "variant_id": w.item.variant_id,
                 "unit": w.item.unit,
                 "quantity": w.item.quantity,
-                "found": None if price is None else True,
-                "price": None if price is None else price.price,
-                "price_with_vat": None if price is None else price.price_with_vat,
-                "stock": None if price is None else price.stock,
+                # null: nothing could be asked (no shop database); false: it holds no matching price
+                "found": found if data is not None else None,
+                "price": price.price if isinstance(price, ShopPrice) else None,
+                "price_with_vat": price.price_with_vat if isinstance(price, ShopPrice) else None,
+                "stock": price.stock if isinstance(price, ShopPrice) else None,
                 "source": PriceSource.FALLBACK,
-                "as_of": price.as_of if price is not None and price.as_of is not None else now,
+                "as_of": price.as_of if isinstance(price, ShopPrice) and price.as_of is not None else now,
+                "reason": price.reason if isinstance(price, NoShopPrice) else None,
             }
         return answers
 
@@ -362,6 +385,7 @@ class _PriceItemJson(TypedDict):
     quantity_prices: list[_QuantityPriceJson]
     source: PriceSource
     as_of: datetime
+    reason: str | None
 
 
 # An ERP answer is rendered once, when it arrives, and its JSON cached beside its data. The data
@@ -387,6 +411,7 @@ def _item_json(item: PriceItemRequest, value: dict[str, JsonValue], as_of: datet
         "quantity_prices": value.get("quantity_prices", []),
         "source": PriceSource.ERP,
         "as_of": as_of,
+        "reason": reason if isinstance(reason := value.get("reason"), str) else None,
     }
     return str(_item_serializer().to_json(rendered).decode())
 
@@ -394,7 +419,14 @@ def _item_json(item: PriceItemRequest, value: dict[str, JsonValue], as_of: datet
 def _value_from_info(info: ProductInfo | None, quantity: Decimal, as_of: float) -> dict[str, JsonValue]:
     """The cacheable form of one ERP answer (None = the ERP does not know the product)."""
     if info is None:
-        return {"found": False, "price": None, "price_with_vat": None, "stock": None, "as_of": as_of}
+        return {
+            "found": False,
+            "price": None,
+            "price_with_vat": None,
+            "stock": None,
+            "as_of": as_of,
+            "reason": UNKNOWN_TO_ERP,
+        }
     # Stored in the response's own shape, so a cache hit is a dict merge, not a conversion.
     price, price_with_vat = info.price, info.price_with_vat
     if price is None:
