@@ -34,6 +34,13 @@ def test_the_local_stack_runs_the_three_jobs_through_the_handlers(tmp_path: Path
         "fetch-prices",
     ]
     assert {outcome["result"] for outcome in outcomes} == {"imported"}
-    for table in ("EcomProducts", "EcomGroups", "EcomGroupProductRelation", "AccessUser", "EcomStockUnit", "EcomPrices"):
+    for table in (
+        "EcomProducts",
+        "EcomGroups",
+        "EcomGroupProductRelation",
+        "AccessUser",
+        "EcomStockUnit",
+        "EcomPrices",
+    ):
         assert counts[table] > 0, table
     assert (tmp_path / "shop.db").exists()
