@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, model_validator
@@ -94,6 +94,17 @@ class Settings(ErpSettings):
 
     stage: str = "local"
     database_url: str = "sqlite:///erpbridge.db"
+    # In AWS: the database secret in the RDS format (username, password, host, port, dbname,
+    # engine); database_url is then built from it, and rotated credentials are picked up.
+    db_secret_name: str | None = None
+    db_host: str | None = Field(
+        default=None, description="replaces the secret's host (an RDS Proxy endpoint)"
+    )
+    db_iam_auth: bool = Field(
+        default=False, description="IAM database authentication instead of the password"
+    )
+    db_sslmode: str = "require"
+    db_credentials_ttl_s: float = Field(default=300.0, ge=0)
     staging_bucket: str | None = None
     runs_table: str | None = None
     locks_table: str | None = None
@@ -145,18 +156,59 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     remote = _remote_values(source)
     try:
         if env is None:
-            return Settings(**{**remote, **overrides})
-        fields = {
-            name[len(ENV_PREFIX) :].lower(): value
-            for name, value in source.items()
-            if name.startswith(ENV_PREFIX) and name[len(ENV_PREFIX) :].lower() in Settings.model_fields
-        }
-        return Settings.model_validate({**fields, **remote, **overrides})
+            settings = Settings(**{**remote, **overrides})
+        else:
+            fields = {
+                name[len(ENV_PREFIX) :].lower(): value
+                for name, value in source.items()
+                if name.startswith(ENV_PREFIX) and name[len(ENV_PREFIX) :].lower() in Settings.model_fields
+            }
+            settings = Settings.model_validate({**fields, **remote, **overrides})
     except ValidationError as error:
         raise ConfigurationError(_describe(error)) from None
+    if settings.db_secret_name and "database_url" not in overrides:
+        settings = settings.model_copy(update={"database_url": _database_from_secret(settings)})
+    return settings
+
+
+def _database_from_secret(settings: Settings) -> str:
+    """The URL built from the RDS-format secret, with its credentials registered for new connections."""
+    from aws_lambda_powertools.utilities import parameters  # AWS only: keep it off the local path
+
+    from erpbridge.db_credentials import DatabaseCredentials, database_url_from_secret, register
+
+    name = str(settings.db_secret_name)
+
+    def read() -> dict[str, Any]:
+        secret = parameters.get_secret(name, transform="json", force_fetch=True)
+        if not isinstance(secret, dict):
+            raise ConfigurationError(f"{ENV_PREFIX}DB_SECRET_NAME: secret {name!r} is not a JSON object")
+        return secret
+
+    secret = read()
+    url = database_url_from_secret(
+        secret, secret_name=name, host=settings.db_host, sslmode=settings.db_sslmode
+    )
+    token = None
+    if settings.db_iam_auth:
+        # The one AWS SDK call a setting needs (an RDS auth token per connection).
+        from erpbridge.adapters.aws.rds_iam import iam_token_for
+
+        token = iam_token_for(url)
+    credentials = DatabaseCredentials(read, ttl_s=settings.db_credentials_ttl_s, token=token, initial=secret)
+    register(url, credentials)
+    return url
 
 
 @functools.cache
 def get_settings() -> Settings:
     """The process-wide settings, validated on first use."""
     return load_settings()
+
+
+def credential_reloader(settings: Settings) -> Callable[[], Settings] | None:
+    """How to read ``settings`` again for rotated credentials: only where they come from a secret
+    store (in AWS); environment variables cannot change under a running process."""
+    if not (os.environ.get(ENV_PREFIX + "SECRETS_NAME") or os.environ.get(ENV_PREFIX + "SSM_PATH")):
+        return None
+    return load_settings

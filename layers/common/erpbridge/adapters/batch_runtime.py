@@ -51,8 +51,13 @@ class BatchRuntime:
 
     def transport(self, job: BatchJob) -> BatchTransport:
         from erpbridge.erp.client import SoapErpClient
+        from erpbridge.settings import credential_reloader
 
-        return SoapErpClient(job.erp_settings(self.settings))
+        reload = credential_reloader(self.settings)
+        return SoapErpClient(
+            job.erp_settings(self.settings),
+            reload=None if reload is None else lambda: job.erp_settings(reload()),
+        )
 
     def importer(self) -> StagedFileImporter:
         if self._importer is None:

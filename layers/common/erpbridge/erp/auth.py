@@ -6,6 +6,10 @@
   cached until shortly before it expires, fetched afresh once when BC answers 401;
 * ``none`` — nothing (a relay that authenticates by network).
 
+Credentials can rotate while a container lives: with a ``reload`` (the settings read again, i.e.
+the secret re-fetched) :class:`RotatingAuth` builds a fresh authenticator after a TTL, and at
+once when BC answers 401 and the re-read credentials differ from the ones in use.
+
 Secrets stay in ``SecretStr`` until the moment a header is built, and no message, log line or
 ``repr`` contains them.
 """
@@ -207,3 +211,78 @@ def authenticator_for(
         timeout=(settings.erp_connect_timeout_s, settings.erp_timeout_s),
         clock=clock,
     )
+
+
+def _credential_fingerprint(settings: ErpSettings) -> tuple[object, ...]:
+    """What identifies the credentials in use (compared, never logged)."""
+
+    def secret(value: SecretStr | None) -> str | None:
+        return None if value is None else value.get_secret_value()
+
+    return (
+        settings.erp_auth,
+        secret(settings.erp_security_key),
+        settings.erp_user,
+        secret(settings.erp_password),
+        settings.erp_client_id,
+        secret(settings.erp_client_secret),
+        settings.token_url,
+    )
+
+
+class RotatingAuth:
+    """An authenticator rebuilt from freshly read settings after ``ttl_s`` and on a 401."""
+
+    def __init__(
+        self,
+        settings: ErpSettings,
+        reload: Callable[[], ErpSettings],
+        session: requests.Session,
+        *,
+        ttl_s: float,
+        clock: Callable[[], float],
+    ) -> None:
+        self._reload = reload
+        self._session = session
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._use(settings)
+
+    def __repr__(self) -> str:
+        return f"RotatingAuth({self._inner!r})"
+
+    def _use(self, settings: ErpSettings) -> None:
+        self._inner = authenticator_for(settings, self._session, clock=self._clock)
+        self._fingerprint = _credential_fingerprint(settings)
+        self._loaded_at = self._clock()
+
+    def _reloaded(self) -> bool:
+        """Read the settings again; True when the credentials changed (and are now in use)."""
+        try:
+            fresh = self._reload()
+        except Exception:  # a failing secret store must not turn working credentials into an outage
+            log.exception("could not re-read the ERP credentials; keeping the ones in use")
+            self._loaded_at = self._clock()
+            return False
+        changed = _credential_fingerprint(fresh) != self._fingerprint
+        if changed:
+            log.info("ERP credentials changed (rotated); using the new ones")
+            self._use(fresh)
+        else:
+            self._loaded_at = self._clock()
+        return changed
+
+    def headers(self) -> dict[str, str]:
+        with self._lock:
+            if self._clock() - self._loaded_at >= self._ttl_s:
+                self._reloaded()
+            inner = self._inner
+        return inner.headers()
+
+    def renew(self) -> bool:
+        with self._lock:
+            if self._reloaded():
+                return True
+            inner = self._inner
+        return inner.renew()

@@ -33,7 +33,12 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from erpbridge.erp.auth import Authenticator, TokenEndpointUnavailableError, authenticator_for
+from erpbridge.erp.auth import (
+    Authenticator,
+    RotatingAuth,
+    TokenEndpointUnavailableError,
+    authenticator_for,
+)
 from erpbridge.erp.breaker import CircuitBreaker
 from erpbridge.erp.ports import (
     RETRY_SAFE,
@@ -157,6 +162,8 @@ class SoapErpClient:
         sleep: Callable[[float], None] = time.sleep,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         jitter: Callable[[], float] = random.random,
+        reload: Callable[[], ErpSettings] | None = None,
+        credentials_ttl_s: float = 300.0,
     ) -> None:
         if settings.erp_url is None:
             raise ConfigurationError("ERPBRIDGE_ERP_URL is required to talk to the ERP")
@@ -169,7 +176,13 @@ class SoapErpClient:
         self._wall_clock = wall_clock
         self._jitter = jitter
         self._timeout = (settings.erp_connect_timeout_s, settings.erp_timeout_s)
-        self._auth: Authenticator = authenticator_for(settings, self._session, clock=clock)
+        # With ``reload`` (settings read again, secrets re-fetched), rotated credentials are
+        # picked up after credentials_ttl_s or when BC refuses the ones in use.
+        self._auth: Authenticator = (
+            authenticator_for(settings, self._session, clock=clock)
+            if reload is None
+            else RotatingAuth(settings, reload, self._session, ttl_s=credentials_ttl_s, clock=clock)
+        )
         self.breaker = breaker or CircuitBreaker(
             InMemoryBreakerStore(),
             name=f"erp:{self._where}",

@@ -88,7 +88,9 @@ class LiveServices:
             cooldown_s=self.settings.erp_breaker_cooldown_s,
             clock=time.time,  # shared across containers: wall-clock seconds
         )
-        return SoapErpClient(self.settings, breaker=breaker)
+        from erpbridge.settings import credential_reloader
+
+        return SoapErpClient(self.settings, breaker=breaker, reload=credential_reloader(self.settings))
 
     @functools.cached_property
     def engine(self) -> Engine:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from erpbridge.db_credentials import DatabaseCredentials, credentials_for
 from erpbridge.errors import ConfigurationError
 
 _engines: dict[str, Engine] = {}
@@ -51,7 +52,7 @@ def _create(database_url: str) -> Engine:
         return engine
     if backend == "postgresql":
         options: dict[str, Any] = {"prepare_threshold": None} if url.get_driver_name() == "psycopg" else {}
-        return sa.create_engine(
+        engine = sa.create_engine(
             url,
             pool_size=1,
             max_overflow=2,
@@ -59,8 +60,47 @@ def _create(database_url: str) -> Engine:
             pool_recycle=300,
             connect_args=options,
         )
+        credentials = credentials_for(database_url)
+        if credentials is not None:
+            _rotating_credentials(engine, credentials)
+        return engine
     # SQL Server and others: the generic adapter may work; untested (see README).
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _rotating_credentials(engine: Engine, credentials: DatabaseCredentials) -> None:
+    """Every new connection logs in with the current credentials; refused ones are re-read once."""
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+        current = credentials.current()
+        cparams.update(user=current.user, password=current.password)
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except dialect.loaded_dbapi.OperationalError as error:
+            if not _refused_login(error):
+                raise
+        # Rotated since we read it (or the alternating user took over): read the secret again.
+        fresh = credentials.refresh()
+        cparams.update(user=fresh.user, password=fresh.password)
+        return dialect.connect(*cargs, **cparams)
+
+
+def _refused_login(error: BaseException) -> bool:
+    """PostgreSQL class 28 (invalid authorization: wrong password, unknown or disallowed role)."""
+    state = getattr(error, "sqlstate", None)
+    if isinstance(state, str):
+        return state.startswith("28")
+    # psycopg gives no SQLSTATE for a refused connection: the server's messages are stable.
+    text = str(error)
+    return any(
+        phrase in text
+        for phrase in (
+            "password authentication failed",
+            "PAM authentication failed",
+            "not permitted to log in",
+        )
+    ) or ("role" in text and "does not exist" in text)
 
 
 def _sqlite_setup(engine: Engine) -> None:
