@@ -35,13 +35,13 @@ class ExportEvent(BaseModel):
 
 class _EmfMetrics:
     def emit(self, metric: Metric) -> None:
-        metrics.add_metric(name=metric.name, unit=MetricUnit.Count, value=metric.value)
+        metrics.add_metric(name=metric.name, unit=MetricUnit(metric.unit), value=metric.value)
 
 
 use_metrics(_EmfMetrics())
 
 
-@logger.inject_lambda_context(log_event=True)
+@logger.inject_lambda_context  # logs the event where POWERTOOLS_LOGGER_LOG_EVENT=true (dev only)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = ExportEvent.model_validate(event or {})

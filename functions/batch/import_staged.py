@@ -21,7 +21,7 @@ logger = Logger()
 metrics = Metrics()
 
 
-@logger.inject_lambda_context(log_event=True)
+@logger.inject_lambda_context  # logs the event where POWERTOOLS_LOGGER_LOG_EVENT=true (dev only)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, object]:
     metrics.clear_metrics()  # a previous invocation's dimensions linger when metrics are disabled (local)

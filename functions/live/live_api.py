@@ -71,7 +71,7 @@ class PowertoolsMetrics:
     """Use-case metrics as CloudWatch EMF (flushed by ``log_metrics``)."""
 
     def emit(self, metric: Metric) -> None:
-        metrics.add_metric(name=metric.name, unit=MetricUnit.Count, value=metric.value)
+        metrics.add_metric(name=metric.name, unit=MetricUnit(metric.unit), value=metric.value)
 
 
 def openapi_document() -> dict[str, Any]:

@@ -24,9 +24,34 @@ DatabaseUrl = Annotated[
 db_app = typer.Typer(help="The shop database: schema migrations.", no_args_is_help=True)
 
 
+FunctionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--function",
+        envvar="ERPBRIDGE_MIGRATE_FUNCTION",
+        help="the deployed migration function (stack output MigrateFunctionName): run the migrations "
+        "in AWS, with the function's own database access (default: $ERPBRIDGE_MIGRATE_FUNCTION)",
+    ),
+]
+
+
 @db_app.command("upgrade")
-def upgrade_command(database_url: DatabaseUrl = DEFAULT_DATABASE_URL) -> None:
+def upgrade_command(
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL, function: FunctionOption = None
+) -> None:
     """Apply every pending migration (safe to run again: applied migrations are skipped)."""
+    if function:
+        from erpbridge_cli.commands.jobs import _invoke
+
+        report = _invoke(function, "migrations", {}, wait=True) or {}
+        applied, current = report.get("applied", []), report.get("current")
+        for revision in applied:
+            console.print(f"applied [bold]{revision}[/bold]")
+        if not applied:
+            console.print("already up to date")
+        console.print(f"the database of {function} is at [bold]{current}[/bold]")
+        return
+
     import sqlalchemy as sa
 
     from erpbridge.shopdb.migrate import current_revision, upgrade

@@ -40,6 +40,7 @@ class CircuitBreaker:
         failure_threshold: int = 5,
         cooldown_s: float = 30.0,
         clock: Callable[[], float] = time.time,
+        on_open: Callable[[], None] | None = None,
     ) -> None:
         if failure_threshold < 1:
             raise ValueError("failure_threshold must be at least 1")
@@ -48,6 +49,7 @@ class CircuitBreaker:
         self.failure_threshold = failure_threshold
         self.cooldown_s = cooldown_s
         self._clock = clock
+        self._on_open = on_open
 
     @property
     def phase(self) -> BreakerPhase:
@@ -116,6 +118,8 @@ class CircuitBreaker:
                         failures,
                         extra={"breaker": self.name},
                     )
+                    if self._on_open is not None:
+                        self._on_open()  # once per opening: only the winner of the save gets here
                 return new.phase
         return self.phase
 

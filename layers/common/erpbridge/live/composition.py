@@ -16,7 +16,7 @@ import functools
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     # Settings pull in pydantic-settings (~25 ms); they are read on the first request instead.
@@ -32,7 +32,14 @@ if TYPE_CHECKING:
     from erpbridge.live.health import HealthService
     from erpbridge.live.order_documents import OrderDocumentPolicy
     from erpbridge.live.orders import OrderService
-    from erpbridge.live.ports import LiveErp, Metric, MetricsSink, ObjectStore, ShopPriceData
+    from erpbridge.live.ports import (
+        ErpStatusView,
+        LiveErp,
+        Metric,
+        MetricsSink,
+        ObjectStore,
+        ShopPriceData,
+    )
     from erpbridge.live.prices import PriceService
     from erpbridge.settings import Settings
 
@@ -44,6 +51,27 @@ class LoggingMetrics:
 
     def emit(self, metric: Metric) -> None:
         log.info("metric %s=%s", metric.name, metric.value)
+
+
+class TimedErp:
+    """The ERP client, with each call's latency published as ``ErpLatency`` (milliseconds)."""
+
+    def __init__(self, erp: LiveErp, metrics: MetricsSink) -> None:
+        self._erp = erp
+        self._metrics = metrics
+
+    def call(self, request_xml: bytes, *, kind: Any) -> str:
+        from erpbridge.live.ports import Metric
+
+        started = time.perf_counter()
+        try:
+            return self._erp.call(request_xml, kind=kind)
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            self._metrics.emit(Metric("ErpLatency", elapsed_ms, unit="Milliseconds"))
+
+    def status(self) -> ErpStatusView:
+        return self._erp.status()
 
 
 class LiveServices:
@@ -73,6 +101,7 @@ class LiveServices:
         from erpbridge.erp.breaker import CircuitBreaker
         from erpbridge.erp.client import SoapErpClient
         from erpbridge.erp.ports import BreakerStore, InMemoryBreakerStore
+        from erpbridge.live.ports import Metric
 
         store: BreakerStore
         if self.live.breaker_table:
@@ -87,10 +116,12 @@ class LiveServices:
             failure_threshold=self.settings.erp_breaker_failures,
             cooldown_s=self.settings.erp_breaker_cooldown_s,
             clock=time.time,  # shared across containers: wall-clock seconds
+            on_open=lambda: self._metrics.emit(Metric("BreakerOpened")),
         )
         from erpbridge.settings import credential_reloader
 
-        return SoapErpClient(self.settings, breaker=breaker, reload=credential_reloader(self.settings))
+        client = SoapErpClient(self.settings, breaker=breaker, reload=credential_reloader(self.settings))
+        return TimedErp(client, self._metrics)
 
     @functools.cached_property
     def engine(self) -> Engine:
@@ -131,6 +162,7 @@ class LiveServices:
         from erpbridge.live.prices import PriceService, PricingPolicy
 
         return PriceService(
+            metrics=self._metrics,
             erp=self.erp,
             cache=self.cache,
             shop_prices=_LazyShopPrices(self),

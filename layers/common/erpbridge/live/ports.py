@@ -259,10 +259,11 @@ class IdempotencyStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Metric:
-    """A count (the sinks publish every metric as a Count)."""
+    """A count, or a duration with ``unit="Milliseconds"`` (CloudWatch unit names)."""
 
     name: str
     value: float = 1.0
+    unit: str = "Count"
 
 
 class MetricsSink(Protocol):

@@ -41,7 +41,16 @@ from erpbridge.live.models import (
     PriceResponse,
     PriceSource,
 )
-from erpbridge.live.ports import JsonValue, LiveErp, NoShopPrice, ShopPrice, ShopPriceData, ShopPrices
+from erpbridge.live.ports import (
+    JsonValue,
+    LiveErp,
+    Metric,
+    MetricsSink,
+    NoShopPrice,
+    ShopPrice,
+    ShopPriceData,
+    ShopPrices,
+)
 from erpbridge.live.shop_fallback import shop_price
 
 if TYPE_CHECKING:
@@ -55,6 +64,11 @@ CACHE_VERSION = "price.v3"
 _FRAGMENT = "json"  # the item's rendered JSON, stored beside its data
 _AS_ERP = '"source":"erp"'  # unambiguous: quotes inside values are escaped in JSON
 _AS_CACHE = '"source":"cache"'
+_SOURCE_METRICS = {
+    PriceSource.ERP: "PricesFromErp",
+    PriceSource.CACHE: "PricesFromCache",
+    PriceSource.FALLBACK: "PricesFromFallback",
+}
 
 
 @dataclass(frozen=True)
@@ -110,8 +124,10 @@ class PriceService:
         policy: PricingPolicy,
         executor: ThreadPoolExecutor | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        metrics: MetricsSink | None = None,
     ) -> None:
         self._erp = erp
+        self._metrics = metrics
         self._cache = cache
         self._shop_prices = shop_prices
         self._policy = policy
@@ -179,6 +195,11 @@ class PriceService:
                 answers.update(self._fallbacks(request, unanswered, hits))
 
         items = [answers[key] for key in keys]
+        if self._metrics is not None:  # the share answered by the ERP, the cache and fallbacks
+            for source in PriceSource:
+                count = sum(1 for item in items if item["source"] is source)
+                if count:
+                    self._metrics.emit(Metric(_SOURCE_METRICS[source], count))
         message = None
         if any(item["source"] is PriceSource.FALLBACK for item in items):
             message = f"ERP unavailable ({failure}); fallback figures are marked source=fallback"
