@@ -7,16 +7,48 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-py311 lint typecheck template-check artefact-check openapi bench clean setup
+.PHONY: run test test-py311 lint typecheck template-check artefact-check sam-check wheel-check openapi bench clean setup lock
 
 setup: $(STAMP)
 
+# Installs exactly the locked versions (hashes checked); `make lock` refreshes the locks.
 $(STAMP): requirements-dev.txt layers/common/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --require-hashes -r requirements-dev.txt
 	$(BIN)/pip install -q --no-deps -e .
 	touch $(STAMP)
+
+# Resolve the loose specs (*.in) into the locks (exact versions, hashes for every platform):
+# the dev lock first, then the layer's constrained to it, so tests run on what ships.
+UV_VERSION := 0.13.9
+lock: $(STAMP)
+	$(BIN)/pip install -q uv==$(UV_VERSION)
+	$(BIN)/uv pip compile -q --universal --python-version 3.11 --generate-hashes -o requirements-dev.txt requirements-dev.in
+	$(BIN)/uv pip compile -q --universal --python-version 3.11 --generate-hashes -c requirements-dev.txt \
+		-o layers/common/requirements.txt layers/common/requirements.in
+	$(BIN)/uv pip compile -q --python-version 3.13 --generate-hashes -o requirements-sam.txt requirements-sam.in
+
+# The SAM CLI in a venv of its own (its pins would fight the dev tools'), from its lock.
+VENV_SAM := .venv-sam
+SAM_STAMP := $(VENV_SAM)/.installed
+$(SAM_STAMP): requirements-sam.txt
+	test -x $(VENV_SAM)/bin/python || $(PYTHON) -m venv $(VENV_SAM)
+	$(VENV_SAM)/bin/pip install -q --require-hashes -r requirements-sam.txt
+	touch $(SAM_STAMP)
+
+# `sam validate --lint` and `sam build` (arm64 wheels, no Docker), then the built artefact's
+# architecture and size budget.
+# sam build looks for python3.13 on PATH: the interpreter's own folder (not a pyenv shim).
+SAM_ENV = SAM_CLI_TELEMETRY=0 PATH="$$($(PYTHON) -c 'import os, sys; print(os.path.dirname(os.path.realpath(sys.executable)))'):$$PATH"
+sam-check: $(SAM_STAMP) $(STAMP)
+	$(SAM_ENV) $(VENV_SAM)/bin/sam validate --lint --template template.yaml --region eu-west-1
+	$(SAM_ENV) $(VENV_SAM)/bin/sam build --template template.yaml --build-dir .aws-sam/build --region eu-west-1
+	$(BIN)/python -m erpbridge_cli.artefact_check --built .aws-sam/build
+
+# The wheel a user installs: `pip install 'erpbridge[cli,emulator]'` gives working commands.
+wheel-check: $(STAMP)
+	$(BIN)/python -m erpbridge_cli.artefact_check --wheel
 
 run: $(STAMP)
 	$(BIN)/python -m erpbridge_cli.local_stack
@@ -34,7 +66,7 @@ template-check: $(STAMP)
 artefact-check: $(STAMP)
 	$(BIN)/python -m erpbridge_cli.artefact_check
 
-test: $(STAMP) lint template-check artefact-check
+test: $(STAMP) lint template-check artefact-check sam-check wheel-check
 	$(BIN)/python -m pytest
 
 # The live API's OpenAPI 3.1 document, generated from the code (a test fails when it is stale).
@@ -56,9 +88,9 @@ VENV_OLDEST := .venv-py311
 test-py311:
 	@test -n "$(PYTHON_OLDEST)" || { echo "no python3.11 on this machine"; exit 1; }
 	test -x $(VENV_OLDEST)/bin/python || $(PYTHON_OLDEST) -m venv $(VENV_OLDEST)
-	$(VENV_OLDEST)/bin/pip install -q -r requirements-dev.txt
+	$(VENV_OLDEST)/bin/pip install -q --require-hashes -r requirements-dev.txt
 	$(VENV_OLDEST)/bin/pip install -q --no-deps -e .
 	$(VENV_OLDEST)/bin/python -m pytest -q -p no:cacheprovider
 
 clean:
-	rm -rf $(VENV) $(VENV_OLDEST) .pytest_cache .mypy_cache .ruff_cache .aws-sam
+	rm -rf $(VENV) $(VENV_OLDEST) $(VENV_SAM) .pytest_cache .mypy_cache .ruff_cache .aws-sam

@@ -96,7 +96,69 @@ def check_arm64_wheels(into: Path) -> None:
     )
 
 
+# What `sam build` may produce (unzipped), well under Lambda's 250 MB for a function and its layers;
+# growth past these means a dependency came in that should be looked at.
+BUDGET_MB = {"CommonLayer": 100.0, "MappingsLayer": 1.0, "function": 2.0}
+ELF_AARCH64 = 183  # e_machine of an arm64 ELF file
+
+
+def _elf_machine(path: Path) -> int | None:
+    with path.open("rb") as handle:
+        head = handle.read(20)
+    if head[:4] != b"\x7fELF":
+        return None
+    return int.from_bytes(head[18:20], "little" if head[5] == 1 else "big")
+
+
+def check_built(build_dir: Path) -> int:
+    """Every native library `sam build` produced is arm64, and every artefact is within budget."""
+    problems: list[str] = []
+    for artefact in sorted(p for p in build_dir.iterdir() if p.is_dir()):
+        files = [f for f in artefact.rglob("*") if f.is_file()]
+        size_mb = sum(f.stat().st_size for f in files) / 1e6
+        budget = BUDGET_MB.get(artefact.name, BUDGET_MB["function"])
+        natives = [f for f in files if f.suffix == ".so" or ".so." in f.name]
+        wrong = [f for f in natives if _elf_machine(f) not in (None, ELF_AARCH64)]
+        print(f"  {artefact.name}: {size_mb:.1f} MB (budget {budget:g} MB), {len(natives)} native libraries")
+        if size_mb > budget:
+            problems.append(f"{artefact.name} is {size_mb:.1f} MB, over its {budget:g} MB budget")
+        problems += [f"{f.relative_to(build_dir)} is not arm64" for f in wrong]
+    if not (build_dir / "CommonLayer").is_dir():
+        problems.append(f"{build_dir} has no CommonLayer: did sam build run?")
+    for problem in problems:
+        print(f"built artefact: {problem}", file=sys.stderr)
+    print("built artefact check " + ("failed" if problems else "passed"))
+    return 1 if problems else 0
+
+
+def check_wheel() -> int:
+    """The wheel a user installs gives a working `erpbridge` command (cli and emulator extras)."""
+    with tempfile.TemporaryDirectory(prefix="erpbridge-wheel-") as tmp:
+        into = Path(tmp)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(into), str(ROOT)], check=True
+        )
+        (wheel,) = into.glob("erpbridge-*.whl")
+        subprocess.run([sys.executable, "-m", "venv", str(into / "venv")], check=True)
+        pip = [str(into / "venv/bin/python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+        subprocess.run([*pip, f"{wheel}[cli,emulator]"], check=True)
+        command = str(into / "venv/bin/erpbridge")
+        database = f"sqlite:///{into}/shop.db"
+        for args in (["--help"], ["db", "upgrade", "--database-url", database], ["emulator", "--help"]):
+            result = subprocess.run([command, *args], capture_output=True, text=True, cwd=tmp, check=False)
+            if result.returncode != 0:
+                print(f"erpbridge {' '.join(args)} failed from the wheel:\n{result.stderr}", file=sys.stderr)
+                return 1
+            print(f"  erpbridge {' '.join(args)}: ok")
+    print("wheel check passed")
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["--built"]:
+        return check_built(Path(sys.argv[2]))
+    if sys.argv[1:2] == ["--wheel"]:
+        return check_wheel()
     with tempfile.TemporaryDirectory(prefix="erpbridge-artefact-") as tmp:
         into = Path(tmp)
         print("building the layer (/opt/python), the mappings layer (/opt) and a runtime boto3")

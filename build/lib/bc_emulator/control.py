@@ -1,0 +1,280 @@
+"""The control API (JSON over HTTP under ``/_control``) and its Python client.
+
+| method | path | what |
+| --- | --- | --- |
+| GET | `/_control` | URLs, auth mode and credentials, data size, down state, active faults |
+| GET | `/_control/health` | `{"ok": true}` (the trivial endpoint benchmarks compare against) |
+| GET | `/_control/blob?bytes=N` | N filler bytes, chunked like a batch answer (HTTP baseline) |
+| POST | `/_control/reset` | fresh orders, checkpoints; faults and token TTL as at start; empty journal; up |
+| GET / PUT / DELETE | `/_control/faults` | read / replace (JSON body = fault spec) / clear the faults |
+| POST | `/_control/down` | close the SOAP listener; body `{"seconds": 2}` (absent = until `/up`) |
+| POST | `/_control/up` | open it again |
+| POST | `/_control/release-hanging` | end every hanging request now |
+| GET | `/_control/requests` | SOAP requests received (kind, request XML, status, fault); `?kind=` filters |
+| GET | `/_control/sales-orders` | sales orders created through the emulator |
+| GET | `/_control/sales-orders/<shop OrderId>` | the sales order created for that shop order (404: none) |
+| GET | `/_control/counters` | counters (requests by kind and status, faults by name, orders, tokens, …) |
+| GET / DELETE | `/_control/checkpoints` | batch paging checkpoints per caller (custom modifier) |
+| POST | `/_control/tokens/expire` | expire every issued OAuth2 token |
+| PUT | `/_control/tokens` | `{"ttl_s": 5}`: lifetime of tokens issued from now on |
+
+The control API has no authentication: the emulator is a development tool bound to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import requests
+
+if TYPE_CHECKING:
+    from bc_emulator.server import Emulator, Reply
+
+MAX_RECORDS = 2000
+MAX_RECORDED_XML = 256 * 1024
+
+
+@dataclass
+class RequestRecord:
+    id: int
+    received_at: float
+    method: str
+    kind: str | None = None
+    request_xml: str | None = None
+    status: int | None = None  # HTTP status sent; 0 = no answer (dropped / hung / reset)
+    fault: str | None = None  # the injected fault, if any
+    error: str | None = None  # the SOAP fault message, if the request was refused
+    shop_order_id: str | None = None
+    duration_ms: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Journal:
+    """Requests received and counters. Thread-safe."""
+
+    records: deque[RequestRecord] = field(default_factory=lambda: deque(maxlen=MAX_RECORDS))
+    counters: Counter[str] = field(default_factory=Counter)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self, method: str) -> RequestRecord:
+        record = RequestRecord(id=next(self._ids), received_at=time.time(), method=method)
+        with self._lock:
+            self.records.append(record)
+        return record
+
+    def finish(self, record: RequestRecord, *, status: int, duration_ms: float) -> None:
+        record.status = status
+        record.duration_ms = round(duration_ms, 3)
+        if record.request_xml is not None and len(record.request_xml) > MAX_RECORDED_XML:
+            record.request_xml = record.request_xml[:MAX_RECORDED_XML] + "…(truncated by the journal)"
+        with self._lock:
+            self.counters["requests"] += 1
+            self.counters[f"requests.kind.{record.kind or 'none'}"] += 1
+            self.counters[f"requests.status.{status}"] += 1
+
+    def count(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self.counters[name] += amount
+
+    def clear(self) -> None:
+        with self._lock:
+            self.records.clear()
+            self.counters.clear()
+
+    def snapshot(self, kind: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            records = list(self.records)
+        return [r.to_dict() for r in records if kind is None or r.kind == kind]
+
+    def counter_snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(sorted(self.counters.items()))
+
+
+def _json_body(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    value = json.loads(body)
+    if not isinstance(value, dict):
+        raise ValueError("the body must be a JSON object")
+    return value
+
+
+def handle(emulator: Emulator, method: str, raw_path: str, body: bytes) -> Reply:
+    from bc_emulator.server import json_reply
+
+    parts = urlsplit(raw_path)
+    path = unquote(parts.path).rstrip("/")
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    try:
+        payload = _json_body(body) if method in ("POST", "PUT", "PATCH") else {}
+        return _route(emulator, method, path, query, payload)
+    except (ValueError, TypeError) as error:
+        return json_reply(400, {"error": str(error)})
+
+
+def _route(
+    emulator: Emulator, method: str, path: str, query: dict[str, str], payload: dict[str, Any]
+) -> Reply:
+    from bc_emulator.server import json_reply
+
+    journal = emulator._journal
+    if path == "/_control" and method == "GET":
+        return json_reply(200, emulator.describe())
+    if path == "/_control/health":
+        return json_reply(200, {"ok": True})
+    if path == "/_control/blob" and method == "GET":
+        return _blob(int(query.get("bytes", "1048576")))
+    if path == "/_control/reset" and method == "POST":
+        emulator.reset()
+        return json_reply(200, {"reset": True})
+    if path == "/_control/faults":
+        if method == "GET":
+            return json_reply(200, emulator.faults.spec.to_dict())
+        if method == "PUT":
+            return json_reply(200, emulator.set_faults(payload).to_dict())
+        if method == "DELETE":
+            emulator.faults.clear()
+            return json_reply(200, emulator.faults.spec.to_dict())
+    if path == "/_control/down" and method == "POST":
+        seconds = payload.get("seconds")
+        emulator.go_down(None if seconds is None else float(seconds))
+        return json_reply(200, {"down": True, "seconds": seconds})
+    if path == "/_control/up" and method == "POST":
+        emulator.come_up()
+        return json_reply(200, {"down": emulator.is_down})
+    if path == "/_control/release-hanging" and method == "POST":
+        emulator.release_hanging()
+        return json_reply(200, {"released": True})
+    if path == "/_control/requests" and method == "GET":
+        return json_reply(200, journal.snapshot(query.get("kind")))
+    if path == "/_control/counters" and method == "GET":
+        counters = journal.counter_snapshot()
+        counters["tokens_issued_total"] = emulator.auth.tokens_issued
+        counters.update(emulator.dispatcher.counters())
+        return json_reply(200, counters)
+    if path == "/_control/sales-orders" and method == "GET":
+        return json_reply(200, emulator.dispatcher.sales_orders())
+    if path.startswith("/_control/sales-orders/") and method == "GET":
+        shop_order_id = path.removeprefix("/_control/sales-orders/")
+        order = emulator.dispatcher.sales_order(shop_order_id)
+        if order is None:
+            return json_reply(404, {"error": f"no sales order for shop OrderId {shop_order_id!r}"})
+        return json_reply(200, order)
+    if path == "/_control/checkpoints":
+        if method == "GET":
+            return json_reply(200, emulator.dispatcher.checkpoints())
+        if method == "DELETE":
+            emulator.dispatcher.clear_checkpoints()
+            return json_reply(200, {})
+    if path == "/_control/tokens/expire" and method == "POST":
+        return json_reply(200, {"expired": emulator.auth.expire_tokens()})
+    if path == "/_control/tokens" and method == "PUT":
+        emulator.auth.set_token_ttl(int(payload["ttl_s"]))
+        return json_reply(200, {"ttl_s": emulator.auth.token_ttl_s})
+    return json_reply(404, {"error": f"no control endpoint {method} {path}"})
+
+
+def _blob(size: int) -> Reply:
+    """``size`` bytes of filler, streamed like a batch answer: the HTTP baseline of benchmarks."""
+    from bc_emulator.server import Reply
+
+    if not 0 <= size <= 16 * 1024**3:
+        raise ValueError("bytes must be between 0 and 16 GiB")
+    block = b"x" * (256 * 1024)
+
+    def chunks() -> Iterator[bytes]:
+        remaining = size
+        while remaining > 0:
+            piece = block if remaining >= len(block) else block[:remaining]
+            remaining -= len(piece)
+            yield piece
+
+    return Reply(200, {"Content-Type": "application/octet-stream"}, stream=chunks())
+
+
+class ControlError(Exception):
+    pass
+
+
+class ControlClient:
+    """Python client of the control API (what tests use through ``emulator.control``)."""
+
+    def __init__(self, control_url: str, *, timeout_s: float = 10.0) -> None:
+        self.url = control_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self._session = requests.Session()
+
+    def _call(self, method: str, path: str = "", payload: dict[str, Any] | None = None, **params: str) -> Any:
+        response = self._session.request(
+            method, self.url + path, json=payload, params=params or None, timeout=self.timeout_s
+        )
+        if response.status_code == 404 and path.startswith("/sales-orders/"):
+            return None
+        if response.status_code >= 400:
+            raise ControlError(f"{method} {path}: HTTP {response.status_code}: {response.text}")
+        return response.json()
+
+    def info(self) -> dict[str, Any]:
+        return dict(self._call("GET"))
+
+    def reset(self) -> None:
+        self._call("POST", "/reset")
+
+    def set_faults(self, **spec: Any) -> dict[str, Any]:
+        """Replace the fault spec (see :class:`bc_emulator.faults.FaultSpec` for the names)."""
+        return dict(self._call("PUT", "/faults", spec))
+
+    def faults(self) -> dict[str, Any]:
+        return dict(self._call("GET", "/faults"))
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/faults")
+
+    def down(self, seconds: float | None = None) -> None:
+        self._call("POST", "/down", {"seconds": seconds})
+
+    def up(self) -> None:
+        self._call("POST", "/up")
+
+    def release_hanging(self) -> None:
+        self._call("POST", "/release-hanging")
+
+    def requests(self, kind: str | None = None) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/requests", **({"kind": kind} if kind else {})))
+
+    def sales_orders(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/sales-orders"))
+
+    def sales_order(self, shop_order_id: str) -> dict[str, Any] | None:
+        from urllib.parse import quote
+
+        result = self._call("GET", "/sales-orders/" + quote(shop_order_id, safe=""))
+        return None if result is None else dict(result)
+
+    def counters(self) -> dict[str, int]:
+        return dict(self._call("GET", "/counters"))
+
+    def checkpoints(self) -> dict[str, Any]:
+        return dict(self._call("GET", "/checkpoints"))
+
+    def clear_checkpoints(self) -> None:
+        self._call("DELETE", "/checkpoints")
+
+    def expire_tokens(self) -> int:
+        return int(self._call("POST", "/tokens/expire")["expired"])
+
+    def set_token_ttl(self, seconds: int) -> None:
+        self._call("PUT", "/tokens", {"ttl_s": seconds})

@@ -1,0 +1,1 @@
+"""Adapters at the edge: implementations of the ports with real infrastructure (AWS, files, SQL)."""

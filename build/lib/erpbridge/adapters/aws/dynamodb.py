@@ -1,0 +1,367 @@
+"""Runs, job locks and import claims on DynamoDB, with conditional writes.
+
+Tables (see template.yaml, ``# --- batch ---``):
+
+- runs: ``job`` (hash) + ``run_id`` (range), GSI ``by-run-id``; TTL ``expires_at`` (90 days).
+  Import results are added with atomic ``ADD`` counters, so concurrent page imports never lose
+  a count. ``import_errors`` keeps the last 20 messages, like SQLite: an update expression cannot
+  slice a list, so the oldest entries are removed by a second, conditional write.
+- locks: ``job`` (hash); ``owner``, ``expires_at`` (epoch seconds, also the TTL attribute). Taken by
+  a conditional put that succeeds only when there is no lock, it has expired, or it is ours.
+- idempotency: ``id`` (hash); ``status``, ``expiration`` (epoch seconds, TTL), ``data``. The same
+  attribute names Powertools idempotency uses, so one table can serve both.
+
+Expiry is checked in the condition itself, never left to DynamoDB's TTL sweeper (which may lag
+by up to two days).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from erpbridge.batch.models import FetchStatus, ImportCounts, RunRecord, Trigger
+from erpbridge.batch.ports import Claim, LockHolder
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+RUN_RETENTION = timedelta(days=90)
+MAX_ERRORS_KEPT = 20
+RUN_ID_INDEX = "by-run-id"
+
+
+def _dynamodb_client() -> DynamoDBClient:
+    import boto3
+
+    return boto3.client("dynamodb")
+
+
+def _s(value: str) -> dict[str, Any]:
+    return {"S": value}
+
+
+def _n(value: int | float) -> dict[str, Any]:
+    return {"N": str(value)}
+
+
+def _ts(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+def _epoch(value: datetime) -> int:
+    return int(value.timestamp())
+
+
+def _conditional_failed(error: Exception) -> bool:
+    response = getattr(error, "response", None)
+    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
+    return code == "ConditionalCheckFailedException"
+
+
+class DynamoDbRunRecorder:
+    def __init__(self, table: str, *, client: DynamoDBClient | None = None) -> None:
+        self._table = table
+        self._client = client or _dynamodb_client()
+
+    def create(self, run: RunRecord, *, stale_before: datetime) -> bool:
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "job": _s(run.job),
+                    "run_id": _s(run.run_id),
+                    "trigger": _s(str(run.trigger)),
+                    "started_at": _s(_ts(run.started_at)),
+                    "fetch_status": _s(str(run.fetch_status)),
+                    "pages": _n(0),
+                    "bytes": _n(0),
+                    "expires_at": _n(_epoch(run.started_at + RUN_RETENTION)),
+                },
+                ConditionExpression="attribute_not_exists(run_id) OR fetch_status = :failed"
+                " OR (fetch_status = :running AND started_at < :stale)",
+                ExpressionAttributeValues={
+                    ":failed": _s(str(FetchStatus.FAILED)),
+                    ":running": _s(str(FetchStatus.RUNNING)),
+                    ":stale": _s(_ts(stale_before)),
+                },
+            )
+        except Exception as error:
+            if _conditional_failed(error):
+                return False
+            raise
+        return True
+
+    def finish_fetch(
+        self,
+        job: str,
+        run_id: str,
+        *,
+        status: FetchStatus,
+        ended_at: datetime,
+        pages: int,
+        bytes_: int,
+        error: str | None,
+    ) -> None:
+        values: dict[str, Any] = {
+            ":status": _s(str(status)),
+            ":ended": _s(_ts(ended_at)),
+            ":pages": _n(pages),
+            ":bytes": _n(bytes_),
+        }
+        expression = "SET fetch_status = :status, ended_at = :ended, pages = :pages, #bytes = :bytes"
+        if error is not None:
+            expression += ", #error = :error"
+            values[":error"] = _s(error[:2000])
+        self._client.update_item(
+            TableName=self._table,
+            Key={"job": _s(job), "run_id": _s(run_id)},
+            UpdateExpression=expression,
+            ExpressionAttributeNames={
+                "#bytes": "bytes",
+                **({"#error": "error"} if error is not None else {}),
+            },
+            ExpressionAttributeValues=values,
+        )
+
+    def add_import(
+        self,
+        job: str,
+        run_id: str,
+        *,
+        counts: ImportCounts,
+        failed: bool,
+        error: str | None,
+        at: datetime,
+    ) -> None:
+        values: dict[str, Any] = {
+            ":imported": _n(0 if failed else 1),
+            ":failed": _n(1 if failed else 0),
+            ":inserted": _n(counts.inserted),
+            ":updated": _n(counts.updated),
+            ":deleted": _n(counts.deleted),
+            ":skipped": _n(counts.skipped),
+            ":rows": _n(counts.rows_read),
+            ":at": _s(_ts(at)),
+            ":upload": _s(str(Trigger.UPLOAD)),
+            ":fetched": _s(str(FetchStatus.FETCHED)),
+            ":expires": _n(_epoch(at + RUN_RETENTION)),
+        }
+        expression = (
+            "ADD files_imported :imported, files_failed :failed, inserted :inserted, updated :updated,"
+            " deleted :deleted, skipped :skipped, rows_read :rows"
+            " SET imported_at = :at, #trigger = if_not_exists(#trigger, :upload),"
+            " started_at = if_not_exists(started_at, :at),"
+            " fetch_status = if_not_exists(fetch_status, :fetched),"
+            " expires_at = if_not_exists(expires_at, :expires)"
+        )
+        if error is not None:
+            expression += ", import_errors = list_append(if_not_exists(import_errors, :none), :error)"
+            values[":none"] = {"L": []}
+            values[":error"] = {"L": [_s(error[:2000])]}
+        answer = self._client.update_item(
+            TableName=self._table,
+            Key={"job": _s(job), "run_id": _s(run_id)},
+            UpdateExpression=expression,
+            ExpressionAttributeNames={"#trigger": "trigger"},
+            ExpressionAttributeValues=values,
+            ReturnValues="UPDATED_NEW" if error is not None else "NONE",
+        )
+        if error is not None:
+            stored = answer.get("Attributes", {}).get("import_errors", {}).get("L", [])
+            self._trim_errors(job, run_id, len(stored))
+
+    def _trim_errors(self, job: str, run_id: str, size: int) -> None:
+        """Drop the oldest errors beyond ``MAX_ERRORS_KEPT``, only if the list still has the
+        ``size`` this writer saw: two concurrent trims never drop too much, and when another
+        import appended meanwhile, its own trim takes over."""
+        excess = size - MAX_ERRORS_KEPT
+        if excess <= 0:
+            return
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"job": _s(job), "run_id": _s(run_id)},
+                UpdateExpression="REMOVE " + ", ".join(f"import_errors[{i}]" for i in range(excess)),
+                ConditionExpression="size(import_errors) = :size",
+                ExpressionAttributeValues={":size": _n(size)},
+            )
+        except Exception as error:
+            if not _conditional_failed(error):
+                raise
+
+    def get(self, run_id: str, *, job: str | None = None) -> RunRecord | None:
+        if job is not None:
+            answer = self._client.get_item(
+                TableName=self._table, Key={"job": _s(job), "run_id": _s(run_id)}, ConsistentRead=True
+            )
+            item = answer.get("Item")
+            return _record(item) if item else None
+        found = self._client.query(
+            TableName=self._table,
+            IndexName=RUN_ID_INDEX,
+            KeyConditionExpression="run_id = :run",
+            ExpressionAttributeValues={":run": _s(run_id)},
+        )["Items"]
+        return _record(found[0]) if found else None
+
+    def list_runs(self, *, job: str | None = None, limit: int = 50) -> list[RunRecord]:
+        items: list[dict[str, Any]] = []
+        if job is not None:
+            paginator = self._client.get_paginator("query")
+            pages = paginator.paginate(
+                TableName=self._table,
+                KeyConditionExpression="job = :job",
+                ExpressionAttributeValues={":job": _s(job)},
+                ScanIndexForward=False,
+                PaginationConfig={"MaxItems": limit},
+            )
+        else:
+            # Operators' view of every job: the table holds 90 days of runs, a scan is fine.
+            pages = self._client.get_paginator("scan").paginate(TableName=self._table)
+        for page in pages:
+            items.extend(page["Items"])
+        records = [_record(item) for item in items]
+        records.sort(key=lambda r: (r.started_at, r.run_id), reverse=True)
+        return records[:limit]
+
+
+def _num(item: Mapping[str, Any], name: str) -> int:
+    value = item.get(name)
+    return int(value["N"]) if value else 0
+
+
+def _str(item: Mapping[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    return str(value["S"]) if value else None
+
+
+def _record(item: Mapping[str, Any]) -> RunRecord:
+    started = _str(item, "started_at")
+    ended = _str(item, "ended_at")
+    imported = _str(item, "imported_at")
+    return RunRecord(
+        job=str(item["job"]["S"]),
+        run_id=str(item["run_id"]["S"]),
+        trigger=Trigger(_str(item, "trigger") or Trigger.UPLOAD),
+        started_at=datetime.fromisoformat(started) if started else datetime.now(UTC),
+        fetch_status=FetchStatus(_str(item, "fetch_status") or FetchStatus.FETCHED),
+        ended_at=datetime.fromisoformat(ended) if ended else None,
+        pages=_num(item, "pages"),
+        bytes=_num(item, "bytes"),
+        error=_str(item, "error"),
+        files_imported=_num(item, "files_imported"),
+        files_failed=_num(item, "files_failed"),
+        counts=ImportCounts(
+            inserted=_num(item, "inserted"),
+            updated=_num(item, "updated"),
+            deleted=_num(item, "deleted"),
+            skipped=_num(item, "skipped"),
+            rows_read=_num(item, "rows_read"),
+        ),
+        import_errors=[str(e["S"]) for e in item.get("import_errors", {}).get("L", [])][-MAX_ERRORS_KEPT:],
+        imported_at=datetime.fromisoformat(imported) if imported else None,
+    )
+
+
+class DynamoDbJobLock:
+    def __init__(self, table: str, *, client: DynamoDBClient | None = None) -> None:
+        self._table = table
+        self._client = client or _dynamodb_client()
+
+    def acquire(self, job: str, owner: str, *, now: datetime, ttl_s: int) -> LockHolder | None:
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "job": _s(job),
+                    "owner": _s(owner),
+                    "expires_at": _n(_epoch(now + timedelta(seconds=ttl_s))),
+                },
+                ConditionExpression="attribute_not_exists(job) OR expires_at < :now OR #owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":now": _n(_epoch(now)), ":owner": _s(owner)},
+            )
+        except Exception as error:
+            if not _conditional_failed(error):
+                raise
+            item = self._client.get_item(
+                TableName=self._table, Key={"job": _s(job)}, ConsistentRead=True
+            ).get("Item")
+            holder = _str(item, "owner") if item else None
+            expires = datetime.fromtimestamp(_num(item, "expires_at"), UTC) if item else now
+            return LockHolder(owner=holder or "?", expires_at=expires)
+        return None
+
+    def release(self, job: str, owner: str) -> None:
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key={"job": _s(job)},
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":owner": _s(owner)},
+            )
+        except Exception as error:
+            if not _conditional_failed(error):  # someone took over our expired lock: theirs now
+                raise
+
+
+class DynamoDbImportClaims:
+    def __init__(self, table: str, *, client: DynamoDBClient | None = None) -> None:
+        self._table = table
+        self._client = client or _dynamodb_client()
+
+    def claim(self, claim_key: str, *, now: datetime, in_progress_ttl_s: int) -> Claim:
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    "id": _s(claim_key),
+                    "status": _s("in_progress"),
+                    "expiration": _n(_epoch(now + timedelta(seconds=in_progress_ttl_s))),
+                },
+                ConditionExpression="attribute_not_exists(id) OR expiration < :now",
+                ExpressionAttributeValues={":now": _n(_epoch(now))},
+            )
+        except Exception as error:
+            if not _conditional_failed(error):
+                raise
+            item = self._client.get_item(
+                TableName=self._table, Key={"id": _s(claim_key)}, ConsistentRead=True
+            ).get("Item", {})
+            data = _str(item, "data")
+            return Claim(
+                acquired=False,
+                status=_str(item, "status") or "done",
+                result=json.loads(data) if data else None,
+            )
+        return Claim(acquired=True, status="new")
+
+    def complete(self, claim_key: str, result: Mapping[str, object], *, now: datetime, keep_s: int) -> None:
+        self._client.update_item(
+            TableName=self._table,
+            Key={"id": _s(claim_key)},
+            UpdateExpression="SET #status = :done, expiration = :expiration, #data = :data",
+            ExpressionAttributeNames={"#status": "status", "#data": "data"},
+            ExpressionAttributeValues={
+                ":done": _s("done"),
+                ":expiration": _n(_epoch(now + timedelta(seconds=keep_s))),
+                ":data": _s(json.dumps(result, default=str)),
+            },
+        )
+
+    def release(self, claim_key: str) -> None:
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key={"id": _s(claim_key)},
+                ConditionExpression="#status = :in_progress",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":in_progress": _s("in_progress")},
+            )
+        except Exception as error:
+            if not _conditional_failed(error):
+                raise

@@ -1,0 +1,155 @@
+"""Composition root of the batch jobs: settings in, use cases wired to their adapters out.
+
+In AWS (``ERPBRIDGE_STAGING_BUCKET`` + the three table names set) the adapters are S3 and DynamoDB;
+without them everything runs locally: a folder for the bucket and one SQLite file for runs, locks
+and claims, both under ``ERPBRIDGE_STATE_DIR`` (default ``.erpbridge/``). The handlers, the CLI
+and ``make run`` all go through here, so they run the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from erpbridge.batch.fetch import FetchOutcome, run_fetch
+from erpbridge.batch.importer import ImportOutcome, import_staged_object
+from erpbridge.batch.jobs import BatchJob, load_batch_job
+from erpbridge.batch.models import Trigger
+from erpbridge.batch.ports import (
+    BatchTransport,
+    ImportClaims,
+    JobLock,
+    ObjectStore,
+    RunRecorder,
+    StagedFileImporter,
+)
+from erpbridge.errors import ConfigurationError
+from erpbridge.settings import Settings
+
+LOCAL_BUCKET = "local-staging"
+
+
+@dataclass
+class BatchRuntime:
+    settings: Settings
+    staging_bucket: str
+    runs: RunRecorder
+    locks: JobLock
+    claims: ImportClaims
+    store_for: Callable[[str], ObjectStore]
+    mappings_dir: Path | None = None
+    in_aws: bool = False
+    _importer: StagedFileImporter | None = None
+
+    def store(self, bucket: str | None = None) -> ObjectStore:
+        return self.store_for(bucket or self.staging_bucket)
+
+    def job(self, job_id: str) -> BatchJob:
+        return load_batch_job(job_id, self.mappings_dir)
+
+    def transport(self, job: BatchJob) -> BatchTransport:
+        from erpbridge.erp.client import SoapErpClient
+        from erpbridge.settings import credential_reloader
+
+        reload = credential_reloader(self.settings)
+        return SoapErpClient(
+            job.erp_settings(self.settings),
+            reload=None if reload is None else lambda: job.erp_settings(reload()),
+        )
+
+    def importer(self) -> StagedFileImporter:
+        if self._importer is None:
+            from erpbridge.adapters.shopdb_importer import ShopDbImporter
+
+            self._importer = ShopDbImporter(self.settings.database_url, mappings_dir=self.mappings_dir)
+        return self._importer
+
+    def fetch(
+        self,
+        job_id: str,
+        trigger: Trigger,
+        *,
+        scheduled_time: datetime | None = None,
+        parameters: Mapping[str, str] | None = None,
+        run_id: str | None = None,
+    ) -> FetchOutcome:
+        job = self.job(job_id)
+        return run_fetch(
+            job.id,
+            job.request_xml(parameters),
+            trigger,
+            transport=self.transport(job),
+            store=self.store(),
+            runs=self.runs,
+            lock=self.locks,
+            scheduled_time=scheduled_time,
+            run_id=run_id,
+            max_pages=job.fetch.max_pages,
+        )
+
+    def import_object(self, bucket: str, key: str, *, etag: str | None = None) -> ImportOutcome:
+        return import_staged_object(
+            bucket,
+            key,
+            etag=etag,
+            store=self.store(bucket),
+            runs=self.runs,
+            claims=self.claims,
+            importer=self.importer(),
+        )
+
+
+def runtime_from_settings(settings: Settings, *, mappings_dir: Path | None = None) -> BatchRuntime:
+    aws_names = {
+        "ERPBRIDGE_STAGING_BUCKET": settings.staging_bucket,
+        "ERPBRIDGE_RUNS_TABLE": settings.runs_table,
+        "ERPBRIDGE_LOCKS_TABLE": settings.locks_table,
+        "ERPBRIDGE_IDEMPOTENCY_TABLE": settings.idempotency_table,
+    }
+    given = {name for name, value in aws_names.items() if value}
+    if given and given != set(aws_names):
+        missing = ", ".join(sorted(set(aws_names) - given))
+        raise ConfigurationError(f"batch jobs on AWS need {missing} too (or none of them, to run locally)")
+    if given:
+        return _aws_runtime(settings, mappings_dir)
+    return _local_runtime(settings, mappings_dir)
+
+
+def _aws_runtime(settings: Settings, mappings_dir: Path | None) -> BatchRuntime:
+    import boto3
+
+    from erpbridge.adapters.aws.dynamodb import DynamoDbImportClaims, DynamoDbJobLock, DynamoDbRunRecorder
+    from erpbridge.adapters.aws.s3_store import S3ObjectStore
+
+    s3 = boto3.client("s3")
+    dynamodb = boto3.client("dynamodb")
+    assert settings.staging_bucket and settings.runs_table and settings.locks_table  # checked above
+    assert settings.idempotency_table
+    return BatchRuntime(
+        settings=settings,
+        staging_bucket=settings.staging_bucket,
+        runs=DynamoDbRunRecorder(settings.runs_table, client=dynamodb),
+        locks=DynamoDbJobLock(settings.locks_table, client=dynamodb),
+        claims=DynamoDbImportClaims(settings.idempotency_table, client=dynamodb),
+        store_for=lambda bucket: S3ObjectStore(bucket, client=s3),
+        mappings_dir=mappings_dir,
+        in_aws=True,
+    )
+
+
+def _local_runtime(settings: Settings, mappings_dir: Path | None) -> BatchRuntime:
+    from erpbridge.adapters.local import FilesystemObjectStore, LocalBatchState
+
+    state_dir = Path(settings.state_dir)
+    state = LocalBatchState.open(state_dir)
+    return BatchRuntime(
+        settings=settings,
+        staging_bucket=LOCAL_BUCKET,
+        runs=state.runs,
+        locks=state.locks,
+        claims=state.claims,
+        store_for=lambda bucket: FilesystemObjectStore(state_dir / "objects", bucket),
+        mappings_dir=mappings_dir,
+    )

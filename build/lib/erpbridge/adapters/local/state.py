@@ -1,0 +1,261 @@
+"""Runs, job locks and import claims in one SQLite file (``.erpbridge/batch.db``).
+
+The local stand-in for the DynamoDB runs, locks and idempotency tables: the same conditional
+semantics (a lock is taken only when free or expired; a claim only when new, expired or released),
+enforced with ``BEGIN IMMEDIATE`` transactions so concurrent processes on one machine agree.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from erpbridge.batch.models import FetchStatus, ImportCounts, RunRecord, Trigger
+from erpbridge.batch.ports import Claim, LockHolder
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    job TEXT NOT NULL, run_id TEXT NOT NULL, trigger TEXT NOT NULL,
+    started_at TEXT NOT NULL, ended_at TEXT, fetch_status TEXT NOT NULL,
+    pages INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0, error TEXT,
+    files_imported INTEGER NOT NULL DEFAULT 0, files_failed INTEGER NOT NULL DEFAULT 0,
+    inserted INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL DEFAULT 0,
+    deleted INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0,
+    rows_read INTEGER NOT NULL DEFAULT 0,
+    import_errors TEXT NOT NULL DEFAULT '[]', imported_at TEXT,
+    PRIMARY KEY (job, run_id)
+);
+CREATE INDEX IF NOT EXISTS runs_by_id ON runs (run_id);
+CREATE TABLE IF NOT EXISTS locks (job TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS claims (
+    id TEXT PRIMARY KEY, status TEXT NOT NULL, expires_at TEXT NOT NULL, result TEXT
+);
+"""
+
+
+def _ts(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class _SqliteState:
+    def __init__(self, path: str | Path) -> None:
+        self._path = Path(path)
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self._path, timeout=30)
+        try:
+            conn.executescript(_SCHEMA)
+        finally:
+            conn.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self._path, timeout=30, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+
+class SqliteRunRecorder(_SqliteState):
+    """``RunRecorder`` on SQLite."""
+
+    def create(self, run: RunRecord, *, stale_before: datetime) -> bool:
+        with self._transaction() as conn:
+            existing = conn.execute(
+                "SELECT fetch_status, started_at FROM runs WHERE job = ? AND run_id = ?",
+                (run.job, run.run_id),
+            ).fetchone()
+            if existing is not None:
+                started = _dt(existing["started_at"])
+                retryable = existing["fetch_status"] == FetchStatus.FAILED or (
+                    existing["fetch_status"] == FetchStatus.RUNNING
+                    and started is not None
+                    and started < stale_before
+                )
+                if not retryable:
+                    return False
+                conn.execute("DELETE FROM runs WHERE job = ? AND run_id = ?", (run.job, run.run_id))
+            conn.execute(
+                "INSERT INTO runs (job, run_id, trigger, started_at, fetch_status) VALUES (?, ?, ?, ?, ?)",
+                (run.job, run.run_id, str(run.trigger), _ts(run.started_at), str(run.fetch_status)),
+            )
+            return True
+
+    def finish_fetch(
+        self,
+        job: str,
+        run_id: str,
+        *,
+        status: FetchStatus,
+        ended_at: datetime,
+        pages: int,
+        bytes_: int,
+        error: str | None,
+    ) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE runs SET fetch_status = ?, ended_at = ?, pages = ?, bytes = ?, error = ?"
+                " WHERE job = ? AND run_id = ?",
+                (str(status), _ts(ended_at), pages, bytes_, error, job, run_id),
+            )
+
+    def add_import(
+        self,
+        job: str,
+        run_id: str,
+        *,
+        counts: ImportCounts,
+        failed: bool,
+        error: str | None,
+        at: datetime,
+    ) -> None:
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT import_errors FROM runs WHERE job = ? AND run_id = ?", (job, run_id)
+            ).fetchone()
+            if row is None:
+                # A file put into staging/ by hand: its run is the file's folder.
+                conn.execute(
+                    "INSERT INTO runs (job, run_id, trigger, started_at, ended_at, fetch_status, pages)"
+                    " VALUES (?, ?, ?, ?, ?, ?, 0)",
+                    (job, run_id, str(Trigger.UPLOAD), _ts(at), _ts(at), str(FetchStatus.FETCHED)),
+                )
+                errors: list[str] = []
+            else:
+                errors = json.loads(row["import_errors"])
+            if error:
+                errors.append(error)
+            conn.execute(
+                "UPDATE runs SET files_imported = files_imported + ?, files_failed = files_failed + ?,"
+                " inserted = inserted + ?, updated = updated + ?, deleted = deleted + ?,"
+                " skipped = skipped + ?, rows_read = rows_read + ?, import_errors = ?, imported_at = ?"
+                " WHERE job = ? AND run_id = ?",
+                (
+                    0 if failed else 1,
+                    1 if failed else 0,
+                    counts.inserted,
+                    counts.updated,
+                    counts.deleted,
+                    counts.skipped,
+                    counts.rows_read,
+                    json.dumps(errors[-20:]),
+                    _ts(at),
+                    job,
+                    run_id,
+                ),
+            )
+
+    def get(self, run_id: str, *, job: str | None = None) -> RunRecord | None:
+        with self._transaction() as conn:
+            if job is None:
+                row = conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            else:
+                row = conn.execute(
+                    "SELECT * FROM runs WHERE job = ? AND run_id = ?", (job, run_id)
+                ).fetchone()
+        return None if row is None else _record(row)
+
+    def list_runs(self, *, job: str | None = None, limit: int = 50) -> list[RunRecord]:
+        with self._transaction() as conn:
+            if job is None:
+                rows = conn.execute(
+                    "SELECT * FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?", (limit,)
+                ).fetchall()
+            else:
+                rows = conn.execute(
+                    "SELECT * FROM runs WHERE job = ? ORDER BY started_at DESC, run_id DESC LIMIT ?",
+                    (job, limit),
+                ).fetchall()
+        return [_record(row) for row in rows]
+
+
+class SqliteJobLock(_SqliteState):
+    """``JobLock`` on SQLite: taken when free, expired, or already ours."""
+
+    def acquire(self, job: str, owner: str, *, now: datetime, ttl_s: int) -> LockHolder | None:
+        with self._transaction() as conn:
+            row = conn.execute("SELECT owner, expires_at FROM locks WHERE job = ?", (job,)).fetchone()
+            if row is not None:
+                expires = datetime.fromisoformat(row["expires_at"])
+                if expires > now and row["owner"] != owner:
+                    return LockHolder(owner=row["owner"], expires_at=expires)
+            conn.execute(
+                "INSERT OR REPLACE INTO locks (job, owner, expires_at) VALUES (?, ?, ?)",
+                (job, owner, _ts(now + timedelta(seconds=ttl_s))),
+            )
+            return None
+
+    def release(self, job: str, owner: str) -> None:
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM locks WHERE job = ? AND owner = ?", (job, owner))
+
+
+class SqliteImportClaims(_SqliteState):
+    """``ImportClaims`` on SQLite."""
+
+    def claim(self, claim_key: str, *, now: datetime, in_progress_ttl_s: int) -> Claim:
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT status, expires_at, result FROM claims WHERE id = ?", (claim_key,)
+            ).fetchone()
+            if row is not None and datetime.fromisoformat(row["expires_at"]) > now:
+                result = json.loads(row["result"]) if row["result"] else None
+                return Claim(acquired=False, status=row["status"], result=result)
+            conn.execute(
+                "INSERT OR REPLACE INTO claims (id, status, expires_at, result)"
+                " VALUES (?, 'in_progress', ?, NULL)",
+                (claim_key, _ts(now + timedelta(seconds=in_progress_ttl_s))),
+            )
+            return Claim(acquired=True, status="new")
+
+    def complete(self, claim_key: str, result: Mapping[str, object], *, now: datetime, keep_s: int) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE claims SET status = 'done', expires_at = ?, result = ? WHERE id = ?",
+                (_ts(now + timedelta(seconds=keep_s)), json.dumps(result, default=str), claim_key),
+            )
+
+    def release(self, claim_key: str) -> None:
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM claims WHERE id = ? AND status = 'in_progress'", (claim_key,))
+
+
+def _record(row: Mapping[str, Any]) -> RunRecord:
+    return RunRecord(
+        job=row["job"],
+        run_id=row["run_id"],
+        trigger=Trigger(row["trigger"]),
+        started_at=datetime.fromisoformat(row["started_at"]),
+        fetch_status=FetchStatus(row["fetch_status"]),
+        ended_at=_dt(row["ended_at"]),
+        pages=row["pages"],
+        bytes=row["bytes"],
+        error=row["error"],
+        files_imported=row["files_imported"],
+        files_failed=row["files_failed"],
+        counts=ImportCounts(
+            inserted=row["inserted"],
+            updated=row["updated"],
+            deleted=row["deleted"],
+            skipped=row["skipped"],
+            rows_read=row["rows_read"],
+        ),
+        import_errors=json.loads(row["import_errors"]),
+        imported_at=_dt(row["imported_at"]),
+    )

@@ -1,0 +1,96 @@
+"""``StagedFileImporter`` over the mapping engine and the shop database.
+
+A staged file is streamed (``StreamingTableReader``: memory flat) into
+:func:`erpbridge.mapping.engine.import_rows`, which writes it in one transaction. Removal of
+missing rows is allowed only for a file that is the whole export: not a later page, and not a first
+page whose root says ``ExportIsDone="false"``.
+
+Errors keep their meaning for the caller: bad input stays an ``ErpBridgeError`` (the file goes to
+``failed/``), while a database that cannot be reached becomes ``ConnectionError`` (the import is
+retried later; nothing was written).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import BinaryIO
+
+import sqlalchemy as sa
+
+from erpbridge.batch.models import ImportCounts
+from erpbridge.errors import ConfigurationError, ShopDatabaseError
+from erpbridge.mapping.engine import ImportReport, import_rows
+from erpbridge.mapping.jobfile import load_job
+from erpbridge.protocol.streaming import StreamingTableReader
+from erpbridge.shopdb.dialects import SqlShopDatabase
+from erpbridge.shopdb.engine import engine_for
+
+
+def counts_of(report: ImportReport, mapped_tables: Iterable[str] = ()) -> ImportCounts:
+    """The run's four counts. Tables the job maps count as they are; relation tables the engine
+    derives (product ↔ group, …) are replaced per owner, so they count by their net change —
+    otherwise a first import would already report thousands of "deleted" rows."""
+    mapped = {name.lower() for name in mapped_tables}
+    inserted = updated = deleted = skipped = 0
+    for name, table in report.tables.items():
+        if not mapped or name.lower() in mapped:
+            inserted += table.inserted
+            updated += table.updated + table.unchanged  # rows whose key existed, changed or not
+            deleted += table.deleted + table.deactivated  # a deactivated product left the shop
+        else:
+            net = table.inserted - table.deleted
+            inserted += max(net, 0)
+            deleted += max(-net, 0)
+            updated += table.updated + table.unchanged
+        skipped += table.skipped
+    return ImportCounts(
+        inserted=inserted, updated=updated, deleted=deleted, skipped=skipped, rows_read=report.rows_read
+    )
+
+
+def _unreachable(error: ShopDatabaseError) -> bool:
+    cause = error.__cause__
+    if isinstance(cause, sa.exc.DBAPIError) and cause.connection_invalidated:
+        return True
+    # Connection refused/lost, "database is locked", serialization failures: try again later.
+    return isinstance(cause, (sa.exc.OperationalError, sa.exc.InterfaceError))
+
+
+class ShopDbImporter:
+    def __init__(self, database_url: str, *, mappings_dir: Path | None = None) -> None:
+        self._database_url = database_url
+        self._mappings_dir = mappings_dir
+        self.last_report: ImportReport | None = None
+
+    def import_file(
+        self,
+        job: str,
+        stream: BinaryIO,
+        *,
+        partial: bool,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> ImportCounts:
+        definition = load_job(job, self._mappings_dir).import_
+        if definition is None:
+            raise ConfigurationError(f"job {job} has no import section: its files cannot be imported")
+        reader = StreamingTableReader(stream, what=f"staged file of {job}")
+        rows = reader.rows()
+        first = next(rows, None)  # the root's attributes are known from the first row on
+        whole_export = not partial and reader.export_is_done
+        all_rows = rows if first is None else itertools.chain((first,), rows)
+        database = SqlShopDatabase(engine_for(self._database_url))
+        try:
+            report = import_rows(
+                definition, all_rows, database, allow_removal=whole_export, on_progress=on_progress
+            )
+        except ShopDatabaseError as error:
+            if _unreachable(error):
+                raise ConnectionError(
+                    f"shop database unavailable, import will be retried: {error}"
+                ) from error
+            raise
+        self.last_report = report
+        report.raise_for_errors()
+        return counts_of(report, (mapping.destination for mapping in definition.mappings))

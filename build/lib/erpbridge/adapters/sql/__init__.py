@@ -1,0 +1,1 @@
+"""Adapters over the shop database (SQLAlchemy Core; SQLite and PostgreSQL)."""

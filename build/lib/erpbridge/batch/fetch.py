@@ -1,0 +1,163 @@
+"""Use case: fetch one job's data from the ERP into the staging area.
+
+One run sends the job's request, streams every response page into its own staged object
+(``staging/<job>/<run-id>/page-0001.xml``, ...) and follows ``ExportIsDone="false"`` until the ERP
+says it is done. Memory does not grow with the response: the transport hands over chunks and the
+object store uploads them as they come (S3 multipart).
+
+A lock with expiry keeps two runs of the same job apart (the scheduler may deliver twice, an
+operator may press "run now" during a scheduled run); a scheduled run's id comes from its
+schedule slot, so a duplicate delivery that arrives after the run ended is recognised too. Each
+invocation holds the lock under its own owner token (run id + a random suffix), so a duplicate
+delivery that arrives while the run is still going finds the lock taken and can never release it.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from erpbridge.batch.models import (
+    FetchStatus,
+    RunRecord,
+    Trigger,
+    new_run_id,
+    page_key,
+    validate_job_id,
+)
+from erpbridge.batch.ports import BatchTransport, JobLock, ObjectStore, RunRecorder
+from erpbridge.errors import ProtocolError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_LOCK_TTL_S = 16 * 60  # longer than the fetch function's 15-minute timeout
+DEFAULT_MAX_PAGES = 10_000
+_OWNER_SEPARATOR = "#"  # never part of a run id
+
+
+class FetchResult(StrEnum):
+    FETCHED = "fetched"
+    LOCKED = "locked"  # another run of the job holds the lock: this one did nothing
+    DUPLICATE = "duplicate"  # this schedule slot already ran: nothing done
+
+
+@dataclass(frozen=True)
+class FetchOutcome:
+    job: str
+    run_id: str
+    result: FetchResult
+    pages: int = 0
+    bytes: int = 0
+    keys: list[str] = field(default_factory=list)
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "job": self.job,
+            "run_id": self.run_id,
+            "result": str(self.result),
+            "pages": self.pages,
+            "bytes": self.bytes,
+            "keys": list(self.keys),
+            "reason": self.reason,
+        }
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def run_fetch(
+    job: str,
+    request_xml: bytes,
+    trigger: Trigger,
+    *,
+    transport: BatchTransport,
+    store: ObjectStore,
+    runs: RunRecorder,
+    lock: JobLock,
+    scheduled_time: datetime | None = None,
+    run_id: str | None = None,
+    clock: Callable[[], datetime] = _utcnow,
+    lock_ttl_s: int = DEFAULT_LOCK_TTL_S,
+    max_pages: int = DEFAULT_MAX_PAGES,
+) -> FetchOutcome:
+    """Fetch ``job`` now. Raises the transport's typed error after recording the run as failed."""
+    validate_job_id(job)
+    started = clock()
+    run_id = run_id or new_run_id(started, scheduled_time=scheduled_time)
+
+    # Not the bare run id: a duplicate delivery of the same slot carries the same run id, and the
+    # adapters let an owner re-take (and release) its own lock.
+    owner = f"{run_id}{_OWNER_SEPARATOR}{uuid.uuid4().hex[:12]}"
+    holder = lock.acquire(job, owner, now=started, ttl_s=lock_ttl_s)
+    if holder is not None:
+        holder_run = holder.owner.partition(_OWNER_SEPARATOR)[0]
+        reason = (
+            f"job {job} is already running (run {holder_run}, lock expires {holder.expires_at:%H:%M:%S}Z)"
+        )
+        logger.warning(reason)
+        return FetchOutcome(job, run_id, FetchResult.LOCKED, reason=reason)
+    try:
+        record = RunRecord(job=job, run_id=run_id, trigger=trigger, started_at=started)
+        if not runs.create(record, stale_before=started - timedelta(seconds=lock_ttl_s)):
+            reason = f"run {run_id} of {job} already exists (duplicate delivery of its schedule slot)"
+            logger.warning(reason)
+            return FetchOutcome(job, run_id, FetchResult.DUPLICATE, reason=reason)
+        return _fetch_pages(job, run_id, request_xml, transport, store, runs, clock, max_pages)
+    finally:
+        lock.release(job, owner)
+
+
+def _fetch_pages(
+    job: str,
+    run_id: str,
+    request_xml: bytes,
+    transport: BatchTransport,
+    store: ObjectStore,
+    runs: RunRecorder,
+    clock: Callable[[], datetime],
+    max_pages: int,
+) -> FetchOutcome:
+    keys: list[str] = []
+    total_bytes = 0
+    try:
+        while True:
+            if len(keys) >= max_pages:
+                raise ProtocolError(
+                    f"the ERP still reports ExportIsDone=false after {max_pages} pages; stopping"
+                )
+            key = page_key(job, run_id, len(keys) + 1)
+            # The ERP keeps the paging checkpoint: the same request returns the next page.
+            with store.open_writer(key) as writer:
+                page = transport.stream(request_xml, writer.write)
+            keys.append(key)
+            total_bytes += page.bytes_written
+            logger.info("staged %s (%d bytes)", key, page.bytes_written)
+            if page.export_is_done is not False:
+                break
+    except Exception as error:  # recorded, then re-raised for the caller's retry policy
+        runs.finish_fetch(
+            job,
+            run_id,
+            status=FetchStatus.FAILED,
+            ended_at=clock(),
+            pages=len(keys),
+            bytes_=total_bytes,
+            error=f"{type(error).__name__}: {error}",
+        )
+        raise
+    runs.finish_fetch(
+        job,
+        run_id,
+        status=FetchStatus.FETCHED,
+        ended_at=clock(),
+        pages=len(keys),
+        bytes_=total_bytes,
+        error=None,
+    )
+    return FetchOutcome(job, run_id, FetchResult.FETCHED, pages=len(keys), bytes=total_bytes, keys=keys)

@@ -1,0 +1,134 @@
+"""The ``fetch`` half of a job file (``mappings/<job-id>.yaml``): what to ask the ERP, and when.
+
+```yaml
+fetch:
+  request: |                       # a GetEcomData request; {name} placeholders in attribute values
+    <GetEcomData shopID="{shopID}"><tables><Currencies type="all"/></tables></GetEcomData>
+  parameters: {shopID: SHOP1}      # defaults; a run may override them (event "parameters")
+  schedule: cron(0 2 * * ? *)      # EventBridge Scheduler expression (template.yaml must agree)
+  schedule_timezone: Europe/Copenhagen
+  max_pages: 1000                  # stop following ExportIsDone="false" after this many pages
+  erp:                             # optional: this job talks to another endpoint / with other credentials
+    url: https://bc.example.com/WS/CRONUS/Codeunit/DWWebService
+    auth: basic
+    user: BATCH
+    password_env: ERPBRIDGE_JOB_CUSTOMERS_ERP_PASSWORD   # secrets by reference, never in the file
+```
+
+The ``import`` half belongs to the mapping engine (:mod:`erpbridge.mapping.model`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from erpbridge.errors import ConfigurationError
+from erpbridge.mapping.jobfile import list_job_ids, load_job
+from erpbridge.mapping.model import JobDefinition
+from erpbridge.settings import ErpSettings
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ErpOverride(_Strict):
+    """Fields replacing the live ERP settings for one job. Secrets are named, not written: each
+    ``*_env`` names an environment variable holding the value."""
+
+    url: str | None = None
+    auth: Literal["none", "key", "basic", "oauth2"] | None = None
+    security_key_env: str | None = None
+    security_key_header: str | None = None
+    user: str | None = None
+    password_env: str | None = None
+    tenant: str | None = None
+    client_id: str | None = None
+    client_secret_env: str | None = None
+    token_url: str | None = None
+    scope: str | None = None
+    timeout_s: float | None = Field(default=None, gt=0, le=900)
+
+
+class FetchSpec(_Strict):
+    request: str = Field(min_length=1, description="GetEcomData request template with {name} placeholders")
+    parameters: dict[str, str] = Field(default_factory=dict)
+    schedule: str | None = Field(default=None, description="EventBridge Scheduler expression")
+    schedule_timezone: str = "UTC"
+    max_pages: int = Field(default=1000, ge=1, le=100_000)
+    erp: ErpOverride | None = None
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    id: str
+    description: str
+    fetch: FetchSpec
+    definition: JobDefinition
+
+    def parameters(self, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+        merged = dict(self.fetch.parameters)
+        for name, value in (overrides or {}).items():
+            if name not in merged:
+                known = ", ".join(sorted(merged)) or "none"
+                raise ConfigurationError(f"job {self.id}: unknown parameter {name!r} (known: {known})")
+            merged[name] = str(value)
+        return merged
+
+    def request_xml(self, overrides: Mapping[str, str] | None = None) -> bytes:
+        from erpbridge.protocol.request_builders import build_batch_request
+
+        return build_batch_request(self.fetch.request, self.parameters(overrides))
+
+    def erp_settings(self, base: ErpSettings, env: Mapping[str, str] | None = None) -> ErpSettings:
+        """The live ERP settings with this job's overrides applied (and validated again)."""
+        override = self.fetch.erp
+        if override is None:
+            return base
+        source = os.environ if env is None else env
+        values: dict[str, Any] = {
+            name: value for name, value in base.model_dump().items() if name in ErpSettings.model_fields
+        }
+        for name, value in override.model_dump(exclude_none=True).items():
+            if name.endswith("_env"):
+                field = name.removesuffix("_env")
+                if value not in source:
+                    raise ConfigurationError(f"job {self.id}: erp.{name} names {value}, which is not set")
+                values[f"erp_{field}"] = source[value]
+            else:
+                values[f"erp_{name}"] = value
+        try:
+            return ErpSettings.model_validate(values)
+        except ValidationError as error:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+            raise ConfigurationError(f"job {self.id}: erp override: {problems}") from None
+
+
+def load_batch_job(job_id: str, directory: Path | None = None) -> BatchJob:
+    definition = load_job(job_id, directory)
+    if not definition.fetch:
+        raise ConfigurationError(f"job {job_id} has no fetch section: it cannot be run")
+    try:
+        spec = FetchSpec.model_validate(definition.fetch)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"fetch.{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in error.errors()
+        )
+        raise ConfigurationError(f"job {job_id}: {problems}") from None
+    return BatchJob(id=definition.id, description=definition.description, fetch=spec, definition=definition)
+
+
+def list_batch_jobs(directory: Path | None = None) -> list[BatchJob]:
+    """Every job file with a fetch section (jobs without one are import-only or not ours)."""
+    jobs = []
+    for job_id in list_job_ids(directory):
+        definition = load_job(job_id, directory)
+        if definition.fetch:
+            jobs.append(load_batch_job(job_id, directory))
+    return jobs

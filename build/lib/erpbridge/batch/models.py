@@ -1,0 +1,181 @@
+"""What a batch run is: its identity, its trigger, its counts and its state.
+
+A run has two phases that may happen in different processes: the fetch (one invocation, writes
+pages to the staging area) and the imports (one per staged page, triggered by the object store).
+Both add to the same run record, so an operator sees one line per run.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from erpbridge.errors import ConfigurationError
+
+STAGING_PREFIX = "staging/"
+ARCHIVE_PREFIX = "archive/"
+FAILED_PREFIX = "failed/"
+
+_JOB_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_RUN_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_.-]{0,79}$")
+_STAGED_KEY = re.compile(
+    r"^staging/(?P<job>[a-z0-9][a-z0-9-]{0,62})/(?P<run>[0-9A-Za-z][0-9A-Za-z_.-]{0,79})/(?P<name>[^/]+\.xml)$"
+)
+
+
+class Trigger(StrEnum):
+    SCHEDULE = "schedule"
+    MANUAL = "manual"  # console test event, `erpbridge jobs run`
+    LOCAL = "local"  # `make run`, `erpbridge import`
+    UPLOAD = "upload"  # a file put into staging/ by hand
+
+
+class FetchStatus(StrEnum):
+    RUNNING = "running"
+    FETCHED = "fetched"
+    FAILED = "failed"
+
+
+class RunStatus(StrEnum):
+    """The state an operator sees, derived from both phases (see :meth:`RunRecord.status`)."""
+
+    RUNNING = "running"
+    IMPORTING = "importing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+def validate_job_id(job: str) -> str:
+    if not _JOB_ID.match(job):
+        raise ConfigurationError(f"job id {job!r}: use lower-case letters, digits and dashes")
+    return job
+
+
+def new_run_id(now: datetime, *, scheduled_time: datetime | None = None) -> str:
+    """Sortable run id. A scheduled run's id is derived from its schedule slot, so a duplicate
+    delivery of the same slot maps to the same run and is recognised (at-least-once delivery)."""
+    if scheduled_time is not None:
+        return scheduled_time.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ") + "-sched"
+    return now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
+
+
+def page_key(job: str, run_id: str, page: int) -> str:
+    return f"{STAGING_PREFIX}{job}/{run_id}/page-{page:04d}.xml"
+
+
+@dataclass(frozen=True)
+class StagedObject:
+    """A staged object's key, understood: which job and run it belongs to."""
+
+    key: str
+    job: str
+    run_id: str
+    name: str
+
+    @classmethod
+    def parse(cls, key: str) -> StagedObject:
+        match = _STAGED_KEY.match(key)
+        if match is None:
+            raise ConfigurationError(
+                f"object key {key!r} is not a staged page (expected staging/<job>/<run-id>/<name>.xml)"
+            )
+        return cls(key=key, job=match["job"], run_id=match["run"], name=match["name"])
+
+    @property
+    def archive_key(self) -> str:
+        return ARCHIVE_PREFIX + self.key[len(STAGING_PREFIX) :]
+
+    @property
+    def failed_key(self) -> str:
+        return FAILED_PREFIX + self.key[len(STAGING_PREFIX) :]
+
+    @property
+    def failed_report_key(self) -> str:
+        return self.failed_key + ".error.json"
+
+
+@dataclass(frozen=True)
+class ImportCounts:
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    skipped: int = 0
+    rows_read: int = 0
+
+    def __add__(self, other: ImportCounts) -> ImportCounts:
+        return ImportCounts(
+            inserted=self.inserted + other.inserted,
+            updated=self.updated + other.updated,
+            deleted=self.deleted + other.deleted,
+            skipped=self.skipped + other.skipped,
+            rows_read=self.rows_read + other.rows_read,
+        )
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "skipped": self.skipped,
+            "rows_read": self.rows_read,
+        }
+
+
+@dataclass
+class RunRecord:
+    job: str
+    run_id: str
+    trigger: Trigger
+    started_at: datetime
+    fetch_status: FetchStatus = FetchStatus.RUNNING
+    ended_at: datetime | None = None
+    pages: int = 0
+    bytes: int = 0
+    error: str | None = None
+    files_imported: int = 0
+    files_failed: int = 0
+    counts: ImportCounts = field(default_factory=ImportCounts)
+    import_errors: list[str] = field(default_factory=list)
+    imported_at: datetime | None = None
+
+    @property
+    def status(self) -> RunStatus:
+        if self.fetch_status is FetchStatus.FAILED or self.files_failed:
+            return RunStatus.FAILED
+        if self.fetch_status is FetchStatus.RUNNING:
+            return RunStatus.RUNNING
+        if self.files_imported >= self.pages:
+            return RunStatus.SUCCEEDED
+        return RunStatus.IMPORTING
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "job": self.job,
+            "run_id": self.run_id,
+            "trigger": str(self.trigger),
+            "status": str(self.status),
+            "fetch_status": str(self.fetch_status),
+            "started_at": _iso(self.started_at),
+            "ended_at": _iso(self.ended_at),
+            "pages": self.pages,
+            "bytes": self.bytes,
+            "error": self.error,
+            "files_imported": self.files_imported,
+            "files_failed": self.files_failed,
+            "counts": self.counts.as_dict(),
+            "import_errors": list(self.import_errors),
+            "imported_at": _iso(self.imported_at),
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat(timespec="seconds") if value else None
+
+
+def validate_run_id(run_id: str) -> str:
+    if not _RUN_ID.match(run_id):
+        raise ConfigurationError(f"run id {run_id!r} is not valid")
+    return run_id

@@ -1,0 +1,147 @@
+"""Ports of the batch use cases. Adapters live in ``erpbridge.adapters.aws`` (S3, DynamoDB) and
+``erpbridge.adapters.local`` (files under ``.erpbridge/``, SQLite) so the same use cases run in
+Lambda, in ``make run`` and in the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO, Protocol
+
+from erpbridge.batch.models import FetchStatus, ImportCounts, RunRecord
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str
+
+
+class ObjectWriter(Protocol):
+    def write(self, chunk: bytes) -> int: ...
+
+
+class ObjectStore(Protocol):
+    """One bucket (or one local folder standing in for it)."""
+
+    @property
+    def bucket(self) -> str: ...
+
+    def open_writer(
+        self, key: str, *, content_type: str = "application/xml"
+    ) -> AbstractContextManager[ObjectWriter]:
+        """Streamed upload: the object appears only when the block exits cleanly; on an exception
+        nothing appears (an S3 multipart upload is aborted)."""
+        ...
+
+    def open_reader(self, key: str) -> AbstractContextManager[BinaryIO]: ...
+
+    def head(self, key: str) -> ObjectInfo | None:
+        """The object's size and ETag, or None when there is no such object."""
+        ...
+
+    def put_bytes(self, key: str, data: bytes, *, content_type: str = "application/json") -> None: ...
+
+    def move(self, source: str, destination: str) -> None: ...
+
+    def list_objects(self, prefix: str) -> list[ObjectInfo]: ...
+
+
+class StreamedPage(Protocol):
+    @property
+    def bytes_written(self) -> int: ...
+
+    @property
+    def export_is_done(self) -> bool | None: ...
+
+
+class BatchTransport(Protocol):
+    """The part of ``erpbridge.erp.ports.ErpTransport`` a fetch needs."""
+
+    def stream(self, request_xml: bytes, sink: Callable[[bytes], object]) -> StreamedPage: ...
+
+
+class RunRecorder(Protocol):
+    def create(self, run: RunRecord, *, stale_before: datetime) -> bool:
+        """Record a new run. False when a run with this id exists and is neither failed nor stale
+        (a duplicate delivery of the same schedule slot)."""
+        ...
+
+    def finish_fetch(
+        self,
+        job: str,
+        run_id: str,
+        *,
+        status: FetchStatus,
+        ended_at: datetime,
+        pages: int,
+        bytes_: int,
+        error: str | None,
+    ) -> None: ...
+
+    def add_import(
+        self,
+        job: str,
+        run_id: str,
+        *,
+        counts: ImportCounts,
+        failed: bool,
+        error: str | None,
+        at: datetime,
+    ) -> None:
+        """Add one staged file's result to its run (atomically; creates the record for a file
+        that was put into staging/ by hand)."""
+        ...
+
+    def get(self, run_id: str, *, job: str | None = None) -> RunRecord | None: ...
+
+    def list_runs(self, *, job: str | None = None, limit: int = 50) -> list[RunRecord]:
+        """Newest first."""
+        ...
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    owner: str
+    expires_at: datetime
+
+
+class JobLock(Protocol):
+    def acquire(self, job: str, owner: str, *, now: datetime, ttl_s: int) -> LockHolder | None:
+        """None when acquired; else who holds it. An expired lock is taken over."""
+        ...
+
+    def release(self, job: str, owner: str) -> None:
+        """Release only if ``owner`` still holds it."""
+        ...
+
+
+@dataclass(frozen=True)
+class Claim:
+    acquired: bool
+    status: str  # "new", "in_progress", "done"
+    result: Mapping[str, object] | None = None
+
+
+class ImportClaims(Protocol):
+    """At-most-once processing of one staged object version (bucket/key/etag)."""
+
+    def claim(self, claim_key: str, *, now: datetime, in_progress_ttl_s: int) -> Claim: ...
+
+    def complete(
+        self, claim_key: str, result: Mapping[str, object], *, now: datetime, keep_s: int
+    ) -> None: ...
+
+    def release(self, claim_key: str) -> None: ...
+
+
+class StagedFileImporter(Protocol):
+    """Applies a job's mapping to one staged file, in one database transaction."""
+
+    def import_file(self, job: str, stream: BinaryIO, *, partial: bool) -> ImportCounts:
+        """``partial``: this file is one page of several, so remove-missing/deactivate-missing must
+        not run. Raises an ``ErpBridgeError`` subclass for bad input (nothing written)."""
+        ...

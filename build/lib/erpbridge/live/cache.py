@@ -1,0 +1,133 @@
+"""Two-level cache: a small in-memory layer per container over a shared store.
+
+The shared store (DynamoDB in AWS) is what makes a cached price visible to every container; the
+local layer saves its round trip for hot keys. Records carry two deadlines: ``fresh_until`` (the
+TTL; a fresh record is served as ``cache``) and ``keep_until`` (how long a stale record may still be
+served as a labelled ``fallback`` while the ERP is down).
+
+Invalidation (after an order, the ordered products' prices and stock are stale) writes one
+*stamp* per product instead of finding every (customer, unit, quantity) key: a record stored
+before its product's stamp is treated as expired. Stamps are read in the same round trip as the
+records, so invalidation costs no extra call.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple
+
+from erpbridge.live.ports import CacheRecord, CacheStore, JsonValue
+
+STAMP_PREFIX = "stamp|"
+
+
+def _escape(part: object) -> str:
+    text = str(part)
+    if "%" in text or "|" in text:
+        return text.replace("%", "%25").replace("|", "%7C")
+    return text
+
+
+def cache_key(kind: str, *parts: object) -> str:
+    """A readable key; '%' and '|' inside a value are percent-encoded, so parts cannot collide.
+    ``kind`` may itself be a key built here (a prefix shared by many keys)."""
+    body = "|".join(map(str, parts))
+    if "%" in body or body.count("|") != len(parts) - 1:  # some part needs escaping (rare)
+        body = "|".join(map(_escape, parts))
+    return f"{kind}|{body}" if parts else kind
+
+
+@functools.lru_cache(maxsize=8192)  # every price lookup needs one per item; the catalogue repeats
+def product_stamp_key(shop_id: str, product_id: str) -> str:
+    return STAMP_PREFIX + cache_key("p", shop_id, product_id)
+
+
+class CacheHit(NamedTuple):  # a NamedTuple: a 50-item lookup makes 50, built at C speed
+    value: JsonValue
+    stored_at: float
+    fresh: bool
+
+
+class TieredCache:
+    def __init__(
+        self,
+        *,
+        local: CacheStore,
+        shared: CacheStore | None,
+        local_ttl_s: float = 10.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._local = local
+        self._shared = shared
+        self._local_ttl_s = local_ttl_s
+        self._clock = clock
+
+    def get_many(self, keys: Sequence[str], *, stamps: dict[str, str] | None = None) -> dict[str, CacheHit]:
+        """Look ``keys`` up. ``stamps`` maps a key to its product's stamp key (see module doc)."""
+        now = self._clock()
+        stamps = stamps or {}
+        wanted = list(dict.fromkeys([*keys, *stamps.values()]))
+        records = self._local.get_many(wanted)
+        missing = [key for key in wanted if key not in records]
+        if missing and self._shared is not None:
+            from_shared = self._shared.get_many(missing)
+            # Most products have no stamp: remember that locally too (for the local layer's short
+            # lifetime), or every request would ask the shared store for 50 absent stamps.
+            absent = [
+                CacheRecord(key, None, now, now + self._local_ttl_s, now + self._local_ttl_s)
+                for key in missing
+                if key.startswith(STAMP_PREFIX) and key not in from_shared
+            ]
+            if from_shared or absent:
+                self._local.put_many([self._localised(r, now) for r in from_shared.values()] + absent)
+                records.update(from_shared)
+        hits: dict[str, CacheHit] = {}
+        for key in keys:
+            record = records.get(key)
+            if record is None or record.keep_until <= now:
+                continue
+            stamp_key = stamps.get(key)
+            stamp = None if stamp_key is None else records.get(stamp_key)
+            invalidated = (
+                stamp is not None and stamp.value is not None and float(stamp.value) >= record.stored_at
+            )
+            hits[key] = CacheHit(
+                record.value, record.stored_at, fresh=record.is_fresh(now) and not invalidated
+            )
+        return hits
+
+    def put_many(self, values: Iterable[tuple[str, JsonValue, float]], *, keep_for_s: float) -> None:
+        """Store (key, value, ttl_s) triples; each is kept ``keep_for_s`` beyond its TTL as fallback."""
+        now = self._clock()
+        records = [
+            CacheRecord(key, value, now, now + ttl_s, now + ttl_s + keep_for_s)
+            for key, value, ttl_s in values
+        ]
+        if not records:
+            return
+        self._local.put_many([self._localised(record, now) for record in records])
+        if self._shared is not None:
+            self._shared.put_many(records)
+
+    def invalidate_products(self, shop_id: str, product_ids: Iterable[str], *, ttl_s: float) -> None:
+        """Mark every cached entry of these products stale (all customers, units, quantities)."""
+        now = self._clock()
+        # A stamp must outlive every record it can invalidate, fallback window included.
+        stamps = [
+            CacheRecord(product_stamp_key(shop_id, product_id), now, now, now + ttl_s, now + ttl_s)
+            for product_id in sorted(set(product_ids))
+        ]
+        self._local.put_many(stamps)
+        if self._shared is not None:
+            self._shared.put_many(stamps)
+
+    def _localised(self, record: CacheRecord, now: float) -> CacheRecord:
+        """The local copy lives at most ``local_ttl_s``, then the shared store is asked again, so
+        another container's invalidation reaches this one within that time."""
+        if self._shared is None:  # the local layer is the only store: keep the whole lifetime
+            return record
+        keep_until = min(record.keep_until, now + self._local_ttl_s)
+        fresh_until = min(record.fresh_until, keep_until)
+        return CacheRecord(record.key, record.value, record.stored_at, fresh_until, keep_until)

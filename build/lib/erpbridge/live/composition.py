@@ -1,0 +1,287 @@
+"""The composition root of the live API: adapters chosen from the settings, built on first use.
+
+With AWS settings (``ERPBRIDGE_CACHE_TABLE``, ``ERPBRIDGE_BREAKER_TABLE``,
+``ERPBRIDGE_ORDERS_XML_BUCKET``) the shared stores are DynamoDB and S3; without them (``erpbridge
+serve`` on a laptop) they are in memory and in a local folder, so the API runs with nothing but
+an ERP URL and a database URL. Orders and idempotency records are in the shop database in both
+cases (the same transaction boundary as the order itself).
+
+Everything heavy (SQLAlchemy, requests, lxml, boto3) is imported when a service is first used, not
+when the Lambda module is imported, so the cold start pays only for what the first request needs.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    # Settings pull in pydantic-settings (~25 ms); they are read on the first request instead.
+    from collections.abc import Sequence
+
+    from sqlalchemy.engine import Engine
+
+    from erpbridge.adapters.jwt_tokens import JwtCustomerTokens
+    from erpbridge.live.baskets import BasketService
+    from erpbridge.live.cache import TieredCache
+    from erpbridge.live.config import LiveSettings
+    from erpbridge.live.documents import DocumentService
+    from erpbridge.live.health import HealthService
+    from erpbridge.live.order_documents import OrderDocumentPolicy
+    from erpbridge.live.orders import OrderService
+    from erpbridge.live.ports import (
+        ErpStatusView,
+        LiveErp,
+        Metric,
+        MetricsSink,
+        ObjectStore,
+        ShopPriceData,
+    )
+    from erpbridge.live.prices import PriceService
+    from erpbridge.settings import Settings
+
+log = logging.getLogger("erpbridge.live")
+
+
+class LoggingMetrics:
+    """Metrics as log lines (local runs); Lambda handlers pass a Powertools EMF sink instead."""
+
+    def emit(self, metric: Metric) -> None:
+        log.info("metric %s=%s", metric.name, metric.value)
+
+
+class TimedErp:
+    """The ERP client, with each call's latency published as ``ErpLatency`` (milliseconds)."""
+
+    def __init__(self, erp: LiveErp, metrics: MetricsSink) -> None:
+        self._erp = erp
+        self._metrics = metrics
+
+    def call(self, request_xml: bytes, *, kind: Any) -> str:
+        from erpbridge.live.ports import Metric
+
+        started = time.perf_counter()
+        try:
+            return self._erp.call(request_xml, kind=kind)
+        finally:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            self._metrics.emit(Metric("ErpLatency", elapsed_ms, unit="Milliseconds"))
+
+    def status(self) -> ErpStatusView:
+        return self._erp.status()
+
+
+class LiveServices:
+    """Every live use case, each built on first access and then reused (one per container)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        live: LiveSettings,
+        *,
+        erp: LiveErp | None = None,
+        metrics: MetricsSink | None = None,
+        migrate: bool = False,
+    ) -> None:
+        self.settings = settings
+        self.live = live
+        self._erp = erp
+        self._metrics: MetricsSink = metrics or LoggingMetrics()
+        self._migrate = migrate
+
+    # --- adapters -------------------------------------------------------------------------------
+
+    @functools.cached_property
+    def erp(self) -> LiveErp:
+        if self._erp is not None:
+            return self._erp
+        from erpbridge.erp.breaker import CircuitBreaker
+        from erpbridge.erp.client import SoapErpClient
+        from erpbridge.erp.ports import BreakerStore, InMemoryBreakerStore
+        from erpbridge.live.ports import Metric
+
+        store: BreakerStore
+        if self.live.breaker_table:
+            from erpbridge.adapters.aws.live_dynamodb import DynamoDbBreakerStore
+
+            store = DynamoDbBreakerStore(self.live.breaker_table)
+        else:
+            store = InMemoryBreakerStore()
+        breaker = CircuitBreaker(
+            store,
+            name="erp",
+            failure_threshold=self.settings.erp_breaker_failures,
+            cooldown_s=self.settings.erp_breaker_cooldown_s,
+            clock=time.time,  # shared across containers: wall-clock seconds
+            on_open=lambda: self._metrics.emit(Metric("BreakerOpened")),
+        )
+        from erpbridge.settings import credential_reloader
+
+        client = SoapErpClient(self.settings, breaker=breaker, reload=credential_reloader(self.settings))
+        return TimedErp(client, self._metrics)
+
+    @functools.cached_property
+    def engine(self) -> Engine:
+        from erpbridge.shopdb import engine_for, upgrade
+
+        if self._migrate:
+            upgrade(self.settings.database_url)
+        return engine_for(self.settings.database_url)
+
+    @functools.cached_property
+    def cache(self) -> TieredCache:
+        from erpbridge.adapters.live_memory import MemoryCacheStore
+        from erpbridge.live.cache import TieredCache
+
+        shared = None
+        if self.settings.cache_table:
+            from erpbridge.adapters.aws.live_dynamodb import DynamoDbCacheStore
+
+            shared = DynamoDbCacheStore(self.settings.cache_table)
+        return TieredCache(local=MemoryCacheStore(), shared=shared, local_ttl_s=self.live.local_cache_ttl_s)
+
+    @functools.cached_property
+    def xml_store(self) -> ObjectStore:
+        if self.settings.orders_xml_bucket:
+            from erpbridge.adapters.aws.live_s3 import S3XmlStore
+
+            return S3XmlStore(self.settings.orders_xml_bucket, prefix=self.live.orders_xml_prefix)
+        from pathlib import Path
+
+        from erpbridge.adapters.live_files import FileObjectStore
+
+        return FileObjectStore(Path(self.settings.state_dir) / self.live.orders_xml_prefix)
+
+    # --- use cases ------------------------------------------------------------------------------
+
+    @functools.cached_property
+    def prices(self) -> PriceService:
+        from erpbridge.live.prices import PriceService, PricingPolicy
+
+        return PriceService(
+            metrics=self._metrics,
+            erp=self.erp,
+            cache=self.cache,
+            shop_prices=_LazyShopPrices(self),
+            policy=PricingPolicy(
+                max_products_per_request=self.settings.max_products_per_request,
+                ttl_s=self.settings.price_cache_ttl_s,
+                negative_ttl_s=self.settings.negative_cache_ttl_s,
+                keep_stale_s=self.live.stale_fallback_s,
+                deadline_s=self.settings.live_deadline_s,
+                anonymous_user_key=self.settings.anonymous_user_key,
+                local_currency=self.settings.local_currency,
+            ),
+        )
+
+    @functools.cached_property
+    def document_policy(self) -> OrderDocumentPolicy:
+        from erpbridge.live.order_documents import OrderDocumentPolicy
+
+        return OrderDocumentPolicy(
+            anonymous_user_key=self.settings.anonymous_user_key,
+            local_currency=self.settings.local_currency,
+            shipping_item_type=self.live.erp_shipping_item_type,
+            shipping_item_key=self.live.erp_shipping_item_key,
+        )
+
+    @functools.cached_property
+    def baskets(self) -> BasketService:
+        from erpbridge.live.baskets import BasketService
+
+        return BasketService(
+            erp=self.erp,
+            cache=self.cache,
+            prices=self.prices,
+            policy=self.document_policy,
+            ttl_s=self.live.basket_cache_ttl_s,
+        )
+
+    @functools.cached_property
+    def orders(self) -> OrderService:
+        from erpbridge.adapters.live_sql import SqlIdempotencyStore, SqlOrderStore
+        from erpbridge.live.orders import OrderPolicy, OrderService
+
+        return OrderService(
+            erp=self.erp,
+            orders=SqlOrderStore(self.engine),
+            idempotency=SqlIdempotencyStore(self.engine),
+            xml_store=self.xml_store,
+            policy=OrderPolicy(
+                documents=self.document_policy,
+                max_attempts=self.live.order_max_attempts,
+                export_after_s=self.live.order_export_after_s,
+                export_batch=self.live.order_export_batch,
+                lookup_search_field=self.live.order_lookup_search_field or None,
+                lookup_number_column=self.live.order_lookup_number_column,
+            ),
+            cache=self.cache,
+            cache_invalidation_ttl_s=self.settings.price_cache_ttl_s + self.live.stale_fallback_s,
+            metrics=self._metrics,
+        )
+
+    @functools.cached_property
+    def documents(self) -> DocumentService:
+        from erpbridge.live.documents import DocumentService
+
+        return DocumentService(erp=self.erp)
+
+    @functools.cached_property
+    def health(self) -> HealthService:
+        from erpbridge.adapters.live_sql import SqlOrderStore
+        from erpbridge.live.health import HealthService
+
+        return HealthService(erp=self.erp, orders=SqlOrderStore(self.engine))
+
+    @functools.cached_property
+    def tokens(self) -> JwtCustomerTokens:
+        from erpbridge.adapters.jwt_tokens import JwtCustomerTokens
+
+        return JwtCustomerTokens(self.live)
+
+
+class _LazyShopPrices:
+    """Fallback prices from the shop database, connecting only when a fallback is needed."""
+
+    def __init__(self, services: LiveServices) -> None:
+        self._services = services
+
+    def read(self, product_ids: Sequence[str], *, customer_number: str | None, shop_id: str) -> ShopPriceData:
+        from erpbridge.adapters.sql.shop_prices import SqlShopPrices
+
+        return SqlShopPrices(self._services.engine).read(
+            product_ids, customer_number=customer_number, shop_id=shop_id
+        )
+
+
+_services: LiveServices | None = None
+_services_lock = threading.Lock()
+_default_metrics: MetricsSink | None = None
+
+
+def use_metrics(sink: MetricsSink) -> None:
+    """The metrics sink of services built from the process settings (Lambda: Powertools EMF)."""
+    global _default_metrics
+    _default_metrics = sink
+
+
+def services() -> LiveServices:
+    """The process-wide services, from the process settings."""
+    global _services
+    with _services_lock:
+        if _services is None:
+            from erpbridge.live.config import get_live_settings
+            from erpbridge.settings import get_settings
+
+            _services = LiveServices(get_settings(), get_live_settings(), metrics=_default_metrics)
+        return _services
+
+
+def use_services(replacement: LiveServices | None) -> None:
+    """Install the services the handlers use (``erpbridge serve``, tests); None = rebuild from settings."""
+    global _services
+    with _services_lock:
+        _services = replacement

@@ -1,0 +1,29 @@
+"""Errors of the live API that are not about the ERP: the API maps each to one HTTP status."""
+
+from __future__ import annotations
+
+from erpbridge.errors import ErpBridgeError
+
+
+class LiveApiError(ErpBridgeError):
+    """Base of the live API's own errors."""
+
+
+class NotFoundError(LiveApiError):
+    """The order, customer or document does not exist (404)."""
+
+
+class ConflictError(LiveApiError):
+    """The request conflicts with an earlier one: idempotency key reuse, order id reuse (409)."""
+
+
+class ForbiddenError(LiveApiError):
+    """The caller's token does not allow this customer's data (403)."""
+
+
+class UnauthorizedError(LiveApiError):
+    """A customer token is required but missing or invalid (401)."""
+
+
+class TokenKeysUnavailableError(LiveApiError):
+    """The identity provider's signing keys (JWKS) cannot be fetched: the token may be fine (503)."""

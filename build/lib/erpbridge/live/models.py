@@ -1,0 +1,306 @@
+"""The live API's JSON contract (snake_case), as pydantic models.
+
+These models are the single source of the OpenAPI document: request bodies are validated against
+them (422 with the field and the reason) and responses are serialised through them. Amounts are
+``Decimal`` inside erpbridge and JSON numbers on the wire.
+
+No ``from __future__ import annotations`` here: pydantic would have to evaluate every annotation
+string when the classes are created, ~3 ms of the live function's cold start.
+"""
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+# Decimal inside, JSON number outside (pydantic would otherwise write strings).
+Amount = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+Quantity = Annotated[
+    Decimal,
+    Field(gt=0, le=Decimal(1_000_000_000), max_digits=15, decimal_places=4),
+    PlainSerializer(float, return_type=float, when_used="json"),
+]
+# Identifiers travel into ERP XML attributes and cache keys: bounded, printable, no control chars.
+Identifier = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[^\x00-\x1f\x7f]+$")]
+OptionalCode = Annotated[str, Field(max_length=50, pattern=r"^[^\x00-\x1f\x7f]*$")]
+CurrencyCode = Annotated[
+    str, Field(pattern=r"^([A-Z]{3})?$", description="ISO 4217; empty = ERP local currency")
+]
+
+MAX_PRICE_ITEMS = 500
+MAX_ORDER_LINES = 500
+
+
+class ApiModel(BaseModel):
+    # defer_build: schemas are built on first use (the first request), not at cold import.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+    def __repr__(self) -> str:
+        # Short on purpose: Powertools logs route arguments with an f-string on every request
+        # (formatting a 500-item body costs milliseconds), and bodies do not belong in logs anyway.
+        return f"{type(self).__name__}(…)"
+
+
+class PriceSource(StrEnum):
+    ERP = "erp"
+    CACHE = "cache"
+    FALLBACK = "fallback"
+
+
+# --- prices -----------------------------------------------------------------------------------
+
+
+class PriceItemRequest(ApiModel):
+    product_id: Identifier
+    variant_id: OptionalCode = ""
+    unit: OptionalCode = Field(default="", description="unit of measure; empty = the product's default")
+    quantity: Quantity = Decimal(1)
+
+
+class PriceRequest(ApiModel):
+    customer_number: Identifier | None = Field(default=None, description="absent = anonymous prices")
+    currency: CurrencyCode = ""
+    shop_id: OptionalCode = ""
+    language: OptionalCode = ""
+    items: list[PriceItemRequest] = Field(min_length=1, max_length=MAX_PRICE_ITEMS)
+
+
+class QuantityPrice(ApiModel):
+    quantity: Amount
+    price: Amount | None
+    price_with_vat: Amount | None
+    unit: str = ""
+
+
+class PriceItem(ApiModel):
+    product_id: str
+    variant_id: str
+    unit: str
+    quantity: Amount
+    found: bool | None = Field(
+        description="false = no price is known for exactly this request: the ERP does not know the "
+        "product (cached negatively), or the shop database holds no price in this currency, unit, "
+        "quantity or date (see reason); null = no source could answer"
+    )
+    price: Amount | None
+    price_with_vat: Amount | None
+    stock: Amount | None
+    default_unit: str = ""
+    quantity_prices: list[QuantityPrice] = []
+    source: PriceSource
+    as_of: datetime = Field(description="when the ERP (or the shop database) produced this figure")
+    reason: str | None = Field(default=None, description="why there is no price, when found is not true")
+
+
+class PriceResponse(ApiModel):
+    customer_number: str | None
+    currency: str
+    shop_id: str
+    language: str
+    items: list[PriceItem]
+    degraded: bool = Field(description="true when some figures are fallbacks because the ERP was unavailable")
+    message: str | None = None
+
+
+# --- baskets and orders -----------------------------------------------------------------------
+
+
+class Address(ApiModel):
+    name: Annotated[str, Field(max_length=100)] = ""
+    company: Annotated[str, Field(max_length=100)] = ""
+    address: Annotated[str, Field(max_length=100)] = ""
+    address2: Annotated[str, Field(max_length=100)] = ""
+    zip: Annotated[str, Field(max_length=20)] = ""
+    city: Annotated[str, Field(max_length=50)] = ""
+    state: Annotated[str, Field(max_length=50)] = ""
+    country_code: Annotated[str, Field(pattern=r"^([A-Z]{2})?$")] = ""
+    email: Annotated[str, Field(max_length=100)] = ""
+    phone: Annotated[str, Field(max_length=30)] = ""
+
+
+class OrderLineRequest(ApiModel):
+    product_id: Identifier
+    variant_id: OptionalCode = ""
+    unit: OptionalCode = ""
+    quantity: Quantity
+    name: Annotated[str, Field(max_length=100)] = ""
+
+
+class ShopDiscount(ApiModel):
+    """A discount the shop computed (used when the shop, not the ERP, controls discounts)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    amount: Amount = Field(gt=0, description="amount off, without VAT")
+    product_id: OptionalCode = Field(default="", description="empty = order discount; else product discount")
+
+
+class Shipping(ApiModel):
+    method_id: OptionalCode = ""
+    method_name: Annotated[str, Field(max_length=100)] = ""
+    fee: Amount | None = Field(
+        default=None, ge=0, description="with VAT; only when the shop controls shipping"
+    )
+    fee_without_vat: Amount | None = Field(default=None, ge=0)
+
+
+class BasketRequest(ApiModel):
+    customer_number: Identifier | None = None
+    currency: CurrencyCode = ""
+    shop_id: OptionalCode = ""
+    language: OptionalCode = ""
+    lines: list[OrderLineRequest] = Field(min_length=1, max_length=MAX_ORDER_LINES)
+    shipping: Shipping | None = None
+    discounts: list[ShopDiscount] = Field(default=[], max_length=50)
+    erp_controls_discount: bool = Field(default=True, description="false = the shop's `discounts` are sent")
+    erp_controls_shipping: bool = Field(default=True, description="false = the shop's `shipping.fee` is sent")
+    voucher_code: OptionalCode = ""
+
+
+class OrderRequest(BasketRequest):
+    order_id: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")] | None = Field(
+        default=None, description="the shop's order id; generated when absent"
+    )
+    billing_address: Address = Address()
+    delivery_address: Address | None = None
+    comment: Annotated[str, Field(max_length=500)] = ""
+    reference: Annotated[str, Field(max_length=50)] = ""
+    payment_method: OptionalCode = ""
+
+
+class PricedLine(ApiModel):
+    line_type: Literal["product", "discount", "product_discount", "tax", "fixed"]
+    product_id: str
+    variant_id: str = ""
+    name: str = ""
+    unit: str = ""
+    quantity: Amount
+    unit_price: Amount | None = None
+    unit_price_with_vat: Amount | None = None
+    price: Amount | None = None
+    price_with_vat: Amount | None = None
+
+
+class Totals(ApiModel):
+    subtotal: Amount | None
+    subtotal_with_vat: Amount | None
+    shipping_fee: Amount | None
+    discount: Amount | None
+    vat: Amount | None
+    total: Amount | None
+    total_with_vat: Amount | None
+
+
+class BasketResponse(ApiModel):
+    source: PriceSource = Field(
+        description="erp = priced by the ERP; cache = same basket seen recently; fallback"
+    )
+    as_of: datetime
+    currency: str
+    lines: list[PricedLine]
+    totals: Totals
+    shipping_method: str = ""
+    shipping_warning: str = ""
+    discounts_by: Literal["erp", "shop"]
+    shipping_by: Literal["erp", "shop"]
+    message: str | None = None
+
+
+class OrderStatus(StrEnum):
+    """What the storefront sees. `unknown` = sent but no answer; it is resolved before any re-send."""
+
+    CREATED = "created"
+    QUEUED = "queued"
+    UNKNOWN = "unknown"
+    FAILED = "failed"
+
+
+class OrderResponse(ApiModel):
+    order_id: str
+    status: OrderStatus
+    erp_order_id: str | None
+    totals: Totals | None
+    lines: list[PricedLine]
+    message: str | None = None
+
+
+class TimelineEntry(ApiModel):
+    at: datetime
+    trigger: str = Field(description="api, export (scheduled task), resend (operator), reconcile")
+    outcome: str
+    erp_message: str | None
+    erp_order_id: str | None
+    duration_ms: int | None
+    request_xml: str | None = Field(description="object store key of the request XML copy")
+    response_xml: str | None
+
+
+class OrderDetail(ApiModel):
+    order_id: str
+    customer_number: str | None
+    status: OrderStatus
+    state: str = Field(description="internal state: received, sending, created, queued, unknown, dead_letter")
+    erp_order_id: str | None
+    attempts: int
+    created_at: datetime
+    updated_at: datetime
+    totals: Totals | None = Field(default=None, description="the ERP's totals once created")
+    lines: list[PricedLine] = []
+    last_error: str | None = None
+    timeline: list[TimelineEntry]
+
+
+# --- documents and health ---------------------------------------------------------------------
+
+
+class DocumentType(StrEnum):
+    OPEN_ORDER = "open_order"
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+    SHIPMENT = "shipment"
+
+
+ERP_DOCUMENT_TYPES: dict[DocumentType, str] = {
+    DocumentType.OPEN_ORDER: "OpenOrder",
+    DocumentType.INVOICE: "Invoice",
+    DocumentType.CREDIT_NOTE: "Credit",
+    DocumentType.SHIPMENT: "SalesShipment",
+}
+
+
+class DocumentList(ApiModel):
+    customer_number: str
+    type: DocumentType
+    page: int
+    page_size: int
+    total_count: int | None
+    items: list[dict[str, str | None]]
+
+
+class DocumentDetail(ApiModel):
+    customer_number: str
+    type: DocumentType
+    number: str
+    header: dict[str, str | None]
+    lines: list[dict[str, str | None]]
+
+
+class Health(ApiModel):
+    status: Literal["ok", "degraded"]
+    erp_reachable: bool
+    breaker_state: str
+    checked_at: datetime | None
+    last_success: datetime | None
+    orders_waiting_for_export: int
+    orders_dead_lettered: int
+    orders_unknown: int
+
+
+class ErrorBody(ApiModel):
+    """Every error the API returns. `detail` lists field problems for 422."""
+
+    error: str
+    message: str
+    detail: list[dict[str, str]] | None = None
+    retry_after_s: float | None = None

@@ -1,0 +1,524 @@
+"""Orders: never lost, never created twice.
+
+The order is stored in the shop database *before* the ERP is asked, so a crash or an ERP outage
+loses nothing. Every send (the API call, the scheduled Export Failed Orders task, an operator's
+re-send) holds a claim on the order, so two workers never send the same order at once, and every
+send is recorded in the order's timeline with copies of the request and response XML.
+
+States (``erpbridge.live.ports.OrderState``)::
+
+    received ──send──► sending ──ERP says created──────────────► created
+                          ├──ERP down / busy / refused──────────► queued ──export task──► sending …
+                          └──sent, no (usable) answer───────────► unknown ──resolve──► created | queued
+    queued/unknown ──K counted failures──► dead_letter (alarm; operator re-sends)
+
+An order in ``unknown`` (or found in ``sending`` by a later worker: its sender died) may already be
+in the ERP. It is resolved before anything is re-sent: first by asking the ERP for the customer's
+open orders carrying the shop's order id, then — when that finds nothing — by re-sending the create,
+which the plug-in unit (and the emulator) treat idempotently on ``OrderId``.
+
+Failed attempts that never reached the ERP (down, busy, breaker open) are in the timeline but do
+not count towards the dead-letter limit: an ERP outage of a day must not dead-letter every order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from erpbridge.erp.ports import RequestKind
+from erpbridge.errors import (
+    ErpAuthError,
+    ErpBridgeError,
+    ErpBusyError,
+    ErpFaultError,
+    ErpUnavailableError,
+)
+from erpbridge.live.cache import TieredCache
+from erpbridge.live.errors import ConflictError, NotFoundError
+from erpbridge.live.models import OrderDetail, OrderRequest, OrderResponse, OrderStatus, TimelineEntry, Totals
+from erpbridge.live.order_documents import OrderDocumentPolicy, build_order_xml, priced_result
+from erpbridge.live.ports import (
+    Attempt,
+    ExportClaim,
+    IdempotencyStore,
+    JsonValue,
+    LiveErp,
+    Metric,
+    MetricsSink,
+    ObjectStore,
+    OrderState,
+    OrderStore,
+    StoredOrder,
+)
+
+log = logging.getLogger("erpbridge.live.orders")
+
+STATUS_OF_STATE: dict[OrderState, OrderStatus] = {
+    OrderState.RECEIVED: OrderStatus.QUEUED,
+    OrderState.SENDING: OrderStatus.UNKNOWN,
+    OrderState.CREATED: OrderStatus.CREATED,
+    OrderState.QUEUED: OrderStatus.QUEUED,
+    OrderState.UNKNOWN: OrderStatus.UNKNOWN,
+    OrderState.DEAD_LETTER: OrderStatus.FAILED,
+}
+
+
+@dataclass(frozen=True)
+class OrderPolicy:
+    documents: OrderDocumentPolicy = field(default_factory=OrderDocumentPolicy)
+    max_attempts: int = 5  # K: counted failures before dead-letter
+    idempotency_lock_s: float = 120.0
+    claim_s: float = 300.0  # longer than one ERP create can take, retries included
+    export_after_s: float = 300.0  # X: only orders older than this are exported by the task
+    export_batch: int = 25  # N: at most this many orders per run
+    lookup_search_field: str | None = "ExternalDocumentNo"  # GetList field holding the shop's order id
+    lookup_number_column: str = "No"
+    idempotency_keep_s: float = 7 * 86_400.0  # a client retries within minutes; a week is generous
+
+
+@dataclass
+class ExportReport:
+    picked: int = 0
+    created: int = 0
+    queued: int = 0
+    unknown: int = 0
+    dead_lettered: int = 0
+    idempotency_keys_purged: int = 0
+    orders: list[dict[str, str]] = field(default_factory=list)
+
+
+def fingerprint(body: Mapping[str, JsonValue]) -> str:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def new_order_id(now: datetime) -> str:
+    return f"WEB-{now:%Y%m%d}-{secrets.token_hex(5).upper()}"
+
+
+class OrderService:
+    def __init__(
+        self,
+        *,
+        erp: LiveErp,
+        orders: OrderStore,
+        idempotency: IdempotencyStore,
+        xml_store: ObjectStore,
+        policy: OrderPolicy,
+        cache: TieredCache | None = None,
+        cache_invalidation_ttl_s: float = 86_400.0,
+        metrics: MetricsSink | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        worker_id: str | None = None,
+    ) -> None:
+        self._erp = erp
+        self._orders = orders
+        self._idempotency = idempotency
+        self._xml = xml_store
+        self._policy = policy
+        self._cache = cache
+        self._invalidation_ttl_s = cache_invalidation_ttl_s
+        self._metrics = metrics
+        self._now = now
+        self._worker = worker_id or f"worker-{secrets.token_hex(4)}"
+
+    # --- POST /v1/orders ------------------------------------------------------------------------
+
+    def place_order(self, request: OrderRequest, idempotency_key: str) -> tuple[int, dict[str, JsonValue]]:
+        """Store, then create in the ERP. Returns (HTTP status, response body).
+
+        The same key with the same body returns the first result; with another body, 409.
+        """
+        body = request.model_dump(mode="json")
+        request_print = fingerprint(body)
+        prior = self._idempotency.begin(
+            idempotency_key, request_print, lock_s=self._policy.idempotency_lock_s
+        )
+        if prior is not None:
+            if prior.fingerprint != request_print:
+                raise ConflictError("Idempotency-Key was already used with a different request body")
+            if prior.status_code is None or prior.response is None:
+                raise ConflictError(
+                    "a request with this Idempotency-Key is still being processed; retry later"
+                )
+            return prior.status_code, dict(prior.response)
+        try:
+            now = self._now()
+            order_id = request.order_id or new_order_id(now)
+            body["order_id"] = order_id
+            order_print = fingerprint({**body, "order_id": None})
+            stored = self._orders.add(
+                StoredOrder(
+                    order_id=order_id,
+                    customer_number=request.customer_number,
+                    currency=request.currency,
+                    shop_id=request.shop_id,
+                    body=body,
+                    fingerprint=order_print,
+                    state=OrderState.RECEIVED,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            if stored.fingerprint != order_print:
+                raise ConflictError(f"order {order_id} already exists with different content")
+            response = self._drive(stored, trigger="api")
+        except BaseException:
+            # Nothing answered yet: let the client retry with the same key (the stored order, if
+            # any, is found again by its id and continued from its state, never sent twice).
+            self._idempotency.abandon(idempotency_key)
+            raise
+        status_code = 201 if response.status is OrderStatus.CREATED else 202
+        payload = response.model_dump(mode="json")
+        self._idempotency.complete(idempotency_key, status_code, payload)
+        return status_code, payload
+
+    # --- GET /v1/orders/{id} --------------------------------------------------------------------
+
+    def get_order(self, order_id: str) -> StoredOrder:
+        order = self._orders.get(order_id)
+        if order is None:
+            raise NotFoundError(f"order {order_id} not found")
+        return order
+
+    def detail(self, order: StoredOrder) -> OrderDetail:
+        """The status and timeline of an order read with :meth:`get_order`."""
+        order_id = order.order_id
+        created = order.created_at or self._now()
+        return OrderDetail(
+            order_id=order.order_id,
+            customer_number=order.customer_number,
+            status=STATUS_OF_STATE[order.state],
+            state=order.state.value,
+            erp_order_id=order.erp_order_id,
+            attempts=order.attempts,
+            created_at=created,
+            updated_at=order.updated_at or created,
+            totals=(order.result or {}).get("totals"),
+            lines=(order.result or {}).get("lines", []),
+            last_error=order.last_error,
+            timeline=[
+                TimelineEntry(
+                    at=a.at,
+                    trigger=a.trigger,
+                    outcome=a.outcome,
+                    erp_message=a.erp_message,
+                    erp_order_id=a.erp_order_id,
+                    duration_ms=a.duration_ms,
+                    request_xml=a.request_xml,
+                    response_xml=a.response_xml,
+                )
+                for a in self._orders.attempts(order_id)
+            ],
+        )
+
+    # --- Export Failed Orders and operator re-send ----------------------------------------------
+
+    def export_failed_orders(
+        self, *, older_than_s: float | None = None, limit: int | None = None
+    ) -> ExportReport:
+        """The scheduled task: claim up to N waiting orders older than X and send each once."""
+        after = self._policy.export_after_s if older_than_s is None else older_than_s
+        claims = self._orders.claim_for_export(
+            older_than=self._now() - timedelta(seconds=after),
+            limit=self._policy.export_batch if limit is None else limit,
+            max_attempts=self._policy.max_attempts,
+            owner=self._worker,
+            claim_for_s=self._policy.claim_s,
+        )
+        report = ExportReport(picked=len(claims))
+        for claim in claims:
+            try:
+                order = self._orders.get(claim.order_id)
+                if order is None:
+                    continue
+                response = self._drive(order, trigger="export", claim=claim)
+                state = self._orders.get(claim.order_id)
+                final = state.state if state else OrderState.QUEUED
+                report.orders.append({"order_id": claim.order_id, "state": final.value})
+                if final is OrderState.CREATED:
+                    report.created += 1
+                elif final is OrderState.DEAD_LETTER:
+                    report.dead_lettered += 1
+                elif response.status is OrderStatus.UNKNOWN:
+                    report.unknown += 1
+                else:
+                    report.queued += 1
+            except Exception:
+                # One order's trouble (a database hiccup, a bug) must not stop the others; it stays
+                # waiting and the next run picks it up again.
+                log.exception("export of order %s failed unexpectedly", claim.order_id)
+                report.orders.append({"order_id": claim.order_id, "state": "error"})
+            finally:
+                self._orders.release(claim)
+        # Housekeeping rides along: finished Idempotency-Key records older than the keep window.
+        report.idempotency_keys_purged = self._idempotency.purge(
+            older_than=self._now() - timedelta(seconds=self._policy.idempotency_keep_s)
+        )
+        return report
+
+    def resend(self, order_id: str) -> OrderResponse:
+        """Operator re-send (also of a dead-lettered order). Never re-creates a created order."""
+        self.get_order(order_id)  # 404 before anything else
+        claim = self._orders.claim_one(order_id, owner=self._worker, claim_for_s=self._policy.claim_s)
+        if claim is None:
+            raise ConflictError(f"order {order_id} is being sent by another worker right now")
+        try:
+            # Read under the claim: another worker may have created it since anyone last looked.
+            order = self.get_order(order_id)
+            if order.state is OrderState.CREATED:
+                return self._response(order, message=f"already created in the ERP as {order.erp_order_id}")
+            if order.state is OrderState.DEAD_LETTER:
+                # Its last attempt may have reached the ERP: look it up before sending again.
+                self._orders.set_state(order_id, OrderState.UNKNOWN)
+                order.state = OrderState.UNKNOWN
+            return self._drive(order, trigger="resend", claim=claim)
+        finally:
+            self._orders.release(claim)
+
+    # --- the state machine ----------------------------------------------------------------------
+
+    def _drive(self, order: StoredOrder, *, trigger: str, claim: ExportClaim | None = None) -> OrderResponse:
+        """Send ``order`` (or find it in the ERP) under a claim. With ``claim`` given, ``order`` must
+        have been read after the claim was taken; without, it is claimed and read again here."""
+        settled = self._settled(order, trigger)
+        if settled is not None:
+            return settled
+        own_claim = None
+        if claim is None:
+            own_claim = self._orders.claim_one(
+                order.order_id, owner=self._worker, claim_for_s=self._policy.claim_s
+            )
+            if own_claim is None:
+                return self._response(order, message="the order is being sent right now")
+        try:
+            if own_claim is not None:
+                # Another worker may have sent it between our read and our claim: decide on what
+                # is stored now, or the order would be sent a second time.
+                order = self._orders.get(order.order_id) or order
+                settled = self._settled(order, trigger)
+                if settled is not None:
+                    return settled
+            if order.state in (OrderState.UNKNOWN, OrderState.SENDING):
+                found = self._look_up_in_erp(order, trigger)
+                if found is not None:
+                    self._orders.set_state(order.order_id, OrderState.CREATED, erp_order_id=found)
+                    self._after_created(order)
+                    refreshed = self._orders.get(order.order_id) or order
+                    return self._response(refreshed)
+            return self._send(order, trigger)
+        finally:
+            if own_claim is not None:
+                self._orders.release(own_claim)
+
+    def _settled(self, order: StoredOrder, trigger: str) -> OrderResponse | None:
+        """The answer for an order there is nothing to send for, else None."""
+        if order.state is OrderState.CREATED:
+            return self._response(order)
+        if order.state is OrderState.DEAD_LETTER and trigger != "resend":
+            return self._response(
+                order, message="export gave up after repeated failures; an operator was alerted"
+            )
+        return None
+
+    def _send(self, order: StoredOrder, trigger: str) -> OrderResponse:
+        from erpbridge.protocol.response_parsers import parse_order_response
+
+        submit_type = "ScheduledTask" if trigger == "export" else "LiveOrderOrCart"
+        kind = RequestKind.EXPORT_ORDER if trigger == "export" else RequestKind.CREATE_ORDER
+        try:
+            request = OrderRequest.model_validate(dict(order.body))
+        except ValidationError as error:
+            # Only possible for orders the shop wrote itself: sending cannot fix bad data.
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:5])
+            self._orders.set_state(
+                order.order_id,
+                OrderState.DEAD_LETTER,
+                error=f"invalid order data: {problems}",
+                count_attempt=True,
+            )
+            self._orders.add_attempt(
+                order.order_id,
+                Attempt(
+                    at=self._now(),
+                    trigger=trigger,
+                    outcome="invalid",
+                    erp_message=f"invalid order data: {problems}",
+                ),
+            )
+            self._emit(Metric("OrdersDeadLettered"))
+            return self._response(self._orders.get(order.order_id) or order, message="order data is invalid")
+        xml = build_order_xml(
+            request, order.order_id, create=True, submit_type=submit_type, policy=self._policy.documents
+        )
+        started = self._now()
+        request_key = self._keep_xml(order.order_id, started, trigger, "request", xml)
+        self._orders.set_state(order.order_id, OrderState.SENDING)
+        clock = time.monotonic()
+        response_text: str | None = None
+        try:
+            response_text = self._erp.call(xml, kind=kind)
+            result = parse_order_response(response_text, create=True)
+        except ErpBridgeError as error:
+            duration = int((time.monotonic() - clock) * 1000)
+            response_key = (
+                self._keep_xml(order.order_id, started, trigger, "response", response_text.encode())
+                if response_text is not None
+                else None
+            )
+            return self._record_failure(order, trigger, error, started, duration, request_key, response_key)
+        duration = int((time.monotonic() - clock) * 1000)
+        response_key = self._keep_xml(order.order_id, started, trigger, "response", response_text.encode())
+        erp_order_id = result.erp_order_id or result.order_id
+        priced, priced_totals = priced_result(request, result)
+        outcome = {
+            "totals": priced_totals.model_dump(mode="json"),
+            "lines": [line.model_dump(mode="json") for line in priced],
+        }
+        self._orders.set_state(order.order_id, OrderState.CREATED, erp_order_id=erp_order_id, result=outcome)
+        self._orders.add_attempt(
+            order.order_id,
+            Attempt(
+                at=started,
+                trigger=trigger,
+                outcome="created",
+                erp_message=result.shipping_warning or None,
+                erp_order_id=erp_order_id,
+                duration_ms=duration,
+                request_xml=request_key,
+                response_xml=response_key,
+            ),
+        )
+        self._after_created(order)
+        return self._response(self._orders.get(order.order_id) or order)
+
+    def _record_failure(
+        self,
+        order: StoredOrder,
+        trigger: str,
+        error: ErpBridgeError,
+        started: datetime,
+        duration_ms: int,
+        request_key: str | None,
+        response_key: str | None,
+    ) -> OrderResponse:
+        not_sent = isinstance(error, ErpUnavailableError | ErpBusyError | ErpAuthError)
+        refused = isinstance(error, ErpFaultError)
+        if not_sent or refused:
+            state, outcome = OrderState.QUEUED, ("not_sent" if not_sent else "erp_error")
+        else:
+            # Sent, and no usable answer (timeout, dropped connection, garbage): it may exist.
+            state, outcome = OrderState.UNKNOWN, "unknown"
+        erp_message = getattr(error, "erp_message", None) or str(error)
+        counted = not not_sent
+        current = self._orders.get(order.order_id) or order
+        if counted and current.attempts + 1 >= self._policy.max_attempts:
+            state = OrderState.DEAD_LETTER
+        self._orders.set_state(order.order_id, state, error=erp_message, count_attempt=counted)
+        self._orders.add_attempt(
+            order.order_id,
+            Attempt(
+                at=started,
+                trigger=trigger,
+                outcome=outcome,
+                erp_message=erp_message,
+                duration_ms=duration_ms,
+                request_xml=request_key,
+                response_xml=response_key,
+            ),
+        )
+        if state is OrderState.DEAD_LETTER:
+            log.error("order %s dead-lettered after %d failed attempts", order.order_id, current.attempts + 1)
+            self._emit(Metric("OrdersDeadLettered"))
+        else:
+            log.warning("order %s not created (%s): %s", order.order_id, outcome, type(error).__name__)
+        message = {
+            OrderState.QUEUED: "accepted and queued: the ERP is down or refused it; it will be sent later",
+            OrderState.UNKNOWN: "sent, but the ERP did not confirm; it will be checked before any re-send",
+            OrderState.DEAD_LETTER: "not created after repeated attempts; an operator was alerted",
+        }[state]
+        return self._response(self._orders.get(order.order_id) or order, message=message)
+
+    def _look_up_in_erp(self, order: StoredOrder, trigger: str) -> str | None:
+        """Ask the ERP whether an order with the shop's id exists (only when a search field is set)."""
+        field_name = self._policy.lookup_search_field
+        if not field_name or not order.customer_number:
+            return None
+        from erpbridge.protocol.request_builders import build_get_list
+        from erpbridge.protocol.response_parsers import parse_document_list
+
+        started = self._now()
+        try:
+            xml = build_get_list(
+                "OpenOrder",
+                order.customer_number,
+                request_amount=5,
+                first_item=1,
+                search_field=field_name,
+                search_value=order.order_id,
+            )
+            listing = parse_document_list(self._erp.call(xml, kind=RequestKind.GET_LIST))
+        except ErpBridgeError as error:
+            self._orders.add_attempt(
+                order.order_id,
+                Attempt(at=started, trigger=trigger, outcome="lookup_failed", erp_message=str(error)),
+            )
+            return None
+        for row in listing.items:
+            if (row.get(field_name) or "") == order.order_id and row.get(self._policy.lookup_number_column):
+                number = row[self._policy.lookup_number_column]
+                self._orders.add_attempt(
+                    order.order_id,
+                    Attempt(at=started, trigger=trigger, outcome="found_in_erp", erp_order_id=number),
+                )
+                return number
+        self._orders.add_attempt(
+            order.order_id, Attempt(at=started, trigger=trigger, outcome="not_found_in_erp")
+        )
+        return None
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _after_created(self, order: StoredOrder) -> None:
+        self._emit(Metric("OrdersCreated"))
+        if self._cache is None:
+            return
+        product_ids = [line["product_id"] for line in order.body.get("lines", [])]
+        try:  # stock (and maybe prices) of the ordered products changed
+            self._cache.invalidate_products(order.shop_id, product_ids, ttl_s=self._invalidation_ttl_s)
+        except Exception:
+            log.exception("could not invalidate cached prices after order %s", order.order_id)
+
+    def _keep_xml(self, order_id: str, at: datetime, trigger: str, what: str, data: bytes) -> str | None:
+        key = f"orders/{order_id}/{at:%Y%m%dT%H%M%S%f}-{trigger}-{what}.xml"
+        try:
+            return self._xml.put_bytes(key, data)
+        except Exception:  # a missing copy must never stop an order
+            log.exception("could not keep the %s XML of order %s", what, order_id)
+            return None
+
+    def _emit(self, metric: Metric) -> None:
+        if self._metrics is not None:
+            self._metrics.emit(metric)
+
+    def _response(self, order: StoredOrder, *, message: str | None = None) -> OrderResponse:
+        result: Mapping[str, Any] = order.result or {}
+        totals = result.get("totals")
+        return OrderResponse(
+            order_id=order.order_id,
+            status=STATUS_OF_STATE[order.state],
+            erp_order_id=order.erp_order_id,
+            totals=Totals.model_validate(totals) if totals else None,
+            lines=result.get("lines", []),
+            message=message,
+        )

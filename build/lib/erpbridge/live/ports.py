@@ -1,0 +1,270 @@
+"""Ports of the live use cases: what they need from the outside world, as typing.Protocol.
+
+Adapters (``erpbridge.adapters``) implement them for AWS (DynamoDB, S3), for the shop database
+(SQLAlchemy: SQLite, PostgreSQL) and for a laptop (memory, files). Use cases never import an
+adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Protocol
+
+JsonValue = Any  # a JSON-compatible value (dict/list/str/int/float/bool/None)
+
+
+class ErpStatusView(Protocol):
+    """What the ERP client reports about the ERP (cached by the client)."""
+
+    @property
+    def reachable(self) -> bool: ...
+    @property
+    def checked_at(self) -> datetime | None: ...
+    @property
+    def breaker_state(self) -> Any: ...
+    @property
+    def last_success(self) -> datetime | None: ...
+
+
+class LiveErp(Protocol):
+    """The ERP as the live use cases see it: one request XML in, the inner response string out.
+
+    ``kind`` is an ``erpbridge.erp.ports.RequestKind``; it decides retry policy in the client
+    (create/export are never retried blindly) and the error raised after a timeout.
+    """
+
+    def call(self, request_xml: bytes, *, kind: Any) -> str: ...
+
+    def status(self) -> ErpStatusView: ...
+
+
+# --- caches -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CacheRecord:
+    """One cached value. ``fresh_until`` ends normal use; the record may be kept longer (up to
+    ``keep_until``) so it can still serve as a labelled fallback while the ERP is down."""
+
+    key: str
+    value: JsonValue
+    stored_at: float  # epoch seconds
+    fresh_until: float
+    keep_until: float
+
+    def is_fresh(self, now: float) -> bool:
+        return now < self.fresh_until
+
+
+class CacheStore(Protocol):
+    """A shared key/value store with expiry (DynamoDB with TTL in AWS, memory locally)."""
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, CacheRecord]: ...
+
+    def put_many(self, records: Sequence[CacheRecord]) -> None: ...
+
+    def delete_many(self, keys: Sequence[str]) -> None: ...
+
+
+# --- object store -----------------------------------------------------------------------------
+
+
+class ObjectStore(Protocol):
+    """Where request/response XML copies are kept (S3 in AWS, a folder locally)."""
+
+    def put_bytes(self, key: str, data: bytes, *, content_type: str = "application/xml") -> str:
+        """Store ``data`` under ``key``; return the key (or a URI) to record in the timeline."""
+        ...
+
+    def get_bytes(self, key: str) -> bytes: ...
+
+
+# --- shop database ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ShopPrice:
+    """A batch-imported price the shop database holds for exactly what was asked (currency, unit,
+    customer, quantity, today)."""
+
+    price: Decimal | None
+    price_with_vat: Decimal | None
+    stock: Decimal | None
+    as_of: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class NoShopPrice:
+    """The shop database has no price that matches the request; ``reason`` says which part did not."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShopPriceRow:
+    """One ``EcomPrices`` row (blank fields apply to everyone, as in Business Central)."""
+
+    product_id: str
+    variant_id: str
+    unit: str
+    currency: str
+    quantity: Decimal | None
+    amount: Decimal | None
+    with_vat: bool
+    customer_number: str
+    price_group: str
+    user_id: str
+    shop_id: str
+    valid_from: date | None
+    valid_to: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class ShopProduct:
+    """The ``EcomProducts`` figures a fallback may use (the list price is in the local currency
+    and the product's default unit)."""
+
+    list_price: Decimal | None
+    default_unit: str
+    stock: Decimal | None
+    updated: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ShopPriceData:
+    """What the shop database knows about some products' prices, for one customer and shop."""
+
+    rows: Mapping[str, Sequence[ShopPriceRow]]  # by product id
+    products: Mapping[tuple[str, str], ShopProduct]  # by (product id, variant id)
+    customer_groups: frozenset[str]  # the customer's price groups (AccessUserGroups)
+    local_currency: str | None  # EcomCurrencies' default currency, when the shop has one
+
+
+class ShopPrices(Protocol):
+    def read(self, product_ids: Sequence[str], *, customer_number: str | None, shop_id: str) -> ShopPriceData:
+        """The price rows, products and customer groups that can apply to ``product_ids``."""
+        ...
+
+
+class OrderState(StrEnum):
+    RECEIVED = "received"  # stored in the shop database, not sent yet
+    SENDING = "sending"  # a create request is on its way (a crash here means: unknown)
+    CREATED = "created"  # the ERP holds the sales order; erp_order_id is set
+    QUEUED = "queued"  # not in the ERP; Export Failed Orders will send it
+    UNKNOWN = "unknown"  # sent, no answer: must be looked up before any re-send
+    DEAD_LETTER = "dead_letter"  # gave up after K failed attempts; an operator must look
+
+
+@dataclass(slots=True)
+class StoredOrder:
+    order_id: str
+    customer_number: str | None
+    currency: str
+    shop_id: str
+    body: Mapping[str, JsonValue]  # the validated order request (JSON), source of every re-send
+    fingerprint: str
+    state: OrderState
+    erp_order_id: str | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    result: Mapping[str, JsonValue] | None = None  # totals and priced lines after creation
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    at: datetime
+    trigger: str
+    outcome: str
+    erp_message: str | None = None
+    erp_order_id: str | None = None
+    duration_ms: int | None = None
+    request_xml: str | None = None
+    response_xml: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExportClaim:
+    order_id: str
+    token: str
+
+
+class OrderStore(Protocol):
+    """Orders in the shop database (EcomOrders/EcomOrderLines) plus erpbridge's export state."""
+
+    def add(self, order: StoredOrder) -> StoredOrder:
+        """Insert a new order; if ``order_id`` exists, return the stored one unchanged."""
+        ...
+
+    def get(self, order_id: str) -> StoredOrder | None: ...
+
+    def set_state(
+        self,
+        order_id: str,
+        state: OrderState,
+        *,
+        erp_order_id: str | None = None,
+        error: str | None = None,
+        count_attempt: bool = False,
+        result: Mapping[str, JsonValue] | None = None,
+    ) -> None: ...
+
+    def add_attempt(self, order_id: str, attempt: Attempt) -> None: ...
+
+    def attempts(self, order_id: str) -> list[Attempt]: ...
+
+    def claim_for_export(
+        self, *, older_than: datetime, limit: int, max_attempts: int, owner: str, claim_for_s: float
+    ) -> list[ExportClaim]:
+        """Claim up to ``limit`` orders waiting for export so no other worker takes them."""
+        ...
+
+    def claim_one(self, order_id: str, *, owner: str, claim_for_s: float) -> ExportClaim | None: ...
+
+    def release(self, claim: ExportClaim) -> None: ...
+
+    def counts(self) -> Mapping[OrderState, int]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    key: str
+    fingerprint: str
+    status_code: int | None  # None while the first request is still running
+    response: Mapping[str, JsonValue] | None
+
+
+class IdempotencyStore(Protocol):
+    def begin(self, key: str, fingerprint: str, *, lock_s: float) -> IdempotencyRecord | None:
+        """Claim ``key``. None = claimed (go ahead); else the record someone else made first.
+
+        A record still running past ``lock_s`` is taken over (its worker died)."""
+        ...
+
+    def complete(self, key: str, status_code: int, response: Mapping[str, JsonValue]) -> None: ...
+
+    def abandon(self, key: str) -> None:
+        """Forget an unfinished claim (the request failed before anything was stored)."""
+        ...
+
+    def purge(self, *, older_than: datetime) -> int:
+        """Delete finished records created before ``older_than``; returns how many."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """A count, or a duration with ``unit="Milliseconds"`` (CloudWatch unit names)."""
+
+    name: str
+    value: float = 1.0
+    unit: str = "Count"
+
+
+class MetricsSink(Protocol):
+    def emit(self, metric: Metric) -> None: ...

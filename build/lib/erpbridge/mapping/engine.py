@@ -1,0 +1,569 @@
+"""The import engine: staged rows in, one transaction per file out, and a report of what happened.
+
+Rows arrive as ``(table_name, Row)`` from the streaming reader. Each table mapping converts its
+rows (pure rules, :mod:`erpbridge.mapping.rules`) and hands them, a batch at a time, to one
+background worker that stages and merges the batch (insert/update per mode, insert-only columns,
+stamps) while the next batch is parsed; memory holds a few batches, never the file. All of it
+happens in one transaction. When the file is read:
+
+1. any row error or duplicate key (within a batch or across the file) rejects the file — the
+   transaction rolls back and nothing of it is written;
+2. derived relations are merged, and then — only if allowed, the file staged rows, and at least
+   ``min_share_for_removal`` of the rows in scope — missing rows removed or products deactivated.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from erpbridge.errors import ImportRejectedError, MappingError, ShopDatabaseError
+from erpbridge.mapping.delimited import DelimitedText
+from erpbridge.mapping.model import ImportDefinition, TableMapping
+from erpbridge.mapping.relations import RELATIONS, split_list
+from erpbridge.mapping.rules import (
+    LANGUAGE_COLUMNS,
+    SHOP_COLUMNS,
+    RelationPlan,
+    RowError,
+    TablePlan,
+    condition_scope,
+    plan_mapping,
+)
+from erpbridge.protocol.tables import Row
+from erpbridge.shopdb.model import ShopSchema
+from erpbridge.shopdb.ports import (
+    BulkWriter,
+    Comparison,
+    MergeCounts,
+    MergeMode,
+    MergeSpec,
+    Predicate,
+    PredicateGroup,
+    ShopDatabase,
+    Stage,
+    StageSpec,
+)
+
+_T = TypeVar("_T")
+
+
+@dataclass
+class TableReport:
+    staged: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    deactivated: int = 0
+    skipped: int = 0
+    failed: int = 0
+
+
+@dataclass
+class ImportReport:
+    """What one file did to the shop database (all zeros when it was rolled back)."""
+
+    tables: dict[str, TableReport] = field(default_factory=dict)
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    committed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.committed and not self.errors
+
+    def table(self, name: str) -> TableReport:
+        return self.tables.setdefault(name, TableReport())
+
+    def totals(self) -> TableReport:
+        total = TableReport()
+        for report in self.tables.values():
+            for name, value in asdict(report).items():
+                setattr(total, name, getattr(total, name) + value)
+        return total
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "committed": self.committed,
+            "rows_read": self.rows_read,
+            "tables": {name: asdict(report) for name, report in self.tables.items()},
+            "errors": [asdict(error) for error in self.errors],
+            "warnings": list(self.warnings),
+        }
+
+    def raise_for_errors(self) -> None:
+        if not self.ok:
+            shown = "; ".join(str(e) for e in self.errors[:5])
+            more = f" (and {len(self.errors) - 5} more)" if len(self.errors) > 5 else ""
+            raise ImportRejectedError(f"file not imported, nothing written: {shown}{more}", report=self)
+
+
+class _Worker:
+    """One background thread that owns every database call during a file's import, so the
+    database merges batch N while the reader parses batch N+1. At most ``depth`` batches wait
+    in the queue, which keeps memory flat. Errors surface on the next call or on ``drain``."""
+
+    def __init__(self, depth: int = 2) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="erpbridge-import")
+        self._pending: deque[Future[None]] = deque()
+        self._depth = depth
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._pending.append(self._executor.submit(job))
+        while len(self._pending) > self._depth:
+            self._pending.popleft().result()
+
+    def call(self, job: Callable[[], _T]) -> _T:
+        self.drain()
+        return self._executor.submit(job).result()
+
+    def drain(self) -> None:
+        while self._pending:
+            self._pending.popleft().result()
+
+    def close(self) -> None:
+        """Wait for the job in progress (the connection must be idle before a rollback)."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+class _Rejected(Exception):
+    """Internal: unwind the transaction after the errors were recorded in the report."""
+
+
+@dataclass
+class _RelationRun:
+    plan: RelationPlan
+    stage: Stage
+    buffer: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+@runtime_checkable
+class LineStage(Stage, Protocol):
+    """A stage that also loads rows as delimited text lines (PostgreSQL's COPY): the converter
+    writes each line from the validated text, and the database thread sends them in big chunks."""
+
+    text_format: DelimitedText
+
+    def write_lines(self, lines: Sequence[str]) -> None:
+        """Append rows, each one line of ``text_format`` (source row number first)."""
+        ...
+
+
+@dataclass
+class _MappingRun:
+    plan: TablePlan
+    stage: Stage
+    source_table: str
+    merge: MergeSpec
+    buffer: list[Any] = field(default_factory=list)  # tuples, or lines for a LineStage
+    relations: list[_RelationRun] = field(default_factory=list)
+    counts: MergeCounts = field(default_factory=MergeCounts)
+    skipped: int = 0
+    failed: int = 0
+    convert: Callable[[Row, int, str], Any] = field(init=False)
+    as_lines: bool = False
+
+    def __post_init__(self) -> None:
+        # Lines only when no derived relation needs the converted values (the owner id).
+        if isinstance(self.stage, LineStage) and not self.plan.relations:
+            self.as_lines = True
+            self.convert = self.plan.line_converter(self.stage.text_format)
+        else:
+            self.convert = self.plan.convert
+
+
+class _Importer:
+    def __init__(
+        self,
+        definition: ImportDefinition,
+        writer: BulkWriter,
+        report: ImportReport,
+        *,
+        allow_removal: bool,
+        now: datetime,
+    ) -> None:
+        self.definition = definition
+        self.writer = writer
+        self.report = report
+        self.allow_removal = allow_removal
+        self.now = now
+        needed = {m.destination for m in definition.mappings if m.active}
+        needed |= {c.lookup.table for m in definition.mappings for c in m.columns if c.lookup is not None}
+        needed |= {r.relation_table for r in RELATIONS if r.owner_table in needed}
+        self.schema: ShopSchema = writer.read_schema(sorted(needed))
+        self.batch_rows = definition.batch_rows
+        self.by_source: dict[str, list[TableMapping]] = {}
+        for mapping in definition.mappings:
+            if mapping.active:
+                self.by_source.setdefault(mapping.source.lower(), []).append(mapping)
+        self.runs: list[_MappingRun] = []
+        self.runs_by_source: dict[str, list[_MappingRun]] = {}
+        self.row_numbers: dict[str, int] = {}
+        self.unmapped_tables: dict[str, int] = {}
+        self.known_columns: dict[str, set[str]] = {}
+        self._default_shop: str | bool | None = False
+        self.worker = _Worker()
+
+    @property
+    def default_shop(self) -> str | None:
+        if self._default_shop is False:
+            self._default_shop = self.definition.shop or self.worker.call(self.writer.default_shop)
+        return self._default_shop  # type: ignore[return-value]
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def _start_source(self, table_name: str, first_row: Row) -> list[_MappingRun]:
+        runs: list[_MappingRun] = []
+        problems: list[str] = []
+        for mapping in self.by_source.get(table_name.lower(), []):
+            table = self.schema.table(mapping.destination)
+            plan, found = plan_mapping(
+                mapping, table, list(first_row), self.definition, resolve_table=self.schema.table
+            )
+            problems.extend(str(p) for p in found if p.severity == "error")
+            self.report.warnings.extend(str(p) for p in found if p.severity == "warning")
+            if plan is None:
+                continue
+            if plan.unmapped_sources:
+                self.report.warnings.append(
+                    f"{plan.label}: source columns not mapped: {', '.join(plan.unmapped_sources)}"
+                )
+            language_column = LANGUAGE_COLUMNS.get(plan.table.name)
+            spec = StageSpec(
+                table=plan.table,
+                columns=plan.column_names,
+                keys=plan.keys,
+                label=plan.label,
+                remembered=(language_column,) if language_column in plan.column_names else (),
+                lookups=plan.lookups,
+            )
+            stage = self.worker.call(partial(self.writer.open_stage, spec))
+            created, updated = plan.stamps
+            merge = MergeSpec(
+                mode=MergeMode(mapping.mode.value),
+                update_columns=plan.update_columns,
+                created_column=created,
+                updated_column=updated,
+                now=self.now,
+            )
+            run = _MappingRun(plan=plan, stage=stage, source_table=table_name, merge=merge)
+            for relation_plan in plan.relations:
+                relation = relation_plan.relation
+                relation_table = self.schema.table(relation.relation_table)
+                if relation_table is None:
+                    problems.append(f"{plan.label}: relation table {relation.relation_table} does not exist")
+                    continue
+                relation_spec = StageSpec(
+                    table=relation_table,
+                    columns=relation_plan.stage_columns,
+                    keys=(relation.relation_owner, relation.relation_related),
+                    label=f"{plan.label} ({relation.list_column})",
+                )
+                relation_stage = self.worker.call(partial(self.writer.open_stage, relation_spec))
+                run.relations.append(_RelationRun(plan=relation_plan, stage=relation_stage))
+            runs.append(run)
+        if problems:
+            raise MappingError("the mapping does not fit: " + "; ".join(problems), problems=problems)
+        self.runs.extend(runs)
+        return runs
+
+    def read(self, rows: Iterable[tuple[str, Row]], on_progress: Callable[[int], None] | None) -> None:
+        report = self.report
+        max_errors = self.definition.max_errors
+        batch_rows = self.batch_rows
+        runs_by_source = self.runs_by_source
+        row_numbers = self.row_numbers
+        errors = report.errors
+        read_count = 0
+        for table_name, row in rows:
+            read_count += 1
+            runs = runs_by_source.get(table_name)
+            if runs is None:
+                if table_name.lower() in self.by_source:
+                    runs = self._start_source(table_name, row)
+                else:
+                    runs = []
+                    self.unmapped_tables[table_name] = 0
+                runs_by_source[table_name] = runs
+                self.known_columns[table_name] = set(row)
+            if not runs:
+                self.unmapped_tables[table_name] += 1
+                continue
+            number = row_numbers.get(table_name, 0) + 1
+            row_numbers[table_name] = number
+            known = self.known_columns[table_name]
+            if not known.issuperset(row):
+                # Columns are discovered from a table's first row (as Dynamicweb does); say so
+                # once per new column rather than silently dropping its values.
+                new = sorted(set(row) - known)
+                known.update(new)
+                report.warnings.append(
+                    f"{table_name} row {number}: columns {', '.join(new)} are not in the table's first row "
+                    "and are not imported (the first row must carry every column)"
+                )
+            for run in runs:
+                result = run.convert(row, number, table_name)
+                if result is None:
+                    run.skipped += 1
+                elif isinstance(result, list):
+                    run.failed += 1
+                    errors.extend(result[: max_errors - len(errors)])
+                elif not errors:  # once the file is rejected, only errors are still collected
+                    buffer = run.buffer
+                    buffer.append(result)
+                    if run.relations:
+                        self._relate(run, row, number, result)
+                    if len(buffer) >= batch_rows:
+                        self._flush(run)
+            if errors and len(errors) >= max_errors:
+                report.warnings.append(f"stopped reading after {max_errors} errors")
+                break
+            if on_progress is not None and read_count % 10_000 == 0:
+                on_progress(read_count)
+        report.rows_read = read_count
+        for table_name, count in self.unmapped_tables.items():
+            report.warnings.append(f"source table {table_name}: no mapping, {count} rows ignored")
+        if on_progress is not None:
+            on_progress(report.rows_read)
+
+    def _relate(self, run: _MappingRun, row: Row, number: int, values: tuple[Any, ...]) -> None:
+        for relation_run in run.relations:
+            plan = relation_run.plan
+            relation = plan.relation
+            owner = values[plan.owner_index + 1]  # values = (row number, *columns)
+            raw = row.get(plan.list_source)
+            if raw is None:
+                continue  # the column is absent for this row: leave its relations alone
+            items = split_list(raw)
+            if not items and relation.default_to_shop and self.default_shop:
+                items = [self.default_shop]
+            if not items:
+                relation_run.buffer.append((number, owner, None, *([None] * (len(plan.stage_columns) - 2))))
+                continue
+            sorts = split_list(row.get(plan.sorting_source)) if plan.sorting_source else []
+            primary = (
+                (row.get(plan.primary_source) or "").strip().strip("'\"") if plan.primary_source else None
+            )
+            for position, item in enumerate(items):
+                staged: list[Any] = [number, owner, item]
+                if relation.relation_sorting:
+                    if position < len(sorts):
+                        try:
+                            staged.append(int(sorts[position]))
+                        except ValueError:
+                            self.report.errors.append(
+                                RowError(
+                                    run.source_table,
+                                    number,
+                                    plan.sorting_source,
+                                    sorts[position],
+                                    "sorting is not a whole number",
+                                )
+                            )
+                            staged.append(None)
+                    else:
+                        staged.append(position + 1 if relation.position_sorting or sorts else None)
+                if relation.relation_primary:
+                    staged.append(primary is not None and item == primary)
+                if relation.relation_id:
+                    staged.append(f"{owner}.{item}"[:255])
+                relation_run.buffer.append(tuple(staged))
+
+    def _flush(self, run: _MappingRun) -> None:
+        """Hand the batch to the worker: stage it and merge it while reading goes on."""
+        batch, run.buffer = run.buffer, []
+        relation_batches = []
+        for relation_run in run.relations:
+            relation_batches.append((relation_run.stage, relation_run.buffer))
+            relation_run.buffer = []
+
+        line_stage = run.stage if run.as_lines and isinstance(run.stage, LineStage) else None
+
+        def job() -> None:
+            if line_stage is not None:
+                line_stage.write_lines(batch)
+            else:
+                run.stage.write(batch)
+            run.counts.add(run.stage.merge(run.merge))
+            for stage, rows in relation_batches:
+                stage.write(rows)
+
+        self.worker.submit(job)
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    def finish(self) -> None:
+        report = self.report
+        if report.errors:
+            self._count_failures()
+            raise _Rejected
+        for run in self.runs:
+            self._flush(run)
+        self.worker.drain()
+        self.worker.call(self._write_out)
+
+    def _write_out(self) -> None:
+        """On the worker thread: the file-wide checks, relations and removals."""
+        report = self.report
+        for run in self.runs:
+            for duplicate in run.stage.duplicate_keys(self.definition.max_errors):
+                report.errors.append(
+                    RowError(
+                        run.source_table,
+                        duplicate.rows[-1] if duplicate.rows else None,
+                        ", ".join(run.plan.keys),
+                        ", ".join("" if v is None else str(v) for v in duplicate.key),
+                        f"duplicate key: {duplicate.count} rows (rows {', '.join(map(str, duplicate.rows))}) "
+                        "have this key; the file must have one row per key",
+                    )
+                )
+        if report.errors:
+            self._count_failures()
+            raise _Rejected
+        for run in self.runs:
+            self._merge(run)
+        for mapping in self.definition.mappings:
+            if mapping.active and not any(run.plan.mapping is mapping for run in self.runs):
+                report.warnings.append(
+                    f"{mapping.source} → {mapping.destination}: no rows in the file; nothing written/removed"
+                )
+
+    def _count_failures(self) -> None:
+        for run in self.runs:
+            self.report.table(run.plan.table.name).failed += run.failed
+
+    def _merge(self, run: _MappingRun) -> None:
+        plan = run.plan
+        mapping = plan.mapping
+        table_report = self.report.table(plan.table.name)
+        staged = run.stage.count()
+        table_report.staged += staged
+        table_report.skipped += run.skipped
+        counts = run.counts
+        removal = mapping.remove_missing or mapping.deactivate_missing
+        scope = self._removal_scope(run) if removal else ()
+        # Batches were merged already: the rows in scope before this file are those in scope now
+        # minus the ones this file inserted (inserted rows are in scope by construction).
+        existing = max(0, run.stage.count_destination(scope) - counts.inserted) if removal and staged else 0
+        table_report.inserted += counts.inserted
+        table_report.updated += counts.updated
+        table_report.unchanged += counts.unchanged
+        table_report.skipped += counts.skipped
+        if counts.unresolved:
+            lookups = ", ".join(
+                f"{column} via {table}.{match}" for column, (table, match, _) in plan.lookups.items()
+            )
+            self.report.warnings.append(
+                f"{plan.label}: {counts.unresolved} rows skipped: their lookup ({lookups}) found no match"
+            )
+        for relation_run in run.relations:
+            self._merge_relation(relation_run, prune=mapping.remove_missing)
+        if removal:
+            self._remove_missing(run, scope, staged, existing)
+
+    def _merge_relation(self, relation_run: _RelationRun, *, prune: bool) -> None:
+        relation = relation_run.plan.relation
+        report = self.report.table(relation.relation_table)
+        update_columns = tuple(c for c in (relation.relation_sorting, relation.relation_primary) if c)
+        counts = relation_run.stage.merge(
+            MergeSpec(mode=MergeMode.UPSERT, update_columns=update_columns, collapse_duplicates=True)
+        )
+        report.staged += counts.inserted + counts.updated + counts.unchanged
+        report.inserted += counts.inserted
+        report.updated += counts.updated
+        report.unchanged += counts.unchanged
+        if relation.replace_always or prune:
+            report.deleted += relation_run.stage.delete_replaced(
+                relation.relation_owner, relation.relation_related
+            )
+
+    def _removal_scope(self, run: _MappingRun) -> tuple[Predicate | PredicateGroup, ...]:
+        plan = run.plan
+        scope: list[Predicate | PredicateGroup] = list(condition_scope(plan))
+        shop_column = SHOP_COLUMNS.get(plan.table.name)
+        if self.definition.shop and shop_column and plan.table.column(shop_column):
+            scope.append(Predicate(shop_column, Comparison.EQUAL, (self.definition.shop,)))
+        language_column = LANGUAGE_COLUMNS.get(plan.table.name)
+        if language_column and language_column in plan.column_names:
+            languages = tuple(v for v in run.stage.distinct_values(language_column) if v is not None)
+            if languages:
+                scope.append(Predicate(language_column, Comparison.IN, languages))
+        return tuple(scope)
+
+    def _remove_missing(
+        self, run: _MappingRun, scope: tuple[Predicate | PredicateGroup, ...], staged: int, existing: int
+    ) -> None:
+        plan = run.plan
+        mapping = plan.mapping
+        what = "deactivate missing products" if mapping.deactivate_missing else "remove missing rows"
+        if not self.allow_removal:
+            self.report.warnings.append(f"{plan.label}: {what} not run: this file is one page of several")
+            return
+        if staged == 0:
+            self.report.warnings.append(f"{plan.label}: {what} not run: the file staged no rows")
+            return
+        if existing and staged < mapping.min_share_for_removal * existing:
+            self.report.warnings.append(
+                f"{plan.label}: {what} not run: the file has {staged} rows, fewer than "
+                f"{mapping.min_share_for_removal:.0%} of the {existing} rows in scope (truncated file?)"
+            )
+            return
+        table_report = self.report.table(plan.table.name)
+        if mapping.deactivate_missing:
+            values: dict[str, Any] = {"ProductActive": False}
+            unless: dict[str, Any] = {"ProductActive": False}
+            if mapping.hide_deactivated and plan.table.column("ProductHidden"):
+                values["ProductHidden"] = True
+                unless["ProductHidden"] = True
+            table_report.deactivated += run.stage.update_missing(scope, values, unless)
+        else:
+            table_report.deleted += run.stage.delete_missing(scope)
+
+
+def import_rows(
+    definition: ImportDefinition,
+    rows: Iterable[tuple[str, Row]],
+    database: ShopDatabase,
+    *,
+    allow_removal: bool = True,
+    now: datetime | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Apply ``definition`` to ``rows`` in one transaction. Row errors and duplicate keys do not
+    raise: the transaction is rolled back and the report lists them (``report.ok`` is False;
+    ``report.raise_for_errors()`` turns that into :class:`ImportRejectedError`). A mapping that
+    does not fit the schema raises :class:`MappingError`; a database failure raises
+    :class:`ShopDatabaseError` (both after rolling back).
+
+    ``allow_removal=False`` (one page of a paged export) never removes or deactivates rows.
+    """
+    report = ImportReport()
+    moment = now or datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    try:
+        with database.transaction() as writer:
+            importer = _Importer(definition, writer, report, allow_removal=allow_removal, now=moment)
+            try:
+                importer.read(rows, on_progress)
+                importer.finish()
+            finally:
+                importer.worker.close()
+        report.committed = True
+    except _Rejected:
+        report.committed = False
+    except (MappingError, ShopDatabaseError):
+        report.committed = False
+        raise
+    if not report.committed:
+        for table_report in report.tables.values():
+            failed = table_report.failed
+            for name in ("inserted", "updated", "unchanged", "deleted", "deactivated"):
+                setattr(table_report, name, 0)
+            table_report.failed = failed
+    return report

@@ -1,0 +1,37 @@
+"""The use case the batch importer and ``erpbridge import`` call: a staged file → the shop database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import BinaryIO
+
+from erpbridge.errors import ConfigurationError
+from erpbridge.mapping.engine import ImportReport, import_rows
+from erpbridge.mapping.model import JobDefinition
+from erpbridge.protocol.streaming import StreamingTableReader
+from erpbridge.shopdb.dialects import SqlShopDatabase
+from erpbridge.shopdb.engine import engine_for
+
+
+def import_file(
+    job: JobDefinition,
+    stream: BinaryIO,
+    database_url: str,
+    *,
+    allow_removal: bool = True,
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Stream ``stream`` (a staged ``tables`` document) through the job's mapping into the shop
+    database in one transaction. Malformed XML raises MalformedXmlError/XmlSecurityError (nothing
+    written); row errors and duplicate keys come back in the report (``report.ok`` False, nothing
+    written; ``report.raise_for_errors()`` raises ImportRejectedError)."""
+    if job.import_ is None:
+        raise ConfigurationError(f"job {job.id} has no 'import' section")
+    reader = StreamingTableReader(stream, what=f"staged file of {job.id}")
+    return import_rows(
+        job.import_,
+        reader.rows(),
+        SqlShopDatabase(engine_for(database_url)),
+        allow_removal=allow_removal,
+        on_progress=on_progress,
+    )

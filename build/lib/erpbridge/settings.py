@@ -1,0 +1,214 @@
+"""Settings: one pydantic model, validated once per process.
+
+Values come from the environment (prefix ``ERPBRIDGE_``). In AWS, secrets are not put in plain
+environment variables: ``ERPBRIDGE_SECRETS_NAME`` names a Secrets Manager secret (a JSON object
+whose keys are setting names without the prefix, e.g. ``{"erp_security_key": "..."}``) and
+``ERPBRIDGE_SSM_PATH`` names an SSM Parameter Store path whose parameters (``<path>/erp_url``,
+...) fill settings too. Both are read through Powertools parameters (cached). A wrong or missing
+setting raises :class:`ConfigurationError` naming the setting; secret values are ``SecretStr`` so
+they are never logged or echoed.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from erpbridge.errors import ConfigurationError
+
+ENV_PREFIX = "ERPBRIDGE_"
+AuthMode = Literal["none", "key", "basic", "oauth2"]
+
+
+class ErpSettings(BaseSettings):
+    """How to reach Business Central (or the emulator). Also used per batch job as an override."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    erp_url: AnyHttpUrl | None = Field(default=None, description="SOAP URL of the DWWebService codeunit")
+    erp_auth: AuthMode = "key"
+    erp_security_key: SecretStr | None = None
+    erp_security_key_header: str = "X-Security-Key"
+    erp_user: str | None = None
+    erp_password: SecretStr | None = None
+    erp_tenant: str | None = None
+    erp_client_id: str | None = None
+    erp_client_secret: SecretStr | None = None
+    erp_token_url: AnyHttpUrl | None = None
+    erp_scope: str = "https://api.businesscentral.dynamics.com/.default"
+    erp_timeout_s: float = Field(default=30.0, gt=0, le=900)
+    erp_connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    erp_soap_service: str = "DWWebService"
+    erp_soap_namespace: str | None = None
+    erp_soap_method: str = "Process"
+    erp_soap_parameter: str = "request"
+    erp_soap_discover_wsdl: bool = False
+    erp_max_retries: int = Field(default=3, ge=0, le=10)
+    erp_status_ttl_s: float = Field(default=60.0, ge=0)
+    erp_breaker_failures: int = Field(default=5, ge=1)
+    erp_breaker_cooldown_s: float = Field(default=30.0, gt=0)
+    # ERP client retry policy (reads only; see README "The protocol"): first back-off, its cap, and
+    # the longest Retry-After we wait for before giving up with ErpBusyError.
+    erp_retry_backoff_s: float = Field(default=0.5, ge=0, le=60)
+    erp_retry_backoff_max_s: float = Field(default=8.0, ge=0, le=300)
+    erp_retry_after_max_s: float = Field(default=30.0, ge=0, le=900)
+    # Largest SOAP response call() reads into memory; batch fetches use stream() instead.
+    erp_max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+
+    @model_validator(mode="after")
+    def _credentials_match_auth_mode(self) -> ErpSettings:
+        required: dict[str, tuple[str, ...]] = {
+            "none": (),
+            "key": ("erp_security_key",),
+            "basic": ("erp_user", "erp_password"),
+            "oauth2": ("erp_client_id", "erp_client_secret"),
+        }
+        missing = [name for name in required[self.erp_auth] if getattr(self, name) in (None, "")]
+        if self.erp_auth == "oauth2" and self.erp_token_url is None and not self.erp_tenant:
+            missing.append("erp_token_url (or erp_tenant)")
+        if missing:
+            names = ", ".join(ENV_PREFIX + m.upper() for m in missing)
+            raise ValueError(f"ERPBRIDGE_ERP_AUTH={self.erp_auth} needs {names}")
+        return self
+
+    @property
+    def soap_namespace(self) -> str:
+        return self.erp_soap_namespace or f"urn:microsoft-dynamics-schemas/codeunit/{self.erp_soap_service}"
+
+    @property
+    def token_url(self) -> str | None:
+        if self.erp_token_url is not None:
+            return str(self.erp_token_url)
+        if self.erp_tenant:
+            return f"https://login.microsoftonline.com/{self.erp_tenant}/oauth2/v2.0/token"
+        return None
+
+
+class Settings(ErpSettings):
+    """Everything a function or the CLI needs. Read it with :func:`get_settings`."""
+
+    stage: str = "local"
+    database_url: str = "sqlite:///erpbridge.db"
+    # In AWS: the database secret in the RDS format (username, password, host, port, dbname,
+    # engine); database_url is then built from it, and rotated credentials are picked up.
+    db_secret_name: str | None = None
+    db_host: str | None = Field(
+        default=None, description="replaces the secret's host (an RDS Proxy endpoint)"
+    )
+    db_iam_auth: bool = Field(
+        default=False, description="IAM database authentication instead of the password"
+    )
+    db_sslmode: str = "require"
+    db_credentials_ttl_s: float = Field(default=300.0, ge=0)
+    staging_bucket: str | None = None
+    runs_table: str | None = None
+    locks_table: str | None = None
+    cache_table: str | None = None
+    idempotency_table: str | None = None
+    orders_xml_bucket: str | None = None
+    anonymous_user_key: str = "Anonymous"
+    local_currency: str | None = None
+    max_products_per_request: int = Field(default=50, ge=1, le=1000)
+    price_cache_ttl_s: int = Field(default=300, ge=0)
+    negative_cache_ttl_s: int = Field(default=60, ge=0)
+    live_deadline_s: float = Field(default=5.0, gt=0)
+    state_dir: str = ".erpbridge"
+
+
+def _describe(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        loc = item.get("loc") or ()
+        name = ENV_PREFIX + str(loc[0]).upper() if loc else "settings"
+        # Never echo the input: it may be a secret.
+        problems.append(f"{name}: {item.get('msg', 'invalid')}")
+    return "invalid settings: " + "; ".join(problems)
+
+
+def _remote_values(env: Mapping[str, str]) -> dict[str, Any]:
+    """Settings held in Secrets Manager / SSM (AWS only), read through Powertools (cached)."""
+    values: dict[str, Any] = {}
+    ssm_path = env.get(ENV_PREFIX + "SSM_PATH")
+    secret_name = env.get(ENV_PREFIX + "SECRETS_NAME")
+    if not ssm_path and not secret_name:
+        return values
+    from aws_lambda_powertools.utilities import parameters  # AWS only: keep it off the local path
+
+    if ssm_path:
+        for key, value in parameters.get_parameters(ssm_path, decrypt=True).items():
+            values[key.rsplit("/", 1)[-1].lower()] = value
+    if secret_name:
+        secret = parameters.get_secret(secret_name, transform="json")
+        if not isinstance(secret, dict):
+            raise ConfigurationError(f"{ENV_PREFIX}SECRETS_NAME: secret {secret_name!r} is not a JSON object")
+        values.update({str(k).lower(): v for k, v in secret.items()})
+    return values
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Validate settings from ``env`` (default: the process environment) plus remote values."""
+    source = dict(os.environ if env is None else env)
+    remote = _remote_values(source)
+    try:
+        if env is None:
+            settings = Settings(**{**remote, **overrides})
+        else:
+            fields = {
+                name[len(ENV_PREFIX) :].lower(): value
+                for name, value in source.items()
+                if name.startswith(ENV_PREFIX) and name[len(ENV_PREFIX) :].lower() in Settings.model_fields
+            }
+            settings = Settings.model_validate({**fields, **remote, **overrides})
+    except ValidationError as error:
+        raise ConfigurationError(_describe(error)) from None
+    if settings.db_secret_name and "database_url" not in overrides:
+        settings = settings.model_copy(update={"database_url": _database_from_secret(settings)})
+    return settings
+
+
+def _database_from_secret(settings: Settings) -> str:
+    """The URL built from the RDS-format secret, with its credentials registered for new connections."""
+    from aws_lambda_powertools.utilities import parameters  # AWS only: keep it off the local path
+
+    from erpbridge.db_credentials import DatabaseCredentials, database_url_from_secret, register
+
+    name = str(settings.db_secret_name)
+
+    def read() -> dict[str, Any]:
+        secret = parameters.get_secret(name, transform="json", force_fetch=True)
+        if not isinstance(secret, dict):
+            raise ConfigurationError(f"{ENV_PREFIX}DB_SECRET_NAME: secret {name!r} is not a JSON object")
+        return secret
+
+    secret = read()
+    url = database_url_from_secret(
+        secret, secret_name=name, host=settings.db_host, sslmode=settings.db_sslmode
+    )
+    token = None
+    if settings.db_iam_auth:
+        # The one AWS SDK call a setting needs (an RDS auth token per connection).
+        from erpbridge.adapters.aws.rds_iam import iam_token_for
+
+        token = iam_token_for(url)
+    credentials = DatabaseCredentials(read, ttl_s=settings.db_credentials_ttl_s, token=token, initial=secret)
+    register(url, credentials)
+    return url
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, validated on first use."""
+    return load_settings()
+
+
+def credential_reloader(settings: Settings) -> Callable[[], Settings] | None:
+    """How to read ``settings`` again for rotated credentials: only where they come from a secret
+    store (in AWS); environment variables cannot change under a running process."""
+    if not (os.environ.get(ENV_PREFIX + "SECRETS_NAME") or os.environ.get(ENV_PREFIX + "SSM_PATH")):
+        return None
+    return load_settings

@@ -1,0 +1,457 @@
+"""The generic SQLAlchemy Core adapter of the bulk-write port: a TEMP stage table per mapping and
+set-based statements (UPDATE … FROM, INSERT … SELECT … WHERE NOT EXISTS, DELETE … WHERE NOT EXISTS)
+that work for any key set, not only the primary key — the merge Dynamicweb's providers run
+(anchor §5.6). Dialect adapters override how rows reach the stage and, where the database has a
+faster single-statement upsert, the merge.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from erpbridge.errors import ShopDatabaseError
+from erpbridge.shopdb.introspect import read_schema
+from erpbridge.shopdb.model import ShopSchema
+from erpbridge.shopdb.ports import (
+    BulkWriter,
+    Comparison,
+    DuplicateKey,
+    MergeCounts,
+    MergeMode,
+    MergeSpec,
+    Predicate,
+    PredicateGroup,
+    Scope,
+    StageSpec,
+)
+
+ROW_COLUMN = "_erpbridge_row"
+_stage_numbers = itertools.count(1)
+
+
+def _predicate(table: sa.Table, predicate: Predicate) -> sa.ColumnElement[bool]:
+    column: sa.ColumnElement[Any] = table.c[predicate.column]
+    values = predicate.values
+    match predicate.comparison:
+        case Comparison.EQUAL:
+            return sa.and_(column == values[0])
+        case Comparison.NOT_EQUAL:
+            return sa.and_(column != values[0])
+        case Comparison.LESS:
+            return sa.and_(column < values[0])
+        case Comparison.GREATER:
+            return sa.and_(column > values[0])
+        case Comparison.IN:
+            return column.in_(values)
+        case Comparison.NOT_IN:
+            return column.not_in(values)
+        case Comparison.LIKE:
+            return column.like(values[0], escape="\\")
+        case Comparison.NOT_LIKE:
+            return column.not_like(values[0], escape="\\")
+        case Comparison.IS_NULL:
+            return column.is_(None)
+        case Comparison.IS_NOT_NULL:
+            return column.is_not(None)
+        case Comparison.IS_NULL_OR_EMPTY:
+            return sa.or_(column.is_(None), column == "")
+    raise AssertionError(predicate.comparison)  # pragma: no cover - exhaustive
+
+
+def scope_clause(table: sa.Table, scope: Scope) -> sa.ColumnElement[bool]:
+    parts: list[sa.ColumnElement[bool]] = []
+    for entry in scope:
+        if isinstance(entry, PredicateGroup):
+            inner = [_predicate(table, p) for p in entry.predicates]
+            parts.append(sa.or_(*inner) if entry.any_of else sa.and_(*inner))
+        else:
+            parts.append(_predicate(table, entry))
+    return sa.and_(sa.true(), *parts)
+
+
+class SqlStage:
+    """Two TEMP tables per mapping: ``pending`` receives each batch; ``merge`` upserts the pending
+    rows into the destination and moves them to ``table``, which keeps every row of the file (for
+    the file-wide duplicate check and the removal of missing rows)."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        spec: StageSpec,
+        destination: sa.Table,
+        tables: Callable[[str], sa.Table] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.connection = connection
+        self.destination = destination
+        self._lookup_tables = {
+            column: (tables or self._no_tables)(table) for column, (table, _, _) in spec.lookups.items()
+        }
+        number = next(_stage_numbers)
+        self.name = f"erpbridge_stage_{number}"
+        self.table = self._temp_table(self.name, spec.kept)
+        self.pending_name = f"erpbridge_pending_{number}"
+        self.pending = self._temp_table(self.pending_name, spec.columns)
+        self.rows_written = 0
+        self.pending_rows = 0
+        self._processors = self._bind_processors()
+        self._statements: dict[Any, Any] = {}  # built once per stage, reused for every batch
+
+    def _statement(self, key: Any, build: Callable[[], Any]) -> Any:
+        statement = self._statements.get(key)
+        if statement is None:
+            statement = self._statements[key] = build()
+        return statement
+
+    def _temp_table(self, name: str, columns: Sequence[str]) -> sa.Table:
+        table = sa.Table(
+            name,
+            sa.MetaData(),
+            sa.Column(ROW_COLUMN, sa.Integer()),
+            *[sa.Column(column, self._staged_type(column)) for column in columns],
+            prefixes=["TEMPORARY"],
+            **self._table_options(),
+        )
+        table.create(self.connection)
+        return table
+
+    def _table_options(self) -> dict[str, Any]:
+        return {}
+
+    @staticmethod
+    def _no_tables(name: str) -> sa.Table:
+        raise LookupError(f"no table resolver for lookup table {name}")
+
+    def _staged_type(self, column: str) -> Any:
+        """A lookup column stages the text it is matched by, typed like the match column."""
+        if column in self.spec.lookups:
+            _, match, _ = self.spec.lookups[column]
+            return self._lookup_tables[column].c[match].type
+        return self.destination.c[column].type
+
+    def _resolved(self) -> sa.Subquery:
+        """The pending rows with lookup columns resolved; rows whose lookup finds nothing drop out."""
+        pending = self.pending
+        selected: list[Any] = [pending.c[ROW_COLUMN]]
+        found: list[sa.ColumnElement[bool]] = []
+        for name in self.spec.columns:
+            if name not in self.spec.lookups:
+                selected.append(pending.c[name])
+                continue
+            _, match, value = self.spec.lookups[name]
+            target = self._lookup_tables[name]
+            resolved = (
+                sa.select(target.c[value])
+                .where(target.c[match] == pending.c[name])
+                .order_by(target.c[value])
+                .limit(1)
+                .scalar_subquery()
+            )
+            selected.append(resolved.label(name))
+            found.append(sa.or_(pending.c[name].is_(None), resolved.is_not(None)))
+        return sa.select(*selected).where(*found).subquery("resolved")
+
+    def _bind_processors(self) -> list[tuple[int, Callable[[Any], Any]]]:
+        processors: list[tuple[int, Callable[[Any], Any]]] = []
+        for index, name in enumerate(self.spec.columns, start=1):
+            processor = self.pending.c[name].type._cached_bind_processor(self.connection.dialect)
+            if processor is not None:
+                processors.append((index, processor))
+        return processors
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def write(self, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        self._write(rows)
+        self.rows_written += len(rows)
+        self.pending_rows += len(rows)
+
+    def _write(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Portable path: executemany of a plain INSERT, values run through the type processors."""
+        processors = self._processors
+        if processors:
+            processed = []
+            for row in rows:
+                values = list(row)
+                for index, processor in processors:
+                    if values[index] is not None:
+                        values[index] = processor(values[index])
+                processed.append(tuple(values))
+            rows = processed
+        marks = ", ".join(["?"] * (len(self.spec.columns) + 1))
+        quoted = ", ".join(self._quote(c) for c in (ROW_COLUMN, *self.spec.columns))
+        sql = f"INSERT INTO {self._quote(self.pending_name)} ({quoted}) VALUES ({marks})"  # noqa: S608
+        cursor = self.connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(sql, rows)
+        finally:
+            cursor.close()
+
+    def _quote(self, name: str) -> str:
+        return str(self.connection.dialect.identifier_preparer.quote(name))
+
+    # -- questions ----------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return self.rows_written
+
+    def _key_match(self, source: sa.FromClause | sa.Table) -> sa.ColumnElement[bool]:
+        return sa.and_(*(self.destination.c[k] == source.c[k] for k in self.spec.keys))
+
+    def duplicate_keys(self, limit: int, *, pending: bool = False) -> list[DuplicateKey]:
+        """Keys staged more than once in the whole file (or in the pending batch)."""
+        table = self.pending if pending else self.table
+
+        def build() -> Any:
+            keys = [table.c[k] for k in self.spec.keys]
+            row = table.c[ROW_COLUMN]
+            return (
+                sa.select(*keys, sa.func.count(), sa.func.min(row), sa.func.max(row))
+                .group_by(*keys)
+                .having(sa.func.count() > 1)
+                .order_by(sa.func.min(row))
+                .limit(sa.bindparam("limit"))
+            )
+
+        query = self._statement(("duplicates", pending), build)
+        keys = self.spec.keys
+        found = []
+        width = len(keys)
+        for result in self.connection.execute(query, {"limit": limit}):
+            values = tuple(result)
+            found.append(DuplicateKey(key=values[:width], count=int(values[width]), rows=values[width + 1 :]))
+        return found
+
+    def distinct_values(self, column: str) -> list[Any]:
+        return list(self.connection.execute(sa.select(self.table.c[column]).distinct()).scalars())
+
+    def count_destination(self, scope: Scope) -> int:
+        query = (
+            sa.select(sa.func.count())
+            .select_from(self.destination)
+            .where(scope_clause(self.destination, scope))
+        )
+        return int(self.connection.execute(query).scalar_one())
+
+    # -- writing to the destination ----------------------------------------------------------
+
+    def _source(self, merge: MergeSpec) -> sa.FromClause | sa.Table:
+        if not merge.collapse_duplicates:
+            if self.spec.lookups:
+                return self._statement("resolved", self._resolved)  # type: ignore[no-any-return]
+            return self.pending
+        keys = [self.pending.c[k] for k in self.spec.keys]
+        others = [self._collapsed(self.pending.c[c]) for c in self.spec.columns if c not in self.spec.keys]
+        return (
+            sa.select(*keys, *others)
+            .where(*(k.is_not(None) for k in keys))
+            .group_by(*keys)
+            .subquery("collapsed")
+        )
+
+    @staticmethod
+    def _collapsed(column: sa.Column[Any]) -> sa.Label[Any]:
+        if isinstance(column.type, sa.Boolean):
+            # any row saying True wins (min/max are not defined on booleans everywhere)
+            as_number = sa.func.max(sa.cast(column, sa.Integer()))
+            return sa.cast(as_number, sa.Boolean()).label(column.name)
+        return sa.func.min(column).label(column.name)
+
+    def prepare_merge(self) -> None:
+        """Hook: e.g. statistics on the stage before set-based statements."""
+
+    def merge(self, merge: MergeSpec) -> MergeCounts:
+        """Merge the rows written since the last merge. Keys repeated among them are reported
+        (``counts.duplicates``) and nothing is merged: the caller rejects the file."""
+        if self.pending_rows == 0:
+            return MergeCounts()
+        counts = MergeCounts()
+        if not merge.collapse_duplicates:
+            counts.duplicates = self.duplicate_keys(10, pending=True)
+        if not counts.duplicates:
+            total = self.pending_rows
+            if self.spec.lookups and not merge.collapse_duplicates:
+                source = self._source(merge)
+                total = int(
+                    self.connection.execute(sa.select(sa.func.count()).select_from(source)).scalar_one()
+                )
+                counts.skipped += self.pending_rows - total
+                counts.unresolved += self.pending_rows - total
+            self._merge_pending(merge, counts, total)
+        self._absorb_pending()
+        return counts
+
+    def _absorb_pending(self) -> None:
+        def build() -> Any:
+            columns = [self.pending.c[c] for c in (ROW_COLUMN, *self.spec.kept)]
+            return sa.insert(self.table).from_select([c.name for c in columns], sa.select(*columns))
+
+        self.connection.execute(self._statement("absorb", build))
+        self._clear_pending()
+        self.pending_rows = 0
+
+    def _clear_pending(self) -> None:
+        self.connection.execute(self._statement("clear", lambda: sa.delete(self.pending)))
+
+    def _merge_pending(self, merge: MergeSpec, counts: MergeCounts, total: int) -> None:
+        """Merge ``total`` source rows (the pending rows whose lookups resolved)."""
+        self.prepare_merge()  # the joins below need statistics on the pending rows
+        source = self._source(merge)
+        columns = list(self.spec.columns)
+        if merge.collapse_duplicates:
+            total = int(self.connection.execute(sa.select(sa.func.count()).select_from(source)).scalar_one())
+        match = self._key_match(source)
+        if merge.mode is not MergeMode.INSERT_ONLY and merge.update_columns:
+            changed = sa.or_(
+                *(self.destination.c[c].is_distinct_from(source.c[c]) for c in merge.update_columns)
+            )
+            values: dict[str, Any] = {c: source.c[c] for c in merge.update_columns}
+            if merge.updated_column and merge.now is not None:
+                values[merge.updated_column] = merge.now
+            update = sa.update(self.destination).values(values).where(match).where(changed)
+            counts.updated = self._rowcount(update)
+        if merge.mode is not MergeMode.UPDATE_ONLY:
+            selected: list[Any] = [source.c[c] for c in columns]
+            names = list(columns)
+            for stamp in (merge.created_column, merge.updated_column):
+                if stamp and merge.now is not None and stamp not in names:
+                    names.append(stamp)
+                    selected.append(sa.literal(merge.now, self.destination.c[stamp].type))
+            query = sa.select(*selected).where(~sa.exists().where(match))
+            insert = sa.insert(self.destination).from_select(names, query)
+            counts.inserted = self._rowcount(insert)
+        if merge.mode is MergeMode.UPSERT:
+            counts.unchanged = max(0, total - counts.inserted - counts.updated)
+        elif merge.mode is MergeMode.INSERT_ONLY:
+            counts.skipped += total - counts.inserted
+        else:
+            matched_query = sa.select(sa.func.count()).select_from(source).where(sa.exists().where(match))
+            matched = int(self.connection.execute(matched_query).scalar_one())
+            counts.skipped += total - matched
+            counts.unchanged = max(0, matched - counts.updated)
+
+    def _rowcount(self, statement: sa.Executable) -> int:
+        # INSERT … SELECT reports -1 unless SQLAlchemy is asked to keep the driver's rowcount.
+        result = self.connection.execute(statement.execution_options(preserve_rowcount=True))
+        return int(result.rowcount)
+
+    def _missing(self) -> sa.ColumnElement[bool]:
+        return ~sa.exists().where(self._key_match(self.table))
+
+    def delete_missing(self, scope: Scope) -> int:
+        statement = (
+            sa.delete(self.destination).where(scope_clause(self.destination, scope)).where(self._missing())
+        )
+        return self._rowcount(statement)
+
+    def update_missing(self, scope: Scope, values: Mapping[str, Any], unless: Mapping[str, Any]) -> int:
+        already = sa.and_(*(self.destination.c[c] == v for c, v in unless.items()))
+        statement = (
+            sa.update(self.destination)
+            .values(dict(values))
+            .where(scope_clause(self.destination, scope))
+            .where(~already)
+            .where(self._missing())
+        )
+        return self._rowcount(statement)
+
+    def delete_replaced(self, owner_column: str, related_column: str) -> int:
+        owner = self.destination.c[owner_column]
+        related = self.destination.c[related_column]
+        statement = (
+            sa.delete(self.destination)
+            .where(owner.in_(sa.select(self.table.c[owner_column])))
+            .where(
+                ~sa.exists().where(
+                    self.table.c[owner_column] == owner,
+                    self.table.c[related_column] == related,
+                )
+            )
+        )
+        return self._rowcount(statement)
+
+    def drop(self) -> None:
+        self.table.drop(self.connection, checkfirst=True)
+        self.pending.drop(self.connection, checkfirst=True)
+
+
+class SqlBulkWriter:
+    """The port bound to one connection inside one transaction."""
+
+    dialect = "generic"
+    stage_class: type[SqlStage] = SqlStage
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._stages: list[SqlStage] = []
+        self._tables: dict[str, sa.Table] = {}
+
+    def read_schema(self, tables: Sequence[str] | None = None) -> ShopSchema:
+        return read_schema(self.connection, tables)
+
+    def _destination(self, name: str) -> sa.Table:
+        table = self._tables.get(name)
+        if table is None:
+            table = sa.Table(name, sa.MetaData(), autoload_with=self.connection)
+            self._tables[name] = table
+        return table
+
+    def open_stage(self, spec: StageSpec) -> SqlStage:
+        stage = self.stage_class(self.connection, spec, self._destination(spec.table.name), self._destination)
+        self._stages.append(stage)
+        return stage
+
+    def default_shop(self) -> str | None:
+        shops = self._destination("EcomShops")
+        query = sa.select(shops.c.ShopID).order_by(shops.c.ShopDefault.desc(), shops.c.ShopID).limit(1)
+        value = self.connection.execute(query).scalar()
+        return None if value is None else str(value)
+
+    def close(self) -> None:
+        """Drop the stages (PostgreSQL drops them on commit anyway; SQLite keeps TEMP tables per
+        connection, and pooled connections live on)."""
+        for stage in self._stages:
+            stage.drop()
+        self._stages.clear()
+
+
+class SqlShopDatabase:
+    """``ShopDatabase`` over a SQLAlchemy engine: one transaction per ``transaction()`` block."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[BulkWriter]:
+        from erpbridge.shopdb.dialects import writer_class_for
+
+        writer_class = writer_class_for(self.engine.dialect.name)
+        driver_error: type[Exception] = self.engine.dialect.loaded_dbapi.Error
+        try:
+            with self.engine.begin() as connection:
+                writer = writer_class(connection)
+                yield writer
+                writer.close()
+        except sa.exc.DBAPIError as error:
+            # The driver's message names the constraint/column; the statement itself is not echoed.
+            raise ShopDatabaseError(f"the shop database refused the import: {error.orig}") from error
+        except driver_error as error:
+            # Stages write through the driver's own cursor (COPY, executemany), which SQLAlchemy does
+            # not wrap: wrap it as SQLAlchemy would (DataError, OperationalError, …), so callers
+            # tell bad data from an unreachable database the same way on every path.
+            raise ShopDatabaseError(f"the shop database refused the import: {error}") from _as_dbapi_error(
+                error, driver_error, self.engine.dialect
+            )
+
+
+def _as_dbapi_error(error: Exception, driver_error: type[Exception], dialect: sa.Dialect) -> BaseException:
+    wrapped = sa.exc.DBAPIError.instance(None, None, error, driver_error, dialect=dialect)
+    return wrapped.with_traceback(error.__traceback__) if isinstance(wrapped, BaseException) else error

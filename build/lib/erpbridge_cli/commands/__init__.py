@@ -1,0 +1,1 @@
+"""Sub-commands of `erpbridge`: each module here exposes ``register(app: typer.Typer) -> None``."""

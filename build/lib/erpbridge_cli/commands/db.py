@@ -1,0 +1,83 @@
+"""``erpbridge db upgrade``: create or upgrade the shop database schema (idempotent)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from erpbridge.errors import ErpBridgeError
+
+console = Console()
+DEFAULT_DATABASE_URL = "sqlite:///erpbridge.db"
+
+DatabaseUrl = Annotated[
+    str,
+    typer.Option(
+        "--database-url",
+        envvar="ERPBRIDGE_DATABASE_URL",
+        help="SQLAlchemy URL of the shop database (default: $ERPBRIDGE_DATABASE_URL)",
+    ),
+]
+
+db_app = typer.Typer(help="The shop database: schema migrations.", no_args_is_help=True)
+
+
+FunctionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--function",
+        envvar="ERPBRIDGE_MIGRATE_FUNCTION",
+        help="the deployed migration function (stack output MigrateFunctionName): run the migrations "
+        "in AWS, with the function's own database access (default: $ERPBRIDGE_MIGRATE_FUNCTION)",
+    ),
+]
+
+
+@db_app.command("upgrade")
+def upgrade_command(
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL, function: FunctionOption = None
+) -> None:
+    """Apply every pending migration (safe to run again: applied migrations are skipped)."""
+    if function:
+        from erpbridge_cli.commands.jobs import _invoke
+
+        report = _invoke(function, "migrations", {}, wait=True) or {}
+        applied, current = report.get("applied", []), report.get("current")
+        for revision in applied:
+            console.print(f"applied [bold]{revision}[/bold]")
+        if not applied:
+            console.print("already up to date")
+        console.print(f"the database of {function} is at [bold]{current}[/bold]")
+        return
+
+    import sqlalchemy as sa
+
+    from erpbridge.shopdb.migrate import current_revision, upgrade
+
+    try:
+        applied = upgrade(database_url)
+    except (ErpBridgeError, sa.exc.SQLAlchemyError) as error:
+        console.print(f"[red]error:[/red] cannot upgrade {_safe(database_url)}: {error}")
+        raise typer.Exit(1) from None
+    if applied:
+        for revision in applied:
+            console.print(f"applied [bold]{revision}[/bold]")
+    else:
+        console.print("already up to date")
+    console.print(f"{_safe(database_url)} is at [bold]{current_revision(database_url)}[/bold]")
+
+
+def _safe(database_url: str) -> str:
+    """The URL without its password."""
+    import sqlalchemy as sa
+
+    try:
+        return sa.make_url(database_url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<invalid database URL>"
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")

@@ -1,0 +1,80 @@
+"""`erpbridge import FILE --job JOB`: apply a job's mapping to a local staged-format file.
+
+The file is streamed (a progress bar follows the bytes read) into the job's mapping in one
+database transaction (``ERPBRIDGE_DATABASE_URL``); nothing is written when the file is bad.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, BinaryIO
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from erpbridge.errors import ErpBridgeError
+from erpbridge_cli.commands._batch_common import console, fail, runtime
+
+
+class _ProgressReader:
+    """A read-only file that reports how far it has been read."""
+
+    def __init__(self, handle: BinaryIO, advance: Callable[[int], object]) -> None:
+        self._handle = handle
+        self._advance = advance
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        self._advance(len(data))
+        return data
+
+
+def import_file(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="tables/table/item XML")
+    ],
+    job: Annotated[str, typer.Option("--job", help="whose mapping to apply, e.g. fetch-shop-data")],
+    partial: Annotated[
+        bool, typer.Option("--partial", help="one page of several: never remove or deactivate missing rows")
+    ] = False,
+    mappings: Annotated[
+        Path | None, typer.Option("--mappings", help="job files folder (default ./mappings)")
+    ] = None,
+) -> None:
+    """Import FILE into the shop database with JOB's mapping."""
+    batch = runtime(mappings)
+    try:
+        batch.job(job)  # a clear error for an unknown job before any reading
+        importer = batch.importer()
+        with (
+            file.open("rb") as handle,
+            Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TimeElapsedColumn(),
+                console=console,
+            ) as progress,
+        ):
+            task = progress.add_task(file.name, total=file.stat().st_size)
+            reader = _ProgressReader(handle, lambda n: progress.advance(task, n))
+            counts = importer.import_file(job, reader, partial=partial)  # type: ignore[arg-type]
+    except ErpBridgeError as error:
+        raise fail(f"{file}: {type(error).__name__}: {error} — nothing was written") from None
+    table = Table(title=f"{file.name} → {job}")
+    for column in ("rows read", "inserted", "updated", "deleted", "skipped"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        f"{counts.rows_read:,}",
+        f"{counts.inserted:,}",
+        f"{counts.updated:,}",
+        f"{counts.deleted:,}",
+        f"{counts.skipped:,}",
+    )
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("import")(import_file)

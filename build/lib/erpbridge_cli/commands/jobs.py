@@ -1,0 +1,211 @@
+"""`erpbridge jobs list` and `erpbridge jobs run JOB [--wait]`.
+
+In AWS (``ERPBRIDGE_FETCH_FUNCTION`` or ``--function`` names the deployed fetch function) a run
+invokes that function through the Lambda API, exactly as the schedule does. Without it the job
+runs here, against the local stack: the fetch, then the import of every staged page (what the
+S3 event does in AWS), so a local run is always waited for.
+
+``export-failed-orders`` is the live area's Export Failed Orders task, listed and run here too:
+in AWS it invokes its own function (``ERPBRIDGE_EXPORT_FUNCTION`` or ``--export-function``),
+locally it runs the use case in this process, as ``erpbridge orders export`` does.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from erpbridge.batch.fetch import FetchResult
+from erpbridge.batch.jobs import list_batch_jobs
+from erpbridge.batch.models import RunStatus, Trigger
+from erpbridge.errors import ConfigurationError, ErpBridgeError
+from erpbridge_cli.commands._batch_common import console, fail, run_recorder, runs_table, runtime
+
+jobs_app = typer.Typer(help="Batch jobs (mappings/*.yaml): list them, run one now.", no_args_is_help=True)
+
+EXPORT_FAILED_ORDERS = "export-failed-orders"
+EXPORT_SCHEDULE = "rate(5 minutes)"  # template.yaml ExportFailedOrdersFunction (a test keeps them equal)
+EXPORT_PARAMETERS: dict[str, type[float] | type[int]] = {"older_than_s": float, "limit": int}
+
+MappingsOption = Annotated[
+    Path | None, typer.Option("--mappings", help="job files folder (default ./mappings)")
+]
+
+
+@jobs_app.command("list")
+def list_jobs(mappings: MappingsOption = None) -> None:
+    """Every job with its request parameters and schedule."""
+    try:
+        jobs = list_batch_jobs(mappings)
+    except ErpBridgeError as error:
+        raise fail(str(error), 2) from None
+    table = Table(title="batch jobs")
+    for column in ("job", "description", "schedule", "parameters", "ERP"):
+        table.add_column(column)
+    for job in jobs:
+        table.add_row(
+            job.id,
+            job.description,
+            f"{job.fetch.schedule} ({job.fetch.schedule_timezone})" if job.fetch.schedule else "-",
+            ", ".join(f"{k}={v}" for k, v in job.fetch.parameters.items()) or "-",
+            "own endpoint" if job.fetch.erp else "live settings",
+        )
+    table.add_row(
+        EXPORT_FAILED_ORDERS,
+        "Export Failed Orders: send the orders the live API could not deliver (live area)",
+        f"{EXPORT_SCHEDULE} (UTC)",
+        "older_than_s, limit (defaults from the settings)",
+        "live settings",
+    )
+    console.print(table)
+
+
+def _parse_parameters(values: list[str]) -> dict[str, str]:
+    parameters = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not name:
+            raise fail(f"--param {value!r}: use NAME=VALUE", 2)
+        parameters[name] = text
+    return parameters
+
+
+@jobs_app.command("run")
+def run_job(
+    job: Annotated[str, typer.Argument(help="job id, e.g. fetch-shop-data")],
+    wait: Annotated[bool, typer.Option("--wait", help="wait until the run is fetched and imported")] = False,
+    param: Annotated[list[str], typer.Option("--param", help="override a request parameter NAME=VALUE")] = [],  # noqa: B006
+    function: Annotated[
+        str | None,
+        typer.Option("--function", envvar="ERPBRIDGE_FETCH_FUNCTION", help="deployed fetch function"),
+    ] = None,
+    export_function: Annotated[
+        str | None,
+        typer.Option(
+            "--export-function",
+            envvar="ERPBRIDGE_EXPORT_FUNCTION",
+            help="deployed Export Failed Orders function",
+        ),
+    ] = None,
+    timeout: Annotated[int, typer.Option(help="seconds --wait waits at most")] = 1800,
+    mappings: MappingsOption = None,
+) -> None:
+    """Run JOB now (in AWS: invoke the fetch function; locally: fetch and import here)."""
+    parameters = _parse_parameters(param)
+    if job == EXPORT_FAILED_ORDERS:
+        _export_failed_orders(parameters, export_function, in_aws=bool(function), wait=wait)
+        return
+    if function:
+        _run_in_aws(function, job, parameters, wait=wait, timeout=timeout)
+        return
+    _run_locally(job, parameters, mappings)
+
+
+def _run_locally(job: str, parameters: dict[str, str], mappings: Path | None) -> None:
+    batch = runtime(mappings, needs_erp=True)
+    try:
+        with console.status(f"fetching {job} …"):
+            outcome = batch.fetch(job, Trigger.LOCAL, parameters=parameters)
+        if outcome.result is not FetchResult.FETCHED:
+            raise fail(outcome.reason or str(outcome.result))
+        console.print(f"fetched {outcome.pages} page(s), {outcome.bytes:,} bytes → run {outcome.run_id}")
+        store = batch.store()
+        for key in outcome.keys:
+            info = store.head(key)
+            with console.status(f"importing {key} …"):
+                result = batch.import_object(store.bucket, key, etag=info.etag if info else None)
+            console.print(f"{key}: {result.result}" + (f" ({result.error})" if result.error else ""))
+    except ErpBridgeError as error:
+        raise fail(f"{type(error).__name__}: {error}") from None
+    record = batch.runs.get(outcome.run_id, job=job)
+    if record is not None:
+        console.print(runs_table([record], f"run {record.run_id}"))
+        if record.status is RunStatus.FAILED:
+            raise typer.Exit(1)
+
+
+def _invoke(function: str, job: str, event: dict[str, Any], *, wait: bool) -> dict[str, Any] | None:
+    """Invoke a deployed function with ``event``: queued (None) or waited for (its answer)."""
+    import boto3
+
+    client = boto3.client("lambda")
+    payload = json.dumps(event).encode()
+    if not wait:
+        client.invoke(FunctionName=function, InvocationType="Event", Payload=payload)
+        return None
+    answer = client.invoke(FunctionName=function, InvocationType="RequestResponse", Payload=payload)
+    body: dict[str, Any] = json.loads(answer["Payload"].read() or b"{}")
+    if answer.get("FunctionError"):
+        raise fail(f"{job} failed: {body.get('errorType', 'error')}: {body.get('errorMessage', body)}")
+    return body
+
+
+def _export_failed_orders(
+    parameters: dict[str, str], function: str | None, *, in_aws: bool, wait: bool
+) -> None:
+    event: dict[str, Any] = {}
+    for name, text in parameters.items():
+        if name not in EXPORT_PARAMETERS:
+            raise fail(f"--param {name}: {EXPORT_FAILED_ORDERS} takes {', '.join(EXPORT_PARAMETERS)}", 2)
+        try:
+            event[name] = EXPORT_PARAMETERS[name](text)
+        except ValueError:
+            raise fail(f"--param {name}={text!r}: not a number", 2) from None
+    if function:
+        body = _invoke(function, EXPORT_FAILED_ORDERS, event, wait=wait)
+        if body is None:
+            console.print(f"started {EXPORT_FAILED_ORDERS} on {function}")
+        else:
+            console.print(
+                f"picked {body.get('picked')}: created {body.get('created')}, queued {body.get('queued')}, "
+                f"unknown {body.get('unknown')}, dead-lettered {body.get('dead_lettered')}"
+            )
+        return
+    if in_aws:  # the fetch function is named but this task runs in a function of its own
+        raise fail(
+            f"{EXPORT_FAILED_ORDERS} runs in its own function: set ERPBRIDGE_EXPORT_FUNCTION "
+            "(stack output ExportFailedOrdersFunctionName) or --export-function",
+            2,
+        )
+    from erpbridge_cli.commands.live import export_failed_orders_here
+
+    try:
+        with console.status(f"{EXPORT_FAILED_ORDERS} …"):
+            export_failed_orders_here(**event)
+    except ConfigurationError as error:
+        raise fail(str(error), 2) from None
+    except ErpBridgeError as error:
+        raise fail(f"{type(error).__name__}: {error}") from None
+
+
+def _run_in_aws(function: str, job: str, parameters: dict[str, str], *, wait: bool, timeout: int) -> None:
+    event = {"job": job, "parameters": parameters, "trigger": str(Trigger.MANUAL)}
+    body = _invoke(function, job, event, wait=wait)
+    if body is None:
+        console.print(f"started {job} on {function}; follow it with `erpbridge runs list --job {job}`")
+        return
+    if body.get("result") != str(FetchResult.FETCHED):
+        raise fail(body.get("reason") or f"{job}: {body.get('result')}")
+    run_id = str(body["run_id"])
+    runs = run_recorder()
+    deadline = time.monotonic() + timeout
+    with console.status(f"run {run_id}: waiting for the imports …"):
+        while True:
+            record = runs.get(run_id, job=job)
+            if record is not None and record.status in (RunStatus.SUCCEEDED, RunStatus.FAILED):
+                break
+            if time.monotonic() > deadline:
+                raise fail(f"run {run_id} still {record.status if record else 'unknown'} after {timeout}s")
+            time.sleep(5)
+    console.print(runs_table([record], f"run {run_id}"))
+    if record.status is RunStatus.FAILED:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(jobs_app, name="jobs")

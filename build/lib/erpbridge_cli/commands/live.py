@@ -1,0 +1,268 @@
+"""`erpbridge serve`, `erpbridge orders show|resend|export`, `erpbridge openapi`.
+
+``serve`` runs the live API's Lambda handler behind a small threaded HTTP server: each request
+becomes an API Gateway REST (v1) proxy event, so the routes, validation, error mapping and
+binary handling are exactly those of Lambda. Without AWS settings the shared stores are local
+(memory cache and breaker, idempotency in the shop database, XML copies under
+``ERPBRIDGE_STATE_DIR``), so it needs nothing but ``ERPBRIDGE_ERP_URL`` and ``ERPBRIDGE_DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import threading
+import uuid
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlsplit
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+LIVE_FUNCTIONS = Path(__file__).resolve().parents[3] / "functions" / "live"
+MAX_BODY = 6 * 1024 * 1024  # API Gateway's Lambda payload limit
+
+
+def _import_live_api() -> Any:
+    if str(LIVE_FUNCTIONS) not in sys.path:
+        sys.path.insert(0, str(LIVE_FUNCTIONS))
+    import live_api
+
+    return live_api
+
+
+def _local_services(*, migrate: bool = True) -> Any:
+    from erpbridge.live.composition import LiveServices, use_services
+    from erpbridge.live.config import get_live_settings
+    from erpbridge.settings import get_settings
+
+    services = LiveServices(get_settings(), get_live_settings(), migrate=migrate)
+    use_services(services)
+    return services
+
+
+def export_failed_orders_here(*, older_than_s: float | None = None, limit: int | None = None) -> None:
+    """Run Export Failed Orders once in this process and print its report (`orders export`,
+    `jobs run export-failed-orders`); None takes the setting's default."""
+    report = _local_services(migrate=False).orders.export_failed_orders(
+        older_than_s=older_than_s, limit=limit
+    )
+    console.print(
+        f"picked {report.picked}: created {report.created}, queued {report.queued}, "
+        f"unknown {report.unknown}, dead-lettered {report.dead_lettered}"
+    )
+
+
+@dataclass
+class _Context:
+    function_name: str = "erpbridge-serve"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:local:000000000000:function:erpbridge-serve"
+    aws_request_id: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def to_event(method: str, raw_path: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+    """An API Gateway REST proxy event, as API Gateway would send it."""
+    parts = urlsplit(raw_path)
+    query = parse_qs(parts.query, keep_blank_values=True)
+    binary = bool(body) and not headers.get("Content-Type", "").startswith(("application/json", "text/"))
+    return {
+        "resource": parts.path,
+        "path": parts.path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": None,
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "stage": "local",
+            "httpMethod": method,
+            "path": parts.path,
+            "resourcePath": parts.path,
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "body": (base64.b64encode(body).decode() if binary else body.decode("utf-8")) if body else None,
+        "isBase64Encoded": binary,
+    }
+
+
+def make_server(port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
+    """The local API server (not started). ``server.server_address[1]`` is the bound port."""
+    live_api = _import_live_api()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                self.send_error(413, "request body too large")
+                return
+            body = self.rfile.read(length) if length else b""
+            event = to_event(self.command, self.path, dict(self.headers.items()), body)
+            answer = live_api.lambda_handler(
+                event, _Context(aws_request_id=event["requestContext"]["requestId"])
+            )
+            payload = answer.get("body") or ""
+            data = base64.b64decode(payload) if answer.get("isBase64Encoded") else payload.encode("utf-8")
+            self.send_response(int(answer["statusCode"]))
+            headers = dict(answer.get("headers") or {})
+            for name, values in (answer.get("multiValueHeaders") or {}).items():
+                headers.setdefault(name, values[-1] if values else "")
+            for name, value in headers.items():
+                if name.lower() not in ("content-length", "connection"):
+                    self.send_header(name, str(value))
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
+
+        def log_message(self, format: str, *args: Any) -> None:
+            console.log(f"{self.command} {self.path} → {args[1] if len(args) > 1 else ''}")
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    return server
+
+
+def serve_in_background(port: int = 0) -> tuple[ThreadingHTTPServer, threading.Thread]:
+    """Start the local API in a thread (tests, `make run`)."""
+    _local_services()
+    server = make_server(port)
+    thread = threading.Thread(target=server.serve_forever, name="erpbridge-serve", daemon=True)
+    thread.start()
+    return server, thread
+
+
+def demo_requests(base_url: str) -> list[str]:
+    """Send a few requests to a running local API; one line per answer (for `make run`)."""
+    import requests
+
+    session = requests.Session()
+    prices = {"customer_number": "10000", "items": [{"product_id": "P000001"}, {"product_id": "P000002"}]}
+    order = {"customer_number": "10000", "lines": [{"product_id": "P000001", "quantity": 2}]}
+    lines = []
+    health = session.get(f"{base_url}/v1/health", timeout=30).json()
+    lines.append(
+        f"GET  /v1/health → ERP reachable {health['erp_reachable']}, breaker {health['breaker_state']}"
+    )
+    for attempt in ("first", "again"):
+        answer = session.post(f"{base_url}/v1/prices", json=prices, timeout=30).json()
+        shown = ", ".join(f"{i['product_id']} {i['price']} ({i['source']})" for i in answer["items"])
+        lines.append(f"POST /v1/prices ({attempt}) → {shown}")
+    key = f"demo-{uuid.uuid4().hex[:12]}"
+    created = session.post(f"{base_url}/v1/orders", json=order, headers={"Idempotency-Key": key}, timeout=30)
+    body = created.json()
+    lines.append(
+        f"POST /v1/orders → {created.status_code} {body['status']}, order {body['order_id']}, "
+        f"ERP order {body['erp_order_id']}"
+    )
+    return lines
+
+
+def example_requests(base_url: str) -> list[str]:
+    return [
+        f"curl -s {base_url}/v1/health",
+        f"curl -s -X POST {base_url}/v1/prices -H 'Content-Type: application/json' "
+        """-d '{"customer_number":"10000","items":[{"product_id":"P000001","quantity":2}]}'""",
+        f"curl -s -X POST {base_url}/v1/orders -H 'Content-Type: application/json' "
+        "-H 'Idempotency-Key: demo-0001' "
+        """-d '{"customer_number":"10000","lines":[{"product_id":"P000001","quantity":1}]}'""",
+        f"curl -s '{base_url}/v1/customers/10000/documents?type=invoice&page_size=5'",
+    ]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(
+        port: Annotated[int, typer.Option(help="port to listen on")] = 8080,
+        host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
+    ) -> None:
+        """Serve the live API locally (the same handler and routes as in Lambda)."""
+        _local_services()
+        server = make_server(port, host)
+        base_url = f"http://{host}:{server.server_address[1]}"
+        console.print(f"erpbridge live API on {base_url}  (Swagger UI: {base_url}/v1/swagger)")
+        for line in example_requests(base_url):
+            console.print(f"  {line}", highlight=False, soft_wrap=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+
+    @app.command()
+    def openapi(
+        write: Annotated[Path | None, typer.Option(help="write the document to this file")] = None,
+    ) -> None:
+        """Print (or write) the live API's OpenAPI 3.1 document, generated from the code."""
+        text = json.dumps(_import_live_api().openapi_document(), indent=2, sort_keys=True) + "\n"
+        if write is None:
+            typer.echo(text, nl=False)
+        else:
+            write.write_text(text, encoding="utf-8")
+            console.print(f"wrote {write}")
+
+    orders_app = typer.Typer(
+        help="Orders sent through the live API: timeline, re-send, export.", no_args_is_help=True
+    )
+
+    @orders_app.command("show")
+    def show(order_id: str) -> None:
+        """An order's state and the timeline of every attempt."""
+        orders = _local_services(migrate=False).orders
+        detail = orders.detail(orders.get_order(order_id))
+        console.print(
+            f"order [bold]{detail.order_id}[/]  customer {detail.customer_number or '-'}  "
+            f"status [bold]{detail.status.value}[/] ({detail.state})  "
+            f"ERP order {detail.erp_order_id or '-'}  "
+            f"counted failures {detail.attempts}"
+        )
+        table = Table(title="timeline")
+        for column in ("at (UTC)", "trigger", "outcome", "ERP order", "ms", "ERP message", "request XML"):
+            table.add_column(column)
+        for entry in detail.timeline:
+            table.add_row(
+                f"{entry.at:%Y-%m-%d %H:%M:%S}",
+                entry.trigger,
+                entry.outcome,
+                entry.erp_order_id or "",
+                "" if entry.duration_ms is None else str(entry.duration_ms),
+                (entry.erp_message or "")[:80],
+                entry.request_xml or "",
+            )
+        console.print(table)
+
+    @orders_app.command("resend")
+    def resend(order_id: str) -> None:
+        """Send an order to the ERP again (looked up first if its last attempt may have arrived)."""
+        response = _local_services(migrate=False).orders.resend(order_id)
+        console.print(
+            f"order {response.order_id}: [bold]{response.status.value}[/] "
+            f"ERP order {response.erp_order_id or '-'}  {response.message or ''}"
+        )
+        if response.status.value not in ("created",):
+            raise typer.Exit(1)
+
+    @orders_app.command("export")
+    def export(
+        older_than_s: Annotated[float | None, typer.Option(help="X: only orders older than this")] = None,
+        limit: Annotated[int | None, typer.Option(help="N: at most this many orders")] = None,
+    ) -> None:
+        """Run Export Failed Orders once, here (what the schedule does in AWS)."""
+        export_failed_orders_here(older_than_s=older_than_s, limit=limit)
+
+    app.add_typer(orders_app, name="orders")

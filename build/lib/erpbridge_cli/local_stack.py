@@ -1,0 +1,321 @@
+"""`make run`: the whole batch path on a laptop, no AWS account and no Docker.
+
+Steps (one function each, so more can be added):
+
+1. start the BC emulator (real HTTP, in this process);
+2. start a local S3 + DynamoDB (moto's threaded server) and create the staging bucket and the
+   batch tables from template.yaml's own definitions;
+3. create or upgrade the SQLite shop database (``.erpbridge/shop.db``);
+4. run the four fetch jobs through the real Lambda handlers, and for every staged object build
+   the EventBridge "Object Created" event S3 would send and call the importer handler with it;
+5. print what landed (rows per table) and the runs;
+6. serve the live API (``erpbridge serve``) on the emulator and the database, send a few example
+   requests, print curl commands; keep serving until Ctrl-C when run from a terminal.
+
+Everything it writes stays under ``.erpbridge/``; ``ERPBRIDGE_*`` settings are set for this
+process only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[2]
+STATE_DIR = ROOT / ".erpbridge"
+FETCH_JOBS = ("fetch-shop-data", "fetch-customer-data", "fetch-stock-level", "fetch-prices")
+BUCKET = "erpbridge-local-staging"
+TABLES = {
+    "RunsTable": "erpbridge-runs",
+    "LocksTable": "erpbridge-locks",
+    "IdempotencyTable": "erpbridge-idempotency",
+}
+
+COUNTED = ("inserted", "updated", "deleted", "skipped")
+
+# Wide enough for the runs table even when the output is piped (rich assumes 80 columns then).
+console = Console(width=max(Console().width, 150))
+
+
+@dataclass
+class LocalStack:
+    """What the steps share: the environment they build up, and what to stop at the end."""
+
+    state_dir: Path = STATE_DIR
+    env: dict[str, str] = field(default_factory=dict)
+    stack: ExitStack = field(default_factory=ExitStack)
+
+    @property
+    def database_url(self) -> str:
+        return self.env["ERPBRIDGE_DATABASE_URL"]
+
+    def apply_env(self) -> None:
+        os.environ.update(self.env)
+        from erpbridge.settings import get_settings
+
+        get_settings.cache_clear()
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """What the handlers read from a Lambda context."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:000000000000:function:local"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 900_000
+
+
+# --- steps ---------------------------------------------------------------------------------------
+
+
+def start_emulator(local: LocalStack, *, products: int = 1000, customers: int = 50) -> None:
+    from bc_emulator.server import Emulator, EmulatorConfig
+
+    emulator = Emulator(EmulatorConfig(auth="key", products=products, customers=customers)).start()
+    local.stack.callback(emulator.stop)
+    local.env.update(emulator.settings_env())
+    console.print(f"BC emulator        {emulator.soap_url}")
+
+
+def start_local_aws(local: LocalStack) -> None:
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per S3/DynamoDB request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    local.stack.callback(server.stop)
+    host, port = server.get_host_and_port()
+    local.env.update(
+        {
+            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "ERPBRIDGE_STAGING_BUCKET": BUCKET,
+            "ERPBRIDGE_RUNS_TABLE": TABLES["RunsTable"],
+            "ERPBRIDGE_LOCKS_TABLE": TABLES["LocksTable"],
+            "ERPBRIDGE_IDEMPOTENCY_TABLE": TABLES["IdempotencyTable"],
+        }
+    )
+    local.apply_env()
+    create_batch_resources()
+    console.print(f"local S3/DynamoDB  http://{host}:{port} (moto)")
+
+
+def create_tables_from_template(tables: Mapping[str, str]) -> None:
+    """DynamoDB tables (template.yaml logical id → table name) with the key schemas and indexes
+    the template declares, so local and test tables cannot drift from the stack."""
+    import boto3
+    from samtranslator.yaml_helper import yaml_parse
+
+    resources = yaml_parse((ROOT / "template.yaml").read_text())["Resources"]
+    dynamodb = boto3.client("dynamodb")
+    for logical_id, name in tables.items():
+        properties = resources[logical_id]["Properties"]
+        arguments: dict[str, Any] = {
+            "TableName": name,
+            "BillingMode": properties["BillingMode"],
+            "AttributeDefinitions": properties["AttributeDefinitions"],
+            "KeySchema": properties["KeySchema"],
+        }
+        if "GlobalSecondaryIndexes" in properties:
+            arguments["GlobalSecondaryIndexes"] = properties["GlobalSecondaryIndexes"]
+        dynamodb.create_table(**arguments)
+
+
+def create_batch_resources(bucket: str = BUCKET, tables: Mapping[str, str] = TABLES) -> None:
+    """The staging bucket and the batch tables, with the key schemas template.yaml declares."""
+    import boto3
+
+    boto3.client("s3").create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    create_tables_from_template(tables)
+
+
+def create_database(local: LocalStack) -> None:
+    from erpbridge.shopdb.migrate import upgrade
+
+    local.state_dir.mkdir(parents=True, exist_ok=True)
+    database = local.state_dir / "shop.db"
+    local.env.setdefault("ERPBRIDGE_DATABASE_URL", f"sqlite:///{database}")
+    local.env.setdefault("ERPBRIDGE_STATE_DIR", str(local.state_dir))
+    local.env.setdefault("ERPBRIDGE_MAPPINGS_DIR", str(ROOT / "mappings"))
+    local.apply_env()
+    applied = upgrade(local.database_url)
+    console.print(f"shop database      {local.database_url} ({len(applied)} migration(s) applied)")
+
+
+def _handlers() -> tuple[Callable[..., dict[str, Any]], Callable[..., dict[str, Any]]]:
+    # The batch functions' folder is what Lambda puts on the path as /var/task.
+    folder = str(ROOT / "functions" / "batch")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    import batch_runtime_root
+    import fetch_job
+    import import_staged
+
+    batch_runtime_root.batch_runtime.cache_clear()
+    return fetch_job.lambda_handler, import_staged.lambda_handler
+
+
+def object_created_event(bucket: str, key: str, size: int, etag: str) -> dict[str, Any]:
+    """The EventBridge event S3 sends for a new object (detail-type "Object Created")."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": "000000000000",
+        "time": now,
+        "region": os.environ.get("AWS_DEFAULT_REGION", "eu-west-1"),
+        "resources": [f"arn:aws:s3:::{bucket}"],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": bucket},
+            "object": {"key": key, "size": size, "etag": etag, "sequencer": uuid.uuid4().hex[:18].upper()},
+            "request-id": uuid.uuid4().hex[:16].upper(),
+            "requester": "000000000000",
+            "reason": "CompleteMultipartUpload",
+        },
+    }
+
+
+def run_fetch_jobs(local: LocalStack, jobs: tuple[str, ...] = FETCH_JOBS) -> list[dict[str, Any]]:
+    """Each job through the fetch handler; each staged object through the importer handler."""
+    import boto3
+
+    fetch, import_staged = _handlers()
+    s3 = boto3.client("s3")
+    outcomes = []
+    for job in jobs:
+        with console.status(f"{job}: fetching …"):
+            fetched = fetch({"job": job, "trigger": "local"}, LambdaContext("FetchJobFunction"))
+        console.print(f"{job}: {fetched['result']}, {fetched['pages']} page(s), {fetched['bytes']:,} bytes")
+        for key in fetched["keys"]:
+            head = s3.head_object(Bucket=BUCKET, Key=key)
+            event = object_created_event(BUCKET, key, head["ContentLength"], head["ETag"].strip('"'))
+            with console.status(f"{job}: importing {key} …"):
+                imported = import_staged(event, LambdaContext("ImportStagedFunction"))
+            counts = imported["counts"]
+            summary = ", ".join(f"{counts[name]:,} {name}" for name in COUNTED)
+            error = f" — {imported['error']}" if imported.get("error") else ""
+            console.print(f"  {key} → {imported['result']}: {summary}{error}")
+            outcomes.append(imported)
+    return outcomes
+
+
+def rows_per_table(database_url: str) -> dict[str, int]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            names = sorted(sa.inspect(conn).get_table_names())
+            return {
+                name: int(conn.execute(sa.select(sa.func.count()).select_from(sa.table(name))).scalar_one())
+                for name in names
+            }
+    finally:
+        engine.dispose()
+
+
+def print_landed(local: LocalStack) -> None:
+    counts = rows_per_table(local.database_url)
+    table = Table(title="what landed in the shop database")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, count in counts.items():
+        if count and not name.startswith("erpbridge_"):
+            table.add_row(name, f"{count:,}")
+    console.print(table)
+    from erpbridge.adapters.batch_runtime import runtime_from_settings
+    from erpbridge.settings import load_settings
+    from erpbridge_cli.commands._batch_common import runs_table
+
+    records = runtime_from_settings(load_settings()).runs.list_runs(limit=len(FETCH_JOBS))
+    console.print(runs_table(records, "runs"))
+
+
+def serve_live_api(local: LocalStack, *, port: int = 8080) -> None:
+    """Step 6 (live): serve the live API on the emulator and the SQLite database, show a few
+    example requests and their answers; keep serving until Ctrl-C when run from a terminal."""
+    import socket
+
+    from erpbridge_cli.commands.live import demo_requests, example_requests, serve_in_background
+
+    local.apply_env()
+    with socket.socket() as probe:  # 8080 when free, else any free port
+        port = port if probe.connect_ex(("127.0.0.1", port)) != 0 else 0
+    server, _ = serve_in_background(port)
+    local.stack.callback(server.shutdown)
+    base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    console.print(f"live API           {base_url}  (Swagger UI: {base_url}/v1/swagger)")
+    for line in demo_requests(base_url):
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
+    console.print("try:")
+    for line in example_requests(base_url):
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
+    if sys.stdin.isatty():
+        import contextlib
+        import threading
+
+        console.print("serving; Ctrl-C stops everything")
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
+@contextmanager
+def local_stack(
+    env: Mapping[str, str] | None = None,
+    *,
+    state_dir: Path = STATE_DIR,
+    products: int = 1000,
+    customers: int = 50,
+) -> Iterator[LocalStack]:
+    """Started emulator + local AWS + database; everything stopped on exit."""
+    local = LocalStack(state_dir=state_dir, env=dict(env or {}))
+    with local.stack:
+        start_emulator(local, products=products, customers=customers)
+        start_local_aws(local)
+        create_database(local)
+        yield local
+
+
+def main() -> int:
+    from erpbridge.errors import ErpBridgeError
+
+    os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "erpbridge-local")
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "erpbridge")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    try:
+        with local_stack() as local:
+            outcomes = run_fetch_jobs(local)
+            print_landed(local)
+            serve_live_api(local)
+    except ErpBridgeError as error:
+        console.print(f"[red]error:[/red] {type(error).__name__}: {error}")
+        return 1
+    failed = [o for o in outcomes if o["result"] == "failed"]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
