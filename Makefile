@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-py311 lint typecheck template-check artefact-check sam-check wheel-check openapi bench clean setup lock
+.PHONY: docs docs-check run test test-py311 lint typecheck template-check artefact-check sam-check wheel-check openapi bench clean setup lock
 
 setup: $(STAMP)
 
@@ -66,7 +66,15 @@ template-check: $(STAMP)
 artefact-check: $(STAMP)
 	$(BIN)/python -m erpbridge_cli.artefact_check
 
-test: $(STAMP) lint template-check artefact-check sam-check wheel-check
+# The documentation site: docs/settings.md is generated from the settings models; the site is built
+# strictly (broken links, missing pages and warnings fail).
+docs: $(STAMP)
+	$(BIN)/python -m erpbridge_cli.settings_reference --write
+
+docs-check: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+test: $(STAMP) lint template-check artefact-check sam-check wheel-check docs-check
 	$(BIN)/python -m pytest
 
 # The live API's OpenAPI 3.1 document, generated from the code (a test fails when it is stale).

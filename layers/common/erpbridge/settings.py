@@ -28,37 +28,66 @@ AuthMode = Literal["none", "key", "basic", "oauth2"]
 class ErpSettings(BaseSettings):
     """How to reach Business Central (or the emulator). Also used per batch job as an override."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+    # Each field's docstring is its description (docs/settings.md is generated from them).
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, use_attribute_docstrings=True
+    )
 
     erp_url: AnyHttpUrl | None = Field(default=None, description="SOAP URL of the DWWebService codeunit")
     erp_auth: AuthMode = "key"
+    """key (connector security key), basic (on-premises user + web service access key),
+    oauth2 (BC online client credentials) or none"""
     erp_security_key: SecretStr | None = None
+    """the connector security key (erp_auth=key)"""
     erp_security_key_header: str = "X-Security-Key"
+    """the header the security key is sent in"""
     erp_user: str | None = None
+    """Basic user (erp_auth=basic)"""
     erp_password: SecretStr | None = None
+    """Basic password: the web service access key (erp_auth=basic)"""
     erp_tenant: str | None = None
+    """Entra tenant id; the token URL is derived from it (erp_auth=oauth2)"""
     erp_client_id: str | None = None
+    """OAuth2 client id (erp_auth=oauth2)"""
     erp_client_secret: SecretStr | None = None
+    """OAuth2 client secret (erp_auth=oauth2)"""
     erp_token_url: AnyHttpUrl | None = None
+    """OAuth2 token URL; default https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token"""
     erp_scope: str = "https://api.businesscentral.dynamics.com/.default"
+    """OAuth2 scope"""
     erp_timeout_s: float = Field(default=30.0, gt=0, le=900)
+    """read timeout of every ERP call (seconds)"""
     erp_connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    """connect timeout of every ERP call (seconds)"""
     erp_soap_service: str = "DWWebService"
+    """the codeunit's SOAP service name (not published by the vendor)"""
     erp_soap_namespace: str | None = None
+    """SOAP namespace; default urn:microsoft-dynamics-schemas/codeunit/<service>"""
     erp_soap_method: str = "Process"
+    """the codeunit's SOAP method"""
     erp_soap_parameter: str = "request"
+    """the method's text parameter"""
     erp_soap_discover_wsdl: bool = False
+    """read the SOAP names from the WSDL on first use"""
     erp_max_retries: int = Field(default=3, ge=0, le=10)
+    """retries of a read that failed on the way (never of a create)"""
     erp_status_ttl_s: float = Field(default=60.0, ge=0)
+    """how long a ping result is reused (seconds)"""
     erp_breaker_failures: int = Field(default=5, ge=1)
+    """consecutive connection failures that open the circuit breaker"""
     erp_breaker_cooldown_s: float = Field(default=30.0, gt=0)
+    """how long an open breaker refuses calls before one probe (seconds)"""
     # ERP client retry policy (reads only; see README "The protocol"): first back-off, its cap, and
     # the longest Retry-After we wait for before giving up with ErpBusyError.
     erp_retry_backoff_s: float = Field(default=0.5, ge=0, le=60)
+    """first back-off between retries (seconds, doubled each time, with jitter)"""
     erp_retry_backoff_max_s: float = Field(default=8.0, ge=0, le=300)
+    """the back-off's cap (seconds)"""
     erp_retry_after_max_s: float = Field(default=30.0, ge=0, le=900)
+    """the longest Retry-After waited for before giving up (seconds)"""
     # Largest SOAP response call() reads into memory; batch fetches use stream() instead.
     erp_max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    """largest answer a call reads into memory (batch fetches stream)"""
 
     @model_validator(mode="after")
     def _credentials_match_auth_mode(self) -> ErpSettings:
@@ -93,10 +122,14 @@ class Settings(ErpSettings):
     """Everything a function or the CLI needs. Read it with :func:`get_settings`."""
 
     stage: str = "local"
+    """the deployment stage (dev, test, prod; local on a laptop)"""
     database_url: str = "sqlite:///erpbridge.db"
+    """the shop database (SQLAlchemy URL); built from ERPBRIDGE_DB_SECRET_NAME when that is set"""
     # In AWS: the database secret in the RDS format (username, password, host, port, dbname,
     # engine); database_url is then built from it, and rotated credentials are picked up.
     db_secret_name: str | None = None
+    """Secrets Manager secret of the shop database in the RDS format (username, password, host,
+    port, dbname, engine)"""
     db_host: str | None = Field(
         default=None, description="replaces the secret's host (an RDS Proxy endpoint)"
     )
@@ -104,20 +137,36 @@ class Settings(ErpSettings):
         default=False, description="IAM database authentication instead of the password"
     )
     db_sslmode: str = "require"
+    """PostgreSQL sslmode of a database built from the secret"""
     db_credentials_ttl_s: float = Field(default=300.0, ge=0)
+    """how long database credentials are used before the secret is read again (seconds)"""
     staging_bucket: str | None = None
+    """S3 bucket of staged, archived and failed batch files"""
     runs_table: str | None = None
+    """DynamoDB table of batch run records (locally: files in the state folder)"""
     locks_table: str | None = None
+    """DynamoDB table of batch job locks"""
     cache_table: str | None = None
+    """DynamoDB table of the shared price and basket cache"""
     idempotency_table: str | None = None
+    """DynamoDB table of staged-file import claims"""
     orders_xml_bucket: str | None = None
+    """S3 bucket of the orders' request/response XML copies"""
     anonymous_user_key: str = "Anonymous"
+    """the customer number sent to BC for anonymous prices"""
     local_currency: str | None = None
+    """BC's local currency code (sent as empty); also the fallback's currency when the shop
+    database names none"""
     max_products_per_request: int = Field(default=50, ge=1, le=1000)
+    """products per ERP price request (a longer list is sent in chunks)"""
     price_cache_ttl_s: int = Field(default=300, ge=0)
+    """how long a price from BC is served from the cache (seconds)"""
     negative_cache_ttl_s: int = Field(default=60, ge=0)
+    """how long "BC does not know this product" is cached (seconds)"""
     live_deadline_s: float = Field(default=5.0, gt=0)
+    """how long a price request waits for BC before answering from fallbacks (seconds)"""
     state_dir: str = ".erpbridge"
+    """local state folder (runs, locks, order XML) when not in AWS"""
 
 
 def _describe(error: ValidationError) -> str:
