@@ -10,7 +10,7 @@ from rich.console import Console
 from erpbridge.errors import ErpBridgeError
 
 console = Console()
-DEFAULT_DATABASE_URL = "sqlite:///erpbridge.db"
+DEFAULT_DATABASE_URL = "sqlite:///.erpbridge/shop.db"  # the database `make run` fills
 
 DatabaseUrl = Annotated[
     str,

@@ -123,7 +123,7 @@ class Settings(ErpSettings):
 
     stage: str = "local"
     """the deployment stage (dev, test, prod; local on a laptop)"""
-    database_url: str = "sqlite:///erpbridge.db"
+    database_url: str = "sqlite:///.erpbridge/shop.db"
     """the shop database (SQLAlchemy URL); built from ERPBRIDGE_DB_SECRET_NAME when that is set"""
     # In AWS: the database secret in the RDS format (username, password, host, port, dbname,
     # engine); database_url is then built from it, and rotated credentials are picked up.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,6 +48,8 @@ def _create(database_url: str) -> Engine:
         raise ConfigurationError(f"ERPBRIDGE_DATABASE_URL is not a database URL: {error}") from error
     backend = url.get_backend_name()
     if backend == "sqlite":
+        if url.database and url.database != ":memory:":  # a new database's folder is made, too
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"timeout": 30})
         _sqlite_setup(engine)
         return engine
