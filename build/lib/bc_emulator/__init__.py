@@ -1,1 +1,0 @@
-"""A Business Central plug-in unit emulator: the DWWebService SOAP codeunit over real HTTP."""

@@ -1,1 +1,0 @@
-"""Adapters at the edge: implementations of the ports with real infrastructure (AWS, files, SQL)."""

@@ -1,1 +1,0 @@
-"""Adapters over the shop database (SQLAlchemy Core; SQLite and PostgreSQL)."""

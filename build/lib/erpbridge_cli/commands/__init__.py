@@ -1,1 +1,0 @@
-"""Sub-commands of `erpbridge`: each module here exposes ``register(app: typer.Typer) -> None``."""
