@@ -131,12 +131,19 @@ def check_built(build_dir: Path) -> int:
     return 1 if problems else 0
 
 
+_NOT_IN_A_WHEEL = (".git", ".venv*", ".aws-sam", ".erpbridge", ".site", "build", "*.egg-info", "__pycache__")
+
+
 def check_wheel() -> int:
     """The wheel a user installs gives a working `erpbridge` command (cli and emulator extras)."""
     with tempfile.TemporaryDirectory(prefix="erpbridge-wheel-") as tmp:
         into = Path(tmp)
+        # Built from a copy: setuptools writes build/ and *.egg-info into the tree it builds.
+        source = into / "source"
+        shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*_NOT_IN_A_WHEEL))
         subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(into), str(ROOT)], check=True
+            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(into), str(source)],
+            check=True,
         )
         (wheel,) = into.glob("erpbridge-*.whl")
         subprocess.run([sys.executable, "-m", "venv", str(into / "venv")], check=True)
