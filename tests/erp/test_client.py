@@ -36,6 +36,7 @@ from erpbridge.errors import (
     ErpAuthError,
     ErpBusyError,
     ErpFaultError,
+    ErpMisconfiguredError,
     ErpOutcomeUnknownError,
     ErpResponseError,
     ErpTimeoutError,
@@ -450,9 +451,13 @@ def test_large_response_is_unescaped_without_the_parser_text_limit(
 
 def test_redirects_are_not_followed_so_the_key_stays_home(bc: FakeBC, make_client: MakeClient) -> None:
     bc.then(status(307, headers={"Location": "http://elsewhere.example/steal?x=1"}))
-    with pytest.raises(ErpResponseError, match=r"redirects \(HTTP 307\) to http://elsewhere.example/steal;"):
-        make_client().call(ORDER, kind=CREATE)
+    client = make_client()
+    with pytest.raises(
+        ErpMisconfiguredError, match=r"redirects \(HTTP 307\) to http://elsewhere.example/steal;"
+    ):
+        client.call(ORDER, kind=CREATE)
     assert len(bc.soap_posts) == 1
+    assert client.status().setting == "ERPBRIDGE_ERP_URL"  # a wrong URL, not an answer
 
 
 # -- circuit breaker and status ------------------------------------------------------------------

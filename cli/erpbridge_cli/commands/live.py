@@ -37,6 +37,24 @@ def _import_live_api() -> Any:
     return live_api
 
 
+def _check_serve_settings() -> None:
+    """Stop at start, naming the setting, instead of answering every request with an error."""
+    from erpbridge.errors import ConfigurationError
+    from erpbridge.settings import get_settings
+    from erpbridge_cli.commands._batch_common import fail
+
+    try:
+        settings = get_settings()
+    except ConfigurationError as error:
+        raise fail(str(error), 2) from None
+    if settings.erp_url is None:
+        raise fail(
+            "ERPBRIDGE_ERP_URL is not set: the live API needs the SOAP URL of the ERP "
+            "(for a local ERP, `erpbridge emulator` prints the ERPBRIDGE_ERP_* lines to export)",
+            2,
+        )
+
+
 def _local_services(*, migrate: bool = True) -> Any:
     from erpbridge.live.composition import LiveServices, use_services
     from erpbridge.live.config import get_live_settings
@@ -191,6 +209,7 @@ def register(app: typer.Typer) -> None:
         host: Annotated[str, typer.Option(help="interface to bind")] = "127.0.0.1",
     ) -> None:
         """Serve the live API locally (the same handler and routes as in Lambda)."""
+        _check_serve_settings()
         _local_services()
         server = make_server(port, host)
         base_url = f"http://{host}:{server.server_address[1]}"

@@ -50,6 +50,15 @@ class ErpUnavailableError(ErpError):
     """The ERP could not be reached (connection refused, DNS, breaker open). Nothing was sent."""
 
 
+class ErpMisconfiguredError(ErpUnavailableError):
+    """Something answers at the ERP's address, but not the plug-in unit's web service (HTTP 404, a
+    redirect, a fault about the service or method): a setting is wrong. ``setting`` names it."""
+
+    def __init__(self, message: str, *, setting: str) -> None:
+        self.setting = setting
+        super().__init__(message)
+
+
 class ErpBusyError(ErpError):
     """The ERP asked us to come back later (HTTP 429/503). `retry_after_s` is its hint."""
 

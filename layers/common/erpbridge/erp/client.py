@@ -22,6 +22,7 @@ import email.utils
 import io
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -44,6 +45,7 @@ from erpbridge.erp.ports import (
     RETRY_SAFE,
     BreakerPhase,
     BreakerState,
+    ErpCondition,
     ErpStatus,
     InMemoryBreakerStore,
     RequestKind,
@@ -65,6 +67,7 @@ from erpbridge.errors import (
     ErpBusyError,
     ErpError,
     ErpFaultError,
+    ErpMisconfiguredError,
     ErpOutcomeUnknownError,
     ErpResponseError,
     ErpTimeoutError,
@@ -105,6 +108,38 @@ class _AttemptFailed(Exception):
     erp_down: bool  # counts as a connection failure for the breaker and the status
     erp_answered: bool = False  # the ERP itself answered (it is up), e.g. 429
     retry_after_s: float | None = None
+
+
+_CREDENTIALS = {
+    "none": "ERPBRIDGE_ERP_AUTH",
+    "key": "ERPBRIDGE_ERP_AUTH, ERPBRIDGE_ERP_SECURITY_KEY",
+    "basic": "ERPBRIDGE_ERP_AUTH, ERPBRIDGE_ERP_USER, ERPBRIDGE_ERP_PASSWORD",
+    "oauth2": "ERPBRIDGE_ERP_AUTH, ERPBRIDGE_ERP_TENANT, ERPBRIDGE_ERP_CLIENT_ID, _CLIENT_SECRET",
+}
+_SERVICE_SETTINGS = "ERPBRIDGE_ERP_SOAP_SERVICE, ERPBRIDGE_ERP_SOAP_METHOD (or ERPBRIDGE_ERP_URL)"
+# Words of a fault that is about the web service itself, not about the request's content.
+_SERVICE_FAULT = re.compile(
+    r"not published|no web service|unknown (soap )?(action|method|operation)|"
+    r"(service|method|operation|codeunit|action)\b.{0,60}\b(not found|does not exist|"
+    r"is not (valid|defined|recogni[sz]ed))",
+    re.IGNORECASE,
+)
+
+
+def _misconfiguration(error: ErpError, kind: RequestKind, settings: ErpSettings) -> tuple[str, str] | None:
+    """(reason, setting) when ``error`` shows a wrong setting rather than an answer of the plug-in unit."""
+    if isinstance(error, ErpMisconfiguredError):
+        return str(error), error.setting
+    if isinstance(error, ErpAuthError):
+        return str(error), _CREDENTIALS[settings.erp_auth]
+    if isinstance(error, ErpFaultError):
+        message = error.erp_message or str(error)
+        # The connection check carries nothing a business rule could refuse.
+        if kind is RequestKind.PING or _SERVICE_FAULT.search(message):
+            return f"the ERP answered with a fault about the web service: {message}", _SERVICE_SETTINGS
+    if isinstance(error, ErpResponseError) and kind is RequestKind.PING:
+        return f"the answer is not the plug-in unit's: {error}", _SERVICE_SETTINGS
+    return None
 
 
 def _redacted(url: str) -> str:
@@ -246,25 +281,48 @@ class SoapErpClient:
                 and self._clock() - self._status_checked < self.settings.erp_status_ttl_s
             ):
                 return self._status
-        reachable = self.breaker.would_allow() and self.ping()
-        if not reachable:  # down, breaker open, or answering with an error: not usable now
-            self._record_status(reachable=False)
+        if not self.breaker.would_allow():
+            self._record_status(
+                reachable=False,
+                condition=self._last_condition(),
+                reason="circuit breaker open after repeated failures: no calls until it cools down",
+            )
+        else:
+            self.ping()  # records what it found: ok, misconfigured, unreachable, slow or busy
         with self._lock:
             assert self._status is not None
             return self._status
 
-    def _record_status(self, *, reachable: bool, phase: BreakerPhase | None = None) -> None:
+    def _last_condition(self) -> ErpCondition:
+        with self._lock:
+            return self._status.condition if self._status is not None else ErpCondition.UNREACHABLE
+
+    def _record_status(
+        self,
+        *,
+        reachable: bool,
+        phase: BreakerPhase | None = None,
+        condition: ErpCondition = ErpCondition.OK,
+        reason: str | None = None,
+        setting: str | None = None,
+        answered: bool = False,
+    ) -> None:
+        """``answered``: a real answer (the only thing that moves ``last_success``)."""
         if phase is None:
             phase = self.breaker.phase
         now = self._wall_clock()
         with self._lock:
-            if reachable:
+            if answered:
                 self._last_success = now
             self._status = ErpStatus(
                 reachable=reachable,
                 checked_at=now,
                 breaker_state=phase,
                 last_success=self._last_success,
+                condition=condition,
+                reason=reason,
+                setting=setting,
+                endpoint=self._where,
             )
             self._status_checked = self._clock()
 
@@ -279,7 +337,7 @@ class SoapErpClient:
             try:
                 result = attempt()
             except _AttemptFailed as failed:
-                self._account(failed.erp_down, reachable=failed.erp_answered, seen=seen)
+                self._account_failed_attempt(failed, seen)
                 if number >= attempts or not failed.retryable:
                     raise failed.error from None
                 delay = self._delay(number, failed.retry_after_s)
@@ -296,11 +354,25 @@ class SoapErpClient:
                 )
                 self._sleep(delay)
                 continue
-            except ErpError:
-                # the ERP answered (fault, auth, bad response)
-                self._account(False, reachable=True, seen=seen)
+            except ErpError as error:
+                # Something answered: the plug-in unit (a fault, a refusal it means), or not
+                # (a 404, a redirect, a login refused, a fault about the service): misconfigured.
+                wrong = _misconfiguration(error, kind, self.settings)
+                if wrong is None:
+                    self._record_status(
+                        reachable=True, phase=self.breaker.record_success(seen), answered=True
+                    )
+                else:
+                    reason, setting = wrong
+                    self._record_status(
+                        reachable=False,
+                        phase=self.breaker.record_failure(),
+                        condition=ErpCondition.MISCONFIGURED,
+                        reason=reason,
+                        setting=setting,
+                    )
                 raise
-            self._account(False, reachable=True, seen=seen)
+            self._record_status(reachable=True, phase=self.breaker.record_success(seen), answered=True)
             log.debug(
                 "ERP %s ok in %.0f ms (attempt %d)",
                 kind.value,
@@ -311,11 +383,31 @@ class SoapErpClient:
             return result
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _account(self, erp_down: bool, *, reachable: bool, seen: BreakerState) -> None:
-        if erp_down:
-            self._record_status(reachable=False, phase=self.breaker.record_failure())
-        elif reachable:
-            self._record_status(reachable=True, phase=self.breaker.record_success(seen))
+    def _account_failed_attempt(self, failed: _AttemptFailed, seen: BreakerState) -> None:
+        error = failed.error
+        if failed.erp_down:
+            slow = isinstance(error, ErpTimeoutError)
+            self._record_status(
+                reachable=False,
+                phase=self.breaker.record_failure(),
+                condition=ErpCondition.SLOW if slow else ErpCondition.UNREACHABLE,
+                reason=str(error),
+                setting="ERPBRIDGE_ERP_TIMEOUT_S" if slow else "ERPBRIDGE_ERP_URL (and the network to it)",
+            )
+        elif failed.erp_answered:  # busy (429): up, but not a success either
+            self._record_status(
+                reachable=True,
+                phase=self.breaker.record_success(seen),
+                condition=ErpCondition.BUSY,
+                reason=str(error),
+            )
+        elif isinstance(error, ErpAuthError):  # the token endpoint refused the credentials
+            self._record_status(
+                reachable=False,
+                condition=ErpCondition.MISCONFIGURED,
+                reason=str(error),
+                setting=_CREDENTIALS[self.settings.erp_auth],
+            )
 
     def _delay(self, failed_attempt: int, retry_after_s: float | None) -> float | None:
         """Seconds to wait before the next attempt, or None to give up (Retry-After too long)."""
@@ -538,9 +630,10 @@ class SoapErpClient:
             raise ErpTimeoutError(f"ERP at {self._where} timed out the {what} (HTTP 408); make it smaller")
         if 300 <= status < 400:
             target = _redacted(response.headers.get("Location", "")) or "nowhere"
-            raise ErpResponseError(
+            raise ErpMisconfiguredError(
                 f"ERP at {self._where} redirects (HTTP {status}) to {target}; not followed, so "
-                f"credentials stay here: set ERPBRIDGE_ERP_URL to the final URL ({what} not processed)"
+                f"credentials stay here: set ERPBRIDGE_ERP_URL to the final URL ({what} not processed)",
+                setting="ERPBRIDGE_ERP_URL",
             )
         if status in (401, 403):
             challenge = response.headers.get("WWW-Authenticate", "").split(" ", 1)[0]
@@ -550,9 +643,10 @@ class SoapErpClient:
                 + f", ERPBRIDGE_ERP_AUTH={self.settings.erp_auth})"
             )
         if status == 404:
-            raise ErpUnavailableError(
-                f"ERP SOAP URL {self._where} not found (HTTP 404): check ERPBRIDGE_ERP_URL; "
-                f"{what} not processed"
+            raise ErpMisconfiguredError(
+                f"no web service at {self._where} (HTTP 404): check ERPBRIDGE_ERP_URL (tenant, "
+                f"environment, company and service name); {what} not processed",
+                setting="ERPBRIDGE_ERP_URL",
             )
         body = self._read_limited(response, FAULT_BODY_BYTES)
         if status == 500:

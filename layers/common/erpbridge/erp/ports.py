@@ -116,11 +116,29 @@ class InMemoryBreakerStore:
             return True
 
 
+class ErpCondition(StrEnum):
+    """How the ERP answered the last call (see :class:`ErpStatus`)."""
+
+    OK = "ok"  # it answered as the plug-in unit does
+    MISCONFIGURED = "misconfigured"  # something answers, but a setting is wrong (URL, service, credentials)
+    UNREACHABLE = "unreachable"  # no connection, or it failed on the way
+    SLOW = "slow"  # no answer within the timeout
+    BUSY = "busy"  # it asked us to come back later (HTTP 429)
+
+
 @dataclass(frozen=True)
 class ErpStatus:
-    """Whether the ERP answers, as last checked (cached for ``erp_status_ttl_s``)."""
+    """Whether the ERP answers, as last checked (cached for ``erp_status_ttl_s``).
+
+    ``last_success`` is the last real answer (never a 404, a refused login or a fault about the
+    service); ``reason`` says what went wrong and ``setting`` which setting to check.
+    """
 
     reachable: bool
     checked_at: datetime
     breaker_state: BreakerPhase
     last_success: datetime | None
+    condition: ErpCondition = ErpCondition.OK
+    reason: str | None = None
+    setting: str | None = None
+    endpoint: str = ""

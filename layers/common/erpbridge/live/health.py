@@ -16,9 +16,16 @@ class HealthService:
         counts = self._orders.counts()
         waiting = sum(counts.get(s, 0) for s in (OrderState.RECEIVED, OrderState.QUEUED, OrderState.SENDING))
         breaker = getattr(status.breaker_state, "value", status.breaker_state)
+        condition = str(status.condition)
         return Health(
-            status="ok" if status.reachable and str(breaker) == "closed" else "degraded",
+            status="ok"
+            if status.reachable and condition == "ok" and str(breaker) == "closed"
+            else "degraded",
             erp_reachable=status.reachable,
+            erp_condition=condition,  # type: ignore[arg-type]  # one of ErpCondition's values
+            erp_reason=status.reason,
+            erp_setting=status.setting,
+            erp_endpoint=status.endpoint,
             breaker_state=str(breaker),
             checked_at=status.checked_at,
             last_success=status.last_success,

@@ -289,9 +289,16 @@ class DocumentDetail(ApiModel):
 class Health(ApiModel):
     status: Literal["ok", "degraded"]
     erp_reachable: bool
+    erp_condition: Literal["ok", "misconfigured", "unreachable", "slow", "busy"] = Field(
+        description="how the ERP answered the last call: ok; misconfigured (something answers, but a "
+        "setting is wrong: URL, service or credentials); unreachable; slow (timed out); busy (429)"
+    )
+    erp_reason: str | None = Field(default=None, description="what went wrong, when the condition is not ok")
+    erp_setting: str | None = Field(default=None, description="the setting(s) to check")
+    erp_endpoint: str = Field(default="", description="the ERP's URL (without credentials or query)")
     breaker_state: str
     checked_at: datetime | None
-    last_success: datetime | None
+    last_success: datetime | None = Field(description="the last real answer from the ERP")
     orders_waiting_for_export: int
     orders_dead_lettered: int
     orders_unknown: int
