@@ -131,7 +131,8 @@ def test_a_failed_migration_fails_the_deploy_with_the_reason_and_delete_keeps_th
 ) -> None:
     import migrate_db
 
-    monkeypatch.setenv("ERPBRIDGE_DATABASE_URL", f"sqlite:///{tmp_path}/missing-folder/shop.db")
+    # Nothing listens on port 9: the database cannot be reached.
+    monkeypatch.setenv("ERPBRIDGE_DATABASE_URL", "postgresql+psycopg://erpbridge@127.0.0.1:9/shop")
     monkeypatch.setenv("ERPBRIDGE_ERP_AUTH", "none")
     get_settings.cache_clear()
     try:
