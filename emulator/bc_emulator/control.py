@@ -5,8 +5,9 @@
 | GET | `/_control` | URLs, auth mode and credentials, data size, down state, active faults |
 | GET | `/_control/health` | `{"ok": true}` (the trivial endpoint benchmarks compare against) |
 | GET | `/_control/blob?bytes=N` | N filler bytes, chunked like a batch answer (HTTP baseline) |
-| POST | `/_control/reset` | fresh orders, checkpoints; faults and token TTL as at start; empty journal; up |
+| POST | `/_control/reset` | fresh orders, checkpoints; faults, dedup mode and token TTL as at start; empty journal; up |
 | GET / PUT / DELETE | `/_control/faults` | read / replace (JSON body = fault spec) / clear the faults |
+| GET / PUT | `/_control/mode` | `{"dedup": true}`; PUT `{"dedup": false}`: every create commits a new sales order |
 | POST | `/_control/down` | close the SOAP listener; body `{"seconds": 2}` (absent = until `/up`) |
 | POST | `/_control/up` | open it again |
 | POST | `/_control/release-hanging` | end every hanging request now |
@@ -148,6 +149,14 @@ def _route(
         if method == "DELETE":
             emulator.faults.clear()
             return json_reply(200, emulator.faults.spec.to_dict())
+    if path == "/_control/mode":
+        if method == "PUT":
+            dedup = payload.get("dedup")
+            if not isinstance(dedup, bool):
+                raise ValueError('PUT /_control/mode needs {"dedup": true|false}')
+            emulator.set_dedup(dedup)
+        if method in ("GET", "PUT"):
+            return json_reply(200, {"dedup": emulator.dedup})
     if path == "/_control/down" and method == "POST":
         seconds = payload.get("seconds")
         emulator.go_down(None if seconds is None else float(seconds))
@@ -242,6 +251,13 @@ class ControlClient:
 
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")
+
+    def mode(self) -> dict[str, Any]:
+        return dict(self._call("GET", "/mode"))
+
+    def set_dedup(self, dedup: bool) -> None:
+        """Duplicate protection of order creation on (True) or off (every create commits anew)."""
+        self._call("PUT", "/mode", {"dedup": dedup})
 
     def down(self, seconds: float | None = None) -> None:
         self._call("POST", "/down", {"seconds": seconds})

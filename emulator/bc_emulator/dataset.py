@@ -903,6 +903,15 @@ class BusinessCentral:
         with self.lock:
             return self.documents.create_order(header, lines, self.today, datetime.now())
 
+    @property
+    def dedup(self) -> bool:
+        """Whether a repeated create on the same shop OrderId answers the first sales order."""
+        return self.documents.dedup
+
+    def set_dedup(self, dedup: bool) -> None:
+        with self.lock:
+            self.documents.dedup = dedup
+
     def sales_order_for(self, shop_order_id: str) -> SalesDocument | None:
         """The sales order created for a shop OrderId (for the control API / tests)."""
         with self.lock:

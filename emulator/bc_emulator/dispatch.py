@@ -11,7 +11,11 @@
 | ``GetItem`` | get_item | ``EcomOrders`` + ``EcomOrderLines`` of one document |
 | ``GetPDFForItem`` | get_pdf | base64 PDF text (not XML) |
 
-Both create kinds create the sales order once per shop ``OrderId`` (a repeat answers the first one).
+Both create kinds create the sales order once per shop ``OrderId`` (a repeat answers the first one),
+unless duplicate protection is off (``EmulatorConfig(dedup=False)``, ``erpbridge emulator --no-dedup``,
+``PUT /_control/mode {"dedup": false}``): then every create commits a new sales order, as a plug-in
+unit that does not deduplicate would, and ``GetList`` with ``searchField="ExternalDocumentNo"`` is
+how a caller finds what it already created (the search matches values *containing* the text).
 
 Anything else is answered with a SOAP fault naming what was not understood.
 
@@ -188,7 +192,14 @@ class Dispatcher:
 
     def counters(self) -> dict[str, int]:
         with self._counter_lock:
-            return {f"erp.{k}": v for k, v in sorted(self._counters.items())}
+            counters = {f"erp.{k}": v for k, v in sorted(self._counters.items())}
+        counters["erp.orders_duplicated"] = self.duplicated_orders()
+        return counters
+
+    def duplicated_orders(self) -> int:
+        """Sales orders beyond the first for the same shop OrderId (always 0 with dedup on)."""
+        per_shop_id = Counter(doc.external_document_no for doc in self.bc.created_orders())
+        return sum(n - 1 for n in per_shop_id.values())
 
     def _count(self, name: str, amount: int = 1) -> None:
         with self._counter_lock:

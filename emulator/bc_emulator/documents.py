@@ -114,6 +114,9 @@ class DocumentStore:
     def __init__(self, dataset: Dataset, pricing: PricingEngine) -> None:
         self.dataset = dataset
         self.pricing = pricing
+        # True: a create repeated with the same OrderId answers the first sales order. False: every
+        # create commits a new one, as a plug-in unit without duplicate protection would.
+        self.dedup = True
         self.created: dict[str, SalesDocument] = {}  # sales order no → order
         self._by_shop_id: dict[str, tuple[str, CalculatedOrder]] = {}
         self._history: dict[str, dict[str, list[SalesDocument]]] = {}
@@ -398,12 +401,16 @@ class DocumentStore:
         today: date,
         now: datetime,
     ) -> tuple[CalculatedOrder, str, bool]:
-        """Create the sales order once per shop OrderId; a repeat returns the first one unchanged."""
+        """Create the sales order once per shop OrderId; a repeat returns the first one unchanged.
+
+        With ``dedup`` off every call commits a new sales order (the third value is then True for
+        each); ``order_for_shop_id`` keeps answering the first one.
+        """
         shop_order_id = _text(header, "OrderId")
         if not shop_order_id:
             raise BcError("OrderId must have a value in the order request.")
         existing = self._by_shop_id.get(shop_order_id)
-        if existing is not None:
+        if existing is not None and self.dedup:
             number, calculated = existing
             return calculated, number, False
         if not any(_text(ln, "OrderLineType") in PRODUCT_LINE_TYPES for ln in lines):
@@ -434,7 +441,7 @@ class DocumentStore:
             payment_method=_text(header, "OrderPaymentMethodName") or _text(header, "OrderPaymentMethodId"),
         )
         self.created[number] = doc
-        self._by_shop_id[shop_order_id] = (number, calculated)
+        self._by_shop_id.setdefault(shop_order_id, (number, calculated))
         return calculated, number, True
 
     def order_for_shop_id(self, shop_order_id: str) -> SalesDocument | None:

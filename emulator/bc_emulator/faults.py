@@ -15,6 +15,10 @@ Faults (all off by default):
 * ``reset_rate``: the connection is reset (TCP RST) before the request is processed.
 * ``commit_then_drop_rate``: only for order creation/export: the order is created, then the
   connection is reset before any byte of the response is sent.
+* ``commit_then_hang_rate``: only for order creation/export: the order is created, then the
+  request hangs like ``hang_rate`` (``hang_s``, then the connection is closed): the client's read
+  timeout fires although the order exists. (It shares one draw with ``commit_then_drop_rate``:
+  their sum is the chance of either.)
 * ``malformed_rate``: HTTP 200 whose body is not a well-formed SOAP envelope.
 * ``truncated_rate``: the response is cut off mid-body (Content-Length promises more, or a chunked
   stream ends without its last chunk) and the connection is closed.
@@ -72,6 +76,7 @@ class FaultSpec:
     hang_s: float = 30.0
     reset_rate: float = 0.0
     commit_then_drop_rate: float = 0.0
+    commit_then_hang_rate: float = 0.0
     malformed_rate: float = 0.0
     truncated_rate: float = 0.0
     stream_bytes_per_s: int = 0
@@ -88,6 +93,7 @@ class FaultSpec:
             "hang_rate",
             "reset_rate",
             "commit_then_drop_rate",
+            "commit_then_hang_rate",
             "malformed_rate",
             "truncated_rate",
         ):
@@ -97,6 +103,8 @@ class FaultSpec:
         for name in ("latency_ms", "latency_jitter_ms", "hang_s", "down_for_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
+        if self.commit_then_drop_rate + self.commit_then_hang_rate > 1.0:
+            raise ValueError("commit_then_drop_rate + commit_then_hang_rate must not exceed 1")
         if self.latency_distribution not in ("uniform", "exponential", "normal"):
             raise ValueError(
                 "latency_distribution must be uniform, exponential or normal, "
@@ -138,6 +146,7 @@ class FaultDecision:
     latency_s: float = 0.0
     before: Outcome = "pass"  # what happens before the ERP logic runs
     commit_then_drop: bool = False
+    commit_then_hang: bool = False
     malformed: bool = False
     truncated: bool = False
     stream_bytes_per_s: int = 0
@@ -149,6 +158,8 @@ class FaultDecision:
             names.append(self.before)
         if self.commit_then_drop:
             names.append("commit_then_drop")
+        if self.commit_then_hang:
+            names.append("commit_then_hang")
         if self.malformed:
             names.append("malformed")
         if self.truncated:
@@ -205,19 +216,24 @@ class FaultInjector:
                     before = name  # type: ignore[assignment]
                     break
             after_draws = [rng.random() for _ in range(3)]
-            commit_then_drop = before == "pass" and kind in ORDER_COMMIT_KINDS
-            commit_then_drop = commit_then_drop and after_draws[0] < spec.commit_then_drop_rate
-            malformed = before == "pass" and not commit_then_drop and after_draws[1] < spec.malformed_rate
-            truncated = (
-                before == "pass"
+            commits = before == "pass" and kind in ORDER_COMMIT_KINDS
+            # Both commit faults share the first draw, so adding one kept the earlier sequences.
+            commit_then_drop = commits and after_draws[0] < spec.commit_then_drop_rate
+            commit_then_hang = (
+                commits
                 and not commit_then_drop
-                and not malformed
-                and after_draws[2] < spec.truncated_rate
+                and after_draws[0] < spec.commit_then_drop_rate + spec.commit_then_hang_rate
+            )
+            committed = commit_then_drop or commit_then_hang
+            malformed = before == "pass" and not committed and after_draws[1] < spec.malformed_rate
+            truncated = (
+                before == "pass" and not committed and not malformed and after_draws[2] < spec.truncated_rate
             )
             decision = FaultDecision(
                 latency_s=latency_s,
                 before=before,
                 commit_then_drop=commit_then_drop,
+                commit_then_hang=commit_then_hang,
                 malformed=malformed,
                 truncated=truncated,
                 stream_bytes_per_s=spec.stream_bytes_per_s,

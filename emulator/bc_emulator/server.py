@@ -75,6 +75,8 @@ class EmulatorConfig:
     # BC codeunits declare their response text as utf-16 although it travels as UTF-8.
     utf16_declaration: bool = True
     faults: FaultSpec | None = None
+    # False: no duplicate protection, every create commits a new sales order (see dispatch).
+    dedup: bool = True
 
 
 # --- replies -------------------------------------------------------------------------------------
@@ -348,6 +350,7 @@ class Emulator:
             today=cfg.today,
             utf16_declaration=cfg.utf16_declaration,
         )
+        self.dispatcher.bc.set_dedup(cfg.dedup)
         self._journal = control_api.Journal()
         self._stopping = threading.Event()
         self._hang_release = threading.Event()
@@ -461,13 +464,15 @@ class Emulator:
     # --- state -------------------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Fresh ERP state (orders, checkpoints), start faults, token lifetime, empty journal, up.
+        """Fresh ERP state (orders, checkpoints), start faults, duplicate protection and token
+        lifetime, empty journal, up.
 
         Issued tokens stay valid: they belong to the identity provider, not to the ERP.
         """
         self.release_hanging()
         self.faults.set(self.config.faults or FaultSpec())
         self.dispatcher.reset()
+        self.dispatcher.bc.set_dedup(self.config.dedup)
         self.auth.set_token_ttl(self.config.token_ttl_s)
         self._journal.clear()
         if self.is_down:
@@ -482,6 +487,14 @@ class Emulator:
         if spec.down_for_s:
             self.go_down(spec.down_for_s)
         return spec
+
+    @property
+    def dedup(self) -> bool:
+        return self.dispatcher.bc.dedup
+
+    def set_dedup(self, dedup: bool) -> None:
+        """Switch duplicate protection of order creation on or off (orders created so far stay)."""
+        self.dispatcher.bc.set_dedup(dedup)
 
     # --- addresses -----------------------------------------------------------------------------------
 
@@ -602,6 +615,7 @@ class Emulator:
             "products": self.config.products,
             "customers": self.config.customers,
             "down": self.is_down,
+            "dedup": self.dedup,
             "faults": self.faults.spec.to_dict(),
         }
 
@@ -714,6 +728,9 @@ class Emulator:
         if decision.commit_then_drop:
             self._note_fault(record, "commit_then_drop")
             return Reply(drop="reset", record=record)
+        if decision.commit_then_hang:
+            self._note_fault(record, "commit_then_hang")
+            return Reply(drop="close", hang_s=self.faults.spec.hang_s, record=record)
         reply = Reply(200, {"Content-Type": "text/xml; charset=utf-8"}, record=record)
         reply.bytes_per_s = decision.stream_bytes_per_s
         if result.chunks is not None:

@@ -37,6 +37,13 @@ def emulator(
     latency_ms: Annotated[float, typer.Option(min=0, help="Latency added to every SOAP request")] = 0.0,
     control_port: Annotated[int, typer.Option(help="Port of the always-up control listener (0 = free)")] = 0,
     work_date: Annotated[str | None, typer.Option(help="BC work date YYYY-MM-DD (default: today)")] = None,
+    dedup: Annotated[
+        bool,
+        typer.Option(
+            "--dedup/--no-dedup",
+            help="--no-dedup: every order create commits a new sales order (no duplicate protection)",
+        ),
+    ] = True,
 ) -> None:
     """Start the BC emulator (SOAP codeunit DWWebService) and serve until Ctrl+C."""
     from bc_emulator.auth import AUTH_MODES
@@ -74,6 +81,7 @@ def emulator(
         latency_ms=latency_ms,
         control_port=control_port,
         today=today,
+        dedup=dedup,
         **overrides,  # type: ignore[arg-type]
     )
     try:
@@ -95,6 +103,8 @@ def emulator(
     typer.echo(f"  control API  {emu.control_url}")
     typer.echo(f"  data         seed {seed}, {products} items, {customers} customers")
     typer.echo(f"  auth         {auth}")
+    if not dedup:
+        typer.echo("  orders       no duplicate protection: every create commits a new sales order")
     for name, value in emu.credentials().items():
         typer.echo(f"    {name:<20} {value}")
     typer.echo("Point erpbridge at it with:")
