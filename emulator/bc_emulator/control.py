@@ -5,9 +5,9 @@
 | GET | `/_control` | URLs, auth mode and credentials, data size, down state, active faults |
 | GET | `/_control/health` | `{"ok": true}` (the trivial endpoint benchmarks compare against) |
 | GET | `/_control/blob?bytes=N` | N filler bytes, chunked like a batch answer (HTTP baseline) |
-| POST | `/_control/reset` | fresh orders, checkpoints; faults, dedup mode and token TTL as at start; empty journal; up |
+| POST | `/_control/reset` | fresh orders, checkpoints; start faults, dedup, token TTL; empty journal; up |
 | GET / PUT / DELETE | `/_control/faults` | read / replace (JSON body = fault spec) / clear the faults |
-| GET / PUT | `/_control/mode` | `{"dedup": true}`; PUT `{"dedup": false}`: every create commits a new sales order |
+| GET / PUT | `/_control/mode` | `{"dedup": true}`; `{"dedup": false}`: each create makes a new sales order |
 | POST | `/_control/down` | close the SOAP listener; body `{"seconds": 2}` (absent = until `/up`) |
 | POST | `/_control/up` | open it again |
 | POST | `/_control/release-hanging` | end every hanging request now |

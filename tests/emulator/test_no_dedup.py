@@ -44,7 +44,9 @@ def test_without_dedup_every_create_commits_a_new_sales_order(
     emulator_factory: Callable[..., Emulator],
 ) -> None:
     emulator = emulator_factory(auth="key", dedup=False)
-    answers = [parse_order_response(read_response(create(emulator, "ND-1").content), create=True) for _ in "ab"]
+    answers = [
+        parse_order_response(read_response(create(emulator, "ND-1").content), create=True) for _ in "ab"
+    ]
     assert answers[0].erp_order_id != answers[1].erp_order_id
     assert shop_ids(emulator) == ["ND-1", "ND-1"]
     assert emulator.control.counters()["erp.orders_duplicated"] == 1
