@@ -96,6 +96,7 @@ def build_live(
         "ERPBRIDGE_JWT_SECRET": JWT_SECRET,
         "ERPBRIDGE_ORDER_EXPORT_AFTER_S": "0",
         "ERPBRIDGE_ORDER_MAX_ATTEMPTS": "3",
+        "ERPBRIDGE_ORDER_UNKNOWN_SETTLE_S": "0",  # tests that need the window set it
         **extra,
     }
     for name in (

@@ -1,5 +1,10 @@
 """Orders under every ERP fault end with exactly one sales order per shop order once Export Failed
-Orders has run: never lost, never created twice."""
+Orders has run: never lost, never created twice.
+
+Every test runs against the emulator twice: with its duplicate protection (a repeated create on the
+same OrderId answers the first sales order) and without it (every create commits a new sales order),
+so a broken unknown-outcome lookup shows up as a second sales order instead of being absorbed.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,16 @@ FAULTS: dict[str, dict[str, Any]] = {
     "429": {"busy_429_rate": 1.0},
     "timeout": {"hang_rate": 1.0, "hang_s": 3.0},
     "commit-then-drop": {"commit_then_drop_rate": 1.0},
+    # hang-then-commit as the client sees it: the order is committed, the answer never comes.
+    "commit-then-hang": {"commit_then_hang_rate": 1.0, "hang_s": 3.0},
 }
+COMMITTED = ("commit-then-drop", "commit-then-hang")  # the ERP holds the order after the fault
+
+
+@pytest.fixture(params=["dedup", "no-dedup"])
+def emulator(request: pytest.FixtureRequest, emulator_factory: Any) -> Any:
+    """The emulator with and without duplicate protection of order creation."""
+    return emulator_factory(auth="key", dedup=request.param == "dedup")
 
 
 def _order(order_id: str) -> dict[str, Any]:
@@ -25,7 +39,13 @@ def _order(order_id: str) -> dict[str, Any]:
 
 
 def _sales_orders_for(emulator: Any, order_id: str) -> list[dict[str, Any]]:
-    return [o for o in emulator.control.sales_orders() if order_id in str(o)]
+    return [o for o in emulator.control.sales_orders() if o["shop_order_id"] == order_id]
+
+
+def _sends_of(emulator: Any, order_id: str) -> list[dict[str, Any]]:
+    """Create requests (live or export) the ERP received for the shop order."""
+    sent = emulator.control.requests("create_order") + emulator.control.requests("export_order")
+    return [r for r in sent if f'columnName="OrderId">{order_id}<' in (r["request_xml"] or "")]
 
 
 def test_order_is_created_once_and_stored_back(live: Any, emulator: Any) -> None:
@@ -45,12 +65,13 @@ def test_order_is_created_once_and_stored_back(live: Any, emulator: Any) -> None
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
-def test_each_fault_ends_with_exactly_one_sales_order(live: Any, emulator: Any, fault: str) -> None:
+def test_each_fault_ends_with_exactly_one_sales_order(live_factory: Any, emulator: Any, fault: str) -> None:
+    live = live_factory(ERPBRIDGE_ERP_TIMEOUT_S="1")  # the hanging faults time out sooner
     order_id = f"WEB-F-{fault.upper()}"
     emulator.control.set_faults(kinds=["create_order"], **FAULTS[fault])
     first = live.call("POST", "/v1/orders", _order(order_id), headers={"Idempotency-Key": f"key-{order_id}"})
     assert first.status == 202, first.body
-    expected = "unknown" if fault in ("timeout", "commit-then-drop") else "queued"
+    expected = "unknown" if fault in ("timeout", *COMMITTED) else "queued"
     assert first.body["status"] == expected
     emulator.control.clear_faults()
     emulator.control.release_hanging()
@@ -58,12 +79,17 @@ def test_each_fault_ends_with_exactly_one_sales_order(live: Any, emulator: Any, 
     report = live.services.orders.export_failed_orders(older_than_s=0)
     assert report.created == 1
 
-    assert len(_sales_orders_for(emulator, order_id)) == 1
+    [sales_order] = _sales_orders_for(emulator, order_id)
     detail = live.call("GET", f"/v1/orders/{order_id}").body
-    assert detail["status"] == "created" and detail["erp_order_id"]
+    assert detail["status"] == "created" and detail["erp_order_id"] == sales_order["no"]
     outcomes = [e["outcome"] for e in detail["timeline"]]
-    if expected == "unknown":  # looked up in the ERP before anything was re-sent
-        assert "found_in_erp" in outcomes or "not_found_in_erp" in outcomes
+    if fault in COMMITTED:  # the lookup found it, and its answer is what was stored: never re-sent
+        assert outcomes == ["unknown", "found_in_erp"]
+        assert detail["timeline"][-1]["erp_order_id"] == sales_order["no"]
+        assert len(_sends_of(emulator, order_id)) == 1
+    elif expected == "unknown":  # looked up, not there, then sent again
+        assert outcomes == ["unknown", "not_found_in_erp", "created"]
+        assert len(_sends_of(emulator, order_id)) == 2
     export = [e for e in detail["timeline"] if e["trigger"] == "export"]
     assert export, outcomes
     # A second run finds nothing left to do.

@@ -217,6 +217,7 @@ class LiveServices:
                 export_batch=self.live.order_export_batch,
                 lookup_search_field=self.live.order_lookup_search_field or None,
                 lookup_number_column=self.live.order_lookup_number_column,
+                unknown_settle_s=self.live.order_unknown_settle_s,
             ),
             cache=self.cache,
             cache_invalidation_ttl_s=self.settings.price_cache_ttl_s + self.live.stale_fallback_s,

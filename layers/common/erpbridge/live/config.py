@@ -34,6 +34,12 @@ class LiveSettings(BaseSettings):
     """the BC field GetList searches to find an order whose outcome is unknown"""
     order_lookup_number_column: str = "No"
     """the column of the found sales order's number"""
+    order_unknown_settle_s: float = Field(
+        default=120.0,
+        ge=0,
+        description="seconds after an unknown send during which an order the ERP does not show yet is not "
+        "re-sent (the ERP may still commit it)",
+    )
     erp_shipping_item_type: str = "ItemCharge"
     """the order line type the shipping fee is sent as"""
     erp_shipping_item_key: str = "DW-SHIP"

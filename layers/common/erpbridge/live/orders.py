@@ -13,9 +13,14 @@ States (``erpbridge.live.ports.OrderState``)::
     queued/unknown ──K counted failures──► dead_letter (alarm; operator re-sends)
 
 An order in ``unknown`` (or found in ``sending`` by a later worker: its sender died) may already be
-in the ERP. It is resolved before anything is re-sent: first by asking the ERP for the customer's
-open orders carrying the shop's order id, then — when that finds nothing — by re-sending the create,
-which the plug-in unit (and the emulator) treat idempotently on ``OrderId``.
+in the ERP. It is resolved before anything is re-sent, by asking the ERP for the customer's open
+orders whose ``lookup_search_field`` holds the shop's order id (every page of matches, compared
+exactly). The plug-in unit may not deduplicate creates, so the create is sent again only when the
+lookup answered *not found* and the last send is older than ``unknown_settle_s`` (an ERP still busy
+with a request the client gave up on commits it later). A lookup that fails leaves the order
+``unknown``, unsent; it counts as a failed attempt when the ERP answered (fault, timeout) and not
+when it was not reached. With no search field configured the create is re-sent at once, which is
+only safe with a plug-in unit that treats creates idempotently on ``OrderId``.
 
 Failed attempts that never reached the ERP (down, busy, breaker open) are in the timeline but do
 not count towards the dead-letter limit: an ERP outage of a day must not dead-letter every order.
@@ -83,7 +88,21 @@ class OrderPolicy:
     export_batch: int = 25  # N: at most this many orders per run
     lookup_search_field: str | None = "ExternalDocumentNo"  # GetList field holding the shop's order id
     lookup_number_column: str = "No"
+    lookup_page_size: int = 50  # GetList rows per lookup request
+    lookup_max_pages: int = 20  # more matches than this many pages: the lookup is not conclusive
+    # How long after an unknown send "not found" is not yet trusted: an ERP still processing the
+    # request (the client gave up first) commits it later. Above the ERP's longest create.
+    unknown_settle_s: float = 120.0
     idempotency_keep_s: float = 7 * 86_400.0  # a client retries within minutes; a week is generous
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    """What the ERP said about an order that may exist: found (its number), not found, or no answer."""
+
+    number: str | None = None
+    answered: bool = True
+    error: ErpBridgeError | None = None
 
 
 @dataclass
@@ -310,12 +329,20 @@ class OrderService:
                 if settled is not None:
                     return settled
             if order.state in (OrderState.UNKNOWN, OrderState.SENDING):
-                found = self._look_up_in_erp(order, trigger)
-                if found is not None:
-                    self._orders.set_state(order.order_id, OrderState.CREATED, erp_order_id=found)
-                    self._after_created(order)
-                    refreshed = self._orders.get(order.order_id) or order
-                    return self._response(refreshed)
+                lookup = self._look_up_in_erp(order, trigger)
+                if lookup is not None:
+                    if lookup.number is not None:
+                        self._orders.set_state(order.order_id, OrderState.CREATED, erp_order_id=lookup.number)
+                        self._after_created(order)
+                        refreshed = self._orders.get(order.order_id) or order
+                        return self._response(refreshed)
+                    if not lookup.answered:
+                        return self._lookup_failed(order, lookup.error)
+                    if self._sent_recently(order):
+                        return self._response(
+                            order,
+                            message="sent, not in the ERP yet; it will be checked again before any re-send",
+                        )
             return self._send(order, trigger)
         finally:
             if own_claim is not None:
@@ -449,43 +476,108 @@ class OrderService:
         }[state]
         return self._response(self._orders.get(order.order_id) or order, message=message)
 
-    def _look_up_in_erp(self, order: StoredOrder, trigger: str) -> str | None:
-        """Ask the ERP whether an order with the shop's id exists (only when a search field is set)."""
+    def _look_up_in_erp(self, order: StoredOrder, trigger: str) -> _Lookup | None:
+        """Ask the ERP whether an order with the shop's id exists (None: no search field set).
+
+        The search may match more than the id (BC filters on "contains"), newest first: every page
+        of matches is read and compared exactly, so an order whose id begins others' is found too.
+        """
         field_name = self._policy.lookup_search_field
         if not field_name or not order.customer_number:
             return None
-        from erpbridge.protocol.request_builders import build_get_list
-        from erpbridge.protocol.response_parsers import parse_document_list
-
         started = self._now()
         try:
-            xml = build_get_list(
-                "OpenOrder",
-                order.customer_number,
-                request_amount=5,
-                first_item=1,
-                search_field=field_name,
-                search_value=order.order_id,
-            )
-            listing = parse_document_list(self._erp.call(xml, kind=RequestKind.GET_LIST))
+            numbers = self._matching_orders(order, field_name)
         except ErpBridgeError as error:
             self._orders.add_attempt(
                 order.order_id,
                 Attempt(at=started, trigger=trigger, outcome="lookup_failed", erp_message=str(error)),
             )
-            return None
-        for row in listing.items:
-            if (row.get(field_name) or "") == order.order_id and row.get(self._policy.lookup_number_column):
-                number = row[self._policy.lookup_number_column]
-                self._orders.add_attempt(
-                    order.order_id,
-                    Attempt(at=started, trigger=trigger, outcome="found_in_erp", erp_order_id=number),
-                )
-                return number
+            return _Lookup(answered=False, error=error)
+        if numbers:
+            # More than one: the ERP already holds duplicates (from before this lookup existed, or
+            # another system); the first is stored, all are named for the operator.
+            message = f"the ERP holds {len(numbers)} orders with this id: {', '.join(numbers)}"
+            self._orders.add_attempt(
+                order.order_id,
+                Attempt(
+                    at=started,
+                    trigger=trigger,
+                    outcome="found_in_erp",
+                    erp_order_id=numbers[0],
+                    erp_message=message if len(numbers) > 1 else None,
+                ),
+            )
+            return _Lookup(number=numbers[0])
         self._orders.add_attempt(
             order.order_id, Attempt(at=started, trigger=trigger, outcome="not_found_in_erp")
         )
-        return None
+        return _Lookup()
+
+    def _matching_orders(self, order: StoredOrder, field_name: str) -> list[str]:
+        """The ERP's numbers of the customer's open orders whose ``field_name`` is the shop's id."""
+        from erpbridge.errors import ErpResponseError
+        from erpbridge.protocol.request_builders import build_get_list
+        from erpbridge.protocol.response_parsers import parse_document_list
+
+        size = self._policy.lookup_page_size
+        number_column = self._policy.lookup_number_column
+        numbers: list[str] = []
+        for page in range(self._policy.lookup_max_pages):
+            xml = build_get_list(
+                "OpenOrder",
+                order.customer_number or "",
+                request_amount=size,
+                first_item=page * size + 1,
+                search_field=field_name,
+                search_value=order.order_id,
+            )
+            listing = parse_document_list(self._erp.call(xml, kind=RequestKind.GET_LIST))
+            for row in listing.items:
+                number = row.get(number_column)
+                if (row.get(field_name) or "") == order.order_id and number and number not in numbers:
+                    numbers.append(number)
+            seen = (page + 1) * size
+            if len(listing.items) < size or (listing.total_count is not None and seen >= listing.total_count):
+                return numbers
+        if numbers:
+            return numbers
+        raise ErpResponseError(
+            f"more than {self._policy.lookup_max_pages * size} open orders match {order.order_id!r}; "
+            "the lookup could not look through all of them"
+        )
+
+    def _lookup_failed(self, order: StoredOrder, error: ErpBridgeError | None) -> OrderResponse:
+        """The ERP could not say whether it holds the order: keep it ``unknown``, never send it."""
+        not_reached = isinstance(error, ErpUnavailableError | ErpBusyError | ErpAuthError)
+        current = self._orders.get(order.order_id) or order
+        state = OrderState.UNKNOWN
+        if not not_reached and current.attempts + 1 >= self._policy.max_attempts:
+            state = OrderState.DEAD_LETTER
+        self._orders.set_state(
+            order.order_id, state, error=f"lookup failed: {error}", count_attempt=not not_reached
+        )
+        if state is OrderState.DEAD_LETTER:
+            log.error("order %s dead-lettered: the ERP could not be asked whether it exists", order.order_id)
+            self._emit(Metric("OrdersDeadLettered"))
+            message = "not resolved after repeated attempts; an operator was alerted"
+        else:
+            log.warning("order %s not looked up: %s", order.order_id, type(error).__name__)
+            message = "sent, but the ERP did not confirm and could not be asked; it will be checked again"
+        return self._response(self._orders.get(order.order_id) or order, message=message)
+
+    def _sent_recently(self, order: StoredOrder) -> bool:
+        """Whether the ERP may still be processing the order's last send (see ``unknown_settle_s``)."""
+        settle = self._policy.unknown_settle_s
+        if settle <= 0:
+            return False
+        last_sent: datetime | None = None
+        for attempt in self._orders.attempts(order.order_id):
+            if attempt.outcome == "unknown":
+                last_sent = attempt.at + timedelta(milliseconds=attempt.duration_ms or 0)
+        if last_sent is None and order.state is OrderState.SENDING:
+            last_sent = order.updated_at  # its sender died mid-send: set when the send began
+        return last_sent is not None and (self._now() - last_sent).total_seconds() < settle
 
     # --- helpers --------------------------------------------------------------------------------
 
