@@ -329,24 +329,30 @@ class OrderService:
                 if settled is not None:
                     return settled
             if order.state in (OrderState.UNKNOWN, OrderState.SENDING):
-                lookup = self._look_up_in_erp(order, trigger)
-                if lookup is not None:
-                    if lookup.number is not None:
-                        self._orders.set_state(order.order_id, OrderState.CREATED, erp_order_id=lookup.number)
-                        self._after_created(order)
-                        refreshed = self._orders.get(order.order_id) or order
-                        return self._response(refreshed)
-                    if not lookup.answered:
-                        return self._lookup_failed(order, lookup.error)
-                    if self._sent_recently(order):
-                        return self._response(
-                            order,
-                            message="sent, not in the ERP yet; it will be checked again before any re-send",
-                        )
+                resolved = self._resolve_unknown(order, trigger)
+                if resolved is not None:
+                    return resolved
             return self._send(order, trigger)
         finally:
             if own_claim is not None:
                 self._orders.release(own_claim)
+
+    def _resolve_unknown(self, order: StoredOrder, trigger: str) -> OrderResponse | None:
+        """For an order that may exist in the ERP: the answer, or None when it must be sent again."""
+        lookup = self._look_up_in_erp(order, trigger)
+        if lookup is None:  # no search field: the plug-in unit's own OrderId check is all there is
+            return None
+        if lookup.number is not None:
+            self._orders.set_state(order.order_id, OrderState.CREATED, erp_order_id=lookup.number)
+            self._after_created(order)
+            return self._response(self._orders.get(order.order_id) or order)
+        if not lookup.answered:
+            return self._lookup_failed(order, lookup.error)
+        if self._sent_recently(order):
+            return self._response(
+                order, message="sent, not in the ERP yet; it will be checked again before any re-send"
+            )
+        return None
 
     def _settled(self, order: StoredOrder, trigger: str) -> OrderResponse | None:
         """The answer for an order there is nothing to send for, else None."""
@@ -523,6 +529,7 @@ class OrderService:
         size = self._policy.lookup_page_size
         number_column = self._policy.lookup_number_column
         numbers: list[str] = []
+        seen_rows: set[str] = set()
         for page in range(self._policy.lookup_max_pages):
             xml = build_get_list(
                 "OpenOrder",
@@ -533,12 +540,18 @@ class OrderService:
                 search_value=order.order_id,
             )
             listing = parse_document_list(self._erp.call(xml, kind=RequestKind.GET_LIST))
+            before = len(seen_rows)
             for row in listing.items:
                 number = row.get(number_column)
+                seen_rows.add(number or "")
                 if (row.get(field_name) or "") == order.order_id and number and number not in numbers:
                     numbers.append(number)
             seen = (page + 1) * size
-            if len(listing.items) < size or (listing.total_count is not None and seen >= listing.total_count):
+            if (
+                len(listing.items) < size
+                or (listing.total_count is not None and seen >= listing.total_count)
+                or len(seen_rows) == before  # an ERP that ignores firstItem answers the same page
+            ):
                 return numbers
         if numbers:
             return numbers
