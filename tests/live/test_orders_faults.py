@@ -1,9 +1,10 @@
 """Orders under every ERP fault end with exactly one sales order per shop order once Export Failed
 Orders has run: never lost, never created twice.
 
-Every test runs against the emulator twice: with its duplicate protection (a repeated create on the
-same OrderId answers the first sales order) and without it (every create commits a new sales order),
-so a broken unknown-outcome lookup shows up as a second sales order instead of being absorbed.
+The tests that send orders through faults run against the emulator twice: with its duplicate
+protection (a repeated create on the same OrderId answers the first sales order) and without it
+(every create commits a new sales order), so a broken unknown-outcome lookup shows up as a second
+sales order instead of being absorbed.
 """
 
 from __future__ import annotations
@@ -23,10 +24,14 @@ FAULTS: dict[str, dict[str, Any]] = {
 COMMITTED = ("commit-then-drop", "commit-then-hang")  # the ERP holds the order after the fault
 
 
-@pytest.fixture(params=["dedup", "no-dedup"])
+@pytest.fixture
 def emulator(request: pytest.FixtureRequest, emulator_factory: Any) -> Any:
-    """The emulator with and without duplicate protection of order creation."""
-    return emulator_factory(auth="key", dedup=request.param == "dedup")
+    """The emulator with duplicate protection of order creation, or without it (``no-dedup``)."""
+    return emulator_factory(auth="key", dedup=getattr(request, "param", "dedup") == "dedup")
+
+
+# Tests that send orders through faults run in both modes of the emulator.
+BOTH_MODES = pytest.mark.parametrize("emulator", ["dedup", "no-dedup"], indirect=True)
 
 
 def _order(order_id: str) -> dict[str, Any]:
@@ -64,6 +69,7 @@ def test_order_is_created_once_and_stored_back(live: Any, emulator: Any) -> None
     assert b'submitType="LiveOrderOrCart"' in xml and b"CreateOrder" in xml
 
 
+@BOTH_MODES
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_each_fault_ends_with_exactly_one_sales_order(live_factory: Any, emulator: Any, fault: str) -> None:
     live = live_factory(ERPBRIDGE_ERP_TIMEOUT_S="1")  # the hanging faults time out sooner
@@ -96,6 +102,7 @@ def test_each_fault_ends_with_exactly_one_sales_order(live_factory: Any, emulato
     assert live.services.orders.export_failed_orders(older_than_s=0).picked == 0
 
 
+@BOTH_MODES
 def test_erp_down_then_export_creates_the_order(live: Any, emulator: Any) -> None:
     emulator.control.down(30)
     try:
@@ -111,6 +118,7 @@ def test_erp_down_then_export_creates_the_order(live: Any, emulator: Any) -> Non
     assert b'submitType="ScheduledTask"' in live.services.xml_store.get_bytes(xml_key)
 
 
+@BOTH_MODES
 def test_repeated_failures_dead_letter_the_order_and_resend_recovers_it(live: Any, emulator: Any) -> None:
     emulator.control.set_faults(kinds=["create_order", "export_order"], error_rate=1.0)
     live.call("POST", "/v1/orders", _order("WEB-DL-1"), headers={"Idempotency-Key": "key-dl-00001"})
@@ -143,6 +151,7 @@ def test_two_workers_never_claim_the_same_order(live: Any) -> None:
     assert store.claim_one(first[0].order_id, owner="c", claim_for_s=60) is not None
 
 
+@BOTH_MODES
 def test_two_export_workers_at_once_send_each_order_exactly_once(live_factory: Any, emulator: Any) -> None:
     import threading
 
@@ -197,6 +206,7 @@ def test_two_export_workers_at_once_send_each_order_exactly_once(live_factory: A
         assert len(_sales_orders_for(emulator, f"WEB-PAR-{n}")) == 1
 
 
+@BOTH_MODES
 def test_orders_the_shop_wrote_itself_are_exported_too(live: Any, emulator: Any) -> None:
     from datetime import datetime, timedelta
 
@@ -241,6 +251,7 @@ def test_orders_the_shop_wrote_itself_are_exported_too(live: Any, emulator: Any)
     assert live.services.orders.export_failed_orders(older_than_s=300).picked == 0
 
 
+@BOTH_MODES
 def test_an_order_another_worker_created_meanwhile_is_not_sent_again(live: Any, emulator: Any) -> None:
     """The state that decides whether to send is the one read under the claim: here the export task
     creates the order between the operator's read and the operator's claim."""
