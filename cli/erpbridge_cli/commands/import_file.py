@@ -60,7 +60,8 @@ def import_file(
         ):
             task = progress.add_task(file.name, total=file.stat().st_size)
             reader = _ProgressReader(handle, lambda n: progress.advance(task, n))
-            counts = importer.import_file(job, reader, partial=partial)  # type: ignore[arg-type]
+            source = str(file.resolve())  # the same file twice at once: the second fails fast
+            counts = importer.import_file(job, reader, partial=partial, source=source)  # type: ignore[arg-type]
     except ErpBridgeError as error:
         raise fail(f"{file}: {type(error).__name__}: {error} — nothing was written") from None
     table = Table(title=f"{file.name} → {job}")

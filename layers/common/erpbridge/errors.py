@@ -114,3 +114,14 @@ class ImportRejectedError(ErpBridgeError):
 
 class ShopDatabaseError(ErpBridgeError):
     """The shop database refused a statement (constraint, connection); the transaction was rolled back."""
+
+
+class ImportLockedError(ErpBridgeError):
+    """Another import of the same job (or file) holds the import lock in the shop database, so this
+    one did not start: nothing was written, and trying again later will work. ``holder_pid`` is the
+    holder's database session (PostgreSQL), when known."""
+
+    def __init__(self, message: str, *, job: str, holder_pid: int | None = None) -> None:
+        self.job = job
+        self.holder_pid = holder_pid
+        super().__init__(message)

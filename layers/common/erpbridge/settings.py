@@ -167,6 +167,10 @@ class Settings(ErpSettings):
     """how long a price request waits for BC before answering from fallbacks (seconds)"""
     state_dir: str = ".erpbridge"
     """local state folder (runs, locks, order XML) when not in AWS"""
+    import_statement_timeout_s: float = Field(default=300.0, gt=0, lt=900)
+    """how long one statement of an import, or one pause between two of its statements, may last
+    on PostgreSQL (statement_timeout and idle_in_transaction_session_timeout; seconds, below the
+    import function's 900 s timeout): the most a killed import's server session can cost"""
 
 
 def _describe(error: ValidationError) -> str:

@@ -63,7 +63,11 @@ class BatchRuntime:
         if self._importer is None:
             from erpbridge.adapters.shopdb_importer import ShopDbImporter
 
-            self._importer = ShopDbImporter(self.settings.database_url, mappings_dir=self.mappings_dir)
+            self._importer = ShopDbImporter(
+                self.settings.database_url,
+                mappings_dir=self.mappings_dir,
+                statement_timeout_s=self.settings.import_statement_timeout_s,
+            )
         return self._importer
 
     def fetch(

@@ -6,8 +6,9 @@ missing rows is allowed only for a file that is the whole export: not a later pa
 page whose root says ``ExportIsDone="false"``.
 
 Errors keep their meaning for the caller: bad input stays an ``ErpBridgeError`` (the file goes to
-``failed/``), while a database that cannot be reached becomes ``ConnectionError`` (the import is
-retried later; nothing was written).
+``failed/``), while a database that cannot be reached becomes ``ConnectionError`` and another import
+of the same job still running raises ``ImportLockedError`` (both: retried later; nothing was
+written).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from erpbridge.errors import ConfigurationError, ShopDatabaseError
 from erpbridge.mapping.engine import ImportReport, import_rows
 from erpbridge.mapping.jobfile import load_job
 from erpbridge.protocol.streaming import StreamingTableReader
-from erpbridge.shopdb.dialects import SqlShopDatabase
 from erpbridge.shopdb.engine import engine_for
+from erpbridge.shopdb.import_guard import GuardedShopDatabase, ImportScope
 
 
 def counts_of(report: ImportReport, mapped_tables: Iterable[str] = ()) -> ImportCounts:
@@ -58,10 +59,20 @@ def _unreachable(error: ShopDatabaseError) -> bool:
     return isinstance(cause, (sa.exc.OperationalError, sa.exc.InterfaceError))
 
 
+DEFAULT_STATEMENT_TIMEOUT_S = 300.0  # Settings.import_statement_timeout_s
+
+
 class ShopDbImporter:
-    def __init__(self, database_url: str, *, mappings_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        mappings_dir: Path | None = None,
+        statement_timeout_s: float = DEFAULT_STATEMENT_TIMEOUT_S,
+    ) -> None:
         self._database_url = database_url
         self._mappings_dir = mappings_dir
+        self._statement_timeout_s = statement_timeout_s
         self.last_report: ImportReport | None = None
 
     def import_file(
@@ -70,6 +81,7 @@ class ShopDbImporter:
         stream: BinaryIO,
         *,
         partial: bool,
+        source: str | None = None,
         on_progress: Callable[[int], None] | None = None,
     ) -> ImportCounts:
         definition = load_job(job, self._mappings_dir).import_
@@ -80,7 +92,13 @@ class ShopDbImporter:
         first = next(rows, None)  # the root's attributes are known from the first row on
         whole_export = not partial and reader.export_is_done
         all_rows = rows if first is None else itertools.chain((first,), rows)
-        database = SqlShopDatabase(engine_for(self._database_url))
+        # Locked per job (and per file for a page): a second import of it fails fast with
+        # ImportLockedError instead of queueing behind the first (erpbridge.shopdb.import_guard).
+        database = GuardedShopDatabase(
+            engine_for(self._database_url),
+            ImportScope(job, whole_export=whole_export, source=source),
+            statement_timeout_s=self._statement_timeout_s,
+        )
         try:
             report = import_rows(
                 definition, all_rows, database, allow_removal=whole_export, on_progress=on_progress

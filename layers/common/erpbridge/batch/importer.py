@@ -10,8 +10,9 @@ file is streamed into the job's mapping in one database transaction. Then:
   records the error. Retrying would not help, so this is not raised. The claim is released, not
   kept: a redelivered event finds nothing left in ``staging/`` (``gone``), while a copy an operator
   puts back to redrive it (same content, so the same ETag) is imported again;
-- anything else (database down, crash, timeout) → the claim is released and the error raised, the
-  object stays in ``staging/`` and the event's retry policy (then its DLQ) takes over.
+- anything else (database down, another import of the job still running — ``ImportLockedError``
+  —, crash, timeout) → the claim is released and the error raised, the object stays in
+  ``staging/`` and the event's retry policy (then its DLQ) takes over.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from enum import StrEnum
 
 from erpbridge.batch.models import STAGING_PREFIX, ImportCounts, StagedObject
 from erpbridge.batch.ports import ImportClaims, ObjectStore, RunRecorder, StagedFileImporter
-from erpbridge.errors import ConfigurationError, ErpBridgeError, XmlError
+from erpbridge.errors import ConfigurationError, ErpBridgeError, ImportLockedError, XmlError
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +135,9 @@ def _import_claimed(
     partial = staged.name != FIRST_PAGE_NAME
     try:
         with store.open_reader(staged.key) as stream:
-            counts = importer.import_file(staged.job, stream, partial=partial)
+            counts = importer.import_file(staged.job, stream, partial=partial, source=staged.key)
+    except ImportLockedError:
+        raise  # not the file's fault: retried later, like a database that is down
     except ErpBridgeError as error:
         return _fail(bucket, staged, store, runs, error, clock)
     store.move(staged.key, staged.archive_key)

@@ -141,7 +141,11 @@ class ImportClaims(Protocol):
 class StagedFileImporter(Protocol):
     """Applies a job's mapping to one staged file, in one database transaction."""
 
-    def import_file(self, job: str, stream: BinaryIO, *, partial: bool) -> ImportCounts:
+    def import_file(
+        self, job: str, stream: BinaryIO, *, partial: bool, source: str | None = None
+    ) -> ImportCounts:
         """``partial``: this file is one page of several, so remove-missing/deactivate-missing must
-        not run. Raises an ``ErpBridgeError`` subclass for bad input (nothing written)."""
+        not run. ``source`` names the file (its staged key) so the same page is never imported
+        twice at once. Raises an ``ErpBridgeError`` subclass for bad input (nothing written), and
+        ``ImportLockedError`` (retry later, nothing written) while another import of the job runs."""
         ...

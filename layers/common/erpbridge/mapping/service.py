@@ -9,8 +9,8 @@ from erpbridge.errors import ConfigurationError
 from erpbridge.mapping.engine import ImportReport, import_rows
 from erpbridge.mapping.model import JobDefinition
 from erpbridge.protocol.streaming import StreamingTableReader
-from erpbridge.shopdb.dialects import SqlShopDatabase
 from erpbridge.shopdb.engine import engine_for
+from erpbridge.shopdb.import_guard import GuardedShopDatabase, ImportScope
 
 
 def import_file(
@@ -20,18 +20,24 @@ def import_file(
     *,
     allow_removal: bool = True,
     on_progress: Callable[[int], None] | None = None,
+    statement_timeout_s: float = 300.0,
 ) -> ImportReport:
     """Stream ``stream`` (a staged ``tables`` document) through the job's mapping into the shop
     database in one transaction. Malformed XML raises MalformedXmlError/XmlSecurityError (nothing
     written); row errors and duplicate keys come back in the report (``report.ok`` False, nothing
-    written; ``report.raise_for_errors()`` raises ImportRejectedError)."""
+    written; ``report.raise_for_errors()`` raises ImportRejectedError). Another import of the job
+    still running raises ImportLockedError (see :mod:`erpbridge.shopdb.import_guard`)."""
     if job.import_ is None:
         raise ConfigurationError(f"job {job.id} has no 'import' section")
     reader = StreamingTableReader(stream, what=f"staged file of {job.id}")
     return import_rows(
         job.import_,
         reader.rows(),
-        SqlShopDatabase(engine_for(database_url)),
+        GuardedShopDatabase(
+            engine_for(database_url),
+            ImportScope(job.id, whole_export=allow_removal),
+            statement_timeout_s=statement_timeout_s,
+        ),
         allow_removal=allow_removal,
         on_progress=on_progress,
     )
