@@ -13,7 +13,8 @@ sharing the engine and its pooled connection keeps the server defaults):
   for a lock) the backend checks the socket and ends itself once the client is gone — a killed
   process's kernel closes the socket, so its orphan ends within seconds;
 - ``tcp_keepalives_idle/interval/count`` = 30/10/3 s: a client that vanished without closing the
-  socket (host gone) is declared dead within about a minute, which the check above then sees.
+  socket (host gone) is declared dead within about a minute, which the check above then sees;
+- ``application_name`` = ``erpbridge import <job>``, so ``pg_stat_activity`` shows who it is.
 
 Then the import takes a transaction-level advisory lock (``pg_try_advisory_xact_lock``, no
 waiting): exclusive on the job for a whole export (it may remove rows), shared on the job plus
@@ -86,19 +87,25 @@ class GuardedShopDatabase:
             yield writer
 
 
+def application_name(job: str) -> str:
+    """What ``pg_stat_activity.application_name`` shows while an import of ``job`` runs."""
+    return f"erpbridge import {job}"[:63]
+
+
 def guard_import(connection: Connection, scope: ImportScope, *, statement_timeout_s: float) -> None:
     """Bound this transaction's server work and take the import lock (see the module docstring).
     Raises :class:`ImportLockedError` when another import holds it; nothing is written then."""
     if connection.dialect.name == "postgresql":
-        _postgres_limits(connection, statement_timeout_s)
+        _postgres_limits(connection, scope, statement_timeout_s)
         _postgres_lock(connection, scope)
     elif connection.dialect.name == "sqlite":
         _sqlite_lock(connection, scope)
 
 
-def _postgres_limits(connection: Connection, statement_timeout_s: float) -> None:
+def _postgres_limits(connection: Connection, scope: ImportScope, statement_timeout_s: float) -> None:
     timeout_ms = str(max(1, round(statement_timeout_s * 1000)))
     values = {
+        "application_name": application_name(scope.job),
         "statement_timeout": timeout_ms,
         "idle_in_transaction_session_timeout": timeout_ms,
         **{name: str(value) for name, value in TCP_KEEPALIVES.items()},
