@@ -47,6 +47,15 @@ def _seed(database_url: str, mappings: Path, path: Path) -> None:
     dispose_engines()
 
 
+def _backends(database_url: str) -> list[int]:
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return list(connection.execute(sa.text("SELECT pid FROM pg_stat_activity")).scalars())
+    finally:
+        engine.dispose()
+
+
 def _sessions(database_url: str) -> list[int]:
     """Server sessions of an import of JOB (PostgreSQL), the test's own excluded."""
     engine = sa.create_engine(database_url)
@@ -133,7 +142,10 @@ def test_postgres_a_killed_import_stuck_on_a_lock_leaves_no_session_and_a_second
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=10)
         wait_for(
-            lambda: not _sessions(postgres_url), timeout_s=10, what="the orphaned session to end", every_s=0.1
+            lambda: import_pid not in _backends(postgres_url),
+            timeout_s=10,
+            what="the orphaned session to end",
+            every_s=0.1,
         )
         assert blocker.execute(sa.text("SELECT pg_backend_pid()")).scalar_one() == blocker_pid  # still open
     finally:

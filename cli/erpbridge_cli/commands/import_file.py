@@ -64,6 +64,8 @@ def import_file(
             counts = importer.import_file(job, reader, partial=partial, source=source)  # type: ignore[arg-type]
     except ErpBridgeError as error:
         raise fail(f"{file}: {type(error).__name__}: {error} — nothing was written") from None
+    except ConnectionError as error:  # the shop database could not be reached or dropped us
+        raise fail(f"{file}: {error} — nothing was written; retry later") from None
     table = Table(title=f"{file.name} → {job}")
     for column in ("rows read", "inserted", "updated", "deleted", "skipped"):
         table.add_column(column, justify="right")
