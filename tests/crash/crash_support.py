@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -32,6 +33,12 @@ import:
       remove_missing: true
 """
 PADDING = "Fjord-blue ceramic mug, hand glazed, dishwasher safe. " * 6
+
+
+def template_resources() -> dict[str, Any]:
+    from samtranslator.yaml_helper import yaml_parse
+
+    return dict(yaml_parse((ROOT / "template.yaml").read_text())["Resources"])
 
 
 def product_rows(first: int, count: int, edition: str) -> Iterator[tuple[str, dict[str, str | None]]]:
