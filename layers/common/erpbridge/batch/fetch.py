@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from erpbridge.batch.models import (
+    STAGING_PREFIX,
     FetchStatus,
     RunRecord,
     Trigger,
@@ -108,6 +109,11 @@ def run_fetch(
             reason = f"run {run_id} of {job} already exists (duplicate delivery of its schedule slot)"
             logger.warning(reason)
             return FetchOutcome(job, run_id, FetchResult.DUPLICATE, reason=reason)
+        # Holding the lock, no live run writes under this job's prefix: what is half-uploaded there
+        # was left by a run that was killed (its lock expired), so it goes now.
+        discarded = store.discard_incomplete(f"{STAGING_PREFIX}{job}/")
+        if discarded:
+            logger.warning("discarded %d unfinished upload(s) of a killed run of %s", discarded, job)
         return _fetch_pages(job, run_id, request_xml, transport, store, runs, clock, max_pages)
     finally:
         lock.release(job, owner)

@@ -49,6 +49,12 @@ class ObjectStore(Protocol):
 
     def list_objects(self, prefix: str) -> list[ObjectInfo]: ...
 
+    def discard_incomplete(self, prefix: str) -> int:
+        """Throw away uploads under ``prefix`` that were started and never finished (a writer that
+        was killed: an S3 multipart upload, a local temporary file); how many. Only safe while no
+        live writer uses the prefix (the fetch calls it holding the job's lock)."""
+        ...
+
 
 class StreamedPage(Protocol):
     @property

@@ -136,6 +136,19 @@ class S3ObjectStore:
         self._client.copy({"Bucket": self._bucket, "Key": source}, self._bucket, destination)
         self._client.delete_object(Bucket=self._bucket, Key=source)
 
+    def discard_incomplete(self, prefix: str) -> int:
+        # A killed writer cannot abort its multipart upload; its parts are stored (and billed) until
+        # aborted here or by the bucket's AbortIncompleteMultipartUpload lifecycle rule (1 day).
+        paginator = self._client.get_paginator("list_multipart_uploads")
+        aborted = 0
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
+            for upload in page.get("Uploads", []):
+                self._client.abort_multipart_upload(
+                    Bucket=self._bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                )
+                aborted += 1
+        return aborted
+
     def list_objects(self, prefix: str) -> list[ObjectInfo]:
         found: list[ObjectInfo] = []
         paginator = self._client.get_paginator("list_objects_v2")

@@ -72,6 +72,16 @@ class FilesystemObjectStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(self._path(source), target)
 
+    def discard_incomplete(self, prefix: str) -> int:
+        # A killed writer leaves its temporary file (never renamed into place) behind.
+        removed = 0
+        for path in sorted(self._root.rglob(".upload-*")):
+            key = path.relative_to(self._root).as_posix()
+            if path.is_file() and key.startswith(prefix):
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     def list_objects(self, prefix: str) -> list[ObjectInfo]:
         found: list[ObjectInfo] = []
         for path in sorted(self._root.rglob("*")):
