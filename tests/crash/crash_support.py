@@ -151,9 +151,10 @@ def digest(database_url: str) -> dict[str, str]:
     engine = sa.create_engine(database_url)
     try:
         with engine.connect() as connection:
+            metadata = sa.MetaData()
+            metadata.reflect(connection)  # every table at once (one query per kind on PostgreSQL)
             hashes = {}
-            for name in sorted(sa.inspect(connection).get_table_names()):
-                table = sa.Table(name, sa.MetaData(), autoload_with=connection)
+            for name, table in sorted(metadata.tables.items()):
                 rows = sorted(repr(tuple(row)) for row in connection.execute(sa.select(table)))
                 hashes[name] = hashlib.sha256("\n".join(rows).encode()).hexdigest()
             return hashes

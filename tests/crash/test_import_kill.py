@@ -85,7 +85,7 @@ def test_an_import_killed_at_several_points_changes_nothing_and_the_rerun_comple
     before = digest(database_url)
     assert products(database_url) == expected_products(0, ROWS, "v1")
     postgres = database_url.startswith("postgresql")
-    for share in (0.2, 0.5, 0.85):
+    for share in (0.2, 0.5, 0.75):
         process = cli(*import_command(second, mappings), database_url=database_url, cwd=cwd)
         kill_when_read(process, second, share)
         if postgres:  # the killed client's server session ends on its own, within seconds
@@ -100,6 +100,12 @@ def test_an_import_killed_at_several_points_changes_nothing_and_the_rerun_comple
 def test_postgres_a_killed_import_stuck_on_a_lock_leaves_no_session_and_a_second_import_fails_fast(
     postgres_url: str, tmp_path: Path
 ) -> None:
+    engine = sa.create_engine(postgres_url)
+    with engine.connect() as connection:
+        version = int(connection.execute(sa.text("SHOW server_version_num")).scalar_one())
+    engine.dispose()
+    if version < 140000:
+        pytest.skip("a session notices its client is gone mid-statement from PostgreSQL 14 on")
     mappings = mappings_dir(tmp_path)
     _seed(postgres_url, mappings, write_products(tmp_path / "products-v1.xml", 0, ROWS, "v1"))
     second = write_products(tmp_path / "products-v2.xml", SHIFT, ROWS, "v2")
