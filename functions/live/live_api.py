@@ -3,12 +3,19 @@
 Thin on purpose: routes live in ``routes_*.py``, use cases in ``erpbridge.live``, error mapping in
 ``live_errors``. No Tracer (its X-Ray SDK import costs ~300 ms of cold start; the function has
 ``Tracing: Active`` instead); services are built on the first request, not at import.
+
+One invocation at a time per process, as Lambda runs them: the Powertools resolver keeps the
+current event and route on shared objects, Logger and Metrics keep per-invocation keys and metrics,
+so the handler holds a lock while it resolves. A threaded host (``erpbridge serve``, tests) reads
+and writes its sockets in parallel and resolves one request after the other
+(docs/live-concurrency.md).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 from typing import TYPE_CHECKING, Any
 
 import routes_documents
@@ -85,7 +92,17 @@ def openapi_document() -> dict[str, Any]:
 use_metrics(PowertoolsMetrics())
 
 
+# Powertools keeps the event on its BaseRouter class and the route in app.context: two invocations
+# resolving at once read each other's path, query, body and headers (another customer's answer).
+_one_invocation = threading.Lock()
+
+
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    with _one_invocation:  # never contended in Lambda; serialises a threaded host's requests
+        return _invoke(event, context)
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def _invoke(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

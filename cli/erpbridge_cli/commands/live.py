@@ -2,7 +2,9 @@
 
 ``serve`` runs the live API's Lambda handler behind a small threaded HTTP server: each request
 becomes an API Gateway REST (v1) proxy event, so the routes, validation, error mapping and
-binary handling are exactly those of Lambda. Without AWS settings the shared stores are local
+binary handling are exactly those of Lambda. Connections are read and answered in parallel; the
+handler resolves one request at a time, as one Lambda environment does (docs/live-concurrency.md).
+The database is migrated before the server listens. Without AWS settings the shared stores are local
 (memory cache and breaker, idempotency in the shop database, XML copies under
 ``ERPBRIDGE_STATE_DIR``), so it needs nothing but ``ERPBRIDGE_ERP_URL`` and ``ERPBRIDGE_DATABASE_URL``.
 """
@@ -62,6 +64,14 @@ def _local_services(*, migrate: bool = True) -> Any:
 
     services = LiveServices(get_settings(), get_live_settings(), migrate=migrate)
     use_services(services)
+    return services
+
+
+def _served_services() -> Any:
+    """The services of a local server, its database migrated now: a bad database URL stops the
+    start, and no request waits for the migrations."""
+    services = _local_services()
+    services.engine  # noqa: B018 - built (and migrated) here, once
     return services
 
 
@@ -150,14 +160,16 @@ def make_server(port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: Any) -> None:
             console.log(f"{self.command} {self.path} → {args[1] if len(args) > 1 else ''}")
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        request_queue_size = 128  # a burst of connections waits to be accepted instead of being dropped
+
+    return Server((host, port), Handler)
 
 
 def serve_in_background(port: int = 0) -> tuple[ThreadingHTTPServer, threading.Thread]:
     """Start the local API in a thread (tests, `make run`)."""
-    _local_services()
+    _served_services()
     server = make_server(port)
     thread = threading.Thread(target=server.serve_forever, name="erpbridge-serve", daemon=True)
     thread.start()
@@ -210,7 +222,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Serve the live API locally (the same handler and routes as in Lambda)."""
         _check_serve_settings()
-        _local_services()
+        _served_services()
         server = make_server(port, host)
         base_url = f"http://{host}:{server.server_address[1]}"
         console.print(f"erpbridge live API on {base_url}  (Swagger UI: {base_url}/v1/swagger)")

@@ -12,11 +12,11 @@ when the Lambda module is imported, so the cold start pays only for what the fir
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, overload
 
 if TYPE_CHECKING:
     # Settings pull in pydantic-settings (~25 ms); they are read on the first request instead.
@@ -44,6 +44,41 @@ if TYPE_CHECKING:
     from erpbridge.settings import Settings
 
 log = logging.getLogger("erpbridge.live")
+T = TypeVar("T")
+
+
+class built_once(Generic[T]):  # noqa: N801 - used like functools.cached_property
+    """``functools.cached_property`` with a lock: the first thread that asks for a service builds
+    it while the others wait, and every thread gets that one object.
+
+    ``cached_property`` has no lock since Python 3.12, so threads arriving together on a cold start
+    each built their own engine (and ran the migrations side by side: "database is locked" on
+    SQLite), their own cache, breaker and order service. Once built, the value sits in the
+    instance's ``__dict__`` and is read without the lock (this is a non-data descriptor).
+    """
+
+    def __init__(self, build: Callable[[LiveServices], T]) -> None:
+        self._build = build
+        self._name = build.__name__
+        self.__doc__ = build.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> Self: ...
+
+    @overload
+    def __get__(self, instance: LiveServices, owner: type | None = None) -> T: ...
+
+    def __get__(self, instance: LiveServices | None, owner: type | None = None) -> Self | T:
+        if instance is None:
+            return self
+        with instance._build_lock:  # reentrant: building one service builds the ones it needs
+            values: dict[str, Any] = instance.__dict__
+            if self._name not in values:
+                values[self._name] = self._build(instance)
+            return values[self._name]  # type: ignore[no-any-return]
 
 
 class LoggingMetrics:
@@ -75,7 +110,11 @@ class TimedErp:
 
 
 class LiveServices:
-    """Every live use case, each built on first access and then reused (one per container)."""
+    """Every live use case, each built on first access and then reused (one per container).
+
+    Safe to share between threads: each service is built once (:class:`built_once`), and the
+    services themselves keep no request state (docs/live-concurrency.md lists what they share).
+    """
 
     def __init__(
         self,
@@ -91,10 +130,11 @@ class LiveServices:
         self._erp = erp
         self._metrics: MetricsSink = metrics or LoggingMetrics()
         self._migrate = migrate
+        self._build_lock = threading.RLock()
 
     # --- adapters -------------------------------------------------------------------------------
 
-    @functools.cached_property
+    @built_once
     def erp(self) -> LiveErp:
         if self._erp is not None:
             return self._erp
@@ -123,7 +163,7 @@ class LiveServices:
         client = SoapErpClient(self.settings, breaker=breaker, reload=credential_reloader(self.settings))
         return TimedErp(client, self._metrics)
 
-    @functools.cached_property
+    @built_once
     def engine(self) -> Engine:
         from erpbridge.shopdb import engine_for, upgrade
 
@@ -131,7 +171,7 @@ class LiveServices:
             upgrade(self.settings.database_url)
         return engine_for(self.settings.database_url)
 
-    @functools.cached_property
+    @built_once
     def cache(self) -> TieredCache:
         from erpbridge.adapters.live_memory import MemoryCacheStore
         from erpbridge.live.cache import TieredCache
@@ -143,7 +183,7 @@ class LiveServices:
             shared = DynamoDbCacheStore(self.settings.cache_table)
         return TieredCache(local=MemoryCacheStore(), shared=shared, local_ttl_s=self.live.local_cache_ttl_s)
 
-    @functools.cached_property
+    @built_once
     def xml_store(self) -> ObjectStore:
         if self.settings.orders_xml_bucket:
             from erpbridge.adapters.aws.live_s3 import S3XmlStore
@@ -157,7 +197,7 @@ class LiveServices:
 
     # --- use cases ------------------------------------------------------------------------------
 
-    @functools.cached_property
+    @built_once
     def prices(self) -> PriceService:
         from erpbridge.live.prices import PriceService, PricingPolicy
 
@@ -177,7 +217,7 @@ class LiveServices:
             ),
         )
 
-    @functools.cached_property
+    @built_once
     def document_policy(self) -> OrderDocumentPolicy:
         from erpbridge.live.order_documents import OrderDocumentPolicy
 
@@ -188,7 +228,7 @@ class LiveServices:
             shipping_item_key=self.live.erp_shipping_item_key,
         )
 
-    @functools.cached_property
+    @built_once
     def baskets(self) -> BasketService:
         from erpbridge.live.baskets import BasketService
 
@@ -200,7 +240,7 @@ class LiveServices:
             ttl_s=self.live.basket_cache_ttl_s,
         )
 
-    @functools.cached_property
+    @built_once
     def orders(self) -> OrderService:
         from erpbridge.adapters.live_sql import SqlIdempotencyStore, SqlOrderStore
         from erpbridge.live.orders import OrderPolicy, OrderService
@@ -224,20 +264,20 @@ class LiveServices:
             metrics=self._metrics,
         )
 
-    @functools.cached_property
+    @built_once
     def documents(self) -> DocumentService:
         from erpbridge.live.documents import DocumentService
 
         return DocumentService(erp=self.erp)
 
-    @functools.cached_property
+    @built_once
     def health(self) -> HealthService:
         from erpbridge.adapters.live_sql import SqlOrderStore
         from erpbridge.live.health import HealthService
 
         return HealthService(erp=self.erp, orders=SqlOrderStore(self.engine))
 
-    @functools.cached_property
+    @built_once
     def tokens(self) -> JwtCustomerTokens:
         from erpbridge.adapters.jwt_tokens import JwtCustomerTokens
 

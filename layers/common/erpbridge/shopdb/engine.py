@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from erpbridge.errors import ConfigurationError
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
+_WRITE_LOCK = "erpbridge_write_lock"  # execution option read by the SQLite "begin" listener
 
 
 def engine_for(database_url: str) -> Engine:
@@ -31,6 +34,21 @@ def engine_for(database_url: str) -> Engine:
             engine = _create(database_url)
             _engines[database_url] = engine
         return engine
+
+
+@contextmanager
+def begin_write(engine: Engine) -> Iterator[sa.Connection]:
+    """A transaction that takes the database's write lock with its first statement.
+
+    SQLite: ``BEGIN IMMEDIATE``, which waits (busy timeout) for another writer to finish. A
+    deferred transaction that reads first and writes later fails at once with "database is
+    locked" when another connection wrote in between, so read-then-write transactions that may
+    run side by side (migrations) use this. Other databases: an ordinary transaction.
+    """
+    with engine.connect() as connection:
+        connection.execution_options(**{_WRITE_LOCK: True})
+        with connection.begin():
+            yield connection
 
 
 def dispose_engines() -> None:
@@ -118,4 +136,5 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        immediate = connection.get_execution_options().get(_WRITE_LOCK)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -4,7 +4,8 @@ Why not alembic: the Lambda layer stays free of alembic/Mako, and migrations are
 of applied names rather than a single-head chain, so helpers working in parallel can each add a
 file (``migrations/mNNNN_<what>.py``) without editing anyone else's and without merge heads.
 Each pending migration runs in its own transaction (PostgreSQL and SQLite both have transactional
-DDL) under a lock, so two concurrent ``upgrade`` calls apply each migration once.
+DDL) under a lock (PostgreSQL: an advisory lock; SQLite: the write lock, taken by ``BEGIN
+IMMEDIATE``), so two concurrent ``upgrade`` calls apply each migration once.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from erpbridge.errors import ConfigurationError
 from erpbridge.shopdb import migrations
-from erpbridge.shopdb.engine import engine_for
+from erpbridge.shopdb.engine import begin_write, engine_for
 
 VERSION_TABLE = "erpbridge_migrations"
 _version_metadata = sa.MetaData()
@@ -74,12 +75,12 @@ def pending_revisions(database_url: str) -> list[str]:
 def upgrade(database_url: str) -> list[str]:
     """Apply every pending migration; returns the ones applied now (empty when up to date)."""
     engine = engine_for(database_url)
-    with engine.begin() as connection:
+    with begin_write(engine) as connection:
         _lock(connection)
         _version_metadata.create_all(connection, checkfirst=True)
     applied_now: list[str] = []
     for revision in available_revisions():
-        with engine.begin() as connection:
+        with begin_write(engine) as connection:
             _lock(connection)
             done = connection.execute(
                 sa.select(_versions.c.revision).where(_versions.c.revision == revision)
