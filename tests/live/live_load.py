@@ -152,7 +152,11 @@ def _problems_of(spec: Spec, status: int, body: Any) -> list[str]:
                 f"for {spec.customer} {spec.products}"
             )
     elif spec.kind == "order":
-        if body.get("order_id") != spec.order_id or body.get("status") not in ("created", "queued", "unknown"):
+        if body.get("order_id") != spec.order_id or body.get("status") not in (
+            "created",
+            "queued",
+            "unknown",
+        ):
             found.append(f"crossed: order answer {json.dumps(body)[:200]} for {spec.order_id}")
     elif spec.kind == "health" and "erp_reachable" not in body:
         found.append(f"crossed: health answered {json.dumps(body)[:200]}")
@@ -256,15 +260,20 @@ def order_row_lookup(database_url: str) -> Callable[[str], bool]:
     """``row_exists(order_id)`` on a connection of its own (not the API's engine)."""
     import sqlalchemy as sa
 
+    from erpbridge.adapters.live_sql import LIVE_ORDERS
+    from erpbridge.shopdb.schema import table
+
     engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
-    query = sa.text(
-        "SELECT COUNT(*) FROM erpbridge_live_orders o JOIN EcomOrders e ON e.OrderID = o.order_id "
-        "WHERE o.order_id = :order_id"
-    )
+    shop_orders = table("EcomOrders")
 
     def row_exists(order_id: str) -> bool:
+        query = (
+            sa.select(sa.func.count())
+            .select_from(LIVE_ORDERS.join(shop_orders, shop_orders.c.OrderID == LIVE_ORDERS.c.order_id))
+            .where(LIVE_ORDERS.c.order_id == order_id)
+        )
         with engine.connect() as connection:
-            return bool(connection.execute(query, {"order_id": order_id}).scalar())
+            return bool(connection.execute(query).scalar())
 
     return row_exists
 
@@ -317,8 +326,50 @@ def _services_main(threads: int) -> None:
     print(json.dumps({name: len({id(v) for n, v in got if n == name}) for name in names}))
 
 
+def _fork_server() -> None:
+    """Starts `erpbridge serve` processes cheaply: imports what `erpbridge serve` has imported when
+    it starts listening (the CLI and the live API module) and nothing else — no settings read, no
+    service built, no request resolved — then forks one server per line read from stdin
+    (``{"env": {...}, "log": "path"}``) and prints its pid. Each child is a fresh process in the
+    state of a server that has just started; it only skips the second or so of imports."""
+    import signal
+
+    import erpbridge_cli.main
+    from erpbridge_cli.commands.live import _import_live_api
+
+    _import_live_api()
+
+    def reap(*_: object) -> None:
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        except ChildProcessError:
+            pass
+
+    signal.signal(signal.SIGCHLD, reap)
+    for line in sys.stdin:
+        request = json.loads(line)
+        sys.stdout.flush()
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+            os.environ.clear()
+            os.environ.update(request["env"])
+            sys.argv = ["erpbridge", "serve", "--port", "0"]
+            try:
+                erpbridge_cli.main.main()
+            finally:
+                os._exit(1)
+        print(pid, flush=True)
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "lambda":
+    if sys.argv[1] == "fork-server":
+        _fork_server()
+    elif sys.argv[1] == "lambda":
         _lambda_main(int(sys.argv[2]), sys.argv[3])
     elif sys.argv[1] == "services":
         _services_main(int(sys.argv[2]))

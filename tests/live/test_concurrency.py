@@ -15,14 +15,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,32 +36,6 @@ PYTHONPATH = os.pathsep.join(
 )
 STARTS = 20
 PARALLEL_STARTS = 4
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_server(request: pytest.FixtureRequest) -> str | None:
-    """None for SQLite, else the PostgreSQL server's URL (skipped, or failed in CI, when unreachable)."""
-    if request.param == "postgresql":
-        return str(request.getfixturevalue("postgres_server_url"))
-    return None
-
-
-@contextmanager
-def fresh_database(server: str | None, folder: Path) -> Iterator[str]:
-    """An empty database of its own: a SQLite file, or a PostgreSQL schema dropped afterwards."""
-    if server is None:
-        yield f"sqlite:///{folder}/shop.db"
-        return
-    schema = f"c_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in server else "?"
-    try:
-        yield f"{server}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 def api_env(emulator: Any, database_url: str, state_dir: Path) -> dict[str, str]:
@@ -114,77 +87,127 @@ def check_erp(outcomes: list[live_load.Outcome], erp: dict[str, int]) -> list[st
     """Created orders are in the ERP once; no order is there twice."""
     problems = [f"{order_id} is in the ERP {count} times" for order_id, count in erp.items() if count > 1]
     for outcome in outcomes:
-        if outcome.kind == "order" and outcome.status == 201 and erp.get(outcome.body["order_id"]) != 1:
-            problems.append(f"{outcome.body['order_id']} answered created, in the ERP: {erp.get(outcome.body['order_id'])}")
+        order_id = outcome.body["order_id"] if outcome.kind == "order" and outcome.status == 201 else None
+        if order_id and erp.get(order_id) != 1:
+            problems.append(f"{order_id} answered created; sales orders in the ERP: {erp.get(order_id, 0)}")
     return problems
 
 
 # --- `erpbridge serve` over HTTP ------------------------------------------------------------------
 
 
-def start_serve(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "erpbridge_cli.main", "serve", "--port", "0"],
+class ServeStarter:
+    """Starts fresh `erpbridge serve` processes through the fork server of live_load.py."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, str(Path(live_load.__file__)), "fork-server"],
             env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
             cwd=ROOT,
         )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        found = re.search(r"live API on (http://127\.0\.0\.1:\d+)", log.read_text(errors="replace"))
-        if found:
-            return process, found.group(1)
-        if process.poll() is not None:
-            break
-        time.sleep(0.02)
-    process.kill()
-    raise AssertionError(f"erpbridge serve did not start:\n{log.read_text(errors='replace')[-3000:]}")
+        self._lock = threading.Lock()
+
+    def start(self, env: dict[str, str], log: Path) -> tuple[int, str]:
+        """The new server's pid and base URL, once it listens."""
+        assert self._process.stdin is not None and self._process.stdout is not None
+        with self._lock:
+            self._process.stdin.write(json.dumps({"env": env, "log": str(log)}).encode() + b"\n")
+            self._process.stdin.flush()
+            pid = int(self._process.stdout.readline())
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            text = log.read_text(errors="replace") if log.exists() else ""
+            found = re.search(r"live API on (http://127\.0\.0\.1:\d+)", text)
+            if found:
+                return pid, found.group(1)
+            if not _alive(pid):
+                break
+            time.sleep(0.02)
+        stop(pid)
+        raise AssertionError(f"erpbridge serve did not start:\n{text[-3000:]}")
+
+    def close(self) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.close()
+        self._process.wait(timeout=30)
 
 
-def one_serve_start(number: int, server: str | None, emulator: Any, folder: Path) -> list[live_load.Outcome]:
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def stop(pid: int) -> None:
+    """Stop a server and wait until it is gone (its connections closed)."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + 30
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+@pytest.fixture(scope="module")
+def serve_starter() -> Iterator[ServeStarter]:
+    starter = ServeStarter({**os.environ, "PYTHONPATH": PYTHONPATH, "COLUMNS": "250"})
+    yield starter
+    starter.close()
+
+
+def one_serve_start(
+    starter: ServeStarter, number: int, database_url: str, emulator: Any, folder: Path
+) -> list[live_load.Outcome]:
+    """Start `erpbridge serve`, send one burst right away, read back every accepted order, stop."""
     folder.mkdir()
-    with fresh_database(server, folder) as database_url:
-        process, base_url = start_serve(api_env(emulator, database_url, folder / "state"), folder / "serve.log")
-        try:
-            outcomes = live_load.run_burst(
-                live_load.burst(f"{'pg' if server else 'sq'}{number}"),
-                live_load.http_sender(base_url),
-                live_load.order_row_lookup(database_url),
-                timeout_error=requests.Timeout,
+    pid, base_url = starter.start(api_env(emulator, database_url, folder / "state"), folder / "serve.log")
+    try:
+        outcomes = live_load.run_burst(
+            live_load.burst(f"s{number}"),
+            live_load.http_sender(base_url),
+            live_load.order_row_lookup(database_url),
+            timeout_error=requests.Timeout,
+        )
+
+        def get(order_id: str, customer: str) -> tuple[int, Any]:
+            answer = requests.get(
+                f"{base_url}/v1/orders/{order_id}",
+                headers={"Authorization": f"Bearer {live_load.token(customer)}"},
+                timeout=30,
             )
+            return answer.status_code, answer.json()
 
-            def get(order_id: str, customer: str) -> tuple[int, Any]:
-                answer = requests.get(
-                    f"{base_url}/v1/orders/{order_id}",
-                    headers={"Authorization": f"Bearer {live_load.token(customer)}"},
-                    timeout=30,
-                )
-                return answer.status_code, answer.json()
-
-            for problem in check_stored_orders(outcomes, get):
-                outcomes[0].problems.append(problem)
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+        outcomes[0].problems.extend(check_stored_orders(outcomes, get))
+    finally:
+        stop(pid)
     return outcomes
 
 
 def test_serve_answers_never_cross_and_accepted_orders_are_stored(
-    database_server: str | None, faulty_emulator: Any, tmp_path: Path
+    serve_starter: ServeStarter, database_url: str, faulty_emulator: Any, tmp_path: Path
 ) -> None:
-    """20 fresh `erpbridge serve` processes, 50 concurrent mixed requests each, right after start."""
+    """20 fresh `erpbridge serve` processes, 50 concurrent mixed requests each, right after start.
+
+    The processes share one database, empty at first: the first ones migrate it side by side (as
+    several servers or containers starting together on a new database), later ones find it ready.
+    """
     with ThreadPoolExecutor(max_workers=PARALLEL_STARTS) as pool:
         runs = list(
             pool.map(
-                lambda n: one_serve_start(n, database_server, faulty_emulator, tmp_path / f"start-{n}"),
+                lambda n: one_serve_start(
+                    serve_starter, n, database_url, faulty_emulator, tmp_path / f"start-{n}"
+                ),
                 range(STARTS),
             )
         )
     outcomes = [outcome for run in runs for outcome in run]
     totals = live_load.summary(outcomes)
-    kind = "postgresql" if database_server else "sqlite"
+    kind = sa.make_url(database_url).get_backend_name()
     print(f"erpbridge serve, {kind}, {STARTS} starts x {live_load.BURST}: {json.dumps(totals)}")
     problems = [f"start {n}: {p}" for n, run in enumerate(runs) for o in run for p in o.problems]
     problems += check_erp(outcomes, in_erp(faulty_emulator))
@@ -207,7 +230,10 @@ def test_lambda_handler_called_from_many_threads_never_crosses_answers(
 
     upgrade(database_url)
     dispose_engines()
-    env = {**api_env(faulty_emulator, database_url, tmp_path / "state"), "POWERTOOLS_METRICS_DISABLED": "false"}
+    env = {
+        **api_env(faulty_emulator, database_url, tmp_path / "state"),
+        "POWERTOOLS_METRICS_DISABLED": "false",
+    }
     done = subprocess.run(
         [sys.executable, str(Path(live_load.__file__)), "lambda", "3", "la"],
         env=env,
