@@ -47,7 +47,7 @@ log = logging.getLogger("erpbridge.live")
 T = TypeVar("T")
 
 
-class built_once(Generic[T]):  # noqa: N801 - used like functools.cached_property
+class built_once(Generic[T]):  # lower case: used like functools.cached_property
     """``functools.cached_property`` with a lock: the first thread that asks for a service builds
     it while the others wait, and every thread gets that one object.
 
