@@ -74,11 +74,17 @@ def _any_error(error: Exception) -> Response[Any]:
     return map_error(error)
 
 
+# Price-chunk workers emit ErpLatency, and one that outlives its request's deadline may do so while
+# another invocation flushes: adding and flushing take this lock.
+_metrics_lock = threading.Lock()
+
+
 class PowertoolsMetrics:
-    """Use-case metrics as CloudWatch EMF (flushed by ``log_metrics``)."""
+    """Use-case metrics as CloudWatch EMF (flushed at the end of each invocation)."""
 
     def emit(self, metric: Metric) -> None:
-        metrics.add_metric(name=metric.name, unit=MetricUnit(metric.unit), value=metric.value)
+        with _metrics_lock:
+            metrics.add_metric(name=metric.name, unit=MetricUnit(metric.unit), value=metric.value)
 
 
 def openapi_document() -> dict[str, Any]:
@@ -99,10 +105,13 @@ _one_invocation = threading.Lock()
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     with _one_invocation:  # never contended in Lambda; serialises a threaded host's requests
-        return _invoke(event, context)
+        try:
+            return _invoke(event, context)
+        finally:
+            with _metrics_lock:  # what @metrics.log_metrics does, never while a worker adds one
+                metrics.flush_metrics()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@metrics.log_metrics
 def _invoke(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
