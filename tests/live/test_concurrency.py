@@ -2,8 +2,8 @@
 and lost — through `erpbridge serve` over real HTTP and through the Lambda handler from many
 threads, on SQLite and PostgreSQL (issue 14, section 1; docs/live-concurrency.md).
 
-Each start is a fresh process (nothing built, nothing resolved yet: a cold start) against its own
-fresh database and the BC emulator; several starts run side by side to keep the file fast. A burst
+Each start is a fresh process (nothing built, nothing resolved yet: a cold start) against the BC
+emulator; several starts run side by side, on one database per test that is empty at first. A burst
 is 50 requests released at once (tests/live/live_load.py): prices, document lists and orders for
 three customers with their own tokens, some orders from clients that give up after 50 ms and send
 the same order again, and the ERP dropping the connection after a quarter of the creates (answer
