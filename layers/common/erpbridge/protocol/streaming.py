@@ -35,6 +35,8 @@ from erpbridge.protocol.xmlsafe import (
     STREAM_LIMITS,
     LimitedStream,
     XmlLimits,
+    attributes_of,
+    describe_open_markup,
     element_path,
     open_xml_stream,
     syntax_error,
@@ -46,6 +48,11 @@ CHUNK_BYTES = 64 * 1024
 _COLUMN_KEYS = ["columnName"]
 _NULL_KEYS = ["columnName", "isNull"]
 _VERIFIED_MAX = 10_000
+# How much of the input since the last complete item is kept to explain a refusal (1 MiB).
+_EXPLAIN_CHUNKS = 16
+# More "=" than this since the last item (a chunk of plain columns has some 2,000): read the next
+# item with the general reader.
+_MANY_ATTRIBUTES = 8_000
 
 
 class StreamingTableReader:
@@ -79,7 +86,7 @@ class StreamingTableReader:
 
     def _capture_root(self, root: Any) -> None:
         self.root_tag = str(root.tag)
-        self.root_attributes = {str(k): str(v) for k, v in root.items()}
+        self.root_attributes = attributes_of(root, self._what)
         docinfo = root.getroottree().docinfo
         if docinfo.doctype or docinfo.internalDTD is not None:  # defence behind the prolog check
             raise XmlSecurityError(f"{self._what} declares a DOCTYPE; DTDs and entities are refused")
@@ -116,13 +123,33 @@ class StreamingTableReader:
         count = 0
         read, feed, read_events = source.read, parser.feed, parser.read_events
         root: Any = None
+        # libxml2's push parser holds an unfinished tag, comment, CDATA section or PI until its
+        # end arrives, and the current item's tree until its end tag: both are bounded by what
+        # was fed since the last item ended (bytes; "<" that open an element and "=" that may
+        # set an attribute, counted in C). The first chunks since then are kept to say what was
+        # left open.
+        max_pending, max_elements = self._limits.max_item_bytes, self._limits.max_elements
+        pending = elements = equals = 0
+        since: list[bytes] = []
+        since_offset = 0
         try:
             while True:
                 chunk = read(CHUNK_BYTES)
                 if chunk:
+                    pending += len(chunk)
+                    elements += chunk.count(b"<") - chunk.count(b"</")
+                    equals += chunk.count(b"=")
+                    if len(since) < _EXPLAIN_CHUNKS:
+                        since.append(chunk)
+                    if pending > max_pending or elements + equals > max_elements:
+                        raise self._too_large(since, since_offset, pending > max_pending)
                     feed(chunk)
                 else:
-                    root = parser.close()  # reports a truncated document
+                    try:
+                        root = parser.close()  # reports a truncated document
+                    except etree.XMLSyntaxError as error:
+                        raise syntax_error(error, self._what, at_end=True) from None
+                before = count
                 for _, item in read_events():
                     if count == 0:
                         self._capture_root(item.getroottree().getroot())
@@ -134,7 +161,10 @@ class StreamingTableReader:
                     # attributes, comments, duplicates, long text) goes through the general reader.
                     row: Row = {}
                     children = item.getchildren()
-                    for column in children:
+                    # lxml's values() takes time quadratic in an element's attributes: when the
+                    # input since the last item could hold many, the general reader (get() only)
+                    # reads the item.
+                    for column in () if equals > _MANY_ATTRIBUTES else children:
                         values = column.values()
                         if len(values) == 1 and not len(column):
                             name = verified.get(values[0])
@@ -161,12 +191,39 @@ class StreamingTableReader:
                     item.clear(keep_tail=False)
                     while item.getprevious() is not None:
                         del parent[0]
+                if count != before:  # an item ended in this chunk: what follows starts afresh
+                    pending = elements = equals = 0
+                    since = [chunk]
+                    since_offset = source.bytes_read - len(chunk)
                 if not chunk:
                     break
         except etree.XMLSyntaxError as error:
             raise syntax_error(error, self._what) from None
         if count == 0 and root is not None:
             self._capture_root(root)
+
+    def _too_large(self, since: list[bytes], offset: int, by_bytes: bool) -> XmlSecurityError:
+        """The refusal of an item (or what lies between two items) that outgrew the limits."""
+        limits = self._limits
+        if not by_bytes:
+            return XmlSecurityError(
+                f"{self._what} holds more than {limits.max_elements:,} elements and attributes "
+                "without completing an item (an item this large is refused)",
+                where=f"byte {offset:,}",
+            )
+        message = f"{self._what} holds more than {limits.max_item_bytes:,} bytes without completing an item"
+        seen = b"".join(since)
+        # The first chunk is the one where the last item ended: start after that item's end.
+        start = max(seen.rfind(b"</item", 0, CHUNK_BYTES), seen.rfind(b"/>", 0, CHUNK_BYTES), 0)
+        found = describe_open_markup(seen[start:], offset + start)
+        if found is not None and offset + len(seen) - found[0] >= CHUNK_BYTES:
+            at, what = found
+            held = offset + len(seen) - at
+            return XmlSecurityError(
+                f"{message}: {what} starting at byte {at:,} is still not closed {held:,} bytes later",
+                where=f"byte {at:,}",
+            )
+        return XmlSecurityError(f"{message} (an item this large is refused)", where=f"byte {offset:,}")
 
     def _enter_parent(self, item: Any, max_depth: int) -> Any:
         """A new container of items: check the depth once and drop finished containers."""

@@ -31,7 +31,14 @@ from lxml import etree
 
 from erpbridge.errors import ProtocolError
 from erpbridge.protocol.formats import format_bool, format_datetime, format_number, parse_bool
-from erpbridge.protocol.xmlsafe import DEFAULT_LIMITS, XmlLimits, compiled_xpath, element_path, parse_xml
+from erpbridge.protocol.xmlsafe import (
+    DEFAULT_LIMITS,
+    XmlLimits,
+    attributes_of,
+    compiled_xpath,
+    element_path,
+    parse_xml,
+)
 
 __all__ = [
     "REQUEST_DECLARATION",
@@ -177,7 +184,7 @@ def parse_tables(
 
 def tables_from_root(root: Any, *, what: str = "response") -> TablesDocument:
     """Read the rows of an already parsed document (any root; every ``item`` below it)."""
-    document = TablesDocument(root_tag=str(root.tag), attributes={str(k): str(v) for k, v in root.items()})
+    document = TablesDocument(root_tag=str(root.tag), attributes=attributes_of(root, what))
     document.items.extend(_rows(root, what))
     return document
 
