@@ -18,6 +18,9 @@ from erpbridge.errors import ErpBridgeError
 from erpbridge_cli.commands._batch_common import console, fail, runtime
 
 
+_WARNINGS_SHOWN = 20
+
+
 class _ProgressReader:
     """A read-only file that reports how far it has been read."""
 
@@ -77,6 +80,13 @@ def import_file(
         f"{counts.skipped:,}",
     )
     console.print(table)
+    # What the import left out (unmapped tables, unknown columns), as the run's report has it.
+    report = getattr(importer, "last_report", None)
+    warnings: list[str] = list(getattr(report, "warnings", None) or [])
+    for warning in warnings[:_WARNINGS_SHOWN]:
+        console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
+    if len(warnings) > _WARNINGS_SHOWN:
+        console.print(f"[yellow]warning:[/yellow] … and {len(warnings) - _WARNINGS_SHOWN:,} more warnings")
 
 
 def register(app: typer.Typer) -> None:

@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 from lxml import etree
 
 from erpbridge.errors import ProtocolError, XmlSecurityError
-from erpbridge.protocol.tables import Row, export_is_done, row_from_item
+from erpbridge.protocol.tables import MAX_NAME_CHARS, Row, check_name, export_is_done, row_from_item
 from erpbridge.protocol.xmlsafe import (
     LIBXML2_TEXT_CAP,
     PARSER_OPTIONS,
@@ -156,6 +156,7 @@ class StreamingTableReader:
                     if item.getparent() is not parent:
                         parent = self._enter_parent(item, max_depth)
                         table = (parent.get("tableName") or "") if parent is not None else ""
+                        check_name(table, "table", parent, self._what)
                     # The common shapes are read inline: <column columnName="..">text</column> and
                     # <column columnName=".." isNull="true"/>. Anything else (nested markup, other
                     # attributes, comments, duplicates, long text) goes through the general reader.
@@ -169,7 +170,7 @@ class StreamingTableReader:
                         if len(values) == 1 and not len(column):
                             name = verified.get(values[0])
                             if name is None:
-                                if column.keys() != _COLUMN_KEYS:
+                                if column.keys() != _COLUMN_KEYS or len(values[0]) > MAX_NAME_CHARS:
                                     break
                                 if len(verified) > _VERIFIED_MAX:
                                     verified.clear()
@@ -185,6 +186,8 @@ class StreamingTableReader:
                     if len(row) != len(children):
                         row = self._general_row(item, max_depth, max_text)
                     name = item.get("table")
+                    if name is not None and len(name) > MAX_NAME_CHARS:
+                        check_name(name, "table", item, self._what)
                     count += 1
                     self.rows_read = count
                     yield (table if name is None else name), row
