@@ -83,10 +83,11 @@ def import_file(
     # What the import left out (unmapped tables, unknown columns), as the run's report has it.
     report = getattr(importer, "last_report", None)
     warnings: list[str] = list(getattr(report, "warnings", None) or [])
-    for warning in warnings[:_WARNINGS_SHOWN]:
+    if len(warnings) > _WARNINGS_SHOWN:  # the first ones, and the last (it sums up what was cut)
+        skipped = len(warnings) - _WARNINGS_SHOWN
+        warnings = [*warnings[: _WARNINGS_SHOWN - 1], f"… {skipped:,} more warnings …", warnings[-1]]
+    for warning in warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
-    if len(warnings) > _WARNINGS_SHOWN:
-        console.print(f"[yellow]warning:[/yellow] … and {len(warnings) - _WARNINGS_SHOWN:,} more warnings")
 
 
 def register(app: typer.Typer) -> None:

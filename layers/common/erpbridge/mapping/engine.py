@@ -56,7 +56,7 @@ _T = TypeVar("_T")
 # table's columns missing from its first row are warned about this many times.
 _NAMED_TABLES = 100
 _NAMES_SHOWN = 20
-_COLUMN_WARNINGS = 20
+_COLUMN_WARNINGS = 10
 
 
 def _names(names: list[str] | tuple[str, ...]) -> str:
@@ -353,13 +353,13 @@ class _Importer:
             if on_progress is not None and read_count % 10_000 == 0:
                 on_progress(read_count)
         report.rows_read = read_count
-        for table_name, count in self.unmapped_tables.items():
-            report.warnings.append(f"source table {table_name}: no mapping, {count} rows ignored")
-        if self.unlisted_rows:
+        if self.unlisted_rows:  # first: a reader of the first few warnings sees the scale
             report.warnings.append(
                 f"{self.unlisted_rows:,} rows of more tables with no mapping ignored "
                 f"(only the first {_NAMED_TABLES} such tables are named)"
             )
+        for table_name, count in self.unmapped_tables.items():
+            report.warnings.append(f"source table {table_name}: no mapping, {count} rows ignored")
         if on_progress is not None:
             on_progress(report.rows_read)
 

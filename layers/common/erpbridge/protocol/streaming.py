@@ -55,6 +55,12 @@ _EXPLAIN_CHUNKS = 16
 _MANY_ATTRIBUTES = 8_000
 
 
+def _markup(chunk: bytes) -> tuple[int, int]:
+    """Elements (comments, PIs, CDATA) a chunk may open, and attributes it may set: its "<" that
+    do not start an end tag, and its "=" (three scans in C, a few microseconds per 64 KiB)."""
+    return chunk.count(b"<") - chunk.count(b"</"), chunk.count(b"=")
+
+
 class StreamingTableReader:
     """Yield ``(table name, row)`` for every ``item`` of a ``tables`` stream, in document order.
 
@@ -137,8 +143,9 @@ class StreamingTableReader:
                 chunk = read(CHUNK_BYTES)
                 if chunk:
                     pending += len(chunk)
-                    elements += chunk.count(b"<") - chunk.count(b"</")
-                    equals += chunk.count(b"=")
+                    opened, assigned = _markup(chunk)
+                    elements += opened
+                    equals += assigned
                     if len(since) < _EXPLAIN_CHUNKS:
                         since.append(chunk)
                     if pending > max_pending or elements + equals > max_elements:

@@ -1,0 +1,120 @@
+"""Running the importer on a hostile file in a child process, with its exit code, its output and
+its peak RSS (``ru_maxrss`` of that child alone, from ``os.wait4``); the corpus's files; what
+"the database is unchanged" compares."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from .corpus import CASES, JOB, Case, write
+
+ROOT = Path(__file__).resolve().parents[2]
+# The child runs the code of this checkout, whatever the virtual environment has installed.
+CHILD_PATH = os.pathsep.join(str(ROOT / part) for part in ("layers/common", "cli", "functions/batch"))
+TIMEOUT_S = 120
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    exit_code: int
+    output: str
+    peak_rss_mb: float
+    seconds: float
+
+
+def child_env(database_url: str, state_dir: Path) -> dict[str, str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("ERPBRIDGE_") and not name.startswith("PYTEST")
+    }
+    env.update(
+        ERPBRIDGE_DATABASE_URL=database_url,
+        ERPBRIDGE_STATE_DIR=str(state_dir),
+        ERPBRIDGE_MAPPINGS_DIR=str(ROOT / "mappings"),
+        ERPBRIDGE_ERP_AUTH="none",  # the importer never calls the ERP
+        POWERTOOLS_METRICS_DISABLED="true",
+        POWERTOOLS_SERVICE_NAME="erpbridge",
+        COLUMNS="250",
+        PYTHONPATH=CHILD_PATH,
+    )
+    return env
+
+
+def run_child(args: list[str], env: dict[str, str], log: Path) -> ChildRun:
+    """``python args…`` to completion (killed after TIMEOUT_S), measured."""
+    started = time.perf_counter()
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, *args], stdout=out, stderr=subprocess.STDOUT, env=env)
+        watchdog = threading.Timer(TIMEOUT_S, process.kill)
+        watchdog.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            watchdog.cancel()
+        process.returncode = os.waitstatus_to_exitcode(status)
+    # ru_maxrss is in KiB on Linux, bytes on macOS.
+    peak = usage.ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else usage.ru_maxrss / 1024
+    output = log.read_text(errors="replace")
+    return ChildRun(process.returncode, output, peak, time.perf_counter() - started)
+
+
+def import_with_cli(file: Path, database_url: str, work: Path) -> ChildRun:
+    """``erpbridge import FILE --job fetch-customer-data`` in a child process."""
+    args = ["-m", "erpbridge_cli.main", "import", str(file), "--job", JOB]
+    return run_child(args, child_env(database_url, work / "state"), work / "cli.log")
+
+
+def database_snapshot(url: str) -> dict[str, object]:
+    """Every table's row count and the users themselves: what "unchanged" compares."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            names = sa.inspect(connection).get_table_names()
+            counts = {
+                name: connection.execute(sa.select(sa.func.count()).select_from(sa.table(name))).scalar_one()
+                for name in names
+            }
+            users = connection.execute(
+                sa.text('SELECT "AccessUserExternalID", "AccessUserName" FROM "AccessUser" ORDER BY 1')
+            ).all()
+    finally:
+        engine.dispose()
+    return {"counts": counts, "users": [tuple(row) for row in users]}
+
+
+class Corpus:
+    """Builds each case's file once per session, in one folder removed at the end."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._built: dict[str, Path] = {}
+
+    def file(self, case: Case) -> Path:
+        path = self._built.get(case.id)
+        if path is None:
+            path = self._built[case.id] = write(self.folder / f"{case.id}.xml", case.build())
+        return path
+
+    def remove(self) -> None:
+        for path in self._built.values():
+            path.unlink(missing_ok=True)
+
+
+def case_params() -> list[object]:
+    """Every case on SQLite; those whose rows reach the database on PostgreSQL too."""
+    params: list[object] = []
+    for case in CASES:
+        for database in ("sqlite", "postgres") if case.postgres else ("sqlite",):
+            marks = [pytest.mark.hostile_large] if case.large else []
+            params.append(pytest.param(case, database, id=f"{case.id}-{database}", marks=marks))
+    return params
