@@ -82,7 +82,11 @@ def _billion_laughs() -> list[Part]:
     entities = b"".join(
         b'<!ENTITY lol%d "%s">' % (n, b"".join([b"&lol%d;" % (n - 1)] * 10)) for n in range(1, 10)
     )
-    return [b'<?xml version="1.0"?>\n<!DOCTYPE tables [<!ENTITY lol0 "lol">', entities, b"]>\n<tables>&lol9;</tables>"]
+    return [
+        b'<?xml version="1.0"?>\n<!DOCTYPE tables [<!ENTITY lol0 "lol">',
+        entities,
+        b"]>\n<tables>&lol9;</tables>",
+    ]
 
 
 def _external_entity(declaration: bytes, use: bytes) -> list[Part]:
@@ -163,7 +167,9 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         "huge-attribute-400MB",
-        lambda: _prefixed(b'<item><column columnName="AccessUserName" x="', Hole(400 * MiB), b'">a</column>', END),
+        lambda: _prefixed(
+            b'<item><column columnName="AccessUserName" x="', Hole(400 * MiB), b'">a</column>', END
+        ),
         r"holds more than 16,777,216 bytes without completing an item: the value of attribute x of <column>",
         postgres=True,
         large=True,

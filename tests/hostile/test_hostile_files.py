@@ -99,7 +99,9 @@ event = {
 print("OUTCOME " + json.dumps(lambda_handler(event, Context())))
 """
 
-HANDLER_CASES = [case for case in CASES if case.id in ("huge-attribute-400MB", "million-elements-in-one-item")]
+HANDLER_CASES = [
+    case for case in CASES if case.id in ("huge-attribute-400MB", "million-elements-in-one-item")
+]
 
 
 @pytest.mark.hostile_large

@@ -17,7 +17,6 @@ from rich.table import Table
 from erpbridge.errors import ErpBridgeError
 from erpbridge_cli.commands._batch_common import console, fail, runtime
 
-
 _WARNINGS_SHOWN = 20
 
 
