@@ -18,8 +18,6 @@ import sqlalchemy as sa
 from .corpus import CASES, JOB, Case, write
 
 ROOT = Path(__file__).resolve().parents[2]
-# The child runs the code of this checkout, whatever the virtual environment has installed.
-CHILD_PATH = os.pathsep.join(str(ROOT / part) for part in ("layers/common", "cli", "functions/batch"))
 TIMEOUT_S = 120
 
 
@@ -31,7 +29,8 @@ class ChildRun:
     seconds: float
 
 
-def child_env(database_url: str, state_dir: Path) -> dict[str, str]:
+def child_env(database_url: str, state_dir: Path, *, code: Path = ROOT) -> dict[str, str]:
+    """The child's environment: local mode, this database, the code of checkout ``code``."""
     env = {
         name: value
         for name, value in os.environ.items()
@@ -45,7 +44,7 @@ def child_env(database_url: str, state_dir: Path) -> dict[str, str]:
         POWERTOOLS_METRICS_DISABLED="true",
         POWERTOOLS_SERVICE_NAME="erpbridge",
         COLUMNS="250",
-        PYTHONPATH=CHILD_PATH,
+        PYTHONPATH=os.pathsep.join(str(code / part) for part in ("layers/common", "cli", "functions/batch")),
     )
     return env
 
@@ -68,10 +67,11 @@ def run_child(args: list[str], env: dict[str, str], log: Path) -> ChildRun:
     return ChildRun(process.returncode, output, peak, time.perf_counter() - started)
 
 
-def import_with_cli(file: Path, database_url: str, work: Path) -> ChildRun:
-    """``erpbridge import FILE --job fetch-customer-data`` in a child process."""
+def import_with_cli(file: Path, database_url: str, work: Path, *, code: Path = ROOT) -> ChildRun:
+    """``erpbridge import FILE --job fetch-customer-data`` in a child process running the code of
+    checkout ``code`` (by default this one, whatever the virtual environment has installed)."""
     args = ["-m", "erpbridge_cli.main", "import", str(file), "--job", JOB]
-    return run_child(args, child_env(database_url, work / "state"), work / "cli.log")
+    return run_child(args, child_env(database_url, work / "state", code=code), work / "cli.log")
 
 
 def database_snapshot(url: str) -> dict[str, object]:
