@@ -49,11 +49,43 @@ def child_env(database_url: str, state_dir: Path, *, code: Path = ROOT) -> dict[
     return env
 
 
+# Runs ``-m module args…`` or ``-c code args…`` and, at exit, writes the process's own peak RSS
+# (VmHWM, in KiB) to $HOSTILE_PEAK_FILE. ru_maxrss is no use on Linux: a child starts with the
+# high-water mark of the parent it was forked from (a test runner of hundreds of MB).
+_MEASURED = """
+import atexit, os, runpy, sys
+def _report():
+    try:
+        with open("/proc/self/status") as status:
+            peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return
+    with open(os.environ["HOSTILE_PEAK_FILE"], "w") as out:
+        out.write(peak)
+atexit.register(_report)
+kind, target, *rest = sys.argv[1:]
+if kind == "-m":
+    sys.argv = [target, *rest]
+    runpy.run_module(target, run_name="__main__", alter_sys=True)
+else:
+    sys.argv = ["-c", *rest]
+    exec(compile(target, "<child>", "exec"), {"__name__": "__main__"})
+"""
+
+
 def run_child(args: list[str], env: dict[str, str], log: Path) -> ChildRun:
-    """``python args…`` to completion (killed after TIMEOUT_S), measured."""
+    """``python args…`` (``-m module …`` or ``-c code …``) to completion (killed after
+    TIMEOUT_S), with the child's own peak RSS."""
     started = time.perf_counter()
+    peak_file = log.with_suffix(".peak")
+    peak_file.unlink(missing_ok=True)
     with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, *args], stdout=out, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(
+            [sys.executable, "-c", _MEASURED, *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**env, "HOSTILE_PEAK_FILE": str(peak_file)},
+        )
         watchdog = threading.Timer(TIMEOUT_S, process.kill)
         watchdog.start()
         try:
@@ -61,8 +93,10 @@ def run_child(args: list[str], env: dict[str, str], log: Path) -> ChildRun:
         finally:
             watchdog.cancel()
         process.returncode = os.waitstatus_to_exitcode(status)
-    # ru_maxrss is in KiB on Linux, bytes on macOS.
-    peak = usage.ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else usage.ru_maxrss / 1024
+    if peak_file.exists():
+        peak = int(peak_file.read_text()) / 1024
+    else:  # no /proc (macOS) or killed: ru_maxrss, an upper bound (KiB on Linux, bytes on macOS)
+        peak = usage.ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else usage.ru_maxrss / 1024
     output = log.read_text(errors="replace")
     return ChildRun(process.returncode, output, peak, time.perf_counter() - started)
 
