@@ -2,12 +2,12 @@
 
 1. ``erpbridge import FILE --job fetch-customer-data`` on every file of the hostile corpus
    (``tests/hostile/corpus.py``) in a fresh child process on SQLite; prints exit code, seconds and
-   peak RSS (``ru_maxrss`` of that child). ``--code DIR`` runs another checkout's code instead
+   peak RSS (VmHWM of that child, reported at its exit). ``--code DIR`` runs another checkout's code instead
    (e.g. a worktree of an older commit, for before/after figures). Target: every peak < 150 MB.
 2. The guard's cost: ``StreamingTableReader`` on a generated ~300 MB product response
    (``bench_streaming_reader``'s file), with its per-chunk counts of "=" and "<" and without them
    (the counts replaced by zeros), alternating in fresh child processes, best of ``--repeat``. Prints
-   the time ratio; target ≤ 1.05x.
+   wall and CPU time ratios; target: CPU-time ratio ≤ 1.05x.
 
     .venv/bin/python bench/bench_hostile_files.py                 # both parts
     .venv/bin/python bench/bench_hostile_files.py --only rss --code /path/to/old/checkout
@@ -99,11 +99,14 @@ def measure_guard(rows: int, repeat: int) -> bool:
     cpu = {kind: min(r["cpu"] for r in measured) for kind, measured in runs.items()}
     for kind in runs:
         print(f"  reader {kind:7s} the guard: {best[kind]:7.2f} s (cpu {cpu[kind]:6.2f} s)")
-    ratio = best["with"] / best["without"]
-    print(f"  cpu-time ratio with/without: {cpu['with'] / cpu['without']:.3f}x")
+    # The verdict is on CPU time: the guard adds CPU work only, and wall time on a busy machine
+    # (shared CI runners) swings by more than the guard could cost.
+    ratio = cpu["with"] / cpu["without"]
+    print(f"  wall-time ratio with/without: {best['with'] / best['without']:.3f}x")
     ok = ratio <= RATIO_TARGET
     print(
-        f"  ratio with/without the guard: {ratio:.3f}x (target <= {RATIO_TARGET}x) {'OK' if ok else 'MISSED'}"
+        f"  cpu-time ratio with/without the guard: {ratio:.3f}x (target <= {RATIO_TARGET}x) "
+        f"{'OK' if ok else 'MISSED'}"
     )
     return ok
 
