@@ -17,6 +17,8 @@ from rich.table import Table
 from erpbridge.errors import ErpBridgeError
 from erpbridge_cli.commands._batch_common import console, fail, runtime
 
+_WARNINGS_SHOWN = 20
+
 
 class _ProgressReader:
     """A read-only file that reports how far it has been read."""
@@ -77,6 +79,14 @@ def import_file(
         f"{counts.skipped:,}",
     )
     console.print(table)
+    # What the import left out (unmapped tables, unknown columns), as the run's report has it.
+    report = getattr(importer, "last_report", None)
+    warnings: list[str] = list(getattr(report, "warnings", None) or [])
+    if len(warnings) > _WARNINGS_SHOWN:  # the first ones, and the last (it sums up what was cut)
+        skipped = len(warnings) - _WARNINGS_SHOWN
+        warnings = [*warnings[: _WARNINGS_SHOWN - 1], f"… {skipped:,} more warnings …", warnings[-1]]
+    for warning in warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

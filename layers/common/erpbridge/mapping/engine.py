@@ -52,6 +52,19 @@ from erpbridge.shopdb.ports import (
 
 _T = TypeVar("_T")
 
+# A file's unmapped tables are named up to this many; warnings list this many names at most; a
+# table's columns missing from its first row are warned about this many times.
+_NAMED_TABLES = 100
+_NAMES_SHOWN = 20
+_COLUMN_WARNINGS = 10
+
+
+def _names(names: list[str] | tuple[str, ...]) -> str:
+    """Names for a warning: the first few, each shortened, and how many more."""
+    shown = ", ".join(name if len(name) <= 80 else name[:80] + "…" for name in names[:_NAMES_SHOWN])
+    more = len(names) - _NAMES_SHOWN
+    return f"{shown} and {more:,} more" if more > 0 else shown
+
 
 @dataclass
 class TableReport:
@@ -207,7 +220,9 @@ class _Importer:
         self.runs_by_source: dict[str, list[_MappingRun]] = {}
         self.row_numbers: dict[str, int] = {}
         self.unmapped_tables: dict[str, int] = {}
+        self.unlisted_rows = 0  # rows of unmapped tables beyond the first _NAMED_TABLES names
         self.known_columns: dict[str, set[str]] = {}
+        self.column_warnings: dict[str, int] = {}
         self._default_shop: str | bool | None = False
         self.worker = _Worker()
 
@@ -233,7 +248,7 @@ class _Importer:
                 continue
             if plan.unmapped_sources:
                 self.report.warnings.append(
-                    f"{plan.label}: source columns not mapped: {', '.join(plan.unmapped_sources)}"
+                    f"{plan.label}: source columns not mapped: {_names(plan.unmapped_sources)}"
                 )
             language_column = LANGUAGE_COLUMNS.get(plan.table.name)
             spec = StageSpec(
@@ -288,26 +303,36 @@ class _Importer:
             if runs is None:
                 if table_name.lower() in self.by_source:
                     runs = self._start_source(table_name, row)
-                else:
+                    self.known_columns[table_name] = set(row)
+                elif len(self.unmapped_tables) < _NAMED_TABLES:
                     runs = []
                     self.unmapped_tables[table_name] = 0
+                else:  # a file of countless table names must not fill memory with them
+                    self.unlisted_rows += 1
+                    continue
                 runs_by_source[table_name] = runs
-                self.known_columns[table_name] = set(row)
             if not runs:
                 self.unmapped_tables[table_name] += 1
                 continue
             number = row_numbers.get(table_name, 0) + 1
             row_numbers[table_name] = number
-            known = self.known_columns[table_name]
-            if not known.issuperset(row):
+            known = self.known_columns.get(table_name)
+            if known is not None and not known.issuperset(row):
                 # Columns are discovered from a table's first row (as Dynamicweb does); say so
-                # once per new column rather than silently dropping its values.
+                # once per new column rather than silently dropping its values (up to a point:
+                # then the table's new columns are no longer tracked).
                 new = sorted(set(row) - known)
                 known.update(new)
                 report.warnings.append(
-                    f"{table_name} row {number}: columns {', '.join(new)} are not in the table's first row "
+                    f"{table_name} row {number}: columns {_names(new)} are not in the table's first row "
                     "and are not imported (the first row must carry every column)"
                 )
+                warned = self.column_warnings[table_name] = self.column_warnings.get(table_name, 0) + 1
+                if warned >= _COLUMN_WARNINGS:
+                    del self.known_columns[table_name]
+                    report.warnings.append(
+                        f"{table_name}: more columns that are not in the first row are not listed"
+                    )
             for run in runs:
                 result = run.convert(row, number, table_name)
                 if result is None:
@@ -328,6 +353,11 @@ class _Importer:
             if on_progress is not None and read_count % 10_000 == 0:
                 on_progress(read_count)
         report.rows_read = read_count
+        if self.unlisted_rows:  # first: a reader of the first few warnings sees the scale
+            report.warnings.append(
+                f"{self.unlisted_rows:,} rows of more tables with no mapping ignored "
+                f"(only the first {_NAMED_TABLES} such tables are named)"
+            )
         for table_name, count in self.unmapped_tables.items():
             report.warnings.append(f"source table {table_name}: no mapping, {count} rows ignored")
         if on_progress is not None:
@@ -358,15 +388,16 @@ class _Importer:
                         try:
                             staged.append(int(sorts[position]))
                         except ValueError:
-                            self.report.errors.append(
-                                RowError(
-                                    run.source_table,
-                                    number,
-                                    plan.sorting_source,
-                                    sorts[position],
-                                    "sorting is not a whole number",
+                            if len(self.report.errors) < self.definition.max_errors:
+                                self.report.errors.append(
+                                    RowError(
+                                        run.source_table,
+                                        number,
+                                        plan.sorting_source,
+                                        sorts[position],
+                                        "sorting is not a whole number",
+                                    )
                                 )
-                            )
                             staged.append(None)
                     else:
                         staged.append(position + 1 if relation.position_sorting or sorts else None)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Final
 
 from erpbridge.mapping.delimited import DelimitedText
 from erpbridge.mapping.model import (
@@ -257,6 +257,10 @@ class Problem:
         return f"{self.severity}: {self.mapping}: {self.message}"
 
 
+# How much of a value an error message shows.
+MAX_VALUE_SHOWN: Final = 120
+
+
 @dataclass(frozen=True)
 class RowError:
     """A row that could not be imported: where, what value, and why."""
@@ -266,6 +270,14 @@ class RowError:
     column: str | None
     value: str | None
     reason: str
+
+    def __post_init__(self) -> None:
+        # A hostile file's value can be megabytes; the error (kept, logged, written to the run
+        # record and the failed/ report) shows its start and its length.
+        value = self.value
+        if value is not None and len(value) > MAX_VALUE_SHOWN:
+            shown = f"{value[:MAX_VALUE_SHOWN]}… ({len(value):,} characters)"
+            object.__setattr__(self, "value", shown)
 
     def __str__(self) -> str:
         where = self.table + (f" row {self.row}" if self.row is not None else "")

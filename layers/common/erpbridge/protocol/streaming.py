@@ -28,13 +28,15 @@ from typing import Any, BinaryIO
 from lxml import etree
 
 from erpbridge.errors import ProtocolError, XmlSecurityError
-from erpbridge.protocol.tables import Row, export_is_done, row_from_item
+from erpbridge.protocol.tables import MAX_NAME_CHARS, Row, check_name, export_is_done, row_from_item
 from erpbridge.protocol.xmlsafe import (
     LIBXML2_TEXT_CAP,
     PARSER_OPTIONS,
     STREAM_LIMITS,
     LimitedStream,
     XmlLimits,
+    attributes_of,
+    describe_open_markup,
     element_path,
     open_xml_stream,
     syntax_error,
@@ -46,6 +48,21 @@ CHUNK_BYTES = 64 * 1024
 _COLUMN_KEYS = ["columnName"]
 _NULL_KEYS = ["columnName", "isNull"]
 _VERIFIED_MAX = 10_000
+# How much of the input since the last complete item is kept to explain a refusal (1 MiB).
+_EXPLAIN_CHUNKS = 16
+# More "=" than this since the last item (a chunk of plain columns has some 2,000): read the next
+# item with the general reader.
+_MANY_ATTRIBUTES = 8_000
+
+
+def _tags(chunk: bytes) -> int:
+    """Tags (and comments, PIs, CDATA sections) a chunk may hold: its "<" (a scan in C)."""
+    return chunk.count(b"<")
+
+
+def _attributes(chunk: bytes) -> int:
+    """Attributes a chunk may set: its "=" (a scan in C)."""
+    return chunk.count(b"=")
 
 
 class StreamingTableReader:
@@ -79,7 +96,7 @@ class StreamingTableReader:
 
     def _capture_root(self, root: Any) -> None:
         self.root_tag = str(root.tag)
-        self.root_attributes = {str(k): str(v) for k, v in root.items()}
+        self.root_attributes = attributes_of(root, self._what)
         docinfo = root.getroottree().docinfo
         if docinfo.doctype or docinfo.internalDTD is not None:  # defence behind the prolog check
             raise XmlSecurityError(f"{self._what} declares a DOCTYPE; DTDs and entities are refused")
@@ -116,30 +133,53 @@ class StreamingTableReader:
         count = 0
         read, feed, read_events = source.read, parser.feed, parser.read_events
         root: Any = None
+        # libxml2's push parser holds an unfinished tag, comment, CDATA section or PI until its
+        # end arrives, and the current item's tree until its end tag: both are bounded by what
+        # was fed since the last item ended (bytes; "<" of tags and "=" that may set an
+        # attribute, counted in C). The first chunks since then are kept to say what was left
+        # open.
+        max_pending, max_elements = self._limits.max_item_bytes, self._limits.max_elements
+        pending = elements = equals = 0
+        since: list[bytes] = []
+        since_offset = 0
         try:
             while True:
                 chunk = read(CHUNK_BYTES)
                 if chunk:
+                    pending += len(chunk)
+                    equals += _attributes(chunk)
+                    if len(since) < _EXPLAIN_CHUNKS:
+                        since.append(chunk)
+                    if pending > max_pending or elements + equals > max_elements:
+                        raise self._too_large(since, since_offset, pending > max_pending)
                     feed(chunk)
                 else:
-                    root = parser.close()  # reports a truncated document
+                    try:
+                        root = parser.close()  # reports a truncated document
+                    except etree.XMLSyntaxError as error:
+                        raise syntax_error(error, self._what, at_end=True) from None
+                before = count
                 for _, item in read_events():
                     if count == 0:
                         self._capture_root(item.getroottree().getroot())
                     if item.getparent() is not parent:
                         parent = self._enter_parent(item, max_depth)
                         table = (parent.get("tableName") or "") if parent is not None else ""
+                        check_name(table, "table", parent, self._what)
                     # The common shapes are read inline: <column columnName="..">text</column> and
                     # <column columnName=".." isNull="true"/>. Anything else (nested markup, other
                     # attributes, comments, duplicates, long text) goes through the general reader.
                     row: Row = {}
                     children = item.getchildren()
-                    for column in children:
+                    # lxml's values() takes time quadratic in an element's attributes: when the
+                    # input since the last item could hold many, the general reader (get() only)
+                    # reads the item.
+                    for column in () if equals > _MANY_ATTRIBUTES else children:
                         values = column.values()
                         if len(values) == 1 and not len(column):
                             name = verified.get(values[0])
                             if name is None:
-                                if column.keys() != _COLUMN_KEYS:
+                                if column.keys() != _COLUMN_KEYS or len(values[0]) > MAX_NAME_CHARS:
                                     break
                                 if len(verified) > _VERIFIED_MAX:
                                     verified.clear()
@@ -155,18 +195,52 @@ class StreamingTableReader:
                     if len(row) != len(children):
                         row = self._general_row(item, max_depth, max_text)
                     name = item.get("table")
+                    if name is not None and len(name) > MAX_NAME_CHARS:
+                        check_name(name, "table", item, self._what)
                     count += 1
                     self.rows_read = count
                     yield (table if name is None else name), row
                     item.clear(keep_tail=False)
                     while item.getprevious() is not None:
                         del parent[0]
+                if count != before:  # an item ended in this chunk: what follows starts afresh
+                    pending = elements = equals = 0
+                    since = [chunk]
+                    since_offset = source.bytes_read - len(chunk)
+                elif chunk:
+                    # Tags are counted only in a chunk where no item ended (so hardly ever in a
+                    # real file), after libxml2 has it: the tree may outgrow the limit by one
+                    # chunk's worth (64 KiB) before the next chunk is refused.
+                    elements += _tags(chunk)
                 if not chunk:
                     break
         except etree.XMLSyntaxError as error:
             raise syntax_error(error, self._what) from None
         if count == 0 and root is not None:
             self._capture_root(root)
+
+    def _too_large(self, since: list[bytes], offset: int, by_bytes: bool) -> XmlSecurityError:
+        """The refusal of an item (or what lies between two items) that outgrew the limits."""
+        limits = self._limits
+        if not by_bytes:
+            return XmlSecurityError(
+                f"{self._what} holds more than {limits.max_elements:,} elements and attributes "
+                "without completing an item (an item this large is refused)",
+                where=f"byte {offset:,}",
+            )
+        message = f"{self._what} holds more than {limits.max_item_bytes:,} bytes without completing an item"
+        seen = b"".join(since)
+        # The first chunk is the one where the last item ended: start after that item's end.
+        start = max(seen.rfind(b"</item", 0, CHUNK_BYTES), seen.rfind(b"/>", 0, CHUNK_BYTES), 0)
+        found = describe_open_markup(seen[start:], offset + start)
+        if found is not None and offset + len(seen) - found[0] >= CHUNK_BYTES:
+            at, what = found
+            held = offset + len(seen) - at
+            return XmlSecurityError(
+                f"{message}: {what} starting at byte {at:,} is still not closed {held:,} bytes later",
+                where=f"byte {at:,}",
+            )
+        return XmlSecurityError(f"{message} (an item this large is refused)", where=f"byte {offset:,}")
 
     def _enter_parent(self, item: Any, max_depth: int) -> Any:
         """A new container of items: check the depth once and drop finished containers."""

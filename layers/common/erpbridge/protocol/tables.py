@@ -29,9 +29,16 @@ from typing import Any, Final
 
 from lxml import etree
 
-from erpbridge.errors import ProtocolError
+from erpbridge.errors import ProtocolError, XmlSecurityError
 from erpbridge.protocol.formats import format_bool, format_datetime, format_number, parse_bool
-from erpbridge.protocol.xmlsafe import DEFAULT_LIMITS, XmlLimits, compiled_xpath, element_path, parse_xml
+from erpbridge.protocol.xmlsafe import (
+    DEFAULT_LIMITS,
+    XmlLimits,
+    attributes_of,
+    compiled_xpath,
+    element_path,
+    parse_xml,
+)
 
 __all__ = [
     "REQUEST_DECLARATION",
@@ -131,6 +138,22 @@ def _column_text(column: Any) -> str | None:
     return text if text is not None else ""
 
 
+# No database the shop runs on takes longer table or column names (PostgreSQL 63, SQL Server
+# 128); a longer one is hostile, and would make every message that names it as large.
+MAX_NAME_CHARS: Final = 255
+
+
+def check_name(name: str, kind: str, element: Any, what: str) -> str:
+    """``name`` (a table or column name read from ``element``), refused when it is too long."""
+    if len(name) > MAX_NAME_CHARS:
+        raise XmlSecurityError(
+            f"{what} has a {kind} name of {len(name):,} characters, more than {MAX_NAME_CHARS} "
+            f"(it starts {name[:40]!r})",
+            where=element_path(element),
+        )
+    return name
+
+
 def row_from_item(item: Any, *, what: str = "document") -> Row:
     """Read one ``item`` element into a :data:`Row`."""
     row: Row = {}
@@ -142,6 +165,7 @@ def row_from_item(item: Any, *, what: str = "document") -> Row:
             raise ProtocolError(
                 f"{what}: <{column.tag}> inside an item has no columnName (at {element_path(column)})"
             )
+        check_name(name, "column", column, what)
         if name in row:
             raise ProtocolError(
                 f"{what}: column {name!r} appears twice in one item (at {element_path(column)})"
@@ -177,7 +201,7 @@ def parse_tables(
 
 def tables_from_root(root: Any, *, what: str = "response") -> TablesDocument:
     """Read the rows of an already parsed document (any root; every ``item`` below it)."""
-    document = TablesDocument(root_tag=str(root.tag), attributes={str(k): str(v) for k, v in root.items()})
+    document = TablesDocument(root_tag=str(root.tag), attributes=attributes_of(root, what))
     document.items.extend(_rows(root, what))
     return document
 

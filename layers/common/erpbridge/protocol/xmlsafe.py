@@ -31,8 +31,10 @@ __all__ = [
     "STREAM_LIMITS",
     "LimitedStream",
     "XmlLimits",
+    "attributes_of",
     "check_limits",
     "check_prolog",
+    "describe_open_markup",
     "element_path",
     "open_xml_stream",
     "parse_xml",
@@ -42,21 +44,31 @@ __all__ = [
 
 @dataclass(frozen=True)
 class XmlLimits:
-    """Upper bounds a document must respect. Change them per call (``limits=XmlLimits(...)``)."""
+    """Upper bounds a document must respect. Change them per call (``limits=XmlLimits(...)``).
+
+    ``max_elements`` bounds the tree the parser may build at once: a whole document's elements and
+    attributes (comments and processing instructions count too), counted before parsing; in a
+    stream, those of one item (with whatever lies between two items). ``max_item_bytes`` applies
+    to streams only: the bytes the parser may hold without completing an item, so an unterminated
+    attribute value, comment, name or tag is refused before libxml2 has buffered more than that.
+    """
 
     max_bytes: int = 64 * MiB
     max_depth: int = 64
     max_text_bytes: int = 16 * MiB
+    max_elements: int = 1_000_000
+    max_item_bytes: int = 16 * MiB
 
     def __post_init__(self) -> None:
-        for name in ("max_bytes", "max_depth", "max_text_bytes"):
+        for name in ("max_bytes", "max_depth", "max_text_bytes", "max_elements", "max_item_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigurationError(f"XmlLimits.{name} must be at least 1")
 
 
 DEFAULT_LIMITS: Final = XmlLimits()
 # Batch responses are streamed and can be hundreds of MB; depth and text limits stay as strict.
-STREAM_LIMITS: Final = XmlLimits(max_bytes=8 * 1024 * MiB)
+# One item holds at most 100,000 elements and 16 MiB (a product row has tens of columns).
+STREAM_LIMITS: Final = XmlLimits(max_bytes=8 * 1024 * MiB, max_elements=100_000)
 
 # The options every lxml parser in erpbridge uses. libxml2 refuses depth > 256 and text nodes
 # > 10 MB by itself while huge_tree is off; our limits are checked on top.
@@ -74,7 +86,23 @@ PROLOG_WINDOW: Final = 64 * 1024
 _DECLARATION = re.compile(rb"^(\xef\xbb\xbf)?(\s*<\?xml\s[^>]*?encoding\s*=\s*)([\"'])([A-Za-z0-9._-]+)\3")
 _UTF16_NAMES: Final = frozenset({"utf-16", "utf16", "utf-16le", "utf-16be", "unicode", "ucs-2", "ucs2"})
 _POSITION_SUFFIX = re.compile(r",? line \d+, column \d+\s*$")
-_LIMIT_MESSAGES: Final = ("Excessive depth", "Resource limit exceeded", "huge", "Huge", "too long")
+# libxml2's limits (huge_tree off), in words a user can act on; its own advice ("try
+# XML_PARSE_HUGE") is about a parser option nobody outside this module can set.
+_LIMIT_MESSAGES: Final = (
+    ("Excessive depth", "elements nest deeper than the parser's limit of 256 levels"),
+    ("Text node too long", "a text is longer than the parser's limit of 10,000,000 bytes"),
+    ("Comment too big", "a comment is longer than the parser's limit of 10,000,000 bytes"),
+    ("too big found", "a processing instruction is longer than the parser's limit of 10,000,000 bytes"),
+    (
+        "Buffer size limit",
+        "a value, name or tag is longer than the parser's limit of 10,000,000 bytes",
+    ),
+    ("Resource limit exceeded", "a parser resource limit is exceeded"),
+    ("huge", "a parser size limit is exceeded"),
+    ("Huge", "a parser size limit is exceeded"),
+    ("too long", "a name or value is too long"),
+)
+_PARSER_HINT = re.compile(r",?\s*(?:try|use) XML_PARSE_HUGE(?: option)?", re.IGNORECASE)
 
 
 def safe_parser() -> Any:
@@ -84,7 +112,8 @@ def safe_parser() -> Any:
 
 def _rewrite_declared_encoding(head: bytes, *, only_utf16: bool = True) -> bytes:
     """Replace the declared encoding by utf-8: only a UTF-16 name (BC's label on UTF-8 bytes; called
-    only when the bytes are not UTF-16), or any name with ``only_utf16=False``."""
+    only when the bytes are not UTF-16), or any name with ``only_utf16=False``. Returns ``head``
+    itself when nothing is replaced."""
     match = _DECLARATION.match(head)
     if match is None:
         return head
@@ -108,6 +137,74 @@ def _utf16_codec(head: bytes) -> str | None:
 def _force_utf8_declaration(text: str) -> bytes:
     """``text`` as UTF-8 bytes whose declaration, whatever encoding it names, says utf-8."""
     return _rewrite_declared_encoding(text.encode("utf-8"), only_utf16=False)
+
+
+# Complete markup and text, as libxml2's push parser waits for it (used to explain a refusal).
+_COMPLETE_TOKEN = re.compile(
+    rb"[^<]+|<!--.*?-->|<\?.*?\?>|<!\[CDATA\[.*?\]\]>|<!(?!--)[^<>\[]*>"
+    rb"|</?[^\s<>/\"'=!?]+(?:\s+[^\s<>/\"'=]+\s*=\s*(?:\"[^\"<]*\"|'[^'<]*'))*\s*/?>",
+    re.DOTALL,
+)
+_TAG_START = re.compile(rb"<([^\s<>/\"'=!?]*)")
+_ATTRIBUTE = re.compile(rb"\s+([^\s<>/\"'=]+)\s*=\s*(?:\"[^\"<]*\"|'[^'<]*')")
+_ATTRIBUTE_OPEN = re.compile(rb"\s+([^\s<>/\"'=]*)(\s*=\s*[\"']?)?")
+
+
+def _shown(name: bytes) -> str:
+    text = name.decode("utf-8", "replace")
+    return text if len(text) <= 40 else text[:40] + f"… ({len(name):,} bytes)"
+
+
+def describe_open_markup(data: bytes, offset: int) -> tuple[int, str] | None:
+    """Where in ``data`` (which starts at byte ``offset`` of the document) the first markup that
+    ``data`` does not close begins, and what it is ("a comment", "the value of attribute x of
+    <column>", …); None when everything in ``data`` is complete. Slow (Python), for messages only;
+    ``data`` should start at a token boundary."""
+    position = data.find(b"<")
+    if position < 0:
+        return None
+    length = len(data)
+    while position < length:
+        match = _COMPLETE_TOKEN.match(data, position)
+        if match is None:
+            return offset + position, _kind_of_open_markup(data, position)
+        position = match.end()
+    return None
+
+
+def _kind_of_open_markup(data: bytes, position: int) -> str:
+    for prefix, kind in (
+        (b"<!--", "a comment"),
+        (b"<![CDATA[", "a CDATA section"),
+        (b"<?", "a processing instruction"),
+        (b"<!", "a declaration"),
+        (b"</", "an end tag"),
+    ):
+        if data.startswith(prefix, position):
+            return kind
+    start = _TAG_START.match(data, position)
+    assert start is not None  # data[position] is "<"
+    name = start.group(1)
+    if start.end() == len(data):
+        return f"an element name ({_shown(name)})" if name else "a tag"
+    cursor = start.end()
+    attributes = 0
+    while True:
+        attribute = _ATTRIBUTE.match(data, cursor)
+        if attribute is None:
+            break
+        cursor, attributes = attribute.end(), attributes + 1
+    tag = f"<{_shown(name)}>"
+    if attributes > 1000:
+        return f"the start tag {tag} with {attributes:,} attributes"
+    opened = _ATTRIBUTE_OPEN.match(data, cursor)
+    if opened is not None:
+        quote = (opened.group(2) or b"").rstrip()[-1:]
+        if quote in (b'"', b"'") and data.find(quote, opened.end()) < 0:
+            return f"the value of attribute {_shown(opened.group(1))} of {tag}"
+        if opened.end() == len(data):
+            return f"an attribute name in {tag}" if opened.group(1) else f"the start tag {tag}"
+    return f"the start tag {tag}"
 
 
 def check_prolog(head: bytes, *, complete: bool, what: str = "document") -> None:
@@ -149,6 +246,21 @@ def _prolog_end(head: bytes, *, complete: bool, what: str) -> None:
     )
 
 
+MAX_ATTRIBUTES_READ: Final = 100
+
+
+def attributes_of(element: Any, what: str) -> dict[str, str]:
+    """An element's attributes as a dict; more than :data:`MAX_ATTRIBUTES_READ` are refused
+    (lxml's ``items()`` takes time quadratic in their number)."""
+    keys = element.keys()
+    if len(keys) > MAX_ATTRIBUTES_READ:
+        raise XmlSecurityError(
+            f"{what}: <{element.tag}> has {len(keys):,} attributes, more than {MAX_ATTRIBUTES_READ}",
+            where=element_path(element),
+        )
+    return {str(key): str(element.get(key)) for key in keys}
+
+
 def element_path(element: Any) -> str:
     """``/tables/table/item/column[@columnName='X']`` with the source line, for error messages."""
     parts: list[str] = []
@@ -166,8 +278,13 @@ def element_path(element: Any) -> str:
     return f"line {line}, {path}" if line else path
 
 
-def syntax_error(error: etree.XMLSyntaxError, what: str) -> MalformedXmlError | XmlSecurityError:
-    """Translate lxml's syntax error into our typed error with line:column."""
+def syntax_error(
+    error: etree.XMLSyntaxError, what: str, *, at_end: bool = False
+) -> MalformedXmlError | XmlSecurityError:
+    """Translate lxml's syntax error into our typed error with line:column.
+
+    ``at_end``: the error came when the input ended (a stream's ``close()``), so the document is
+    truncated unless the error says otherwise."""
     message = _POSITION_SUFFIX.sub("", str(error.msg or error)).strip()
     line, column = error.position if error.position else (error.lineno, 0)
     # iterparse raises a generic "no element found"; the parser's own log has the real cause.
@@ -175,11 +292,19 @@ def syntax_error(error: etree.XMLSyntaxError, what: str) -> MalformedXmlError | 
     entries = [e for e in getattr(error, "error_log", None) or () if e.level >= etree.ErrorLevels.ERROR]
     if entries:
         message, line, column = entries[-1].message, entries[-1].line, entries[-1].column
+    message = _PARSER_HINT.sub("", message).strip()
     where = f"line {line}, column {column}"
-    if any(marker in message for marker in _LIMIT_MESSAGES):
-        return XmlSecurityError(f"{what} breaks a parser safety limit: {message}", where=where)
+    for marker, meaning in _LIMIT_MESSAGES:
+        if marker in message:
+            limit = f"{what} breaks a parser safety limit: {meaning} ({message})"
+            return XmlSecurityError(limit, where=where)
     if "UTF-8" in message or "Invalid bytes in character encoding" in message:
         return MalformedXmlError(f"{what} is not valid UTF-8 text: {message}", where=where)
+    if at_end or "Premature end of data" in message:
+        return MalformedXmlError(
+            f"{what} is not well-formed XML: it ends before the document does (truncated?): {message}",
+            where=where,
+        )
     return MalformedXmlError(f"{what} is not well-formed XML: {message}", where=where)
 
 
@@ -202,10 +327,27 @@ def _normalise(data: bytes | str, limits: XmlLimits, what: str) -> bytes:
         except UnicodeDecodeError as error:
             raise MalformedXmlError(f"{what} is not valid UTF-16 text", where=f"byte {error.start}") from None
     else:
-        data = _rewrite_declared_encoding(data[:PROLOG_WINDOW]) + data[PROLOG_WINDOW:]
+        data = _rewrite_declared_encoding(data)  # copies the document only when it rewrites
     if not data.strip():
         raise MalformedXmlError(f"{what} is empty", where="byte 0")
+    _check_element_count(data, limits, what)
     return data
+
+
+def _check_element_count(data: bytes, limits: XmlLimits, what: str) -> None:
+    """Refuse a document with more than ``max_elements`` elements and attributes before a tree is
+    built for it (each costs libxml2 and lxml some 130-220 bytes, 40 times its smallest spelling
+    ``<a/>`` or `` a=""``). Counted in C, generously: every ``<`` that opens neither an end tag nor
+    a CDATA section, and every ``=``."""
+    if len(data) <= 4 * limits.max_elements:
+        return  # too short to hold more
+    elements = data.count(b"<") - data.count(b"</") - data.count(b"<![CDATA[") + data.count(b"=")
+    if elements > limits.max_elements:
+        raise XmlSecurityError(
+            f"{what} has some {elements:,} elements and attributes, more than the limit of "
+            f"{limits.max_elements:,}",
+            where="byte 0",
+        )
 
 
 def parse_xml(data: bytes | str, *, limits: XmlLimits = DEFAULT_LIMITS, what: str = "document") -> Any:
