@@ -90,6 +90,7 @@ class BatchRuntime:
             lock=self.locks,
             scheduled_time=scheduled_time,
             run_id=run_id,
+            parameters=job.parameters(parameters),
             max_pages=job.fetch.max_pages,
         )
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -83,11 +83,14 @@ def run_fetch(
     lock: JobLock,
     scheduled_time: datetime | None = None,
     run_id: str | None = None,
+    parameters: Mapping[str, str] | None = None,
     clock: Callable[[], datetime] = _utcnow,
     lock_ttl_s: int = DEFAULT_LOCK_TTL_S,
     max_pages: int = DEFAULT_MAX_PAGES,
 ) -> FetchOutcome:
-    """Fetch ``job`` now. Raises the transport's typed error after recording the run as failed."""
+    """Fetch ``job`` now. Raises the transport's typed error after recording the run as failed.
+    ``parameters`` (the request's, defaults included) are recorded with the run: its imports
+    take their scope (``shopID``, ``language``) from them."""
     validate_job_id(job)
     started = clock()
     run_id = run_id or new_run_id(started, scheduled_time=scheduled_time)
@@ -104,7 +107,9 @@ def run_fetch(
         logger.warning(reason)
         return FetchOutcome(job, run_id, FetchResult.LOCKED, reason=reason)
     try:
-        record = RunRecord(job=job, run_id=run_id, trigger=trigger, started_at=started)
+        record = RunRecord(
+            job=job, run_id=run_id, trigger=trigger, started_at=started, parameters=dict(parameters or {})
+        )
         if not runs.create(record, stale_before=started - timedelta(seconds=lock_ttl_s)):
             reason = f"run {run_id} of {job} already exists (duplicate delivery of its schedule slot)"
             logger.warning(reason)
