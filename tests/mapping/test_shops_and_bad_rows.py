@@ -74,7 +74,8 @@ def _shop_groups(shop: Shop) -> set[tuple[str, str]]:
 
 
 def _product_groups(shop: Shop) -> set[tuple[str, str]]:
-    query = 'SELECT "GroupProductRelationProductID", "GroupProductRelationGroupID" FROM "EcomGroupProductRelation"'
+    columns = '"GroupProductRelationProductID", "GroupProductRelationGroupID"'
+    query = f'SELECT {columns} FROM "EcomGroupProductRelation"'  # noqa: S608
     return set(shop.rows(query))
 
 
@@ -146,7 +147,7 @@ def test_the_import_scope_comes_from_the_runs_parameters() -> None:
     job = parse_job(CATALOGUE_JOB)
     assert job.import_for().shop == "SHOP1"  # the job's default parameter
     assert job.import_for({"shopID": "SHOP2"}).shop == "SHOP2"
-    with pytest.raises(ConfigurationError, match="fetch.parameters does not define"):
+    with pytest.raises(ConfigurationError, match=r"fetch\.parameters does not define"):
         parse_job(CATALOGUE_JOB.replace('shop: "{shopID}"', 'shop: "{shop}"'))
 
 
