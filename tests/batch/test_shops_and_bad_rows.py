@@ -140,3 +140,51 @@ def test_the_shipped_shop_jobs_take_their_scope_from_the_run() -> None:
         job = load_job(job_id, ROOT / "mappings")
         assert job.import_for().shop == "SHOP1"
         assert job.import_for({"shopID": "SHOP2"}).shop == "SHOP2"
+
+
+def test_two_shops_scheduled_in_one_slot_both_run_and_each_runs_once(batch: Batch) -> None:  # noqa: F811
+    slot = "2026-12-02T02:00:00Z"
+    shop2 = {"shopID": "SHOP2", "customModifier": "erpbridge-shop2"}
+    first = batch.fetch("fetch-shop-data", scheduled_time=slot)
+    second = batch.fetch("fetch-shop-data", scheduled_time=slot, parameters=shop2)
+    assert (first["result"], second["result"]) == ("fetched", "fetched"), second
+    assert first["run_id"] == "20261202T020000Z-sched" and second["run_id"].startswith(first["run_id"] + "-")
+    # A repeated delivery of either schedule's slot is still recognised.
+    assert batch.fetch("fetch-shop-data", scheduled_time=slot, parameters=shop2)["result"] == "duplicate"
+    assert batch.fetch("fetch-shop-data", scheduled_time=slot)["result"] == "duplicate"
+
+
+def test_a_local_state_file_from_before_gains_the_new_run_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    from erpbridge.adapters.local import LocalBatchState
+
+    tmp_path.mkdir(exist_ok=True)
+    old = sqlite3.connect(tmp_path / "batch.db")
+    old.executescript(
+        "CREATE TABLE runs (job TEXT NOT NULL, run_id TEXT NOT NULL, trigger TEXT NOT NULL,"
+        " started_at TEXT NOT NULL, ended_at TEXT, fetch_status TEXT NOT NULL,"
+        " pages INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0, error TEXT,"
+        " files_imported INTEGER NOT NULL DEFAULT 0, files_failed INTEGER NOT NULL DEFAULT 0,"
+        " inserted INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL DEFAULT 0,"
+        " deleted INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0,"
+        " rows_read INTEGER NOT NULL DEFAULT 0, import_errors TEXT NOT NULL DEFAULT '[]', imported_at TEXT,"
+        " PRIMARY KEY (job, run_id));"
+        "INSERT INTO runs (job, run_id, trigger, started_at, fetch_status)"
+        " VALUES ('fetch-shop-data', 'r1', 'local', '2026-12-01T02:00:00+00:00', 'fetched');"
+    )
+    old.commit()
+    old.close()
+    runs = LocalBatchState.open(tmp_path).runs
+    record = runs.get("r1")
+    assert record is not None and record.parameters == {} and record.counts.failed == 0
+    runs.add_import(
+        "fetch-shop-data",
+        "r1",
+        counts=ImportCounts(failed=1),
+        failed=False,
+        error=None,
+        at=NOW,
+        warnings=["w"],
+    )
+    assert runs.get("r1").warnings == ["w"]

@@ -91,6 +91,7 @@ class BatchRuntime:
             scheduled_time=scheduled_time,
             run_id=run_id,
             parameters=job.parameters(parameters),
+            variant=job.variant(parameters),
             max_pages=job.fetch.max_pages,
         )
 

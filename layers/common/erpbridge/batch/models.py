@@ -56,11 +56,14 @@ def validate_job_id(job: str) -> str:
     return job
 
 
-def new_run_id(now: datetime, *, scheduled_time: datetime | None = None) -> str:
+def new_run_id(now: datetime, *, scheduled_time: datetime | None = None, variant: str = "") -> str:
     """Sortable run id. A scheduled run's id is derived from its schedule slot, so a duplicate
-    delivery of the same slot maps to the same run and is recognised (at-least-once delivery)."""
+    delivery of the same slot maps to the same run and is recognised (at-least-once delivery);
+    ``variant`` (see ``BatchJob.variant``) tells apart the schedules of one job with other
+    parameters (one per shop) that share a slot."""
     if scheduled_time is not None:
-        return scheduled_time.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ") + "-sched"
+        slot = scheduled_time.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ") + "-sched"
+        return f"{slot}-{variant}" if variant else slot
     return now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
 
 
