@@ -244,7 +244,6 @@ class _Importer:
         self.row_numbers: dict[str, int] = {}
         self.unmapped_tables: dict[str, int] = {}
         self.known_columns: dict[str, set[str]] = {}
-        self.discarded_warned: set[int] = set()
         self._default_shop: str | bool | None = False
         self.worker = _Worker()
 
