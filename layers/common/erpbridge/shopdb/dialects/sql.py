@@ -73,9 +73,12 @@ def _in_select(
     if tables is None:
         raise LookupError(f"no table resolver for {entry.table}")
     other = tables(entry.table)
-    query = sa.select(other.c[entry.select_column]).where(*(_predicate(other, p) for p in entry.where))
-    column = table.c[entry.column]
-    return column.not_in(query) if entry.negate else column.in_(query)
+    # A correlated EXISTS rather than IN (subquery): an anti-join / index probe per row on every
+    # database, where NOT IN may be planned as a scan of the subquery per row.
+    found = sa.exists().where(
+        other.c[entry.select_column] == table.c[entry.column], *(_predicate(other, p) for p in entry.where)
+    )
+    return ~found if entry.negate else found
 
 
 def _entry(
