@@ -461,10 +461,13 @@ class SqlStage:
 
     def remove_missing_members(self, members: Members) -> int:
         target = self._tables(members.table)
+        staged = self.table.c[members.staged_column]
+        # NOT IN over the (non-NULL) staged values: one hashed / indexed set on every database,
+        # where a correlated NOT EXISTS probes the unindexed stage once per member row.
         statement = (
             sa.delete(target)
             .where(target.c[members.group_column] == members.group)
-            .where(~sa.exists().where(self.table.c[members.staged_column] == target.c[members.member_column]))
+            .where(target.c[members.member_column].not_in(sa.select(staged).where(staged.is_not(None))))
         )
         return self._rowcount(statement)
 
