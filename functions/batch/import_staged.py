@@ -38,6 +38,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, o
         metrics.add_metric(name="RowsUpdated", unit=MetricUnit.Count, value=counts.updated)
         metrics.add_metric(name="RowsDeleted", unit=MetricUnit.Count, value=counts.deleted)
         metrics.add_metric(name="RowsSkipped", unit=MetricUnit.Count, value=counts.skipped)
+        metrics.add_metric(name="RowsFailed", unit=MetricUnit.Count, value=counts.failed)  # skip_row
     elif outcome.result is ImportResult.FAILED:
         # Without the job dimension, so one alarm (template: ImportFilesFailedAlarm) covers every job.
         with single_metric(name="FilesFailed", unit=MetricUnit.Count, value=1) as metric:

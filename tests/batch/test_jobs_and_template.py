@@ -17,13 +17,16 @@ MAPPINGS = ROOT / "mappings"
 FETCH_JOBS = {"fetch-shop-data", "fetch-customer-data", "fetch-stock-level", "fetch-prices"}
 
 
-def _schedules() -> dict[str, dict[str, object]]:
+def _schedules() -> dict[tuple[str, str], dict[str, object]]:
+    """Template schedules by (job, the run's variant: "" for the job's default parameters)."""
     events = template_resources()["FetchJobFunction"]["Properties"]["Events"]
     schedules = {}
     for event in events.values():
         assert event["Type"] == "ScheduleV2"
         properties = event["Properties"]
-        schedules[json.loads(properties["Input"])["job"]] = properties
+        given = json.loads(properties["Input"])
+        job = load_batch_job(given["job"], MAPPINGS)
+        schedules[(job.id, job.variant(given.get("parameters")))] = properties
     return schedules
 
 
@@ -53,11 +56,17 @@ def test_an_unknown_request_parameter_is_refused() -> None:
 
 def test_every_scheduled_job_has_the_schedule_its_job_file_states() -> None:
     schedules = _schedules()
-    assert set(schedules) == FETCH_JOBS
-    for job_id, properties in schedules.items():
-        job = load_batch_job(job_id, MAPPINGS)
-        assert properties["ScheduleExpression"] == job.fetch.schedule, job_id
-        assert properties.get("ScheduleExpressionTimezone", "UTC") == job.fetch.schedule_timezone, job_id
+    expected = {}
+    for job in list_batch_jobs(MAPPINGS):
+        if job.fetch.schedule:
+            expected[(job.id, "")] = (job.fetch.schedule, job.fetch.schedule_timezone)
+        for extra in job.fetch.schedules:  # one per shop: the same job with other parameters
+            expected[(job.id, job.variant(extra.parameters))] = (extra.schedule, extra.schedule_timezone)
+    assert {job for job, _ in schedules} == FETCH_JOBS
+    assert set(schedules) == set(expected)
+    for key, properties in schedules.items():
+        assert properties["ScheduleExpression"] == expected[key][0], key
+        assert properties.get("ScheduleExpressionTimezone", "UTC") == expected[key][1], key
         assert "<aws.scheduler.scheduled-time>" in str(properties["Input"])
         assert properties["RetryPolicy"]["MaximumRetryAttempts"] >= 1
         assert "DeadLetterConfig" in properties
@@ -89,3 +98,27 @@ def test_jobs_list_shows_the_export_failed_orders_schedule_of_the_template() -> 
 
     events = template_resources()["ExportFailedOrdersFunction"]["Properties"]["Events"]
     assert [event["Properties"]["ScheduleExpression"] for event in events.values()] == [EXPORT_SCHEDULE]
+
+
+SHOP2_SCHEDULE = """  schedules:
+    - name: Shop2
+      schedule: cron(30 2 * * ? *)
+      parameters: {shopID: SHOP2, customModifier: erpbridge-shop2}
+"""
+
+
+def test_a_job_can_have_one_schedule_per_shop_with_its_parameters(tmp_path: Path) -> None:
+    head, _, tail = (MAPPINGS / "fetch-shop-data.yaml").read_text().partition("import:")
+    (tmp_path / "fetch-shop-data.yaml").write_text(head + SHOP2_SCHEDULE + "import:" + tail)
+    job = load_batch_job("fetch-shop-data", tmp_path)
+    [extra] = job.fetch.schedules
+    assert job.parameters(extra.parameters)["shopID"] == "SHOP2"
+    assert job.parameters(extra.parameters)["language"] == "ENU"  # the rest from the defaults
+    assert job.variant() == "" and job.variant({"shopID": "SHOP1"}) == ""
+    assert len(job.variant(extra.parameters)) == 8 and job.variant(extra.parameters) != job.variant(
+        {"shopID": "X"}
+    )
+    bad = SHOP2_SCHEDULE.replace("shopID: SHOP2", "shop: SHOP2")
+    (tmp_path / "fetch-shop-data.yaml").write_text(head + bad + "import:" + tail)
+    with pytest.raises(ConfigurationError, match="unknown parameters shop"):
+        load_batch_job("fetch-shop-data", tmp_path)

@@ -2,6 +2,9 @@
 
 The file is streamed (a progress bar follows the bytes read) into the job's mapping in one
 database transaction (``ERPBRIDGE_DATABASE_URL``); nothing is written when the file is bad.
+Afterwards it prints the counts, every warning of the import (source tables and columns no
+mapping knows, refused removals, discarded duplicates) and the rows left out because of errors
+(``on_row_error: skip_row``). ``--param shopID=SHOP2`` imports with that run parameter's scope.
 """
 
 from __future__ import annotations
@@ -44,11 +47,20 @@ def import_file(
     mappings: Annotated[
         Path | None, typer.Option("--mappings", help="job files folder (default ./mappings)")
     ] = None,
+    param: Annotated[
+        list[str], typer.Option("--param", help="a run parameter NAME=VALUE, e.g. shopID=SHOP2 (the scope)")
+    ] = [],  # noqa: B006
 ) -> None:
     """Import FILE into the shop database with JOB's mapping."""
+    parameters: dict[str, str] = {}
+    for value in param:
+        name, sep, text = value.partition("=")
+        if not sep or not name:
+            raise fail(f"--param {value!r}: use NAME=VALUE", 2)
+        parameters[name] = text
     batch = runtime(mappings)
     try:
-        batch.job(job)  # a clear error for an unknown job before any reading
+        batch.job(job).parameters(parameters)  # clear errors (unknown job/parameter) before reading
         importer = batch.importer()
         with (
             file.open("rb") as handle,
@@ -63,13 +75,17 @@ def import_file(
             task = progress.add_task(file.name, total=file.stat().st_size)
             reader = _ProgressReader(handle, lambda n: progress.advance(task, n))
             source = str(file.resolve())  # the same file twice at once: the second fails fast
-            counts = importer.import_file(job, reader, partial=partial, source=source)  # type: ignore[arg-type]
+            imported = importer.import_file(  # type: ignore[arg-type]
+                job, reader, partial=partial, source=source, parameters=parameters
+            )
     except ErpBridgeError as error:
         raise fail(f"{file}: {type(error).__name__}: {error} — nothing was written") from None
     except ConnectionError as error:  # the shop database could not be reached or dropped us
         raise fail(f"{file}: {error} — nothing was written; retry later") from None
-    table = Table(title=f"{file.name} → {job}")
-    for column in ("rows read", "inserted", "updated", "deleted", "skipped"):
+    counts = imported.counts
+    scope = f" (shop {imported.shop})" if imported.shop else ""
+    table = Table(title=f"{file.name} → {job}{scope}")
+    for column in ("rows read", "inserted", "updated", "deleted", "skipped", "failed"):
         table.add_column(column, justify="right")
     table.add_row(
         f"{counts.rows_read:,}",
@@ -77,16 +93,27 @@ def import_file(
         f"{counts.updated:,}",
         f"{counts.deleted:,}",
         f"{counts.skipped:,}",
+        f"{counts.failed:,}",
     )
     console.print(table)
-    # What the import left out (unmapped tables, unknown columns), as the run's report has it.
-    report = getattr(importer, "last_report", None)
-    warnings: list[str] = list(getattr(report, "warnings", None) or [])
-    if len(warnings) > _WARNINGS_SHOWN:  # the first ones, and the last (it sums up what was cut)
+    # What the import left out (unmapped tables, unknown columns): the first warnings, and the
+    # last (it sums up what was cut).
+    warnings = list(imported.warnings)
+    if len(warnings) > _WARNINGS_SHOWN:
         skipped = len(warnings) - _WARNINGS_SHOWN
         warnings = [*warnings[: _WARNINGS_SHOWN - 1], f"… {skipped:,} more warnings …", warnings[-1]]
     for warning in warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
+        console.print(f"[yellow]warning:[/] {warning}", markup=True, highlight=False, soft_wrap=True)
+    if counts.failed:
+        console.print(f"[red]{counts.failed:,} rows left out because of errors[/] (on_row_error: skip_row):")
+        for error in imported.row_errors:
+            value = "" if error.get("value") is None else f" value {error['value']!r}"
+            column = f" column {error['column']}" if error.get("column") else ""
+            console.print(
+                f"  {error['table']} row {error['row']}{column}{value}: {error['reason']}",
+                markup=False,
+                highlight=False,
+            )
 
 
 def register(app: typer.Typer) -> None:

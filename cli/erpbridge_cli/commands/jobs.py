@@ -55,6 +55,14 @@ def list_jobs(mappings: MappingsOption = None) -> None:
             ", ".join(f"{k}={v}" for k, v in job.fetch.parameters.items()) or "-",
             "own endpoint" if job.fetch.erp else "live settings",
         )
+        for extra in job.fetch.schedules:  # the same job for another shop, its own parameters
+            table.add_row(
+                job.id,
+                f"schedule {extra.name}",
+                f"{extra.schedule} ({extra.schedule_timezone})",
+                ", ".join(f"{k}={v}" for k, v in job.parameters(extra.parameters).items()),
+                "own endpoint" if job.fetch.erp else "live settings",
+            )
     table.add_row(
         EXPORT_FAILED_ORDERS,
         "Export Failed Orders: send the orders the live API could not deliver (live area)",

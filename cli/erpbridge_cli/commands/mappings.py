@@ -114,7 +114,7 @@ def show(
                     first_rows.setdefault(table_name.lower(), list(row))
     except ErpBridgeError as error:
         raise _fail(str(error)) from None
-    imports = definition.import_
+    imports = definition.import_for()
     overview = Table(title=f"{job}: table mappings", title_justify="left")
     for column in ("source", "destination", "mode", "keys", "removal", "conditions"):
         overview.add_column(column)

@@ -55,11 +55,20 @@ def show_run(
         ("rows read", f"{record.counts.rows_read:,}"),
         ("inserted / updated", f"{record.counts.inserted:,} / {record.counts.updated:,}"),
         ("deleted / skipped", f"{record.counts.deleted:,} / {record.counts.skipped:,}"),
+        ("rows left out (errors)", f"{record.counts.failed:,}"),
+        ("parameters", ", ".join(f"{k}={v}" for k, v in record.parameters.items()) or "-"),
         ("fetch error", record.error or "-"),
     ):
         table.add_row(name, value)
     for number, error in enumerate(record.import_errors, 1):
         table.add_row(f"import error {number}", error)
+    for number, warning in enumerate(record.warnings, 1):
+        table.add_row(f"warning {number}", warning)
+    for number, row_error in enumerate(record.row_errors, 1):
+        where = f"{row_error.get('table')} row {row_error.get('row')} column {row_error.get('column')}"
+        table.add_row(
+            f"row left out {number}", f"{where} value {row_error.get('value')!r}: {row_error.get('reason')}"
+        )
     console.print(table)
     if status.value == "failed":
         raise typer.Exit(1)

@@ -90,6 +90,8 @@ class BatchRuntime:
             lock=self.locks,
             scheduled_time=scheduled_time,
             run_id=run_id,
+            parameters=job.parameters(parameters),
+            variant=job.variant(parameters),
             max_pages=job.fetch.max_pages,
         )
 

@@ -14,14 +14,15 @@ written).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict
 from pathlib import Path
 from typing import BinaryIO
 
 import sqlalchemy as sa
 
-from erpbridge.batch.models import ImportCounts
-from erpbridge.errors import ConfigurationError, ShopDatabaseError
+from erpbridge.batch.models import ImportCounts, ImportedFile
+from erpbridge.errors import ShopDatabaseError
 from erpbridge.mapping.engine import ImportReport, import_rows
 from erpbridge.mapping.jobfile import load_job
 from erpbridge.protocol.streaming import StreamingTableReader
@@ -34,7 +35,7 @@ def counts_of(report: ImportReport, mapped_tables: Iterable[str] = ()) -> Import
     derives (product ↔ group, …) are replaced per owner, so they count by their net change —
     otherwise a first import would already report thousands of "deleted" rows."""
     mapped = {name.lower() for name in mapped_tables}
-    inserted = updated = deleted = skipped = 0
+    inserted = updated = deleted = skipped = failed = 0
     for name, table in report.tables.items():
         if not mapped or name.lower() in mapped:
             inserted += table.inserted
@@ -45,9 +46,29 @@ def counts_of(report: ImportReport, mapped_tables: Iterable[str] = ()) -> Import
             inserted += max(net, 0)
             deleted += max(-net, 0)
             updated += table.updated + table.unchanged
-        skipped += table.skipped
+        skipped += table.skipped + table.discarded
+        failed += table.failed if report.committed else 0
     return ImportCounts(
-        inserted=inserted, updated=updated, deleted=deleted, skipped=skipped, rows_read=report.rows_read
+        inserted=inserted,
+        updated=updated,
+        deleted=deleted,
+        skipped=skipped,
+        rows_read=report.rows_read,
+        failed=failed,
+    )
+
+
+def imported_file(report: ImportReport, mapped_tables: Iterable[str] = ()) -> ImportedFile:
+    """The batch view of an import report: counts, warnings and the rows left out."""
+    return ImportedFile(
+        counts=counts_of(report, mapped_tables),
+        warnings=tuple(report.warnings),
+        row_errors=tuple(asdict(error) for error in report.failed_rows),
+        failed_rows=tuple(
+            {"table": table, "row": number, "values": values}
+            for table, number, values in report.failed_sources
+        ),
+        shop=report.shop,
     )
 
 
@@ -82,11 +103,11 @@ class ShopDbImporter:
         *,
         partial: bool,
         source: str | None = None,
+        parameters: Mapping[str, str] | None = None,
         on_progress: Callable[[int], None] | None = None,
-    ) -> ImportCounts:
-        definition = load_job(job, self._mappings_dir).import_
-        if definition is None:
-            raise ConfigurationError(f"job {job} has no import section: its files cannot be imported")
+    ) -> ImportedFile:
+        # The run's parameters (its shopID, language) are the import's scope.
+        definition = load_job(job, self._mappings_dir).import_for(parameters)
         reader = StreamingTableReader(stream, what=f"staged file of {job}")
         rows = reader.rows()
         first = next(rows, None)  # the root's attributes are known from the first row on
@@ -111,4 +132,4 @@ class ShopDbImporter:
             raise
         self.last_report = report
         report.raise_for_errors()
-        return counts_of(report, (mapping.destination for mapping in definition.mappings))
+        return imported_file(report, (mapping.destination for mapping in definition.mappings))

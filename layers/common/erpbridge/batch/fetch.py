@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -83,19 +83,25 @@ def run_fetch(
     lock: JobLock,
     scheduled_time: datetime | None = None,
     run_id: str | None = None,
+    parameters: Mapping[str, str] | None = None,
+    variant: str = "",
     clock: Callable[[], datetime] = _utcnow,
     lock_ttl_s: int = DEFAULT_LOCK_TTL_S,
     max_pages: int = DEFAULT_MAX_PAGES,
 ) -> FetchOutcome:
-    """Fetch ``job`` now. Raises the transport's typed error after recording the run as failed."""
+    """Fetch ``job`` now. Raises the transport's typed error after recording the run as failed.
+    ``parameters`` (the request's, defaults included) are recorded with the run: its imports
+    take their scope (``shopID``, ``language``) from them. ``variant`` names runs with other than
+    the default parameters (one shop of several): they lock and identify their slot apart."""
     validate_job_id(job)
     started = clock()
-    run_id = run_id or new_run_id(started, scheduled_time=scheduled_time)
+    run_id = run_id or new_run_id(started, scheduled_time=scheduled_time, variant=variant)
+    lock_name = f"{job}@{variant}" if variant else job
 
     # Not the bare run id: a duplicate delivery of the same slot carries the same run id, and the
     # adapters let an owner re-take (and release) its own lock.
     owner = f"{run_id}{_OWNER_SEPARATOR}{uuid.uuid4().hex[:12]}"
-    holder = lock.acquire(job, owner, now=started, ttl_s=lock_ttl_s)
+    holder = lock.acquire(lock_name, owner, now=started, ttl_s=lock_ttl_s)
     if holder is not None:
         holder_run = holder.owner.partition(_OWNER_SEPARATOR)[0]
         reason = (
@@ -104,7 +110,9 @@ def run_fetch(
         logger.warning(reason)
         return FetchOutcome(job, run_id, FetchResult.LOCKED, reason=reason)
     try:
-        record = RunRecord(job=job, run_id=run_id, trigger=trigger, started_at=started)
+        record = RunRecord(
+            job=job, run_id=run_id, trigger=trigger, started_at=started, parameters=dict(parameters or {})
+        )
         if not runs.create(record, stale_before=started - timedelta(seconds=lock_ttl_s)):
             reason = f"run {run_id} of {job} already exists (duplicate delivery of its schedule slot)"
             logger.warning(reason)
@@ -116,7 +124,7 @@ def run_fetch(
             logger.warning("discarded %d unfinished upload(s) of a killed run of %s", discarded, job)
         return _fetch_pages(job, run_id, request_xml, transport, store, runs, clock, max_pages)
     finally:
-        lock.release(job, owner)
+        lock.release(lock_name, owner)
 
 
 def _fetch_pages(

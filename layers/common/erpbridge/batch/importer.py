@@ -4,7 +4,9 @@ Triggered once per staged object (S3 → EventBridge → Lambda, at least once).
 (bucket/key/ETag) is claimed first, so the same event delivered three times imports once. The
 file is streamed into the job's mapping in one database transaction. Then:
 
-- success → the object moves to ``archive/…`` and the counts are added to the run record;
+- success → the object moves to ``archive/…`` and the counts and the import's warnings are added
+  to the run record; rows left out because of errors (``on_row_error: skip_row``) are listed in
+  ``failed/…/<name>.rows.json`` (and the first of them in the run record);
 - bad input (malformed XML, mapping or conversion errors: any ``ErpBridgeError``) → the database
   is untouched, the object moves to ``failed/…`` with ``<name>.error.json`` beside it, and the run
   records the error. Retrying would not help, so this is not raised. The claim is released, not
@@ -13,6 +15,10 @@ file is streamed into the job's mapping in one database transaction. Then:
 - anything else (database down, another import of the job still running — ``ImportLockedError``
   —, crash, timeout) → the claim is released and the error raised, the object stays in
   ``staging/`` and the event's retry policy (then its DLQ) takes over.
+
+The run's parameters (recorded by the fetch: ``shopID``, ``language`` …) are the import's scope,
+so a run for SHOP2 imports into SHOP2 only; a file put into staging/ by hand uses the job's
+defaults.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from erpbridge.batch.models import STAGING_PREFIX, ImportCounts, StagedObject
+from erpbridge.batch.models import STAGING_PREFIX, ImportCounts, ImportedFile, StagedObject
 from erpbridge.batch.ports import ImportClaims, ObjectStore, RunRecorder, StagedFileImporter
 from erpbridge.errors import ConfigurationError, ErpBridgeError, ImportLockedError, XmlError
 
@@ -133,15 +139,33 @@ def _import_claimed(
     clock: Callable[[], datetime],
 ) -> ImportOutcome:
     partial = staged.name != FIRST_PAGE_NAME
+    record = runs.get(staged.run_id, job=staged.job)
+    parameters = record.parameters if record is not None else {}
     try:
         with store.open_reader(staged.key) as stream:
-            counts = importer.import_file(staged.job, stream, partial=partial, source=staged.key)
+            imported = importer.import_file(
+                staged.job, stream, partial=partial, source=staged.key, parameters=parameters
+            )
     except ImportLockedError:
         raise  # not the file's fault: retried later, like a database that is down
     except ErpBridgeError as error:
         return _fail(bucket, staged, store, runs, error, clock)
+    counts = imported.counts
+    if imported.row_errors or counts.failed:
+        _report_failed_rows(staged, store, imported, clock)
     store.move(staged.key, staged.archive_key)
-    runs.add_import(staged.job, staged.run_id, counts=counts, failed=False, error=None, at=clock())
+    runs.add_import(
+        staged.job,
+        staged.run_id,
+        counts=counts,
+        failed=False,
+        error=None,
+        at=clock(),
+        warnings=imported.warnings,
+        row_errors=imported.row_errors,
+    )
+    for warning in imported.warnings:
+        logger.warning("%s: %s", staged.key, warning)
     logger.info("imported %s: %s", staged.key, counts.as_dict())
     return ImportOutcome(
         bucket,
@@ -152,6 +176,26 @@ def _import_claimed(
         counts=counts,
         moved_to=staged.archive_key,
     )
+
+
+def _report_failed_rows(
+    staged: StagedObject, store: ObjectStore, imported: ImportedFile, clock: Callable[[], datetime]
+) -> None:
+    """The rows a file was imported without, beside the failed files (the file itself is archived)."""
+    report = {
+        "key": staged.key,
+        "job": staged.job,
+        "run_id": staged.run_id,
+        "shop": imported.shop,
+        "imported_at": clock().isoformat(timespec="seconds"),
+        "archived_to": staged.archive_key,
+        "rows_failed": imported.counts.failed,
+        "errors": [dict(error) for error in imported.row_errors],
+        "rows": [dict(row) for row in imported.failed_rows],
+        "note": "these rows were left out (on_row_error: skip_row); fix them in the ERP, or import "
+        "a corrected file with `erpbridge import`",
+    }
+    store.put_bytes(staged.failed_rows_key, json.dumps(report, indent=2, default=str).encode())
 
 
 def _fail(

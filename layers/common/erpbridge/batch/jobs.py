@@ -20,13 +20,15 @@ The ``import`` half belongs to the mapping engine (:mod:`erpbridge.mapping.model
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from erpbridge.errors import ConfigurationError
 from erpbridge.mapping.jobfile import list_job_ids, load_job
@@ -56,13 +58,37 @@ class ErpOverride(_Strict):
     timeout_s: float | None = Field(default=None, gt=0, le=900)
 
 
+class ScheduleSpec(_Strict):
+    """One more schedule of the job, with its own parameters — e.g. the same catalogue job for
+    a second shop. template.yaml has one ScheduleV2 event per schedule, ``parameters`` in its Input."""
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9]{0,40}$", description="the template event's suffix")
+    schedule: str = Field(min_length=1, description="EventBridge Scheduler expression")
+    schedule_timezone: str = "UTC"
+    parameters: dict[str, str] = Field(default_factory=dict)
+
+
 class FetchSpec(_Strict):
     request: str = Field(min_length=1, description="GetEcomData request template with {name} placeholders")
     parameters: dict[str, str] = Field(default_factory=dict)
     schedule: str | None = Field(default=None, description="EventBridge Scheduler expression")
     schedule_timezone: str = "UTC"
+    schedules: list[ScheduleSpec] = Field(
+        default_factory=list, description="more schedules, each with its parameters (one per shop)"
+    )
     max_pages: int = Field(default=1000, ge=1, le=100_000)
     erp: ErpOverride | None = None
+
+    @model_validator(mode="after")
+    def _schedules_name_known_parameters(self) -> FetchSpec:
+        names = [s.name for s in self.schedules]
+        if len(set(names)) != len(names):
+            raise ValueError("schedules: every schedule needs its own name")
+        for spec in self.schedules:
+            unknown = sorted(set(spec.parameters) - set(self.parameters))
+            if unknown:
+                raise ValueError(f"schedules.{spec.name}: unknown parameters {', '.join(unknown)}")
+        return self
 
 
 @dataclass(frozen=True)
@@ -80,6 +106,16 @@ class BatchJob:
                 raise ConfigurationError(f"job {self.id}: unknown parameter {name!r} (known: {known})")
             merged[name] = str(value)
         return merged
+
+    def variant(self, overrides: Mapping[str, str] | None = None) -> str:
+        """ "" for the default parameters, else a short stable name of the parameters that differ
+        (``shopID=SHOP2`` → 8 hex digits): runs for another shop lock and identify their
+        schedule slot apart from the default shop's."""
+        merged = self.parameters(overrides)
+        changed = {name: value for name, value in merged.items() if self.fetch.parameters.get(name) != value}
+        if not changed:
+            return ""
+        return hashlib.sha256(json.dumps(changed, sort_keys=True).encode()).hexdigest()[:8]
 
     def request_xml(self, overrides: Mapping[str, str] | None = None) -> bytes:
         from erpbridge.protocol.request_builders import build_batch_request

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from erpbridge.errors import ConfigurationError
 
@@ -54,11 +56,14 @@ def validate_job_id(job: str) -> str:
     return job
 
 
-def new_run_id(now: datetime, *, scheduled_time: datetime | None = None) -> str:
+def new_run_id(now: datetime, *, scheduled_time: datetime | None = None, variant: str = "") -> str:
     """Sortable run id. A scheduled run's id is derived from its schedule slot, so a duplicate
-    delivery of the same slot maps to the same run and is recognised (at-least-once delivery)."""
+    delivery of the same slot maps to the same run and is recognised (at-least-once delivery);
+    ``variant`` (see ``BatchJob.variant``) tells apart the schedules of one job with other
+    parameters (one per shop) that share a slot."""
     if scheduled_time is not None:
-        return scheduled_time.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ") + "-sched"
+        slot = scheduled_time.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ") + "-sched"
+        return f"{slot}-{variant}" if variant else slot
     return now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(3)
 
 
@@ -96,6 +101,11 @@ class StagedObject:
     def failed_report_key(self) -> str:
         return self.failed_key + ".error.json"
 
+    @property
+    def failed_rows_key(self) -> str:
+        """The failed-rows report of a file imported without its bad rows (``skip_row``)."""
+        return self.failed_key + ".rows.json"
+
 
 @dataclass(frozen=True)
 class ImportCounts:
@@ -104,6 +114,7 @@ class ImportCounts:
     deleted: int = 0
     skipped: int = 0
     rows_read: int = 0
+    failed: int = 0  # rows left out because of an error (on_row_error: skip_row)
 
     def __add__(self, other: ImportCounts) -> ImportCounts:
         return ImportCounts(
@@ -112,6 +123,7 @@ class ImportCounts:
             deleted=self.deleted + other.deleted,
             skipped=self.skipped + other.skipped,
             rows_read=self.rows_read + other.rows_read,
+            failed=self.failed + other.failed,
         )
 
     def as_dict(self) -> dict[str, int]:
@@ -121,7 +133,26 @@ class ImportCounts:
             "deleted": self.deleted,
             "skipped": self.skipped,
             "rows_read": self.rows_read,
+            "failed": self.failed,
         }
+
+
+MAX_FAILED_ROWS_KEPT = 20  # row errors a run record keeps (the failed-rows report has up to max_errors)
+MAX_WARNINGS_KEPT = 20
+
+
+@dataclass(frozen=True)
+class ImportedFile:
+    """What importing one staged file did: its counts, the warnings of the import report (unknown
+    tables and columns, refused removals, …), and the rows left out because of errors."""
+
+    counts: ImportCounts
+    warnings: tuple[str, ...] = ()
+    # the first errors: {"table", "row", "column", "value", "reason"}
+    row_errors: tuple[Mapping[str, Any], ...] = ()
+    # the first rows left out: {"table", "row", "values": {source column: text}}
+    failed_rows: tuple[Mapping[str, Any], ...] = ()
+    shop: str | None = None
 
 
 @dataclass
@@ -140,6 +171,9 @@ class RunRecord:
     counts: ImportCounts = field(default_factory=ImportCounts)
     import_errors: list[str] = field(default_factory=list)
     imported_at: datetime | None = None
+    parameters: dict[str, str] = field(default_factory=dict)  # the run's request parameters (shopID …)
+    warnings: list[str] = field(default_factory=list)  # the imports' warnings, newest 20
+    row_errors: list[dict[str, Any]] = field(default_factory=list)  # rows left out: the first 20
 
     @property
     def status(self) -> RunStatus:
@@ -168,6 +202,9 @@ class RunRecord:
             "counts": self.counts.as_dict(),
             "import_errors": list(self.import_errors),
             "imported_at": _iso(self.imported_at),
+            "parameters": dict(self.parameters),
+            "warnings": list(self.warnings),
+            "row_errors": [dict(error) for error in self.row_errors],
         }
 
 

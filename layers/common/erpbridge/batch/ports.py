@@ -4,13 +4,13 @@ Lambda, in ``make run`` and in the CLI."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, Protocol
 
-from erpbridge.batch.models import FetchStatus, ImportCounts, RunRecord
+from erpbridge.batch.models import FetchStatus, ImportCounts, ImportedFile, RunRecord
 
 
 @dataclass(frozen=True)
@@ -97,9 +97,13 @@ class RunRecorder(Protocol):
         failed: bool,
         error: str | None,
         at: datetime,
+        warnings: Sequence[str] = (),
+        row_errors: Sequence[Mapping[str, object]] = (),
     ) -> None:
         """Add one staged file's result to its run (atomically; creates the record for a file
-        that was put into staging/ by hand)."""
+        that was put into staging/ by hand): counts, the error, the import's warnings (the newest
+        ``MAX_WARNINGS_KEPT`` are kept) and the errors of rows left out (the first
+        ``MAX_FAILED_ROWS_KEPT``)."""
         ...
 
     def get(self, run_id: str, *, job: str | None = None) -> RunRecord | None: ...
@@ -148,10 +152,17 @@ class StagedFileImporter(Protocol):
     """Applies a job's mapping to one staged file, in one database transaction."""
 
     def import_file(
-        self, job: str, stream: BinaryIO, *, partial: bool, source: str | None = None
-    ) -> ImportCounts:
+        self,
+        job: str,
+        stream: BinaryIO,
+        *,
+        partial: bool,
+        source: str | None = None,
+        parameters: Mapping[str, str] | None = None,
+    ) -> ImportedFile:
         """``partial``: this file is one page of several, so remove-missing/deactivate-missing must
         not run. ``source`` names the file (its staged key) so the same page is never imported
-        twice at once. Raises an ``ErpBridgeError`` subclass for bad input (nothing written), and
+        twice at once. ``parameters``: the run's (its ``shopID`` … scope the import; default: the
+        job's). Raises an ``ErpBridgeError`` subclass for bad input (nothing written), and
         ``ImportLockedError`` (retry later, nothing written) while another import of the job runs."""
         ...

@@ -45,9 +45,9 @@ def check_mapping(
     tables and columns nobody maps, mapped sources missing from the file, and values that would
     not convert (with table, row and column)."""
     problems: list[Problem] = []
-    definition = job.import_
-    if definition is None:
+    if job.import_ is None:
         return [Problem(job.id, "the job has no 'import' section: nothing to check", "warning")]
+    definition = job.import_for()  # the default run's scope ({shopID} → the default shopID)
     schema = read_schema(engine)
     sample_rows: dict[str, list[Row]] = {}
     counts: dict[str, int] = {}

@@ -7,9 +7,17 @@ stamps) while the next batch is parsed; memory holds a few batches, never the fi
 happens in one transaction. When the file is read:
 
 1. any row error or duplicate key (within a batch or across the file) rejects the file — the
-   transaction rolls back and nothing of it is written;
+   transaction rolls back and nothing of it is written — unless the mapping says otherwise:
+   ``on_row_error: skip_row`` leaves bad rows out (listed in ``report.failed_rows``),
+   ``on_duplicate: keep_first``/``keep_last`` keeps one row per key (the others counted);
 2. derived relations are merged, and then — only if allowed, the file staged rows, and at least
-   ``min_share_for_removal`` of the rows in scope — missing rows removed or products deactivated.
+   ``min_share_for_removal`` of the rows in scope, and skipped no more than ``max_skipped_share``
+   of its rows — missing rows removed or products deactivated.
+
+With a shop scope (``import.shop``, per run from its ``shopID``) the import touches only that
+shop: a product keeps the default shop it was created with, shop-group and product-group
+relations are replaced only within the shop (its groups), and removal/deactivation of products
+covers only products this shop holds and no other shop does (``erpbridge_shop_products``).
 """
 
 from __future__ import annotations
@@ -24,8 +32,15 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from erpbridge.errors import ImportRejectedError, MappingError, ShopDatabaseError
 from erpbridge.mapping.delimited import DelimitedText
-from erpbridge.mapping.model import ImportDefinition, TableMapping
-from erpbridge.mapping.relations import RELATIONS, split_list
+from erpbridge.mapping.model import DuplicateAction, ImportDefinition, RowErrorAction, TableMapping
+from erpbridge.mapping.relations import (
+    RELATIONS,
+    SHOP_GROUPS,
+    SHOP_PRODUCTS,
+    SHOP_PRODUCTS_OWNER,
+    DerivedRelation,
+    split_list,
+)
 from erpbridge.mapping.rules import (
     LANGUAGE_COLUMNS,
     SHOP_COLUMNS,
@@ -40,11 +55,15 @@ from erpbridge.shopdb.model import ShopSchema
 from erpbridge.shopdb.ports import (
     BulkWriter,
     Comparison,
+    InSelect,
+    KeepDuplicate,
+    Members,
     MergeCounts,
     MergeMode,
     MergeSpec,
     Predicate,
     PredicateGroup,
+    Scope,
     ShopDatabase,
     Stage,
     StageSpec,
@@ -75,7 +94,8 @@ class TableReport:
     deleted: int = 0
     deactivated: int = 0
     skipped: int = 0
-    failed: int = 0
+    failed: int = 0  # rows with an error (left out with skip_row; else the file was rejected)
+    discarded: int = 0  # rows dropped as duplicates of another row's key (keep_first/keep_last)
 
 
 @dataclass
@@ -87,6 +107,12 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     rows_read: int = 0
     committed: bool = False
+    # skip_row: the first ``max_errors`` errors of the rows left out (all rows are counted in
+    # the tables' ``failed``); the file was imported without them.
+    failed_rows: list[RowError] = field(default_factory=list)
+    # ... and the first ``max_errors`` of those rows as they came: (table, row number, values)
+    failed_sources: list[tuple[str, int, dict[str, str | None]]] = field(default_factory=list)
+    shop: str | None = None  # the shop scope the file was imported with
 
     @property
     def ok(self) -> bool:
@@ -109,6 +135,9 @@ class ImportReport:
             "tables": {name: asdict(report) for name, report in self.tables.items()},
             "errors": [asdict(error) for error in self.errors],
             "warnings": list(self.warnings),
+            "failed_rows": [asdict(error) for error in self.failed_rows],
+            "rows_failed": sum(t.failed for t in self.tables.values()) if self.committed else 0,
+            "shop": self.shop,
         }
 
     def raise_for_errors(self) -> None:
@@ -180,10 +209,13 @@ class _MappingRun:
     counts: MergeCounts = field(default_factory=MergeCounts)
     skipped: int = 0
     failed: int = 0
+    failed_keys: list[tuple[Any, ...]] = field(default_factory=list)  # skip_row: keys of bad rows
     convert: Callable[[Row, int, str], Any] = field(init=False)
     as_lines: bool = False
+    skip_errors: bool = field(init=False)
 
     def __post_init__(self) -> None:
+        self.skip_errors = self.plan.mapping.on_row_error is RowErrorAction.SKIP_ROW
         # Lines only when no derived relation needs the converted values (the owner id).
         if isinstance(self.stage, LineStage) and not self.plan.relations:
             self.as_lines = True
@@ -210,6 +242,10 @@ class _Importer:
         needed = {m.destination for m in definition.mappings if m.active}
         needed |= {c.lookup.table for m in definition.mappings for c in m.columns if c.lookup is not None}
         needed |= {r.relation_table for r in RELATIONS if r.owner_table in needed}
+        if definition.shop:
+            needed |= {SHOP_GROUPS[0]}
+            if SHOP_PRODUCTS_OWNER[0] in needed:
+                needed |= {SHOP_PRODUCTS[0]}
         self.schema: ShopSchema = writer.read_schema(sorted(needed))
         self.batch_rows = definition.batch_rows
         self.by_source: dict[str, list[TableMapping]] = {}
@@ -247,8 +283,10 @@ class _Importer:
             if plan is None:
                 continue
             if plan.unmapped_sources:
-                self.report.warnings.append(
-                    f"{plan.label}: source columns not mapped: {_names(plan.unmapped_sources)}"
+                self._unknown(
+                    table_name,
+                    f"{plan.label}: source columns not mapped: {_names(plan.unmapped_sources)}",
+                    _names(plan.unmapped_sources),
                 )
             language_column = LANGUAGE_COLUMNS.get(plan.table.name)
             spec = StageSpec(
@@ -267,6 +305,7 @@ class _Importer:
                 created_column=created,
                 updated_column=updated,
                 now=self.now,
+                keep=_KEEP.get(mapping.on_duplicate),
             )
             run = _MappingRun(plan=plan, stage=stage, source_table=table_name, merge=merge)
             for relation_plan in plan.relations:
@@ -288,6 +327,13 @@ class _Importer:
             raise MappingError("the mapping does not fit: " + "; ".join(problems), problems=problems)
         self.runs.extend(runs)
         return runs
+
+    def _unknown(self, table_name: str, message: str, column: str | None = None) -> None:
+        """A source table or column no mapping knows: a warning, or with ``strict`` an error."""
+        if self.definition.strict:
+            self.report.errors.append(RowError(table_name, None, column, None, f"{message} (strict)"))
+        else:
+            self.report.warnings.append(message)
 
     def read(self, rows: Iterable[tuple[str, Row]], on_progress: Callable[[int], None] | None) -> None:
         report = self.report
@@ -339,7 +385,17 @@ class _Importer:
                     run.skipped += 1
                 elif isinstance(result, list):
                     run.failed += 1
-                    errors.extend(result[: max_errors - len(errors)])
+                    if run.skip_errors:
+                        failed_rows = report.failed_rows
+                        if len(failed_rows) < max_errors:
+                            failed_rows.extend(result[: max_errors - len(failed_rows)])
+                        if len(report.failed_sources) < max_errors:
+                            report.failed_sources.append((table_name, number, dict(row)))
+                        key = run.plan.key_of(row)
+                        if key is not None:
+                            run.failed_keys.append((number, *key))
+                    else:
+                        errors.extend(result[: max_errors - len(errors)])
                 elif not errors:  # once the file is rejected, only errors are still collected
                     buffer = run.buffer
                     buffer.append(result)
@@ -359,7 +415,7 @@ class _Importer:
                 f"(only the first {_NAMED_TABLES} such tables are named)"
             )
         for table_name, count in self.unmapped_tables.items():
-            report.warnings.append(f"source table {table_name}: no mapping, {count} rows ignored")
+            self._unknown(table_name, f"source table {table_name}: no mapping, {count} rows ignored")
         if on_progress is not None:
             on_progress(report.rows_read)
 
@@ -444,6 +500,8 @@ class _Importer:
         """On the worker thread: the file-wide checks, relations and removals."""
         report = self.report
         for run in self.runs:
+            if run.merge.keep is not None:
+                continue  # repeated keys were discarded batch by batch (counted in _merge)
             for duplicate in run.stage.duplicate_keys(self.definition.max_errors):
                 report.errors.append(
                     RowError(
@@ -477,7 +535,22 @@ class _Importer:
         staged = run.stage.count()
         table_report.staged += staged
         table_report.skipped += run.skipped
+        table_report.failed += run.failed
         counts = run.counts
+        if run.failed:
+            self.report.warnings.append(
+                f"{plan.label}: {run.failed} rows left out because of errors (on_row_error: skip_row)"
+            )
+            run.stage.remember_keys(run.failed_keys)
+        table_report.discarded += counts.discarded
+        if counts.discarded:
+            self.report.warnings.append(
+                f"{plan.label}: {counts.discarded} rows discarded as duplicate keys "
+                f"(on_duplicate: {mapping.on_duplicate})"
+            )
+        members = self._members(run)
+        if members is not None:
+            run.stage.add_members(members)
         removal = mapping.remove_missing or mapping.deactivate_missing
         scope = self._removal_scope(run) if removal else ()
         # Batches were merged already: the rows in scope before this file are those in scope now
@@ -496,8 +569,34 @@ class _Importer:
             )
         for relation_run in run.relations:
             self._merge_relation(relation_run, prune=mapping.remove_missing)
-        if removal:
-            self._remove_missing(run, scope, staged, existing)
+        if removal and self._remove_missing(run, scope, staged, existing) and members is not None:
+            # The shop no longer holds the products its whole export left out.
+            run.stage.remove_missing_members(members)
+
+    def _members(self, run: _MappingRun) -> Members | None:
+        """The shop's product membership, for an import with a shop scope into EcomProducts."""
+        shop = self.definition.shop
+        table, member_column, group_column = SHOP_PRODUCTS
+        owner_table, owner_column = SHOP_PRODUCTS_OWNER
+        if not shop or run.plan.table.name != owner_table or owner_column not in run.plan.keys:
+            return None
+        if self.schema.table(table) is None:
+            raise MappingError(
+                f"{table} does not exist: run `erpbridge db upgrade` (a shop-scoped import needs it)",
+                problems=[f"missing table {table}"],
+            )
+        return Members(table, member_column, group_column, shop, owner_column)
+
+    def _relation_scope(self, relation: DerivedRelation) -> Scope:
+        """Replacing an owner's relations stays within the import's shop."""
+        shop = self.definition.shop
+        if not shop or relation.shop_scope is None:
+            return ()
+        if relation.shop_scope == "related":
+            return (Predicate(relation.relation_related, Comparison.EQUAL, (shop,)),)
+        table, group_column, shop_column = SHOP_GROUPS
+        in_shop = (Predicate(shop_column, Comparison.EQUAL, (shop,)),)
+        return (InSelect(relation.relation_related, table, group_column, in_shop),)
 
     def _merge_relation(self, relation_run: _RelationRun, *, prune: bool) -> None:
         relation = relation_run.plan.relation
@@ -512,15 +611,32 @@ class _Importer:
         report.unchanged += counts.unchanged
         if relation.replace_always or prune:
             report.deleted += relation_run.stage.delete_replaced(
-                relation.relation_owner, relation.relation_related
+                relation.relation_owner, relation.relation_related, self._relation_scope(relation)
             )
 
-    def _removal_scope(self, run: _MappingRun) -> tuple[Predicate | PredicateGroup, ...]:
+    def _removal_scope(self, run: _MappingRun) -> Scope:
         plan = run.plan
-        scope: list[Predicate | PredicateGroup] = list(condition_scope(plan))
+        scope: list[Predicate | PredicateGroup | InSelect] = list(condition_scope(plan))
+        shop = self.definition.shop
         shop_column = SHOP_COLUMNS.get(plan.table.name)
-        if self.definition.shop and shop_column and plan.table.column(shop_column):
-            scope.append(Predicate(shop_column, Comparison.EQUAL, (self.definition.shop,)))
+        members = self._members(run)
+        if members is not None:
+            # Products this shop holds (its default shop, or in its earlier imports) and no
+            # other shop does: one shop's missing products never touch another shop's.
+            held = InSelect(
+                SHOP_PRODUCTS_OWNER[1],
+                members.table,
+                members.member_column,
+                (Predicate(members.group_column, Comparison.EQUAL, (shop,)),),
+            )
+            mine: list[Predicate | InSelect] = [held]
+            if shop_column and plan.table.column(shop_column):
+                mine.insert(0, Predicate(shop_column, Comparison.EQUAL, (shop,)))
+            scope.append(PredicateGroup(tuple(mine), any_of=True))
+            others = (Predicate(members.group_column, Comparison.NOT_EQUAL, (shop,)),)
+            scope.append(InSelect(SHOP_PRODUCTS_OWNER[1], members.table, members.member_column, others, True))
+        elif shop and shop_column and plan.table.column(shop_column):
+            scope.append(Predicate(shop_column, Comparison.EQUAL, (shop,)))
         language_column = LANGUAGE_COLUMNS.get(plan.table.name)
         if language_column and language_column in plan.column_names:
             languages = tuple(v for v in run.stage.distinct_values(language_column) if v is not None)
@@ -528,24 +644,29 @@ class _Importer:
                 scope.append(Predicate(language_column, Comparison.IN, languages))
         return tuple(scope)
 
-    def _remove_missing(
-        self, run: _MappingRun, scope: tuple[Predicate | PredicateGroup, ...], staged: int, existing: int
-    ) -> None:
+    def _remove_missing(self, run: _MappingRun, scope: Scope, staged: int, existing: int) -> bool:
+        """Remove or deactivate the rows in scope the file left out; False when refused."""
         plan = run.plan
         mapping = plan.mapping
         what = "deactivate missing products" if mapping.deactivate_missing else "remove missing rows"
         if not self.allow_removal:
             self.report.warnings.append(f"{plan.label}: {what} not run: this file is one page of several")
-            return
+            return False
         if staged == 0:
             self.report.warnings.append(f"{plan.label}: {what} not run: the file staged no rows")
-            return
+            return False
         if existing and staged < mapping.min_share_for_removal * existing:
             self.report.warnings.append(
                 f"{plan.label}: {what} not run: the file has {staged} rows, fewer than "
                 f"{mapping.min_share_for_removal:.0%} of the {existing} rows in scope (truncated file?)"
             )
-            return
+            return False
+        if run.failed and run.failed > mapping.max_skipped_share * (staged + run.failed):
+            self.report.warnings.append(
+                f"{plan.label}: {what} not run: {run.failed} of {staged + run.failed} rows were left out "
+                f"because of errors, more than max_skipped_share {mapping.max_skipped_share:.0%}"
+            )
+            return False
         table_report = self.report.table(plan.table.name)
         if mapping.deactivate_missing:
             values: dict[str, Any] = {"ProductActive": False}
@@ -556,6 +677,10 @@ class _Importer:
             table_report.deactivated += run.stage.update_missing(scope, values, unless)
         else:
             table_report.deleted += run.stage.delete_missing(scope)
+        return True
+
+
+_KEEP = {DuplicateAction.KEEP_FIRST: KeepDuplicate.FIRST, DuplicateAction.KEEP_LAST: KeepDuplicate.LAST}
 
 
 def import_rows(
@@ -575,7 +700,7 @@ def import_rows(
 
     ``allow_removal=False`` (one page of a paged export) never removes or deactivates rows.
     """
-    report = ImportReport()
+    report = ImportReport(shop=definition.shop)
     moment = now or datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     try:
         with database.transaction() as writer:
@@ -594,7 +719,7 @@ def import_rows(
     if not report.committed:
         for table_report in report.tables.values():
             failed = table_report.failed
-            for name in ("inserted", "updated", "unchanged", "deleted", "deactivated"):
+            for name in ("inserted", "updated", "unchanged", "deleted", "deactivated", "discarded"):
                 setattr(table_report, name, 0)
             table_report.failed = failed
     return report

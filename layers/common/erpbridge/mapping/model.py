@@ -12,10 +12,14 @@ that tool recognises them; see batch-integration-anchor §5.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from erpbridge.errors import ConfigurationError
 
 JOB_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
@@ -59,6 +63,21 @@ class Operator(StrEnum):
     IS_NULL = "IsNull"
     IS_NULL_OR_EMPTY = "IsNullOrEmpty"
     IS_NOT_NULL = "IsNotNull"
+
+
+class RowErrorAction(StrEnum):
+    """What a row that cannot be imported (a value that does not fit, an empty key) does."""
+
+    REJECT_FILE = "reject_file"  # the whole file is rolled back (default)
+    SKIP_ROW = "skip_row"  # the row is left out and listed in the failed-rows report
+
+
+class DuplicateAction(StrEnum):
+    """What a key that appears more than once in one file does."""
+
+    REJECT_FILE = "reject_file"  # the whole file is rolled back (default)
+    KEEP_FIRST = "keep_first"  # the first row with the key is imported, later ones discarded
+    KEEP_LAST = "keep_last"  # the last row with the key wins
 
 
 VALUELESS_OPERATORS = frozenset({Operator.IS_NULL, Operator.IS_NULL_OR_EMPTY, Operator.IS_NOT_NULL})
@@ -207,6 +226,21 @@ class TableMapping(_Strict):
         description="remove/deactivate only if the file staged at least this share of the rows in scope",
     )
 
+    on_row_error: RowErrorAction = Field(
+        default=RowErrorAction.REJECT_FILE,
+        description="reject_file: a bad row rolls the file back; skip_row: bad rows are left out, reported",
+    )
+    max_skipped_share: float = Field(
+        default=0.01,
+        ge=0.0,
+        le=1.0,
+        description="with skip_row: no remove/deactivate when more than this share of the rows was skipped",
+    )
+    on_duplicate: DuplicateAction = Field(
+        default=DuplicateAction.REJECT_FILE,
+        description="reject_file, or keep_first / keep_last: discard the other rows with the key (counted)",
+    )
+
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         seen: set[str] = set()
@@ -225,11 +259,48 @@ class TableMapping(_Strict):
 class ImportDefinition(_Strict):
     """How a job's staged file is written to the shop database."""
 
-    shop: str | None = Field(default=None, description="fills and scopes the shop column of tables with one")
-    language: str | None = Field(default=None, description="fills empty language columns; scopes removals")
+    shop: str | None = Field(
+        default=None,
+        description="the import's shop scope: fills the shop column, confines relations and removals; "
+        "'{shopID}' takes the run's parameter",
+    )
+    language: str | None = Field(
+        default=None, description="fills empty language columns; '{language}' takes the run's parameter"
+    )
     mappings: list[TableMapping] = Field(min_length=1)
     max_errors: int = Field(default=100, ge=1, description="stop collecting row errors after this many")
     batch_rows: int = Field(default=10_000, ge=1, le=1_000_000, description="rows per write batch")
+    strict: bool = Field(
+        default=False,
+        description="a source table or column no mapping knows rejects the file (default: a warning)",
+    )
+
+    def placeholders(self) -> set[str]:
+        """The run parameters ``shop``/``language`` name as ``{name}``."""
+        return {name for text in (self.shop, self.language) if text for name in _PLACEHOLDER.findall(text)}
+
+    def for_parameters(self, parameters: Mapping[str, str]) -> ImportDefinition:
+        """This definition with ``{name}`` in ``shop``/``language`` replaced by the run's
+        parameters: the scope of one run (``erpbridge jobs run … --param shopID=SHOP2``)."""
+        if not self.placeholders():
+            return self
+
+        def fill(text: str | None) -> str | None:
+            if text is None:
+                return None
+
+            def value(match: re.Match[str]) -> str:
+                name = match.group(1)
+                if name not in parameters:
+                    raise ConfigurationError(f"import scope {text!r}: the run has no parameter {name!r}")
+                return str(parameters[name])
+
+            return _PLACEHOLDER.sub(value, text) or None
+
+        return self.model_copy(update={"shop": fill(self.shop), "language": fill(self.language)})
+
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class JobDefinition(_Strict):
@@ -241,6 +312,30 @@ class JobDefinition(_Strict):
     description: str = ""
     fetch: dict[str, Any] = Field(default_factory=dict)
     import_: ImportDefinition | None = Field(default=None, alias="import")
+
+    @model_validator(mode="after")
+    def _scope_names_parameters(self) -> Self:
+        if self.import_ is None:
+            return self
+        known = self.default_parameters()
+        unknown = sorted(self.import_.placeholders() - set(known))
+        if unknown:
+            raise ValueError(
+                f"import shop/language name {', '.join(unknown)}, which fetch.parameters does not define"
+            )
+        return self
+
+    def default_parameters(self) -> dict[str, str]:
+        parameters = self.fetch.get("parameters") if isinstance(self.fetch, dict) else None
+        return {str(k): str(v) for k, v in parameters.items()} if isinstance(parameters, dict) else {}
+
+    def import_for(self, parameters: Mapping[str, str] | None = None) -> ImportDefinition:
+        """The import definition of one run: the job's default parameters overridden by the run's,
+        filling ``{name}`` in ``import.shop``/``import.language``. Raises ConfigurationError when
+        the job has no import section."""
+        if self.import_ is None:
+            raise ConfigurationError(f"job {self.id} has no import section: its files cannot be imported")
+        return self.import_.for_parameters({**self.default_parameters(), **(parameters or {})})
 
 
 def job_json_schema() -> dict[str, Any]:

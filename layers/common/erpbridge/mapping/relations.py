@@ -32,6 +32,10 @@ class DerivedRelation:
     # Dynamicweb replaces shop-group, parent-group and variant-group relations of every imported
     # owner, but prunes product-group and variant-option relations only with "remove missing".
     replace_always: bool = True
+    # How an import with a shop scope confines the replacement to its shop: "related" — the
+    # related column holds the shop id (shop-group relations); "related_group" — the related
+    # column holds a group id, and only groups of the shop count (product-group relations).
+    shop_scope: str | None = None
 
     @property
     def virtual_columns(self) -> tuple[str, ...]:
@@ -65,6 +69,7 @@ RELATIONS: tuple[DerivedRelation, ...] = (
         primary_column="PrimaryGroup",
         relation_primary="GroupProductRelationIsPrimary",
         replace_always=False,
+        shop_scope="related_group",
     ),
     DerivedRelation(
         owner_table="EcomGroups",
@@ -76,6 +81,7 @@ RELATIONS: tuple[DerivedRelation, ...] = (
         sorting_column="ShopSorting",
         relation_sorting="ShopGroupRelationsSorting",
         default_to_shop=True,
+        shop_scope="related",
     ),
     DerivedRelation(
         owner_table="EcomGroups",
@@ -108,6 +114,13 @@ RELATIONS: tuple[DerivedRelation, ...] = (
         replace_always=False,
     ),
 )
+
+# The shop-group relation: which groups belong to which shop (scopes product-group relations).
+SHOP_GROUPS = ("EcomShopGroupRelation", "ShopGroupGroupID", "ShopGroupShopID")
+# erpbridge's own record of which shop's imports contain a product (migration m0110): removal and
+# deactivation of a shop touch only products it holds and no other shop does (anchor §5.8).
+SHOP_PRODUCTS = ("erpbridge_shop_products", "product_id", "shop_id")
+SHOP_PRODUCTS_OWNER = ("EcomProducts", "ProductID")
 
 RELATIONS_BY_TABLE: dict[str, tuple[DerivedRelation, ...]] = {}
 for _relation in RELATIONS:

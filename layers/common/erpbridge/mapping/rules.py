@@ -37,6 +37,9 @@ SHOP_COLUMNS = {
     "EcomShopGroupRelation": "ShopGroupShopID",
     "AccessUser": "AccessUserShopId",
 }
+# Shop columns that name a shared row's *default* shop: written on insert only when the import
+# has a shop scope, so a second shop importing the same product does not move it.
+DEFAULT_SHOP_COLUMNS = {"EcomProducts": "ProductDefaultShopId"}
 LANGUAGE_COLUMNS = {
     "EcomProducts": "ProductLanguageID",
     "EcomGroups": "GroupLanguageID",
@@ -384,6 +387,25 @@ class TablePlan:
     def __post_init__(self) -> None:
         self._fast = self._compile_fast_path()
 
+    def key_of(self, row: Row) -> tuple[Any, ...] | None:
+        """The typed key (``keys`` order) of a source row, or None when a key value is empty,
+        does not convert, or is resolved by a lookup — e.g. to keep a skipped row's product
+        from counting as missing."""
+        by_name = {c.destination.name: c for c in self.columns}
+        values: list[Any] = []
+        for name in self.keys:
+            plan = by_name.get(name)
+            if plan is None or plan.lookup is not None:
+                return None
+            text = plan.text(row)
+            if text is None or (text == "" and plan.value_info.kind is not ValueKind.TEXT):
+                return None
+            try:
+                values.append(plan.converter(text))
+            except ConversionError:
+                return None
+        return tuple(values)
+
     def _compile_fast_path(self, text_format: DelimitedText | None = None) -> Callable[[Row, int], Any]:
         """One straight-line function for the common row: every value present and valid.
 
@@ -649,10 +671,15 @@ def plan_mapping(
             existing.fallback = fill
         else:
             info = table.columns[column_name]
-            columns.append(
-                ColumnPlan(destination=info, origin=origin, constant=fill, converter=converter_for(info))
+            existing = ColumnPlan(
+                destination=info, origin=origin, constant=fill, converter=converter_for(info)
             )
+            columns.append(existing)
             mapped.add(column_name)
+        if origin == "shop" and DEFAULT_SHOP_COLUMNS.get(table.name) == column_name:
+            # One catalogue, several shops: a product keeps the default shop it was created
+            # with; another shop's import does not take it over.
+            existing.insert_only = True
 
     created, updated = STAMP_COLUMNS.get(table.name, (None, None))
     stamps = tuple(name if name and table.column(name) else None for name in (created, updated))

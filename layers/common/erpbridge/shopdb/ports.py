@@ -42,13 +42,42 @@ class Predicate:
 
 
 @dataclass(frozen=True)
+class InSelect:
+    """``column [NOT] IN (SELECT select_column FROM table WHERE where…)``: membership in another
+    table's rows, e.g. "the group is one of the shop's groups" (values already typed)."""
+
+    column: str
+    table: str
+    select_column: str
+    where: tuple[Predicate, ...] = ()
+    negate: bool = False
+
+
+@dataclass(frozen=True)
 class PredicateGroup:
-    predicates: tuple[Predicate, ...]
+    predicates: tuple[Predicate | InSelect, ...]
     any_of: bool  # True: OR, False: AND
 
 
 # A removal scope: every entry must hold (AND).
-Scope = tuple[Predicate | PredicateGroup, ...]
+Scope = tuple[Predicate | PredicateGroup | InSelect, ...]
+
+
+@dataclass(frozen=True)
+class Members:
+    """``table`` rows saying ``group`` holds a staged value: (``group_column`` = ``group``,
+    ``member_column`` = the stage's ``staged_column``) — e.g. the products one shop's import holds."""
+
+    table: str
+    member_column: str
+    group_column: str
+    group: str
+    staged_column: str
+
+
+class KeepDuplicate(StrEnum):
+    FIRST = "first"
+    LAST = "last"
 
 
 class MergeMode(StrEnum):
@@ -85,6 +114,9 @@ class MergeSpec:
     updated_column: str | None = None  # set to ``now`` on insert and on a real change
     now: datetime | None = None
     collapse_duplicates: bool = False  # derived relations: one row per key (min of the other columns)
+    # Repeated keys: None = report them (the caller rejects the file); first/last = keep that row
+    # (within the batch and against earlier batches) and count the others as ``discarded``.
+    keep: KeepDuplicate | None = None
 
 
 @dataclass(frozen=True)
@@ -102,8 +134,10 @@ class MergeCounts:
     skipped: int = 0  # update-only: new keys; insert-only: existing keys
     duplicates: list[DuplicateKey] = field(default_factory=list)  # nothing merged when not empty
     unresolved: int = 0  # rows skipped because a lookup found no match (also in ``skipped``)
+    discarded: int = 0  # rows dropped as duplicates of another row with the key (``MergeSpec.keep``)
 
     def add(self, other: MergeCounts) -> None:
+        self.discarded += other.discarded
         self.inserted += other.inserted
         self.updated += other.updated
         self.unchanged += other.unchanged
@@ -146,9 +180,22 @@ class Stage(Protocol):
         already have ``unless``) — deactivation."""
         ...
 
-    def delete_replaced(self, owner_column: str, related_column: str) -> int:
-        """Derived relations: delete destination rows whose owner is staged but whose
-        (owner, related) pair is not (the owner's relations are replaced by the file's)."""
+    def delete_replaced(self, owner_column: str, related_column: str, scope: Scope = ()) -> int:
+        """Derived relations: delete destination rows (in ``scope``) whose owner is staged but
+        whose (owner, related) pair is not (the owner's relations are replaced by the file's)."""
+        ...
+
+    def remember_keys(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Count these ``(source_row_number, *key values)`` as in the file without merging them
+        (rows skipped for an error): removal of missing rows leaves their keys alone."""
+        ...
+
+    def add_members(self, members: Members) -> int:
+        """Insert the (group, staged value) pairs ``members.table`` does not have yet."""
+        ...
+
+    def remove_missing_members(self, members: Members) -> int:
+        """Delete the group's rows of ``members.table`` whose value is not staged."""
         ...
 
 

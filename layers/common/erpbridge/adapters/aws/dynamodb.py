@@ -18,11 +18,18 @@ by up to two days).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from erpbridge.batch.models import FetchStatus, ImportCounts, RunRecord, Trigger
+from erpbridge.batch.models import (
+    MAX_FAILED_ROWS_KEPT,
+    MAX_WARNINGS_KEPT,
+    FetchStatus,
+    ImportCounts,
+    RunRecord,
+    Trigger,
+)
 from erpbridge.batch.ports import Claim, LockHolder
 
 if TYPE_CHECKING:
@@ -79,6 +86,7 @@ class DynamoDbRunRecorder:
                     "pages": _n(0),
                     "bytes": _n(0),
                     "expires_at": _n(_epoch(run.started_at + RUN_RETENTION)),
+                    "parameters": {"M": {name: _s(value) for name, value in run.parameters.items()}},
                 },
                 ConditionExpression="attribute_not_exists(run_id) OR fetch_status = :failed"
                 " OR (fetch_status = :running AND started_at < :stale)",
@@ -135,6 +143,8 @@ class DynamoDbRunRecorder:
         failed: bool,
         error: str | None,
         at: datetime,
+        warnings: Sequence[str] = (),
+        row_errors: Sequence[Mapping[str, object]] = (),
     ) -> None:
         values: dict[str, Any] = {
             ":imported": _n(0 if failed else 1),
@@ -144,6 +154,7 @@ class DynamoDbRunRecorder:
             ":deleted": _n(counts.deleted),
             ":skipped": _n(counts.skipped),
             ":rows": _n(counts.rows_read),
+            ":rows_failed": _n(counts.failed),
             ":at": _s(_ts(at)),
             ":upload": _s(str(Trigger.UPLOAD)),
             ":fetched": _s(str(FetchStatus.FETCHED)),
@@ -151,41 +162,70 @@ class DynamoDbRunRecorder:
         }
         expression = (
             "ADD files_imported :imported, files_failed :failed, inserted :inserted, updated :updated,"
-            " deleted :deleted, skipped :skipped, rows_read :rows"
+            " deleted :deleted, skipped :skipped, rows_read :rows, rows_failed :rows_failed"
             " SET imported_at = :at, #trigger = if_not_exists(#trigger, :upload),"
             " started_at = if_not_exists(started_at, :at),"
             " fetch_status = if_not_exists(fetch_status, :fetched),"
             " expires_at = if_not_exists(expires_at, :expires)"
         )
+        if error is not None or warnings:
+            values[":none"] = {"L": []}
         if error is not None:
             expression += ", import_errors = list_append(if_not_exists(import_errors, :none), :error)"
-            values[":none"] = {"L": []}
             values[":error"] = {"L": [_s(error[:2000])]}
+        if warnings:
+            expression += ", warnings = list_append(if_not_exists(warnings, :none), :warnings)"
+            values[":warnings"] = {"L": [_s(w[:2000]) for w in list(warnings)[-MAX_WARNINGS_KEPT:]]}
+        trimmed = error is not None or bool(warnings)
         answer = self._client.update_item(
             TableName=self._table,
             Key={"job": _s(job), "run_id": _s(run_id)},
             UpdateExpression=expression,
             ExpressionAttributeNames={"#trigger": "trigger"},
             ExpressionAttributeValues=values,
-            ReturnValues="UPDATED_NEW" if error is not None else "NONE",
+            ReturnValues="UPDATED_NEW" if trimmed else "NONE",
         )
+        attributes = answer.get("Attributes", {}) if trimmed else {}
         if error is not None:
-            stored = answer.get("Attributes", {}).get("import_errors", {}).get("L", [])
-            self._trim_errors(job, run_id, len(stored))
+            self._trim(job, run_id, "import_errors", len(attributes.get("import_errors", {}).get("L", [])))
+        if warnings:
+            size = len(attributes.get("warnings", {}).get("L", []))
+            self._trim(job, run_id, "warnings", size, MAX_WARNINGS_KEPT)
+        if row_errors:
+            self._add_row_errors(job, run_id, row_errors)
 
-    def _trim_errors(self, job: str, run_id: str, size: int) -> None:
-        """Drop the oldest errors beyond ``MAX_ERRORS_KEPT``, only if the list still has the
+    def _add_row_errors(self, job: str, run_id: str, row_errors: Sequence[Mapping[str, object]]) -> None:
+        """Keep the *first* errors of rows left out: append only while the list is short."""
+        entries = [_s(json.dumps(dict(e), default=str)[:2000]) for e in row_errors[:MAX_FAILED_ROWS_KEPT]]
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"job": _s(job), "run_id": _s(run_id)},
+                UpdateExpression="SET row_errors = list_append(if_not_exists(row_errors, :none), :rows)",
+                ConditionExpression="attribute_not_exists(row_errors) OR size(row_errors) < :max",
+                ExpressionAttributeValues={
+                    ":none": {"L": []},
+                    ":rows": {"L": entries},
+                    ":max": _n(MAX_FAILED_ROWS_KEPT),
+                },
+            )
+        except Exception as error:
+            if not _conditional_failed(error):
+                raise
+
+    def _trim(self, job: str, run_id: str, attribute: str, size: int, keep: int = MAX_ERRORS_KEPT) -> None:
+        """Drop the oldest entries of ``attribute`` beyond ``keep``, only if the list still has the
         ``size`` this writer saw: two concurrent trims never drop too much, and when another
         import appended meanwhile, its own trim takes over."""
-        excess = size - MAX_ERRORS_KEPT
+        excess = size - keep
         if excess <= 0:
             return
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key={"job": _s(job), "run_id": _s(run_id)},
-                UpdateExpression="REMOVE " + ", ".join(f"import_errors[{i}]" for i in range(excess)),
-                ConditionExpression="size(import_errors) = :size",
+                UpdateExpression="REMOVE " + ", ".join(f"{attribute}[{i}]" for i in range(excess)),
+                ConditionExpression=f"size({attribute}) = :size",
                 ExpressionAttributeValues={":size": _n(size)},
             )
         except Exception as error:
@@ -260,9 +300,15 @@ def _record(item: Mapping[str, Any]) -> RunRecord:
             deleted=_num(item, "deleted"),
             skipped=_num(item, "skipped"),
             rows_read=_num(item, "rows_read"),
+            failed=_num(item, "rows_failed"),
         ),
         import_errors=[str(e["S"]) for e in item.get("import_errors", {}).get("L", [])][-MAX_ERRORS_KEPT:],
         imported_at=datetime.fromisoformat(imported) if imported else None,
+        parameters={name: str(value["S"]) for name, value in item.get("parameters", {}).get("M", {}).items()},
+        warnings=[str(w["S"]) for w in item.get("warnings", {}).get("L", [])][-MAX_WARNINGS_KEPT:],
+        row_errors=[json.loads(e["S"]) for e in item.get("row_errors", {}).get("L", [])][
+            :MAX_FAILED_ROWS_KEPT
+        ],
     )
 
 

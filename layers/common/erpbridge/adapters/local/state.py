@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from erpbridge.batch.models import FetchStatus, ImportCounts, RunRecord, Trigger
+from erpbridge.batch.models import (
+    MAX_FAILED_ROWS_KEPT,
+    MAX_WARNINGS_KEPT,
+    FetchStatus,
+    ImportCounts,
+    RunRecord,
+    Trigger,
+)
 from erpbridge.batch.ports import Claim, LockHolder
 
 _SCHEMA = """
@@ -28,6 +35,8 @@ CREATE TABLE IF NOT EXISTS runs (
     deleted INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0,
     rows_read INTEGER NOT NULL DEFAULT 0,
     import_errors TEXT NOT NULL DEFAULT '[]', imported_at TEXT,
+    parameters TEXT NOT NULL DEFAULT '{}', rows_failed INTEGER NOT NULL DEFAULT 0,
+    warnings TEXT NOT NULL DEFAULT '[]', row_errors TEXT NOT NULL DEFAULT '[]',
     PRIMARY KEY (job, run_id)
 );
 CREATE INDEX IF NOT EXISTS runs_by_id ON runs (run_id);
@@ -36,6 +45,13 @@ CREATE TABLE IF NOT EXISTS claims (
     id TEXT PRIMARY KEY, status TEXT NOT NULL, expires_at TEXT NOT NULL, result TEXT
 );
 """
+# Columns added after the first release: a state file from an older version gets them on open.
+_ADDED_RUN_COLUMNS = {
+    "parameters": "TEXT NOT NULL DEFAULT '{}'",
+    "rows_failed": "INTEGER NOT NULL DEFAULT 0",
+    "warnings": "TEXT NOT NULL DEFAULT '[]'",
+    "row_errors": "TEXT NOT NULL DEFAULT '[]'",
+}
 
 
 def _ts(value: datetime) -> str:
@@ -53,6 +69,11 @@ class _SqliteState:
         conn = sqlite3.connect(self._path, timeout=30)
         try:
             conn.executescript(_SCHEMA)
+            present = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+            for name, definition in _ADDED_RUN_COLUMNS.items():
+                if name not in present:
+                    conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {definition}")
+            conn.commit()
         finally:
             conn.close()
 
@@ -92,8 +113,16 @@ class SqliteRunRecorder(_SqliteState):
                     return False
                 conn.execute("DELETE FROM runs WHERE job = ? AND run_id = ?", (run.job, run.run_id))
             conn.execute(
-                "INSERT INTO runs (job, run_id, trigger, started_at, fetch_status) VALUES (?, ?, ?, ?, ?)",
-                (run.job, run.run_id, str(run.trigger), _ts(run.started_at), str(run.fetch_status)),
+                "INSERT INTO runs (job, run_id, trigger, started_at, fetch_status, parameters)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    run.job,
+                    run.run_id,
+                    str(run.trigger),
+                    _ts(run.started_at),
+                    str(run.fetch_status),
+                    json.dumps(run.parameters),
+                ),
             )
             return True
 
@@ -124,10 +153,13 @@ class SqliteRunRecorder(_SqliteState):
         failed: bool,
         error: str | None,
         at: datetime,
+        warnings: Sequence[str] = (),
+        row_errors: Sequence[Mapping[str, object]] = (),
     ) -> None:
         with self._transaction() as conn:
             row = conn.execute(
-                "SELECT import_errors FROM runs WHERE job = ? AND run_id = ?", (job, run_id)
+                "SELECT import_errors, warnings, row_errors FROM runs WHERE job = ? AND run_id = ?",
+                (job, run_id),
             ).fetchone()
             if row is None:
                 # A file put into staging/ by hand: its run is the file's folder.
@@ -137,14 +169,21 @@ class SqliteRunRecorder(_SqliteState):
                     (job, run_id, str(Trigger.UPLOAD), _ts(at), _ts(at), str(FetchStatus.FETCHED)),
                 )
                 errors: list[str] = []
+                kept_warnings: list[str] = []
+                kept_rows: list[Any] = []
             else:
                 errors = json.loads(row["import_errors"])
+                kept_warnings = json.loads(row["warnings"])
+                kept_rows = json.loads(row["row_errors"])
             if error:
                 errors.append(error)
+            kept_warnings = [*kept_warnings, *warnings][-MAX_WARNINGS_KEPT:]
+            kept_rows = [*kept_rows, *(dict(e) for e in row_errors)][:MAX_FAILED_ROWS_KEPT]
             conn.execute(
                 "UPDATE runs SET files_imported = files_imported + ?, files_failed = files_failed + ?,"
                 " inserted = inserted + ?, updated = updated + ?, deleted = deleted + ?,"
-                " skipped = skipped + ?, rows_read = rows_read + ?, import_errors = ?, imported_at = ?"
+                " skipped = skipped + ?, rows_read = rows_read + ?, import_errors = ?, imported_at = ?,"
+                " rows_failed = rows_failed + ?, warnings = ?, row_errors = ?"
                 " WHERE job = ? AND run_id = ?",
                 (
                     0 if failed else 1,
@@ -156,6 +195,9 @@ class SqliteRunRecorder(_SqliteState):
                     counts.rows_read,
                     json.dumps(errors[-20:]),
                     _ts(at),
+                    counts.failed,
+                    json.dumps(kept_warnings),
+                    json.dumps(kept_rows, default=str),
                     job,
                     run_id,
                 ),
@@ -255,7 +297,11 @@ def _record(row: Mapping[str, Any]) -> RunRecord:
             deleted=row["deleted"],
             skipped=row["skipped"],
             rows_read=row["rows_read"],
+            failed=row["rows_failed"],
         ),
         import_errors=json.loads(row["import_errors"]),
         imported_at=_dt(row["imported_at"]),
+        parameters=json.loads(row["parameters"]),
+        warnings=json.loads(row["warnings"]),
+        row_errors=json.loads(row["row_errors"]),
     )

@@ -22,6 +22,9 @@ from erpbridge.shopdb.ports import (
     BulkWriter,
     Comparison,
     DuplicateKey,
+    InSelect,
+    KeepDuplicate,
+    Members,
     MergeCounts,
     MergeMode,
     MergeSpec,
@@ -64,14 +67,36 @@ def _predicate(table: sa.Table, predicate: Predicate) -> sa.ColumnElement[bool]:
     raise AssertionError(predicate.comparison)  # pragma: no cover - exhaustive
 
 
-def scope_clause(table: sa.Table, scope: Scope) -> sa.ColumnElement[bool]:
+def _in_select(
+    table: sa.Table, entry: InSelect, tables: Callable[[str], sa.Table] | None
+) -> sa.ColumnElement[bool]:
+    if tables is None:
+        raise LookupError(f"no table resolver for {entry.table}")
+    other = tables(entry.table)
+    # A correlated EXISTS rather than IN (subquery): an anti-join / index probe per row on every
+    # database, where NOT IN may be planned as a scan of the subquery per row.
+    found = sa.exists().where(
+        other.c[entry.select_column] == table.c[entry.column], *(_predicate(other, p) for p in entry.where)
+    )
+    return ~found if entry.negate else found
+
+
+def _entry(
+    table: sa.Table, entry: Predicate | InSelect, tables: Callable[[str], sa.Table] | None
+) -> sa.ColumnElement[bool]:
+    return _in_select(table, entry, tables) if isinstance(entry, InSelect) else _predicate(table, entry)
+
+
+def scope_clause(
+    table: sa.Table, scope: Scope, tables: Callable[[str], sa.Table] | None = None
+) -> sa.ColumnElement[bool]:
     parts: list[sa.ColumnElement[bool]] = []
     for entry in scope:
         if isinstance(entry, PredicateGroup):
-            inner = [_predicate(table, p) for p in entry.predicates]
+            inner = [_entry(table, p, tables) for p in entry.predicates]
             parts.append(sa.or_(*inner) if entry.any_of else sa.and_(*inner))
         else:
-            parts.append(_predicate(table, entry))
+            parts.append(_entry(table, entry, tables))
     return sa.and_(sa.true(), *parts)
 
 
@@ -90,9 +115,8 @@ class SqlStage:
         self.spec = spec
         self.connection = connection
         self.destination = destination
-        self._lookup_tables = {
-            column: (tables or self._no_tables)(table) for column, (table, _, _) in spec.lookups.items()
-        }
+        self._tables = tables or self._no_tables
+        self._lookup_tables = {column: self._tables(table) for column, (table, _, _) in spec.lookups.items()}
         number = next(_stage_numbers)
         self.name = f"erpbridge_stage_{number}"
         self.table = self._temp_table(self.name, spec.kept)
@@ -237,7 +261,7 @@ class SqlStage:
         query = (
             sa.select(sa.func.count())
             .select_from(self.destination)
-            .where(scope_clause(self.destination, scope))
+            .where(scope_clause(self.destination, scope, self._tables))
         )
         return int(self.connection.execute(query).scalar_one())
 
@@ -274,7 +298,9 @@ class SqlStage:
         if self.pending_rows == 0:
             return MergeCounts()
         counts = MergeCounts()
-        if not merge.collapse_duplicates:
+        if merge.keep is not None:
+            counts.discarded = self._discard_duplicates(merge.keep)
+        elif not merge.collapse_duplicates:
             counts.duplicates = self.duplicate_keys(10, pending=True)
         if not counts.duplicates:
             total = self.pending_rows
@@ -288,6 +314,33 @@ class SqlStage:
             self._merge_pending(merge, counts, total)
         self._absorb_pending()
         return counts
+
+    def _discard_duplicates(self, keep: KeepDuplicate) -> int:
+        """Drop pending rows whose key another row keeps: within the batch the first (or last)
+        row by source row number stays; with ``first`` a key an earlier batch had is dropped,
+        with ``last`` the later row overwrites it when merged (counted as discarded)."""
+        pending = self.pending
+        other = pending.alias("other_row")
+        same_key = [other.c[k] == pending.c[k] for k in self.spec.keys]
+        if keep is KeepDuplicate.FIRST:
+            beaten = other.c[ROW_COLUMN] < pending.c[ROW_COLUMN]
+        else:
+            beaten = other.c[ROW_COLUMN] > pending.c[ROW_COLUMN]
+        within = sa.delete(pending).where(sa.exists().where(*same_key, beaten))
+        discarded = self._rowcount(within)
+        earlier = sa.exists().where(*(self.table.c[k] == pending.c[k] for k in self.spec.keys))
+        if keep is KeepDuplicate.FIRST:
+            across = self._rowcount(sa.delete(pending).where(earlier))
+        else:
+            query = sa.select(sa.func.count()).select_from(pending).where(earlier)
+            across = int(self.connection.execute(query).scalar_one())
+            # the earlier batch's row gives way: it leaves the file-wide stage (one row per key)
+            previous = sa.exists().where(*(pending.c[k] == self.table.c[k] for k in self.spec.keys))
+            self._rowcount(sa.delete(self.table).where(previous))
+        dropped = discarded + (across if keep is KeepDuplicate.FIRST else 0)
+        self.pending_rows -= dropped
+        self.rows_written -= discarded + across
+        return discarded + across
 
     def _absorb_pending(self) -> None:
         def build() -> Any:
@@ -348,7 +401,9 @@ class SqlStage:
 
     def delete_missing(self, scope: Scope) -> int:
         statement = (
-            sa.delete(self.destination).where(scope_clause(self.destination, scope)).where(self._missing())
+            sa.delete(self.destination)
+            .where(scope_clause(self.destination, scope, self._tables))
+            .where(self._missing())
         )
         return self._rowcount(statement)
 
@@ -357,24 +412,62 @@ class SqlStage:
         statement = (
             sa.update(self.destination)
             .values(dict(values))
-            .where(scope_clause(self.destination, scope))
+            .where(scope_clause(self.destination, scope, self._tables))
             .where(~already)
             .where(self._missing())
         )
         return self._rowcount(statement)
 
-    def delete_replaced(self, owner_column: str, related_column: str) -> int:
+    def delete_replaced(self, owner_column: str, related_column: str, scope: Scope = ()) -> int:
         owner = self.destination.c[owner_column]
         related = self.destination.c[related_column]
         statement = (
             sa.delete(self.destination)
             .where(owner.in_(sa.select(self.table.c[owner_column])))
+            .where(scope_clause(self.destination, scope, self._tables))
             .where(
                 ~sa.exists().where(
                     self.table.c[owner_column] == owner,
                     self.table.c[related_column] == related,
                 )
             )
+        )
+        return self._rowcount(statement)
+
+    def remember_keys(self, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            names = (ROW_COLUMN, *self.spec.keys)
+            self.connection.execute(
+                sa.insert(self.table), [dict(zip(names, row, strict=True)) for row in rows]
+            )
+
+    def add_members(self, members: Members) -> int:
+        target = self._tables(members.table)
+        staged = self.table.c[members.staged_column]
+        group = sa.literal(members.group, target.c[members.group_column].type)
+        query = (
+            sa.select(group, staged)
+            .distinct()
+            .where(staged.is_not(None))
+            .where(
+                ~sa.exists().where(
+                    target.c[members.group_column] == members.group,
+                    target.c[members.member_column] == staged,
+                )
+            )
+        )
+        insert = sa.insert(target).from_select([members.group_column, members.member_column], query)
+        return self._rowcount(insert)
+
+    def remove_missing_members(self, members: Members) -> int:
+        target = self._tables(members.table)
+        staged = self.table.c[members.staged_column]
+        # NOT IN over the (non-NULL) staged values: one hashed / indexed set on every database,
+        # where a correlated NOT EXISTS probes the unindexed stage once per member row.
+        statement = (
+            sa.delete(target)
+            .where(target.c[members.group_column] == members.group)
+            .where(target.c[members.member_column].not_in(sa.select(staged).where(staged.is_not(None))))
         )
         return self._rowcount(statement)
 
