@@ -117,7 +117,6 @@ class SqlStage:
         self.rows_written = 0
         self.pending_rows = 0
         self.rows_absorbed = 0  # rows in ``table`` (the whole-file stage)
-        self.rows_inserted = 0  # destination rows this stage's merges inserted
         self._indexed = False
         self._processors = self._bind_processors()
         self._statements: dict[Any, Any] = {}  # built once per stage, reused for every batch
@@ -288,6 +287,9 @@ class SqlStage:
     def prepare_merge(self) -> None:
         """Hook: e.g. statistics on the pending batch before the generic merge joins it."""
 
+    def prepare_lookups(self) -> None:
+        """Hook: e.g. statistics on the lookup tables before the batch's lookups probe them."""
+
     def file_stage(self, destination_columns: Sequence[str] = ()) -> sa.Table:
         """The whole-file stage, ready for the file-wide statements: indexed on the key columns,
         so each ``NOT EXISTS``/``IN`` probe of it is a B-tree search (or the planner hashes it),
@@ -315,6 +317,8 @@ class SqlStage:
             counts.duplicates = self.duplicate_keys(10, pending=True)
         if not counts.duplicates:
             total = self.pending_rows
+            if self.spec.lookups:
+                self.prepare_lookups()
             if self.spec.lookups and not merge.collapse_duplicates:
                 source = self._source(merge)
                 total = int(
@@ -323,7 +327,6 @@ class SqlStage:
                 counts.skipped += self.pending_rows - total
                 counts.unresolved += self.pending_rows - total
             self._merge_pending(merge, counts, total)
-            self.rows_inserted += counts.inserted
         self._absorb_pending()
         return counts
 
