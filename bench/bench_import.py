@@ -1,23 +1,52 @@
-"""Benchmark: import a staged 200,000-product file into PostgreSQL and SQLite.
+"""Benchmark: the shipped jobs at production scale, through the importer Lambda's handler.
 
-Generates the same ``tables`` document as ``bench_streaming_reader.py`` (N EcomProducts rows x 20
-columns, ~300 MB at 200,000 rows), then measures, each in a fresh child process so peak RSS
-(``ru_maxrss``) is its own:
+For each size — ``EcomProducts`` rows in the shop file — the BC emulator writes what it would
+export for the shipped jobs (``bc_emulator.exports``: products with variants in two languages,
+groups and group relations, manufacturers, related products; customers with contacts and
+addresses; stock per product, variant and location). Then, each in a fresh child process (so
+peak RSS, ``ru_maxrss``, is the step's own):
 
-* baseline — lxml ``iterparse`` counting and clearing items (parse only);
-* per database: a first import into an empty ``EcomProducts`` (all inserts) and a second import
-  of the same file (all updates of unchanged rows), through ``StreamingTableReader`` and the
-  mapping engine (``erpbridge.mapping.service.import_file``), one transaction per file.
+* baseline — lxml ``iterparse`` counting and clearing the items of the same file (parse only);
+* per database, into a fresh database, in this order:
 
-Prints rows/s, seconds, client CPU, peak RSS and the ratios import/baseline and second/first (each
-figure the fastest of --repeat runs, the baseline of repeat+1: the machine is shared and noisy).
-Targets (PostgreSQL): import <= 2x parse-only, peak RSS < 150 MB, second import <= 2x first.
+  ============= ====================== =================================================
+  step          job                    file
+  ============= ====================== =================================================
+  shop first    fetch-shop-data        the catalogue (all inserts)
+  shop again    fetch-shop-data        the same file (all unchanged)
+  shop -5%      fetch-shop-data        every 20th product gone (deactivated and hidden)
+  customers     fetch-customer-data    customers, contacts, addresses (first import)
+  cust. again   fetch-customer-data    the same file
+  stock         fetch-stock-level      stock per location (first import)
+  stock again   fetch-stock-level      the same file
+  ============= ====================== =================================================
 
-    .venv/bin/python bench/bench_import.py                 # 200,000 rows, PostgreSQL + SQLite
-    .venv/bin/python bench/bench_import.py --rows 20000 --databases sqlite
+  each step through ``functions/batch/import_staged.lambda_handler`` — the importer Lambda's
+  entry point — with an S3 "Object Created" event, on the local runtime (a folder as the bucket,
+  SQLite for runs and claims): claim, stream the object, import in one transaction, archive.
+  The child first sends the handler an empty file of the same job, so the timed invocation is a
+  warm one (modules imported, engine and settings built), as most invocations in AWS are.
+
+Prints one table of every figure: rows, seconds, rows/s, the ratio to parse-only, µs per row and
+its growth from the previous size, the client's CPU seconds and their ratio to parse-only's (the
+steadier figure on a busy machine; PostgreSQL's own work is not in it), peak RSS.
+Targets (``MISSED`` lines and exit status 1):
+
+* PostgreSQL: every step <= 2x parse-only of its file;  SQLite: <= 3x;
+* time per row at the largest size <= 1.2x the time per row at the size before (same step);
+* peak RSS < 150 MB.
+
+    .venv/bin/python bench/bench_import.py                           # 20,000 and 200,000
+    .venv/bin/python bench/bench_import.py --sizes 20000,200000,1000000 --databases postgresql
+    .venv/bin/python bench/bench_import.py --sizes 20000 --explain   # the plan of every statement
+
+``--explain`` runs the steps once more at the largest size with every statement's plan recorded
+(PostgreSQL ``EXPLAIN``, SQLite ``EXPLAIN QUERY PLAN``, taken just before the statement runs, the
+last execution of each statement kept) and prints them; no timings are taken in that pass.
 
 PostgreSQL: ``$ERPBRIDGE_BENCH_DATABASE_URL`` (default the test server on 127.0.0.1:5432); the
-benchmark works in its own schema ``erpbridge_bench`` and drops it afterwards.
+benchmark works in its own schema ``erpbridge_bench`` and drops it afterwards. Generated files go
+to a temporary folder (``--keep DIR`` keeps them there and reuses them on the next run).
 """
 
 from __future__ import annotations
@@ -25,68 +54,147 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "layers" / "common"))
+for _path in ("layers/common", "functions/batch", "emulator"):
+    sys.path.insert(0, str(ROOT / _path))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_streaming_reader import _peak_rss_mb, generate, measure_baseline, measure_reader  # noqa: E402
+from bench_streaming_reader import _peak_rss_mb, measure_baseline  # noqa: E402
 
-RATIO_TARGET = 2.0
-SECOND_TARGET = 2.0
+PARSE_TARGET = {"postgresql": 2.0, "sqlite": 3.0}
+GROWTH_TARGET = 1.2
 RSS_TARGET_MB = 150.0
 PG_SCHEMA = "erpbridge_bench"
 PG_SERVER = os.environ.get(
     "ERPBRIDGE_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+STEPS = (  # (label, export kind)
+    ("shop first", "shop"),
+    ("shop again", "shop"),
+    ("shop -5%", "shop_gone"),
+    ("customers", "customers"),
+    ("cust. again", "customers"),
+    ("stock", "stock"),
+    ("stock again", "stock"),
+)
+BUCKET = "local-staging"
 
-JOB = """
-id: bench-import
-import:
-  mappings:
-    - source: EcomProducts
-      destination: EcomProducts
-"""
+
+# -- child processes --------------------------------------------------------------------------
 
 
-def measure_import(path: Path, database_url: str) -> dict[str, float]:
-    from erpbridge.mapping.jobfile import parse_job
-    from erpbridge.mapping.service import import_file
+def _plan_recorder(path: Path) -> None:
+    """Record the plan of every statement the import runs (before it runs, same parameters)."""
+    import atexit
 
-    job = parse_job(JOB)
+    import sqlalchemy as sa
+
+    plans: dict[str, dict[str, Any]] = {}
+
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if many or not re.match(r"\s*(INSERT|UPDATE|DELETE|SELECT|WITH)\b", statement):
+            return
+        if "pg_catalog" in statement or "sqlite_master" in statement or "erpbridge_migrations" in statement:
+            return
+        shape = re.sub(r"erpbridge_(stage|pending)_\d+", r"<\1>", " ".join(statement.split()))
+        raw = cursor.connection
+        if conn.dialect.name == "sqlite":
+            rows = raw.execute("EXPLAIN QUERY PLAN " + statement, parameters).fetchall()
+            depth: dict[int, int] = {}
+            lines = []
+            for node, parent, _, detail in rows:
+                depth[node] = depth.get(parent, -1) + 1
+                lines.append("  " * depth[node] + detail)
+        else:
+            explain = raw.cursor()
+            explain.execute("EXPLAIN " + statement, parameters or None)
+            lines = [re.sub(r"  \(cost=[^)]*\)", "", row[0]) for row in explain.fetchall()]
+            explain.close()
+        entry = plans.setdefault(shape, {"count": 0})
+        entry["count"] += 1
+        entry["plan"] = [re.sub(r"erpbridge_(stage|pending)_\d+", r"<\1>", line) for line in lines]
+
+    sa.event.listen(sa.Engine, "before_cursor_execute", before)
+    atexit.register(lambda: path.write_text(json.dumps(plans)))
+
+
+def measure_step(
+    job: str, path: Path, database_url: str, state: Path, run: str, plans: Path | None
+) -> dict[str, Any]:
+    """One staged object through the importer Lambda's handler (local runtime)."""
+    os.environ.update(
+        {
+            "ERPBRIDGE_DATABASE_URL": database_url,
+            "ERPBRIDGE_STATE_DIR": str(state),
+            "ERPBRIDGE_MAPPINGS_DIR": str(ROOT / "mappings"),
+            "ERPBRIDGE_ERP_AUTH": "none",  # the importer never calls the ERP
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "POWERTOOLS_SERVICE_NAME": "erpbridge-bench",
+        }
+    )
+    if plans is not None:
+        _plan_recorder(plans)
+    import import_staged
+
+    class Context:
+        function_name = "erpbridge-bench-import"
+        memory_limit_in_mb = 1024
+        invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:erpbridge-bench-import"
+        aws_request_id = run
+
+        def get_remaining_time_in_millis(self) -> int:
+            return 900_000
+
+    def stage(name: str, source: Path | None) -> dict[str, Any]:
+        key = f"staging/{job}/{name}/page-0001.xml"
+        staged = state / "objects" / BUCKET / key
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        if source is None:
+            staged.write_bytes(b'<tables ExportIsDone="true"></tables>')
+        else:
+            os.link(source, staged)  # no copy: the handler moves it to archive/ (a rename)
+        event = json.loads((ROOT / "events" / "s3-object-created.json").read_text())
+        event["detail"]["bucket"]["name"] = BUCKET
+        event["detail"]["object"].update({"key": key, "size": staged.stat().st_size, "etag": f"bench-{name}"})
+        return event
+
+    # A warm container: the first invocation's imports, engine and settings are not the file's cost.
+    import_staged.lambda_handler(stage(f"{run}-warm", None), Context())
+    event = stage(run, path)
     cpu_started = time.process_time()
     started = time.perf_counter()
-    with path.open("rb") as stream:
-        report = import_file(job, stream, database_url)
+    outcome = import_staged.lambda_handler(event, Context())
     seconds = time.perf_counter() - started
     cpu_seconds = time.process_time() - cpu_started
-    report.raise_for_errors()
-    counts = report.tables["EcomProducts"]
+    if outcome["result"] != "imported":
+        raise SystemExit(f"{job} {path.name}: {outcome}")
     return {
-        "rows": report.rows_read,
-        "inserted": counts.inserted,
-        "updated": counts.updated,
-        "unchanged": counts.unchanged,
         "seconds": seconds,
         "cpu_seconds": cpu_seconds,
         "rss_mb": _peak_rss_mb(),
+        **outcome["counts"],
     }
 
 
-def _child(kind: str, path: Path, database_url: str = "") -> dict[str, float]:
-    done = subprocess.run(
-        [sys.executable, __file__, "--measure", kind, "--file", str(path), "--url", database_url],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+def _child(*args: str) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, __file__, *args], check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"child {args[:2]} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+# -- databases ----------------------------------------------------------------------------------
 
 
 def _fresh_database(kind: str, tmp: Path) -> str:
@@ -120,102 +228,229 @@ def _drop_postgres_schema() -> None:
     admin.dispose()
 
 
-def _best(runs: list[dict[str, float]]) -> dict[str, float]:
-    """The fastest run (this machine is shared and noisy), with the highest peak RSS of all."""
-    best = dict(min(runs, key=lambda r: r["seconds"]))
-    best["rss_mb"] = max(r["rss_mb"] for r in runs)
-    if all("cpu_seconds" in r for r in runs):
-        best["cpu_seconds"] = min(r["cpu_seconds"] for r in runs)
-    return best
+# -- the run ------------------------------------------------------------------------------------
 
 
-def _line(label: str, r: dict[str, float]) -> str:
-    cpu = f"cpu {r['cpu_seconds']:6.2f} s  " if "cpu_seconds" in r else ""
-    return (
-        f"{label:36s} {r['rows']:>9,.0f} rows  {r['seconds']:7.2f} s  {cpu}"
-        f"{r['rows'] / r['seconds']:>9,.0f} rows/s  peak RSS {r['rss_mb']:6.1f} MB"
+def _exports(folder: Path, size: int) -> dict[str, Any]:
+    manifest = folder / "exports.json"
+    if manifest.exists():
+        described: dict[str, Any] = json.loads(manifest.read_text())
+        if all(Path(f["path"]).exists() for f in described["files"].values()):
+            return described
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "bc_emulator.exports", str(size), str(folder)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(str(ROOT / p) for p in ("emulator", "layers/common")),
+        },
     )
+    described = json.loads(done.stdout.strip().splitlines()[-1])
+    described["wall_seconds"] = time.perf_counter() - started
+    manifest.write_text(json.dumps(described))
+    return described
+
+
+def _steps(
+    database: str, files: dict[str, Any], tmp: Path, plans: Path | None = None
+) -> dict[str, dict[str, Any]]:
+    url = _fresh_database(database, tmp)
+    state = tmp / f"state-{database}"
+    shutil.rmtree(state, ignore_errors=True)
+    results = {}
+    for number, (label, kind) in enumerate(STEPS, start=1):
+        described = files[kind]
+        args = ["--measure", "step", "--job", described["job"], "--file", described["path"]]
+        args += ["--url", url, "--state", str(state), "--run", f"bench-{number:02d}"]
+        if plans is not None:
+            args += ["--plans", str(plans.with_name(f"{plans.stem}-{number:02d}.json"))]
+        results[label] = _child(*args)
+    if database == "postgresql":
+        _drop_postgres_schema()
+    return results
+
+
+def _print_plans(folder: Path, database: str) -> None:
+    print(f"\n=== {database}: the plan of every statement (last execution) ===")
+    for number, (label, _) in enumerate(STEPS, start=1):
+        path = folder / f"plans-{database}-{number:02d}.json"
+        if not path.exists():
+            continue
+        print(f"\n--- {label} ---")
+        for shape, entry in json.loads(path.read_text()).items():
+            print(f"* [{entry['count']}x] {shape[:200]}")
+            for line in entry["plan"]:
+                print(f"      {line}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rows", type=int, default=200_000, help="rows to generate (default 200,000)")
-    parser.add_argument("--databases", default="postgresql,sqlite", help="comma list: postgresql, sqlite")
     parser.add_argument(
-        "--repeat", type=int, default=2, help="runs per import (fresh database each); the fastest counts"
+        "--sizes", default="20000,200000", help="comma list of EcomProducts rows (default 20000,200000)"
     )
-    parser.add_argument("--measure", choices=["baseline", "reader", "import"], help=argparse.SUPPRESS)
+    parser.add_argument("--databases", default="postgresql,sqlite", help="comma list: postgresql, sqlite")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per step; the fastest counts (default 1)")
+    parser.add_argument("--explain", action="store_true", help="print every statement's plan (largest size)")
+    parser.add_argument("--keep", type=Path, help="keep generated files in this folder (and reuse them)")
+    parser.add_argument("--measure", choices=["baseline", "step"], help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--job", help=argparse.SUPPRESS)
     parser.add_argument("--url", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--state", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--run", help=argparse.SUPPRESS)
+    parser.add_argument("--plans", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.measure == "baseline":
         print(json.dumps(measure_baseline(args.file)))
         return 0
-    if args.measure == "reader":
-        print(json.dumps(measure_reader(args.file)))
-        return 0
-    if args.measure == "import":
-        print(json.dumps(measure_import(args.file, args.url)))
+    if args.measure == "step":
+        print(json.dumps(measure_step(args.job, args.file, args.url, args.state, args.run, args.plans)))
         return 0
 
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     databases = [d.strip() for d in args.databases.split(",") if d.strip()]
-    ok = True
-    with tempfile.TemporaryDirectory(prefix="erpbridge-bench-") as tmp_name:
-        tmp = Path(tmp_name)
-        path = tmp / "products.xml"
-        started = time.perf_counter()
-        size = generate(path, args.rows)
-        print(
-            f"generated {args.rows:,} rows x 20 columns: {size / 1e6:,.1f} MB "
-            f"in {time.perf_counter() - started:.1f} s"
-        )
-        baseline = _best([_child("baseline", path) for _ in range(args.repeat + 1)])
-        print(_line("baseline: iterparse count+clear", baseline))
-        reader = _best([_child("reader", path) for _ in range(args.repeat)])
-        print(_line("(StreamingTableReader alone)", reader))
-        print(f"  reader/parse-only {reader['seconds'] / baseline['seconds']:.2f}x: the rest is the import's")
-        for database in databases:
-            firsts, seconds = [], []
-            for _ in range(args.repeat):
-                url = _fresh_database(database, tmp)
-                firsts.append(_child("import", path, url))
-                seconds.append(_child("import", path, url))
-            first, second = _best(firsts), _best(seconds)
-            print(_line(f"{database}: first import (inserts)", first))
-            print(_line(f"{database}: second import (updates)", second))
-            if first["inserted"] != args.rows or second["inserted"] != 0:
-                print(f"FAIL: unexpected counts first={first} second={second}")
-                ok = False
-            ratio = first["seconds"] / baseline["seconds"]
-            ratio_second = second["seconds"] / baseline["seconds"]
-            second_vs_first = second["seconds"] / first["seconds"]
-            rss = max(first["rss_mb"], second["rss_mb"])
+    temporary = None if args.keep else tempfile.TemporaryDirectory(prefix="erpbridge-bench-")
+    base = args.keep or Path(temporary.name)  # type: ignore[union-attr]
+    base.mkdir(parents=True, exist_ok=True)
+    figures: dict[tuple[int, str, str], dict[str, Any]] = {}
+    baselines: dict[tuple[int, str], dict[str, Any]] = {}
+    try:
+        for size in sizes:
+            folder = base / f"size-{size}"
+            described = _exports(folder, size)
+            files = described["files"]
+            rows = {kind: sum(f["rows"].values()) for kind, f in files.items()}
             print(
-                f"  {database}: import/parse-only {ratio:.2f}x (second {ratio_second:.2f}x), "
-                f"second/first {second_vs_first:.2f}x, peak RSS {rss:.1f} MB"
+                f"\n{size:,} products: {described['items']:,} items, {described['customers']:,} customers; "
+                + ", ".join(f"{k} {rows[k]:,} rows {files[k]['bytes'] / 1e6:,.0f} MB" for k in files)
+                + f" (generated in {described.get('wall_seconds', 0):.0f} s)",
+                flush=True,
             )
-            if "cpu_seconds" in baseline:
-                # Client CPU only (the database server's work is not in it): a steadier figure on
-                # a busy machine than wall time.
-                cpu_first = first["cpu_seconds"] / baseline["cpu_seconds"]
-                cpu_second = second["cpu_seconds"] / baseline["cpu_seconds"]
-                print(
-                    f"  {database}: client CPU import/parse-only {cpu_first:.2f}x (second {cpu_second:.2f}x)"
-                )
-            if database == "postgresql":
-                checks = (
-                    (ratio <= RATIO_TARGET, f"import <= {RATIO_TARGET}x parse-only"),
-                    (second_vs_first <= SECOND_TARGET, f"second import <= {SECOND_TARGET}x first"),
-                    (rss < RSS_TARGET_MB, f"peak RSS < {RSS_TARGET_MB:.0f} MB"),
-                )
-                for passed, what in checks:
-                    print(f"  target {what}: {'OK' if passed else 'MISSED'}")
-                    ok = ok and passed
-                _drop_postgres_schema()
+            for kind, f in files.items():
+                runs = [_child("--measure", "baseline", "--file", f["path"]) for _ in range(args.repeat + 1)]
+                baselines[(size, kind)] = min(runs, key=lambda r: r["seconds"])
+            for database in databases:
+                runs_per_step: dict[str, list[dict[str, Any]]] = {}
+                for _ in range(args.repeat):
+                    for label, result in _steps(database, files, folder).items():
+                        runs_per_step.setdefault(label, []).append(result)
+                for label, kind in STEPS:
+                    best = dict(min(runs_per_step[label], key=lambda r: r["seconds"]))
+                    best["rss_mb"] = max(r["rss_mb"] for r in runs_per_step[label])
+                    best["kind"] = kind
+                    figures[(size, database, label)] = best
+                _print_table(sizes, databases, figures, baselines, only=(size, database))
+        ok = _print_summary(sizes, databases, figures, baselines)
+        if args.explain:
+            size = sizes[-1]
+            folder = base / f"size-{size}"
+            files = _exports(folder, size)["files"]
+            for database in databases:
+                _steps(database, files, folder, plans=folder / f"plans-{database}.json")
+                _print_plans(folder, database)
+    finally:
+        if temporary is not None:
+            temporary.cleanup()
     return 0 if ok else 1
+
+
+def _per_row_us(result: dict[str, Any]) -> float:
+    return float(result["seconds"]) / max(int(result["rows_read"]), 1) * 1e6
+
+
+def _print_table(
+    sizes: list[int],
+    databases: list[str],
+    figures: dict[tuple[int, str, str], dict[str, Any]],
+    baselines: dict[tuple[int, str], dict[str, Any]],
+    only: tuple[int, str] | None = None,
+) -> None:
+    header = (
+        f"{'products':>9} {'database':10} {'step':12} {'rows':>10} {'seconds':>8} {'rows/s':>8} "
+        f"{'x parse':>7} {'µs/row':>7} {'growth':>6} {'cpu s':>6} {'x cpu':>6} {'RSS MB':>6}  ins/upd/del"
+    )
+    print(header)
+    for size in sizes:
+        for database in databases:
+            if only is not None and (size, database) != only:
+                continue
+            for label, kind in STEPS:
+                r = figures.get((size, database, label))
+                if r is None:
+                    continue
+                base = baselines[(size, kind)]
+                growth = ""
+                previous = sizes[sizes.index(size) - 1] if sizes.index(size) else None
+                if previous is not None and (previous, database, label) in figures:
+                    growth = f"{_per_row_us(r) / _per_row_us(figures[(previous, database, label)]):.2f}x"
+                print(
+                    f"{size:>9,} {database:10} {label:12} {r['rows_read']:>10,} {r['seconds']:>8.2f} "
+                    f"{r['rows_read'] / r['seconds']:>8,.0f} {r['seconds'] / base['seconds']:>6.2f}x "
+                    f"{_per_row_us(r):>7.1f} {growth:>6} {r['cpu_seconds']:>6.2f} "
+                    f"{r['cpu_seconds'] / base['cpu_seconds']:>5.2f}x {r['rss_mb']:>6.1f}  "
+                    f"{r['inserted']}/{r['updated']}/{r['deleted']}",
+                    flush=True,
+                )
+
+
+def _print_summary(
+    sizes: list[int],
+    databases: list[str],
+    figures: dict[tuple[int, str, str], dict[str, Any]],
+    baselines: dict[tuple[int, str], dict[str, Any]],
+) -> bool:
+    print("\nparse-only baseline (lxml iterparse count+clear):")
+    for (size, kind), b in sorted(baselines.items()):
+        print(
+            f"  {size:>9,} {kind:10} {b['rows']:>10,} items {b['seconds']:7.2f} s  RSS {b['rss_mb']:.1f} MB"
+        )
+    print("\nall figures:")
+    _print_table(sizes, databases, figures, baselines)
+    ok = True
+    print("\ntargets:")
+    for database in databases:
+        target = PARSE_TARGET[database]
+        worst = max(
+            (figures[(s, database, label)]["seconds"] / baselines[(s, kind)]["seconds"], s, label)
+            for s in sizes
+            for label, kind in STEPS
+            if (s, database, label) in figures
+        )
+        passed = worst[0] <= target
+        ok = ok and passed
+        print(
+            f"  {database}: every step <= {target}x parse-only: {'OK' if passed else 'MISSED'} "
+            f"(worst {worst[0]:.2f}x: {worst[2]} at {worst[1]:,})"
+        )
+        if len(sizes) >= 2:
+            small, large = sizes[-2], sizes[-1]
+            growth = max(
+                (
+                    _per_row_us(figures[(large, database, label)])
+                    / _per_row_us(figures[(small, database, label)]),
+                    label,
+                )
+                for label, _ in STEPS
+            )
+            passed = growth[0] <= GROWTH_TARGET
+            ok = ok and passed
+            print(
+                f"  {database}: time per row at {large:,} <= {GROWTH_TARGET}x at {small:,}: "
+                f"{'OK' if passed else 'MISSED'} (worst {growth[0]:.2f}x: {growth[1]})"
+            )
+        rss = max(figures[(s, database, label)]["rss_mb"] for s in sizes for label, _ in STEPS)
+        passed = rss < RSS_TARGET_MB
+        ok = ok and passed
+        print(
+            f"  {database}: peak RSS < {RSS_TARGET_MB:.0f} MB: {'OK' if passed else 'MISSED'} ({rss:.1f} MB)"
+        )
+    return ok
 
 
 if __name__ == "__main__":

@@ -464,8 +464,17 @@ class _Importer:
                 relation_run.buffer.append(tuple(staged))
 
     def _flush(self, run: _MappingRun) -> None:
-        """Hand the batch to the worker: stage it and merge it while reading goes on."""
+        """Hand the batch to the worker: stage it and merge it while reading goes on.
+
+        A batch whose lookups read a table this file also writes (addresses → their users) goes
+        after the rows of that table read so far: the worker merges in order, so every address
+        finds a user that came before it in the file, however the tables interleave."""
         batch, run.buffer = run.buffer, []
+        if run.plan.lookups:
+            targets = {table for table, _, _ in run.plan.lookups.values()}
+            for other in self.runs:
+                if other is not run and other.buffer and other.plan.table.name in targets:
+                    self._flush(other)
         relation_batches = []
         for relation_run in run.relations:
             relation_batches.append((relation_run.stage, relation_run.buffer))

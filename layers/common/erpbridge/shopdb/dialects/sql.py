@@ -3,6 +3,13 @@ set-based statements (UPDATE … FROM, INSERT … SELECT … WHERE NOT EXISTS, D
 that work for any key set, not only the primary key — the merge Dynamicweb's providers run
 (anchor §5.6). Dialect adapters override how rows reach the stage and, where the database has a
 faster single-statement upsert, the merge.
+
+Every statement costs O(rows) or O(rows log rows), never rows x rows: a batch's statements join
+the batch to the destination through the destination's key index; the file-wide statements
+(duplicate keys, remove/deactivate missing, replaced relations) probe the whole-file stage, which
+gets an index on its key columns before the first of them (built once from the finished stage,
+so the batches do not maintain it) and, on PostgreSQL, statistics (:meth:`SqlStage.prepare_file`).
+Without that index a ``NOT EXISTS`` over the stage is a scan of the stage per destination row.
 """
 
 from __future__ import annotations
@@ -100,6 +107,15 @@ def scope_clause(
     return sa.and_(sa.true(), *parts)
 
 
+def scope_columns(scope: Scope) -> tuple[str, ...]:
+    """The destination columns a removal scope filters on."""
+    names: list[str] = []
+    for entry in scope:
+        predicates = entry.predicates if isinstance(entry, PredicateGroup) else (entry,)
+        names.extend(p.column for p in predicates if p.column not in names)
+    return tuple(names)
+
+
 class SqlStage:
     """Two TEMP tables per mapping: ``pending`` receives each batch; ``merge`` upserts the pending
     rows into the destination and moves them to ``table``, which keeps every row of the file (for
@@ -124,6 +140,8 @@ class SqlStage:
         self.pending = self._temp_table(self.pending_name, spec.columns)
         self.rows_written = 0
         self.pending_rows = 0
+        self.rows_absorbed = 0  # rows in ``table`` (the whole-file stage)
+        self._indexed = False
         self._processors = self._bind_processors()
         self._statements: dict[Any, Any] = {}  # built once per stage, reused for every batch
 
@@ -232,7 +250,7 @@ class SqlStage:
 
     def duplicate_keys(self, limit: int, *, pending: bool = False) -> list[DuplicateKey]:
         """Keys staged more than once in the whole file (or in the pending batch)."""
-        table = self.pending if pending else self.table
+        table = self.pending if pending else self.file_stage()
 
         def build() -> Any:
             keys = [table.c[k] for k in self.spec.keys]
@@ -255,7 +273,8 @@ class SqlStage:
         return found
 
     def distinct_values(self, column: str) -> list[Any]:
-        return list(self.connection.execute(sa.select(self.table.c[column]).distinct()).scalars())
+        table = self.file_stage()
+        return list(self.connection.execute(sa.select(table.c[column]).distinct()).scalars())
 
     def count_destination(self, scope: Scope) -> int:
         query = (
@@ -290,7 +309,27 @@ class SqlStage:
         return sa.func.min(column).label(column.name)
 
     def prepare_merge(self) -> None:
-        """Hook: e.g. statistics on the stage before set-based statements."""
+        """Hook: e.g. statistics on the pending batch before the generic merge joins it."""
+
+    def prepare_lookups(self) -> None:
+        """Hook: e.g. statistics on the lookup tables before the batch's lookups probe them."""
+
+    def file_stage(self, destination_columns: Sequence[str] = ()) -> sa.Table:
+        """The whole-file stage, ready for the file-wide statements: indexed on the key columns,
+        so each ``NOT EXISTS``/``IN`` probe of it is a B-tree search (or the planner hashes it),
+        never a scan per destination row. The index is built once, when the first file-wide
+        statement runs; rows absorbed later (a finalise step adding pages) keep it up to date.
+        ``destination_columns``: the destination columns the coming statement filters on."""
+        if not self._indexed:
+            columns = [self.table.c[k] for k in self.spec.keys]
+            sa.Index(f"{self.name}_keys", *columns).create(self.connection)
+            self._indexed = True
+        self.prepare_file(destination_columns)
+        return self.table
+
+    def prepare_file(self, destination_columns: Sequence[str]) -> None:
+        """Hook: statistics on the whole-file stage (and on ``destination_columns``) before a
+        file-wide statement."""
 
     def merge(self, merge: MergeSpec) -> MergeCounts:
         """Merge the rows written since the last merge. Keys repeated among them are reported
@@ -304,6 +343,8 @@ class SqlStage:
             counts.duplicates = self.duplicate_keys(10, pending=True)
         if not counts.duplicates:
             total = self.pending_rows
+            if self.spec.lookups:
+                self.prepare_lookups()
             if self.spec.lookups and not merge.collapse_duplicates:
                 source = self._source(merge)
                 total = int(
@@ -348,6 +389,7 @@ class SqlStage:
             return sa.insert(self.table).from_select([c.name for c in columns], sa.select(*columns))
 
         self.connection.execute(self._statement("absorb", build))
+        self.rows_absorbed += self.pending_rows
         self._clear_pending()
         self.pending_rows = 0
 
@@ -396,14 +438,16 @@ class SqlStage:
         result = self.connection.execute(statement.execution_options(preserve_rowcount=True))
         return int(result.rowcount)
 
-    def _missing(self) -> sa.ColumnElement[bool]:
-        return ~sa.exists().where(self._key_match(self.table))
+    def _missing(self, filtered: Sequence[str]) -> sa.ColumnElement[bool]:
+        """Destination rows whose key is not staged: an anti-join on the indexed file stage."""
+        staged = self.file_stage((*self.spec.keys, *filtered))
+        return ~sa.exists().where(self._key_match(staged))
 
     def delete_missing(self, scope: Scope) -> int:
         statement = (
             sa.delete(self.destination)
             .where(scope_clause(self.destination, scope, self._tables))
-            .where(self._missing())
+            .where(self._missing(scope_columns(scope)))
         )
         return self._rowcount(statement)
 
@@ -414,21 +458,23 @@ class SqlStage:
             .values(dict(values))
             .where(scope_clause(self.destination, scope, self._tables))
             .where(~already)
-            .where(self._missing())
+            .where(self._missing((*scope_columns(scope), *unless)))
         )
         return self._rowcount(statement)
 
     def delete_replaced(self, owner_column: str, related_column: str, scope: Scope = ()) -> int:
         owner = self.destination.c[owner_column]
         related = self.destination.c[related_column]
+        # keys (owner, related): a semi-join and an anti-join on the stage's index
+        staged = self.file_stage((owner_column, related_column))
         statement = (
             sa.delete(self.destination)
-            .where(owner.in_(sa.select(self.table.c[owner_column])))
+            .where(owner.in_(sa.select(staged.c[owner_column])))
             .where(scope_clause(self.destination, scope, self._tables))
             .where(
                 ~sa.exists().where(
-                    self.table.c[owner_column] == owner,
-                    self.table.c[related_column] == related,
+                    staged.c[owner_column] == owner,
+                    staged.c[related_column] == related,
                 )
             )
         )
