@@ -36,8 +36,7 @@ from live_errors import (
     error_response,
     map_error,
     method_not_allowed,
-    unreadable_body,
-    unsupported_media_type,
+    request_problem,
     validation_detail,
 )
 
@@ -68,22 +67,19 @@ if os.environ.get("ERPBRIDGE_STAGE", "local") in ("dev", "local"):
 
 @app.exception_handler(RequestValidationError)
 def _invalid_request(error: RequestValidationError) -> Response[Any]:
-    wrong_type = unsupported_media_type(app.current_event)  # a form body fails validation first
-    if wrong_type is not None:
-        return map_error(wrong_type)
+    problem = request_problem(app.current_event)  # a form body fails validation before anything
+    if problem is not None:
+        return map_error(problem)
     return error_response(
         422, "validation_error", "the request is invalid", detail=validation_detail(error.errors())
     )
 
 
-@app.exception_handler(RequestUnsupportedContentType)
-def _unsupported_content_type(error: RequestUnsupportedContentType) -> Response[Any]:
-    return map_error(unsupported_media_type(app.current_event) or error)
-
-
-@app.exception_handler(UnicodeDecodeError)
-def _undecodable(error: UnicodeDecodeError) -> Response[Any]:
-    return map_error(unreadable_body(app.current_event) or error)  # only the body's bytes are the caller's
+@app.exception_handler([RequestUnsupportedContentType, UnicodeDecodeError, ValueError])
+def _unreadable_request(error: Exception) -> Response[Any]:
+    """Powertools fails this way reading a body of another content type (multipart without a
+    boundary: ValueError) or bytes that are not UTF-8: the caller's fault, if so, is said here."""
+    return map_error(request_problem(app.current_event) or error)
 
 
 @app.exception_handler(ServiceError)

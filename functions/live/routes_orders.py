@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
-from live_errors import BODY_ERROR_RESPONSES, ERROR_RESPONSES
+from live_errors import BODY_ERROR_RESPONSES, ERROR_RESPONSES, answer
 from routes_prices import Authorization
 
 from erpbridge.live.composition import services
@@ -53,7 +53,7 @@ def post_order(
 @router.get(
     "/v1/orders/<order_id>",
     summary="An order's status and the timeline of every attempt",
-    responses=ERROR_RESPONSES,
+    responses={**answer(OrderDetail, "the order and its timeline"), **ERROR_RESPONSES},
     tags=["orders"],
 )
 def get_order(order_id: OrderId, authorization: Authorization = None) -> OrderDetail:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Header
-from live_errors import BODY_ERROR_RESPONSES
+from live_errors import BODY_ERROR_RESPONSES, answer
 
 from erpbridge.live.composition import services
 from erpbridge.live.models import BasketRequest, BasketResponse, PriceRequest, PriceResponse
@@ -41,7 +41,7 @@ def post_prices(request: PriceRequest, authorization: Authorization = None):
     summary="The basket priced by the ERP (CreateOrder=False)",
     description="An unchanged basket is answered from the cache without an ERP call; when the ERP is down "
     "the totals are computed from cached or shop prices and say so (source=fallback).",
-    responses=BODY_ERROR_RESPONSES,
+    responses={**answer(BasketResponse, "the priced basket"), **BODY_ERROR_RESPONSES},
     tags=["baskets"],
 )
 def post_basket(request: BasketRequest, authorization: Authorization = None) -> BasketResponse:

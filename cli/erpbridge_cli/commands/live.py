@@ -195,7 +195,12 @@ def make_server(
             if self.command != "HEAD":
                 self.wfile.write(data)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _handle
+        def __getattr__(self, name: str) -> Any:
+            # Every method (GET … and TRACE, QUERY, anything) goes to the handler, which answers
+            # 405 with Allow for methods a path does not have (http.server alone would say 501).
+            if name.startswith("do_"):
+                return self._handle
+            raise AttributeError(name)
 
         def log_message(self, format: str, *args: Any) -> None:
             console.log(f"{self.command} {self.path} → {args[1] if len(args) > 1 else ''}")

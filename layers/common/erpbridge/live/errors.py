@@ -43,3 +43,12 @@ class MethodNotAllowedError(LiveApiError):
     def __init__(self, method: str, allowed: tuple[str, ...]) -> None:
         super().__init__(f"{method} is not allowed here; allowed: {', '.join(allowed)}")
         self.allowed = allowed
+
+
+class InvalidRequestError(LiveApiError):
+    """A request value the schema allows but this API cannot serve (422 with the field)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
