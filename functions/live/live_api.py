@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 from erpbridge import __version__
 from erpbridge.live.composition import use_metrics
+from erpbridge.live.errors import UnsupportedMediaTypeError
 from erpbridge.live.request_body import parse_json_body
 
 logger = Logger()
@@ -79,7 +80,10 @@ def _invalid_request(error: RequestValidationError) -> Response[Any]:
 def _unreadable_request(error: Exception) -> Response[Any]:
     """Powertools fails this way reading a body of another content type (multipart without a
     boundary: ValueError) or bytes that are not UTF-8: the caller's fault, if so, is said here."""
-    return map_error(request_problem(app.current_event) or error)
+    problem = request_problem(app.current_event)
+    if problem is None and isinstance(error, RequestUnsupportedContentType):
+        problem = UnsupportedMediaTypeError("the body must be sent as Content-Type: application/json")
+    return map_error(problem or error)
 
 
 @app.exception_handler(ServiceError)

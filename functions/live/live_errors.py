@@ -82,15 +82,13 @@ def validation_detail(raw_errors: Any) -> list[dict[str, str]]:
     return detail
 
 
-JSON_MEDIA_TYPES = ("application/json",)
-
-
 def unsupported_media_type(event: Any) -> live.UnsupportedMediaTypeError | None:
     """415 when a request carries a body that is not declared as JSON (no Content-Type = JSON)."""
     if event.http_method not in ("POST", "PUT", "PATCH"):
         return None
-    media_type = (event.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
-    if not media_type or media_type in JSON_MEDIA_TYPES or media_type.endswith("+json"):
+    content_type = (event.headers.get("content-type") or "").strip()
+    # The rule Powertools applies when it reads the body (a parameter such as charset may follow).
+    if not content_type or content_type.startswith("application/json"):
         return None
     return live.UnsupportedMediaTypeError("the body must be sent as Content-Type: application/json")
 

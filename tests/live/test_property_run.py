@@ -9,6 +9,7 @@ regression tests in ``test_bad_input.py``.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -41,10 +42,11 @@ def database_url(sqlite_url: str) -> str:
 
 
 @pytest.fixture
-def served(live: Any) -> Iterator[str]:
-    from erpbridge_cli.commands.live import make_server
+def served(live: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    from erpbridge_cli.commands import live as serve
 
-    server = make_server(0)
+    monkeypatch.setattr(serve.console, "quiet", True)  # one log line per request: ~1,200 of them
+    server = serve.make_server(0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -64,11 +66,11 @@ def run_schemathesis(base_url: str, report: Path) -> tuple[int, str]:
         "--max-examples",
         str(MAX_EXAMPLES),
         "--phases",
-        "examples,coverage,fuzzing",
+        os.environ.get("ST_PHASES", "examples,coverage,fuzzing"),
         "--checks",
         CHECKS,
         "--workers",
-        "1",
+        os.environ.get("ST_WORKERS", "1"),
         "--no-shrink",
         "--continue-on-failure",
         "--generation-database",

@@ -57,8 +57,23 @@ FeeAmount = Annotated[
     Decimal, Field(ge=0, le=MAX_AMOUNT), _ROUNDED, _range(Decimal(0), MAX_AMOUNT), _AS_FLOAT
 ]
 # Identifiers travel into ERP XML attributes and cache keys: bounded, printable, no control chars.
-Identifier = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[^\x00-\x1f\x7f]+$")]
-OptionalCode = Annotated[str, Field(max_length=50, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Identifier = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[^\x00-\x1f\x7f\ufffe\uffff]+$")]
+OptionalCode = Annotated[str, Field(max_length=50, pattern=r"^[^\x00-\x1f\x7f\ufffe\uffff]*$")]
+# Free text (names, addresses, comments) travels as XML text: tabs and line breaks are fine,
+# characters XML 1.0 cannot carry are refused here rather than by the XML writer after the order
+# was stored (erpbridge.protocol.tables).
+_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*$"
+
+
+def _text(max_length: int, min_length: int = 0) -> object:
+    return Field(min_length=min_length, max_length=max_length, pattern=_TEXT)
+
+
+Text20 = Annotated[str, _text(20)]
+Text30 = Annotated[str, _text(30)]
+Text50 = Annotated[str, _text(50)]
+Text100 = Annotated[str, _text(100)]
+Text500 = Annotated[str, _text(500)]
 CurrencyCode = Annotated[
     str, Field(pattern=r"^([A-Z]{3})?$", description="ISO 4217; empty = ERP local currency")
 ]
@@ -142,16 +157,16 @@ class PriceResponse(ApiModel):
 
 
 class Address(ApiModel):
-    name: Annotated[str, Field(max_length=100)] = ""
-    company: Annotated[str, Field(max_length=100)] = ""
-    address: Annotated[str, Field(max_length=100)] = ""
-    address2: Annotated[str, Field(max_length=100)] = ""
-    zip: Annotated[str, Field(max_length=20)] = ""
-    city: Annotated[str, Field(max_length=50)] = ""
-    state: Annotated[str, Field(max_length=50)] = ""
+    name: Text100 = ""
+    company: Text100 = ""
+    address: Text100 = ""
+    address2: Text100 = ""
+    zip: Text20 = ""
+    city: Text50 = ""
+    state: Text50 = ""
     country_code: Annotated[str, Field(pattern=r"^([A-Z]{2})?$")] = ""
-    email: Annotated[str, Field(max_length=100)] = ""
-    phone: Annotated[str, Field(max_length=30)] = ""
+    email: Text100 = ""
+    phone: Text30 = ""
 
 
 class OrderLineRequest(ApiModel):
@@ -159,20 +174,20 @@ class OrderLineRequest(ApiModel):
     variant_id: OptionalCode = ""
     unit: OptionalCode = ""
     quantity: Quantity
-    name: Annotated[str, Field(max_length=100)] = ""
+    name: Text100 = ""
 
 
 class ShopDiscount(ApiModel):
     """A discount the shop computed (used when the shop, not the ERP, controls discounts)."""
 
-    name: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[str, _text(100, min_length=1)]
     amount: DiscountAmount = Field(description="amount off, without VAT")
     product_id: OptionalCode = Field(default="", description="empty = order discount; else product discount")
 
 
 class Shipping(ApiModel):
     method_id: OptionalCode = ""
-    method_name: Annotated[str, Field(max_length=100)] = ""
+    method_name: Text100 = ""
     fee: FeeAmount | None = Field(default=None, description="with VAT; only when the shop controls shipping")
     fee_without_vat: FeeAmount | None = None
 
@@ -196,8 +211,8 @@ class OrderRequest(BasketRequest):
     )
     billing_address: Address = Address()
     delivery_address: Address | None = None
-    comment: Annotated[str, Field(max_length=500)] = ""
-    reference: Annotated[str, Field(max_length=50)] = ""
+    comment: Text500 = ""
+    reference: Text50 = ""
     payment_method: OptionalCode = ""
 
 

@@ -47,6 +47,7 @@ from erpbridge.errors import (
     ErpBusyError,
     ErpFaultError,
     ErpUnavailableError,
+    ProtocolError,
 )
 from erpbridge.live.cache import TieredCache
 from erpbridge.live.errors import ConflictError, NotFoundError
@@ -374,9 +375,17 @@ class OrderService:
         kind = RequestKind.EXPORT_ORDER if trigger == "export" else RequestKind.CREATE_ORDER
         try:
             request = OrderRequest.model_validate(dict(order.body))
-        except ValidationError as error:
-            # Only possible for orders the shop wrote itself: sending cannot fix bad data.
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:5])
+            xml = build_order_xml(
+                request, order.order_id, create=True, submit_type=submit_type, policy=self._policy.documents
+            )
+        except (ValidationError, ProtocolError) as error:
+            # Only possible for orders the shop wrote itself (the API validates first): sending
+            # cannot fix bad data, so nothing is sent.
+            problems = (
+                "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:5])
+                if isinstance(error, ValidationError)
+                else str(error)
+            )
             self._orders.set_state(
                 order.order_id,
                 OrderState.DEAD_LETTER,
@@ -394,9 +403,6 @@ class OrderService:
             )
             self._emit(Metric("OrdersDeadLettered"))
             return self._response(self._orders.get(order.order_id) or order, message="order data is invalid")
-        xml = build_order_xml(
-            request, order.order_id, create=True, submit_type=submit_type, policy=self._policy.documents
-        )
         started = self._now()
         request_key = self._keep_xml(order.order_id, started, trigger, "request", xml)
         self._orders.set_state(order.order_id, OrderState.SENDING)
