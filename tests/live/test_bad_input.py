@@ -9,11 +9,13 @@ shape (ErrorBody) and each before the ERP is asked. Cases found by the bounded p
 from __future__ import annotations
 
 import json
+import socket
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from erpbridge.live.request_body import MAX_BODY_CHARS
+import requests
 
 ORDER_LINES = [{"product_id": "P000001", "quantity": 1}]
 PRICES = {"customer_number": "10000", "items": [{"product_id": "P000001"}]}
@@ -61,6 +63,8 @@ def test_json_nested_100000_levels_deep_is_400(live: Any, emulator: Any, opening
 
 
 def test_a_body_larger_than_the_limit_is_400(live: Any) -> None:
+    from erpbridge.live.request_body import MAX_BODY_CHARS
+
     huge = json.dumps({**PRICES, "language": "x" * MAX_BODY_CHARS}).encode()
     body = assert_error(live.call("POST", "/v1/prices", huge), 400, "bad_request")
     assert str(MAX_BODY_CHARS) in body["message"]
@@ -81,9 +85,7 @@ def test_text_that_is_not_json_is_400(live: Any, raw: bytes) -> None:
     "content_type",
     ["text/plain", "application/xml", "multipart/form-data", "application/x-www-form-urlencoded"],
 )
-def test_valid_json_sent_as_another_content_type_is_415(
-    live: Any, emulator: Any, content_type: str
-) -> None:
+def test_valid_json_sent_as_another_content_type_is_415(live: Any, emulator: Any, content_type: str) -> None:
     for path, body in (("/v1/prices", PRICES), ("/v1/baskets/calculate", BASKET)):
         answer = live.call("POST", path, body, headers={"Content-Type": content_type})
         assert_error(answer, 415, "unsupported_media_type")
@@ -91,7 +93,9 @@ def test_valid_json_sent_as_another_content_type_is_415(
 
 
 def test_json_with_a_charset_is_accepted_and_other_spellings_are_415(live: Any) -> None:
-    answer = live.call("POST", "/v1/prices", PRICES, headers={"Content-Type": "application/json; charset=utf-8"})
+    answer = live.call(
+        "POST", "/v1/prices", PRICES, headers={"Content-Type": "application/json; charset=utf-8"}
+    )
     assert answer.status == 200, answer.body
     for content_type in ("application/vnd.shop+json", "Application/JSON"):
         answer = live.call("POST", "/v1/prices", PRICES, headers={"Content-Type": content_type})
@@ -118,7 +122,10 @@ def test_an_integer_of_5000_digits_is_422_in_quantity_and_in_an_unknown_field(
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"erp_controls_discount": False, "discounts": [{"name": "x", "amount": 1e300}]}, "discounts.0.amount"),
+        (
+            {"erp_controls_discount": False, "discounts": [{"name": "x", "amount": 1e300}]},
+            "discounts.0.amount",
+        ),
         ({"erp_controls_shipping": False, "shipping": {"fee": 1e300}}, "shipping.fee"),
         ({"lines": [{"product_id": "P000001", "quantity": 1e10}]}, "lines.0.quantity"),
         ({"lines": [{"product_id": "P000001", "quantity": 0.001}]}, "lines.0.quantity"),
@@ -225,3 +232,72 @@ def test_sorting_or_searching_by_an_unknown_column_is_422_naming_the_columns(liv
     # A customer without documents: nothing to sort, whatever the field (not an ERP failure).
     empty = live.call("GET", "/v1/customers/0/documents?type=credit_note&sort=Nope")
     assert empty.status == 200 and empty.body["items"] == [], empty.body
+
+
+# --- erpbridge serve: the local HTTP server in front of the same handler -----------------------
+
+READ_TIMEOUT_S = 0.5
+
+
+@pytest.fixture
+def served(live: Any) -> Iterator[tuple[str, int]]:
+    from erpbridge_cli.commands.live import make_server
+
+    server = make_server(0, read_timeout_s=READ_TIMEOUT_S)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield "127.0.0.1", server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def raw_exchange(address: tuple[str, int], request: bytes, *, wait_s: float = 5.0) -> bytes:
+    """Send raw bytes, read until the server closes or ``wait_s`` passes (then: what arrived)."""
+    with socket.create_connection(address, timeout=wait_s) as connection:
+        connection.sendall(request)
+        received = b""
+        try:
+            while chunk := connection.recv(65536):
+                received += chunk
+        except TimeoutError:
+            pass
+    return received
+
+
+def test_serve_answers_400_when_the_body_is_shorter_than_its_content_length(
+    served: tuple[str, int],
+) -> None:
+    import time
+
+    started = time.monotonic()
+    answer = raw_exchange(
+        served,
+        b"POST /v1/prices HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 1000\r\n\r\n{"items": []}',
+    )
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert time.monotonic() - started < 4  # the read timeout, not the client's patience
+    body = json.loads(answer.split(b"\r\n\r\n", 1)[1])
+    assert body["error"] == "bad_request" and "Content-Length" in body["message"]
+
+
+def test_serve_answers_400_for_a_content_length_that_is_not_a_number(served: tuple[str, int]) -> None:
+    answer = raw_exchange(served, b"POST /v1/prices HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+
+
+def test_serve_answers_any_method_and_non_utf8_bytes_in_the_api_shape(served: tuple[str, int]) -> None:
+    base = f"http://{served[0]}:{served[1]}"
+    for method in ("TRACE", "QUERY", "PUT"):
+        answer = requests.request(method, f"{base}/v1/prices", timeout=10)
+        assert answer.status_code == 405, (method, answer.text[:200])
+        assert answer.headers["Allow"] == "POST" and answer.json()["error"] == "method_not_allowed"
+    head = requests.head(f"{base}/v1/health", timeout=10)
+    assert head.status_code == 405 and head.headers["Allow"] == "GET" and head.content == b""
+    garbled = requests.post(
+        f"{base}/v1/prices",
+        data=b'{"items": [{"product_id": "\xff"}]}',
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert garbled.status_code == 400 and garbled.json()["error"] == "bad_request"
