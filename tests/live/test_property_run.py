@@ -98,7 +98,8 @@ def run_schemathesis(base_url: str, report: Path) -> subprocess.CompletedProcess
         "--report-json-path",
         str(report),
     ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    # In a scratch folder: schemathesis keeps a cache (.schemathesis/) in its working directory.
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=report.parent)
 
 
 def test_bounded_property_run_finds_no_server_error(served: tuple[str, Counter[int]], tmp_path: Path) -> None:
