@@ -25,17 +25,28 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from live_errors import error_response, map_error, validation_detail
+from live_errors import (
+    error_response,
+    map_error,
+    method_not_allowed,
+    request_problem,
+    validation_detail,
+)
 
 if TYPE_CHECKING:
     from erpbridge.live.ports import Metric
 
 from erpbridge import __version__
 from erpbridge.live.composition import use_metrics
+from erpbridge.live.errors import UnsupportedMediaTypeError
+from erpbridge.live.request_body import parse_json_body
 
 logger = Logger()
 metrics = Metrics()
@@ -46,7 +57,7 @@ DESCRIPTION = (
     "twice, customer documents and health, live from Business Central."
 )
 
-app = APIGatewayRestResolver(enable_validation=True)
+app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=parse_json_body)
 app.include_router(routes_prices.router)
 app.include_router(routes_orders.router)
 app.include_router(routes_documents.router)
@@ -57,16 +68,34 @@ if os.environ.get("ERPBRIDGE_STAGE", "local") in ("dev", "local"):
 
 @app.exception_handler(RequestValidationError)
 def _invalid_request(error: RequestValidationError) -> Response[Any]:
+    problem = request_problem(app.current_event)  # a form body fails validation before anything
+    if problem is not None:
+        return map_error(problem)
     return error_response(
         422, "validation_error", "the request is invalid", detail=validation_detail(error.errors())
     )
 
 
+@app.exception_handler([RequestUnsupportedContentType, UnicodeDecodeError, ValueError])
+def _unreadable_request(error: Exception) -> Response[Any]:
+    """Powertools fails this way reading a body of another content type (multipart without a
+    boundary: ValueError) or bytes that are not UTF-8: the caller's fault, if so, is said here."""
+    problem = request_problem(app.current_event)
+    if problem is None and isinstance(error, RequestUnsupportedContentType):
+        problem = UnsupportedMediaTypeError("the body must be sent as Content-Type: application/json")
+    return map_error(problem or error)
+
+
 @app.exception_handler(ServiceError)
 def _http_error(error: ServiceError) -> Response[Any]:
     """Powertools' own HTTP errors (unknown route = 404, …), in the same body shape."""
-    name = "not_found" if error.status_code == 404 else "http_error"
-    return error_response(error.status_code, name, error.msg or "no such route")
+    if error.status_code == 404:
+        event = app.current_event
+        wrong_method = method_not_allowed(app, event.http_method, event.path)
+        if wrong_method is not None:
+            return map_error(wrong_method)
+        return error_response(404, "not_found", error.msg or "no such route")
+    return error_response(error.status_code, "http_error", error.msg or "no such route")
 
 
 @app.exception_handler(Exception)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
 from typing import Any
@@ -11,6 +13,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Response
 from erpbridge import errors
 from erpbridge.live import errors as live
 from erpbridge.live.models import ErrorBody
+from erpbridge.live.request_body import decode_body
 
 log = logging.getLogger("erpbridge.live.api")
 
@@ -25,6 +28,20 @@ ERROR_RESPONSES: dict[int, dict[str, Any]] = {
     503: {"description": "the ERP is unavailable or busy (see Retry-After)", "content": _ERROR_SCHEMA},
     504: {"description": "the ERP did not answer in time", "content": _ERROR_SCHEMA},
 }
+
+
+# Routes that read a JSON body can also answer these two.
+BODY_ERROR_RESPONSES: dict[int, dict[str, Any]] = {
+    400: {"description": "body not UTF-8, not JSON, too deep or too big", "content": _ERROR_SCHEMA},
+    415: {"description": "the body is not application/json", "content": _ERROR_SCHEMA},
+    **ERROR_RESPONSES,
+}
+
+
+def answer(model: type, description: str) -> dict[int, dict[str, Any]]:
+    """The documented 200 of a route (Powertools drops the return type's 200 once ``responses`` is
+    given, which left 200 undocumented on those routes)."""
+    return {200: {"description": description, "content": {"application/json": {"model": model}}}}
 
 
 def json_response(status_code: int, body: Any, headers: dict[str, str] | None = None) -> Response[Any]:
@@ -43,15 +60,16 @@ def error_response(
     *,
     detail: list[dict[str, str]] | None = None,
     retry_after_s: float | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response[Any]:
     body: dict[str, Any] = {"error": error, "message": message}
     if detail is not None:
         body["detail"] = detail
-    headers = None
+    headers = dict(headers or {})
     if retry_after_s is not None:
         body["retry_after_s"] = retry_after_s
-        headers = {"Retry-After": str(max(1, round(retry_after_s)))}
-    return json_response(status_code, body, headers)
+        headers["Retry-After"] = str(max(1, round(retry_after_s)))
+    return json_response(status_code, body, headers or None)
 
 
 def validation_detail(raw_errors: Any) -> list[dict[str, str]]:
@@ -64,9 +82,56 @@ def validation_detail(raw_errors: Any) -> list[dict[str, str]]:
     return detail
 
 
+def unsupported_media_type(event: Any) -> live.UnsupportedMediaTypeError | None:
+    """415 when a request carries a body that is not declared as JSON (no Content-Type = JSON)."""
+    if event.http_method not in ("POST", "PUT", "PATCH"):
+        return None
+    content_type = (event.headers.get("content-type") or "").strip()
+    # The rule Powertools applies when it reads the body (a parameter such as charset may follow).
+    if not content_type or content_type.startswith("application/json"):
+        return None
+    return live.UnsupportedMediaTypeError("the body must be sent as Content-Type: application/json")
+
+
+def unreadable_body(event: Any) -> live.BadRequestError | None:
+    """400 when the request body's bytes (base64 in the event) are not UTF-8 text."""
+    if not event.is_base64_encoded or not event.body:
+        return None
+    try:
+        decode_body(base64.b64decode(event.body, validate=False))
+    except live.BadRequestError as error:
+        return error
+    except binascii.Error:
+        return live.BadRequestError("the body is not valid base64")
+    return None
+
+
+def request_problem(event: Any) -> live.LiveApiError | None:
+    """What is wrong with the request's body itself (content type, bytes), if anything."""
+    return unsupported_media_type(event) or unreadable_body(event)
+
+
+def method_not_allowed(app: Any, method: str, path: str) -> live.MethodNotAllowedError | None:
+    """405 + Allow when the path is a route of other methods (None: the path is unknown, 404)."""
+    routes = app._static_routes + app._dynamic_routes  # Powertools keeps no public route table
+    allowed = sorted({route.method for route in routes if route.rule.match(path)} - {method.upper()})
+    return live.MethodNotAllowedError(method.upper(), tuple(allowed)) if allowed else None
+
+
 def map_error(error: Exception) -> Response[Any]:
     """The HTTP answer for any error a route raised."""
     match error:
+        case live.BadRequestError():
+            return error_response(400, "bad_request", str(error))
+        case live.UnsupportedMediaTypeError():
+            return error_response(415, "unsupported_media_type", str(error))
+        case live.MethodNotAllowedError():
+            return error_response(
+                405, "method_not_allowed", str(error), headers={"Allow": ", ".join(error.allowed)}
+            )
+        case live.InvalidRequestError():
+            detail = [{"field": error.field, "reason": error.reason}]
+            return error_response(422, "validation_error", "the request is invalid", detail=detail)
         case live.UnauthorizedError():
             return error_response(401, "unauthorized", str(error))
         case live.ForbiddenError():

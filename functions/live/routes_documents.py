@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from live_errors import ERROR_RESPONSES
+from live_errors import ERROR_RESPONSES, answer
 from routes_prices import Authorization
 
 from erpbridge.live.composition import services
@@ -22,7 +22,7 @@ FieldName = Annotated[str | None, Query(max_length=50, pattern=r"^[A-Za-z][A-Za-
 @router.get(
     "/v1/customers/<customer>/documents",
     summary="A customer's open orders, invoices, credit notes or shipments (paged by the ERP)",
-    responses=ERROR_RESPONSES,
+    responses={**answer(DocumentList, "one page of documents"), **ERROR_RESPONSES},
     tags=["documents"],
 )
 def list_documents(
@@ -52,7 +52,7 @@ def list_documents(
 @router.get(
     "/v1/customers/<customer>/documents/<doc_type>/<number>",
     summary="One document: header and lines",
-    responses=ERROR_RESPONSES,
+    responses={**answer(DocumentDetail, "the document"), **ERROR_RESPONSES},
     tags=["documents"],
 )
 def get_document(
@@ -90,7 +90,7 @@ def get_document_pdf(
 @router.get(
     "/v1/health",
     summary="ERP reachable, breaker state, last success, orders waiting for export",
-    responses=ERROR_RESPONSES,
+    responses={**answer(Health, "the health of the live API and the ERP"), **ERROR_RESPONSES},
     tags=["health"],
 )
 def get_health() -> Health:

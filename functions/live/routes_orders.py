@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
-from live_errors import ERROR_RESPONSES
+from live_errors import BODY_ERROR_RESPONSES, ERROR_RESPONSES, answer
 from routes_prices import Authorization
 
 from erpbridge.live.composition import services
@@ -37,14 +37,14 @@ ORDER_RESPONSE: dict[str, Any] = {"application/json": {"model": OrderResponse}}
     responses={
         201: {"description": "created in the ERP", "content": ORDER_RESPONSE},
         202: {"description": "accepted: queued or unknown", "content": ORDER_RESPONSE},
-        **ERROR_RESPONSES,
+        **BODY_ERROR_RESPONSES,
     },
     tags=["orders"],
 )
 def post_order(
     request: OrderRequest, idempotency_key: IdempotencyKey, authorization: Authorization = None
 ) -> Response[OrderResponse]:
-    services().tokens.caller(authorization).ensure_may_access(request.customer_number)
+    services().tokens.caller(authorization).ensure_may_order_for(request.customer_number)
     status_code, body = services().orders.place_order(request, idempotency_key)
     # A dict body is validated against OrderResponse and serialised by Powertools.
     return Response(status_code=status_code, content_type="application/json", body=body)
@@ -53,7 +53,7 @@ def post_order(
 @router.get(
     "/v1/orders/<order_id>",
     summary="An order's status and the timeline of every attempt",
-    responses=ERROR_RESPONSES,
+    responses={**answer(OrderDetail, "the order and its timeline"), **ERROR_RESPONSES},
     tags=["orders"],
 )
 def get_order(order_id: OrderId, authorization: Authorization = None) -> OrderDetail:

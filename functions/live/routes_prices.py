@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Header
-from live_errors import ERROR_RESPONSES
+from live_errors import BODY_ERROR_RESPONSES, answer
 
 from erpbridge.live.composition import services
 from erpbridge.live.models import BasketRequest, BasketResponse, PriceRequest, PriceResponse
@@ -23,7 +23,7 @@ Authorization = Annotated[str | None, Header(alias="Authorization", description=
     "Every item says where its figures come from (source) and when they were produced (as_of).",
     responses={
         200: {"description": "prices, stock and provenance per item", "content": PRICE_RESPONSE},
-        **ERROR_RESPONSES,
+        **BODY_ERROR_RESPONSES,
     },
     tags=["prices"],
 )
@@ -41,7 +41,7 @@ def post_prices(request: PriceRequest, authorization: Authorization = None):
     summary="The basket priced by the ERP (CreateOrder=False)",
     description="An unchanged basket is answered from the cache without an ERP call; when the ERP is down "
     "the totals are computed from cached or shop prices and say so (source=fallback).",
-    responses=ERROR_RESPONSES,
+    responses={**answer(BasketResponse, "the priced basket"), **BODY_ERROR_RESPONSES},
     tags=["baskets"],
 )
 def post_basket(request: BasketRequest, authorization: Authorization = None) -> BasketResponse:

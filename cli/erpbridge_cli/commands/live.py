@@ -29,6 +29,7 @@ from rich.table import Table
 console = Console()
 LIVE_FUNCTIONS = Path(__file__).resolve().parents[3] / "functions" / "live"
 MAX_BODY = 6 * 1024 * 1024  # API Gateway's Lambda payload limit
+READ_TIMEOUT_S = 10.0  # a body that has not arrived by then will not (API Gateway waits 29 s in all)
 
 
 def _import_live_api() -> Any:
@@ -103,6 +104,11 @@ def to_event(method: str, raw_path: str, headers: dict[str, str], body: bytes) -
     parts = urlsplit(raw_path)
     query = parse_qs(parts.query, keep_blank_values=True)
     binary = bool(body) and not headers.get("Content-Type", "").startswith(("application/json", "text/"))
+    if not binary:
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            binary = True  # not text: passed on base64-encoded, as API Gateway does with binary bodies
     return {
         "resource": parts.path,
         "path": parts.path,
@@ -125,19 +131,52 @@ def to_event(method: str, raw_path: str, headers: dict[str, str], body: bytes) -
     }
 
 
-def make_server(port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
-    """The local API server (not started). ``server.server_address[1]`` is the bound port."""
+def make_server(
+    port: int, host: str = "127.0.0.1", *, read_timeout_s: float = READ_TIMEOUT_S
+) -> ThreadingHTTPServer:
+    """The local API server (not started). ``server.server_address[1]`` is the bound port.
+
+    A request whose body does not arrive within ``read_timeout_s`` (a ``Content-Length`` longer
+    than the body sent) is answered 400 and its connection closed, instead of waiting forever.
+    """
     live_api = _import_live_api()
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        timeout = read_timeout_s  # socket timeout: reading a body, and waiting on an idle keep-alive
+
+        def _reject(self, status: int, error: str, message: str) -> None:
+            """An error in the API's body shape, before the handler saw the request; closes."""
+            data = json.dumps({"error": error, "message": message}).encode()
+            self.close_connection = True
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(data)
 
         def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self.send_error(413, "request body too large")
+            declared = self.headers.get("Content-Length") or "0"
+            if not declared.isdigit():
+                self._reject(400, "bad_request", "Content-Length must be a number of bytes")
                 return
-            body = self.rfile.read(length) if length else b""
+            length = int(declared)
+            if length > MAX_BODY:
+                self._reject(413, "payload_too_large", f"the body is larger than {MAX_BODY} bytes")
+                return
+            try:
+                body = self.rfile.read(length) if length else b""
+            except TimeoutError:
+                body = None
+            if body is None or len(body) < length:
+                self._reject(
+                    400,
+                    "bad_request",
+                    f"the body is shorter than its Content-Length ({length} bytes): "
+                    f"no more arrived within {read_timeout_s:g} s",
+                )
+                return
             event = to_event(self.command, self.path, dict(self.headers.items()), body)
             answer = live_api.lambda_handler(
                 event, _Context(aws_request_id=event["requestContext"]["requestId"])
@@ -153,9 +192,15 @@ def make_server(port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
                     self.send_header(name, str(value))
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            if self.command != "HEAD":
+                self.wfile.write(data)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
+        def __getattr__(self, name: str) -> Any:
+            # Every method (GET … and TRACE, QUERY, anything) goes to the handler, which answers
+            # 405 with Allow for methods a path does not have (http.server alone would say 501).
+            if name.startswith("do_"):
+                return self._handle
+            raise AttributeError(name)
 
         def log_message(self, format: str, *args: Any) -> None:
             console.log(f"{self.command} {self.path} → {args[1] if len(args) > 1 else ''}")

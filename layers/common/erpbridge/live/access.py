@@ -2,7 +2,9 @@
 
 A request authenticated only by the storefront's API key acts for the shop and may ask for any
 customer. A request carrying a customer-scoped token may only touch that token's customer: any
-other customer number is 403. Anonymous prices need no customer, so they are open to both.
+other customer number is 403. Anonymous prices and baskets need no customer, so they are open to both;
+an order is placed for a customer, so a customer token can place only its own customer's orders
+(an anonymous order placed with it could not even be read back with the same token).
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ class Caller:
             return
         if customer_number != self.customer_number:
             raise ForbiddenError("this token may only access its own customer's data")
+
+    def ensure_may_order_for(self, customer_number: str | None) -> None:
+        if self.customer_number is not None and customer_number != self.customer_number:
+            raise ForbiddenError("this token may only place orders for its own customer")
 
     def ensure_may_access_order(self, order_customer: str | None) -> None:
         if self.customer_number is None:

@@ -64,7 +64,8 @@ class BasketService:
         try:
             xml = build_order_xml(request, f"CART-{basket_print[:16]}", create=False, policy=self._policy)
             result = parse_order_response(self._erp.call(xml, kind=RequestKind.CALCULATE_ORDER), create=False)
-        except ErpBridgeError as error:
+            lines, totals = priced_result(request, result)
+        except (ErpBridgeError, ArithmeticError) as error:  # an answer whose sums overflow is unusable
             log.warning(
                 "basket calculation by the ERP failed (%s); answering with a fallback", type(error).__name__
             )
@@ -77,7 +78,6 @@ class BasketService:
                     }
                 )
             return self._fallback(request)
-        lines, totals = priced_result(request, result)
         response = BasketResponse(
             source=PriceSource.ERP,
             as_of=self._now(),

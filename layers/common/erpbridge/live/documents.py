@@ -3,20 +3,33 @@
 Paging is server-side (``GetList`` with ``requestAmount``/``firstItem``); sort and search are passed
 through to the ERP. A document the ERP does not return is a 404; ERP failures propagate as the
 ERP client's typed errors and become 502/503/504 at the API's edge.
+
+Which columns a list has is the ERP's (the plug-in unit's) business, so the sort and search fields
+are checked against the columns the ERP has answered with for that document type: learned from
+every list answer in this process, and, when a list with a sort or search field fails before any
+was learned, from one more request without them. An unknown field is then the caller's mistake
+(422 naming the columns), not an ERP failure (502).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from erpbridge.erp.ports import RequestKind
-from erpbridge.errors import ErpFaultError
-from erpbridge.live.errors import NotFoundError
+from erpbridge.errors import ErpBridgeError, ErpFaultError
+from erpbridge.live.errors import InvalidRequestError, NotFoundError
 from erpbridge.live.models import ERP_DOCUMENT_TYPES, DocumentDetail, DocumentList, DocumentType
 from erpbridge.live.ports import LiveErp
+
+if TYPE_CHECKING:
+    from erpbridge.protocol.tables import Row
 
 
 class DocumentService:
     def __init__(self, *, erp: LiveErp) -> None:
         self._erp = erp
+        self._columns: dict[DocumentType, frozenset[str]] = {}  # learned from the ERP's answers
 
     def list(
         self,
@@ -33,6 +46,9 @@ class DocumentService:
         from erpbridge.protocol.request_builders import build_get_list
         from erpbridge.protocol.response_parsers import parse_document_list
 
+        searched = search_field if search_field and search else None
+        fields = {name: value for name, value in (("sort", sort), ("search_field", searched)) if value}
+        self._check_fields(doc_type, fields)
         xml = build_get_list(
             ERP_DOCUMENT_TYPES[doc_type],
             customer_number,
@@ -40,15 +56,25 @@ class DocumentService:
             first_item=max(1, page_size * (page - 1) + 1),
             sort_by_field=sort,
             sort_direction=None if direction is None else direction.capitalize(),
-            search_field=search_field if search_field and search else None,
-            search_value=search if search_field and search else None,
+            search_field=searched,
+            search_value=search if searched else None,
         )
         try:
             listing = parse_document_list(self._erp.call(xml, kind=RequestKind.GET_LIST))
         except ErpFaultError as error:
             if _is_not_found(error):
                 raise NotFoundError(f"customer {customer_number} not found") from None
+            if fields and doc_type not in self._columns:
+                # Perhaps the field: ask without it to learn the columns, then say which.
+                try:
+                    plain = self.list(customer_number, doc_type, page_size=1)
+                except ErpBridgeError:
+                    raise error from None
+                self._check_fields(doc_type, fields)
+                if not plain.items:  # no documents at all: any sort or search finds none
+                    return plain.model_copy(update={"page": page, "page_size": page_size})
             raise
+        self._learn(doc_type, listing.items)
         return DocumentList(
             customer_number=customer_number,
             type=doc_type,
@@ -57,6 +83,22 @@ class DocumentService:
             total_count=listing.total_count,
             items=[dict(row) for row in listing.items],
         )
+
+    def _learn(self, doc_type: DocumentType, rows: Sequence[Row]) -> None:
+        if rows:
+            self._columns[doc_type] = self._columns.get(doc_type, frozenset()).union(*rows)
+
+    def _check_fields(self, doc_type: DocumentType, fields: dict[str, str]) -> None:
+        columns = self._columns.get(doc_type)
+        if not columns:
+            return
+        known = {column.lower() for column in columns}
+        for name, value in fields.items():
+            if value.lower() not in known:
+                raise InvalidRequestError(
+                    f"query.{name}",
+                    f"not a column of {doc_type.value} documents; columns: {', '.join(sorted(columns))}",
+                )
 
     def get(self, customer_number: str, doc_type: DocumentType, number: str) -> DocumentDetail:
         from erpbridge.protocol.request_builders import build_get_item

@@ -27,3 +27,28 @@ class UnauthorizedError(LiveApiError):
 
 class TokenKeysUnavailableError(LiveApiError):
     """The identity provider's signing keys (JWKS) cannot be fetched: the token may be fine (503)."""
+
+
+class BadRequestError(LiveApiError):
+    """The request body cannot be read: not UTF-8, not JSON, too deep or too large (400)."""
+
+
+class UnsupportedMediaTypeError(LiveApiError):
+    """The request body is not ``application/json`` (415)."""
+
+
+class MethodNotAllowedError(LiveApiError):
+    """The path exists, but not with this HTTP method (405 with ``Allow``)."""
+
+    def __init__(self, method: str, allowed: tuple[str, ...]) -> None:
+        super().__init__(f"{method} is not allowed here; allowed: {', '.join(allowed)}")
+        self.allowed = allowed
+
+
+class InvalidRequestError(LiveApiError):
+    """A request value the schema allows but this API cannot serve (422 with the field)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason

@@ -9,22 +9,71 @@ string when the classes are created, ~3 ms of the live function's cold start.
 """
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
 
+# Ranges of the numbers a request carries, stated in the schema (openapi.json) and checked before
+# anything reaches the ERP. The schema says JSON number (a numeric string is read too: orders the
+# shop wrote itself are stored that way). Values are rounded to 2 decimals half-to-even (a float
+# such as 59.97000000000001 is 59.97), as the order XML carries them (erpbridge.protocol.formats),
+# so what is validated is exactly what the ERP gets.
+MAX_QUANTITY = Decimal(1_000_000_000)
+MAX_AMOUNT = Decimal(1_000_000_000)
+SMALLEST = Decimal("0.01")
+
+
+def _two_places(value: Decimal) -> Decimal:
+    return value.quantize(SMALLEST, rounding=ROUND_HALF_EVEN)
+
+
+_AS_FLOAT = PlainSerializer(float, return_type=float, when_used="json")
 # Decimal inside, JSON number outside (pydantic would otherwise write strings).
-Amount = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+Amount = Annotated[Decimal, _AS_FLOAT]
+
+
+def _range(minimum: Decimal, maximum: Decimal) -> WithJsonSchema:
+    return WithJsonSchema({"type": "number", "minimum": float(minimum), "maximum": float(maximum)})
+
+
+_ROUNDED = AfterValidator(_two_places)
 Quantity = Annotated[
-    Decimal,
-    Field(gt=0, le=Decimal(1_000_000_000), max_digits=15, decimal_places=4),
-    PlainSerializer(float, return_type=float, when_used="json"),
+    Decimal, Field(ge=SMALLEST, le=MAX_QUANTITY), _ROUNDED, _range(SMALLEST, MAX_QUANTITY), _AS_FLOAT
+]
+# Amounts the shop sends: a discount is at least 0.01, a shipping fee may be 0.
+DiscountAmount = Annotated[
+    Decimal, Field(ge=SMALLEST, le=MAX_AMOUNT), _ROUNDED, _range(SMALLEST, MAX_AMOUNT), _AS_FLOAT
+]
+FeeAmount = Annotated[
+    Decimal, Field(ge=0, le=MAX_AMOUNT), _ROUNDED, _range(Decimal(0), MAX_AMOUNT), _AS_FLOAT
 ]
 # Identifiers travel into ERP XML attributes and cache keys: bounded, printable, no control chars.
-Identifier = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[^\x00-\x1f\x7f]+$")]
-OptionalCode = Annotated[str, Field(max_length=50, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Identifier = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[^\x00-\x1f\x7f\ufffe\uffff]+$")]
+OptionalCode = Annotated[str, Field(max_length=50, pattern=r"^[^\x00-\x1f\x7f\ufffe\uffff]*$")]
+# Free text (names, addresses, comments) travels as XML text: tabs and line breaks are fine,
+# characters XML 1.0 cannot carry are refused here rather than by the XML writer after the order
+# was stored (erpbridge.protocol.tables).
+_TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*$"
+
+
+def _text(max_length: int, min_length: int = 0) -> object:
+    return Field(min_length=min_length, max_length=max_length, pattern=_TEXT)
+
+
+Text20 = Annotated[str, _text(20)]
+Text30 = Annotated[str, _text(30)]
+Text50 = Annotated[str, _text(50)]
+Text100 = Annotated[str, _text(100)]
+Text500 = Annotated[str, _text(500)]
 CurrencyCode = Annotated[
     str, Field(pattern=r"^([A-Z]{3})?$", description="ISO 4217; empty = ERP local currency")
 ]
@@ -56,7 +105,7 @@ class PriceItemRequest(ApiModel):
     product_id: Identifier
     variant_id: OptionalCode = ""
     unit: OptionalCode = Field(default="", description="unit of measure; empty = the product's default")
-    quantity: Quantity = Decimal(1)
+    quantity: Quantity = Field(default=Decimal(1), json_schema_extra={"default": 1})
 
 
 class PriceRequest(ApiModel):
@@ -108,16 +157,16 @@ class PriceResponse(ApiModel):
 
 
 class Address(ApiModel):
-    name: Annotated[str, Field(max_length=100)] = ""
-    company: Annotated[str, Field(max_length=100)] = ""
-    address: Annotated[str, Field(max_length=100)] = ""
-    address2: Annotated[str, Field(max_length=100)] = ""
-    zip: Annotated[str, Field(max_length=20)] = ""
-    city: Annotated[str, Field(max_length=50)] = ""
-    state: Annotated[str, Field(max_length=50)] = ""
+    name: Text100 = ""
+    company: Text100 = ""
+    address: Text100 = ""
+    address2: Text100 = ""
+    zip: Text20 = ""
+    city: Text50 = ""
+    state: Text50 = ""
     country_code: Annotated[str, Field(pattern=r"^([A-Z]{2})?$")] = ""
-    email: Annotated[str, Field(max_length=100)] = ""
-    phone: Annotated[str, Field(max_length=30)] = ""
+    email: Text100 = ""
+    phone: Text30 = ""
 
 
 class OrderLineRequest(ApiModel):
@@ -125,24 +174,22 @@ class OrderLineRequest(ApiModel):
     variant_id: OptionalCode = ""
     unit: OptionalCode = ""
     quantity: Quantity
-    name: Annotated[str, Field(max_length=100)] = ""
+    name: Text100 = ""
 
 
 class ShopDiscount(ApiModel):
     """A discount the shop computed (used when the shop, not the ERP, controls discounts)."""
 
-    name: Annotated[str, Field(min_length=1, max_length=100)]
-    amount: Amount = Field(gt=0, description="amount off, without VAT")
+    name: Annotated[str, _text(100, min_length=1)]
+    amount: DiscountAmount = Field(description="amount off, without VAT")
     product_id: OptionalCode = Field(default="", description="empty = order discount; else product discount")
 
 
 class Shipping(ApiModel):
     method_id: OptionalCode = ""
-    method_name: Annotated[str, Field(max_length=100)] = ""
-    fee: Amount | None = Field(
-        default=None, ge=0, description="with VAT; only when the shop controls shipping"
-    )
-    fee_without_vat: Amount | None = Field(default=None, ge=0)
+    method_name: Text100 = ""
+    fee: FeeAmount | None = Field(default=None, description="with VAT; only when the shop controls shipping")
+    fee_without_vat: FeeAmount | None = None
 
 
 class BasketRequest(ApiModel):
@@ -164,8 +211,8 @@ class OrderRequest(BasketRequest):
     )
     billing_address: Address = Address()
     delivery_address: Address | None = None
-    comment: Annotated[str, Field(max_length=500)] = ""
-    reference: Annotated[str, Field(max_length=50)] = ""
+    comment: Text500 = ""
+    reference: Text50 = ""
     payment_method: OptionalCode = ""
 
 

@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -47,6 +47,7 @@ from erpbridge.errors import (
     ErpBusyError,
     ErpFaultError,
     ErpUnavailableError,
+    ProtocolError,
 )
 from erpbridge.live.cache import TieredCache
 from erpbridge.live.errors import ConflictError, NotFoundError
@@ -65,6 +66,9 @@ from erpbridge.live.ports import (
     OrderStore,
     StoredOrder,
 )
+
+if TYPE_CHECKING:
+    from erpbridge.protocol.response_parsers import OrderResult
 
 log = logging.getLogger("erpbridge.live.orders")
 
@@ -371,9 +375,17 @@ class OrderService:
         kind = RequestKind.EXPORT_ORDER if trigger == "export" else RequestKind.CREATE_ORDER
         try:
             request = OrderRequest.model_validate(dict(order.body))
-        except ValidationError as error:
-            # Only possible for orders the shop wrote itself: sending cannot fix bad data.
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:5])
+            xml = build_order_xml(
+                request, order.order_id, create=True, submit_type=submit_type, policy=self._policy.documents
+            )
+        except (ValidationError, ProtocolError) as error:
+            # Only possible for orders the shop wrote itself (the API validates first): sending
+            # cannot fix bad data, so nothing is sent.
+            problems = (
+                "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors()[:5])
+                if isinstance(error, ValidationError)
+                else str(error)
+            )
             self._orders.set_state(
                 order.order_id,
                 OrderState.DEAD_LETTER,
@@ -391,9 +403,6 @@ class OrderService:
             )
             self._emit(Metric("OrdersDeadLettered"))
             return self._response(self._orders.get(order.order_id) or order, message="order data is invalid")
-        xml = build_order_xml(
-            request, order.order_id, create=True, submit_type=submit_type, policy=self._policy.documents
-        )
         started = self._now()
         request_key = self._keep_xml(order.order_id, started, trigger, "request", xml)
         self._orders.set_state(order.order_id, OrderState.SENDING)
@@ -413,11 +422,9 @@ class OrderService:
         duration = int((time.monotonic() - clock) * 1000)
         response_key = self._keep_xml(order.order_id, started, trigger, "response", response_text.encode())
         erp_order_id = result.erp_order_id or result.order_id
-        priced, priced_totals = priced_result(request, result)
-        outcome = {
-            "totals": priced_totals.model_dump(mode="json"),
-            "lines": [line.model_dump(mode="json") for line in priced],
-        }
+        # The order exists in the ERP now: whatever its answer holds, it is recorded as created.
+        outcome = self._outcome(order.order_id, request, result)
+        unrenderable = "created in the ERP, but its totals and lines could not be shown"
         self._orders.set_state(order.order_id, OrderState.CREATED, erp_order_id=erp_order_id, result=outcome)
         self._orders.add_attempt(
             order.order_id,
@@ -425,7 +432,7 @@ class OrderService:
                 at=started,
                 trigger=trigger,
                 outcome="created",
-                erp_message=result.shipping_warning or None,
+                erp_message=(result.shipping_warning or None) if outcome is not None else unrenderable,
                 erp_order_id=erp_order_id,
                 duration_ms=duration,
                 request_xml=request_key,
@@ -433,7 +440,27 @@ class OrderService:
             ),
         )
         self._after_created(order)
-        return self._response(self._orders.get(order.order_id) or order)
+        return self._response(
+            self._orders.get(order.order_id) or order, message=None if outcome is not None else unrenderable
+        )
+
+    def _outcome(
+        self, order_id: str, request: OrderRequest, result: OrderResult
+    ) -> dict[str, JsonValue] | None:
+        """The ERP's totals and lines as the API shows them, or None when they cannot be shown
+        (numbers no JSON client can read, arithmetic that overflows): never an error, since the
+        order was created."""
+        try:
+            priced, priced_totals = priced_result(request, result)
+            outcome: dict[str, JsonValue] = {
+                "totals": priced_totals.model_dump(mode="json"),
+                "lines": [line.model_dump(mode="json") for line in priced],
+            }
+            json.dumps(outcome, allow_nan=False)  # inf/nan (a Decimal beyond float) are not JSON
+        except (ArithmeticError, ValueError):
+            log.exception("order %s: the ERP's answer cannot be shown; kept as created", order_id)
+            return None
+        return outcome
 
     def _record_failure(
         self,
