@@ -96,8 +96,8 @@ def fetch_process(mode: str) -> dict[str, Any]:
     """Runs in its own process (``--child MODE``); prints one JSON line of figures."""
     import boto3
 
-    from erpbridge.adapters.aws.dynamodb import DynamoDbJobLock, DynamoDbRunRecorder
-    from erpbridge.adapters.aws.s3_store import S3ObjectStore
+    from erpbridge.adapters.aws.dynamodb_batch_state import DynamoDbJobLock, DynamoDbRunRecorder
+    from erpbridge.adapters.aws.s3_staging import S3StagingStore
     from erpbridge.batch.fetch import run_fetch
     from erpbridge.batch.jobs import load_batch_job
     from erpbridge.batch.models import Trigger
@@ -120,7 +120,7 @@ def fetch_process(mode: str) -> dict[str, Any]:
             request,
             Trigger.MANUAL,
             transport=client,
-            store=S3ObjectStore(BUCKET),
+            store=S3StagingStore(BUCKET),
             runs=DynamoDbRunRecorder("bench-runs"),
             lock=DynamoDbJobLock("bench-locks"),
         )

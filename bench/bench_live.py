@@ -108,17 +108,17 @@ def bench_prices() -> None:
     import live_api
     import requests
 
-    from erpbridge.adapters.live_memory import MemoryCacheStore
+    from erpbridge.adapters.local.memory_cache import MemoryCacheStore
     from erpbridge.erp.client import SoapErpClient
     from erpbridge.erp.ports import RequestKind
     from erpbridge.erp.soap import SoapContract, build_envelope
     from erpbridge.live.cache import TieredCache
-    from erpbridge.live.composition import LiveServices, use_services
     from erpbridge.live.config import LiveSettings
     from erpbridge.live.models import PriceRequest
     from erpbridge.protocol.request_builders import ProductQuery, build_product_info_request
     from erpbridge.protocol.response_parsers import parse_product_info
     from erpbridge.settings import load_settings
+    from erpbridge.wiring.live import LiveServices, use_services
     from erpbridge_cli.commands.live import to_event
 
     # The emulator runs in its own process: in-process it would compete with erpbridge for the GIL

@@ -91,11 +91,11 @@ def main() -> int:
 
     from bc_emulator.faults import FaultSpec
     from bc_emulator.server import Emulator, EmulatorConfig
-    from erpbridge.live.composition import LiveServices
     from erpbridge.live.config import LiveSettings
     from erpbridge.live.models import OrderRequest
     from erpbridge.live.ports import OrderState
     from erpbridge.settings import load_settings
+    from erpbridge.wiring.live import LiveServices
 
     emulator = Emulator(EmulatorConfig(auth="key", products=200, customers=20, dedup=args.dedup)).start()
     state = tempfile.mkdtemp(prefix="erpbridge-soak-")

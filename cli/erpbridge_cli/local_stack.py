@@ -166,11 +166,12 @@ def _handlers() -> tuple[Callable[..., dict[str, Any]], Callable[..., dict[str, 
     folder = str(ROOT / "functions" / "batch")
     if folder not in sys.path:
         sys.path.insert(0, folder)
-    import batch_runtime_root
     import fetch_job
     import import_staged
 
-    batch_runtime_root.batch_runtime.cache_clear()
+    from erpbridge.wiring import batch as batch_wiring
+
+    batch_wiring.batch_runtime.cache_clear()
     return fetch_job.lambda_handler, import_staged.lambda_handler
 
 
@@ -245,8 +246,8 @@ def print_landed(local: LocalStack) -> None:
         if count and not name.startswith("erpbridge_"):
             table.add_row(name, f"{count:,}")
     console.print(table)
-    from erpbridge.adapters.batch_runtime import runtime_from_settings
     from erpbridge.settings import load_settings
+    from erpbridge.wiring.batch import runtime_from_settings
     from erpbridge_cli.commands._batch_common import runs_table
 
     records = runtime_from_settings(load_settings()).runs.list_runs(limit=len(FETCH_JOBS))

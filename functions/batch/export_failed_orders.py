@@ -12,6 +12,7 @@ Event (all optional): ``{"older_than_s": 300, "limit": 25}``; defaults come from
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -19,8 +20,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict, Field
 
-from erpbridge.live.composition import services, use_metrics
+from erpbridge.live.orders import OrderService
 from erpbridge.live.ports import Metric
+from erpbridge.wiring.batch import order_export
 
 logger = Logger()
 metrics = Metrics()
@@ -38,14 +40,17 @@ class _EmfMetrics:
         metrics.add_metric(name=metric.name, unit=MetricUnit(metric.unit), value=metric.value)
 
 
-use_metrics(_EmfMetrics())
+@functools.cache
+def orders() -> OrderService:
+    """The order service of this execution environment, built on the first invocation."""
+    return order_export(_EmfMetrics()).orders
 
 
 @logger.inject_lambda_context  # logs the event where POWERTOOLS_LOGGER_LOG_EVENT=true (dev only)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = ExportEvent.model_validate(event or {})
-    report = services().orders.export_failed_orders(older_than_s=request.older_than_s, limit=request.limit)
+    report = orders().export_failed_orders(older_than_s=request.older_than_s, limit=request.limit)
     metrics.add_metric(name="OrdersExportPicked", unit=MetricUnit.Count, value=report.picked)
     metrics.add_metric(name="OrdersExported", unit=MetricUnit.Count, value=report.created)
     # Always present (0 too), so the dead-letter alarm sees data points instead of "missing data".

@@ -18,12 +18,12 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from batch_runtime_root import batch_runtime
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from erpbridge.batch.fetch import FetchResult
 from erpbridge.batch.models import Trigger
 from erpbridge.errors import ConfigurationError
+from erpbridge.wiring.batch import batch_runtime
 
 logger = Logger()
 metrics = Metrics()

@@ -13,9 +13,9 @@ from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from batch_runtime_root import batch_runtime
 
 from erpbridge.batch.importer import ImportResult
+from erpbridge.wiring.batch import batch_runtime
 
 logger = Logger()
 metrics = Metrics()

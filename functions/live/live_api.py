@@ -44,9 +44,9 @@ if TYPE_CHECKING:
     from erpbridge.live.ports import Metric
 
 from erpbridge import __version__
-from erpbridge.live.composition import use_metrics
 from erpbridge.live.errors import UnsupportedMediaTypeError
 from erpbridge.live.request_body import parse_json_body
+from erpbridge.wiring.live import use_metrics
 
 logger = Logger()
 metrics = Metrics()

@@ -9,8 +9,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from live_errors import ERROR_RESPONSES, answer
 from routes_prices import Authorization
 
-from erpbridge.live.composition import services
 from erpbridge.live.models import DocumentDetail, DocumentList, DocumentType, Health
+from erpbridge.wiring.live import services
 
 router = Router()
 

@@ -9,8 +9,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path
 from live_errors import BODY_ERROR_RESPONSES, ERROR_RESPONSES, answer
 from routes_prices import Authorization
 
-from erpbridge.live.composition import services
 from erpbridge.live.models import OrderDetail, OrderRequest, OrderResponse
+from erpbridge.wiring.live import services
 
 router = Router()
 

@@ -8,8 +8,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from live_errors import BODY_ERROR_RESPONSES, answer
 
-from erpbridge.live.composition import services
 from erpbridge.live.models import BasketRequest, BasketResponse, PriceRequest, PriceResponse
+from erpbridge.wiring.live import services
 
 router = Router()
 PRICE_RESPONSE: dict[str, Any] = {"application/json": {"model": PriceResponse}}

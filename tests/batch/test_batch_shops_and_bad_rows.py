@@ -157,7 +157,7 @@ def test_two_shops_scheduled_in_one_slot_both_run_and_each_runs_once(batch: Batc
 def test_a_local_state_file_from_before_gains_the_new_run_columns(tmp_path: Path) -> None:
     import sqlite3
 
-    from erpbridge.adapters.local import LocalBatchState
+    from erpbridge.adapters.local.sqlite_batch_state import LocalBatchState
 
     tmp_path.mkdir(exist_ok=True)
     old = sqlite3.connect(tmp_path / "batch.db")

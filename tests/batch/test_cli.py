@@ -163,7 +163,7 @@ def test_runs_are_read_from_the_runs_table_in_aws(
 ) -> None:
     from datetime import UTC, datetime
 
-    from erpbridge.adapters.aws.dynamodb import DynamoDbRunRecorder
+    from erpbridge.adapters.aws.dynamodb_batch_state import DynamoDbRunRecorder
     from erpbridge.batch.models import FetchStatus, RunRecord, Trigger
 
     runs = DynamoDbRunRecorder(aws_batch.runs_table)

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from batch_support import ROOT, AwsBatch
 
-from erpbridge.adapters.aws.s3_store import S3ObjectStore
+from erpbridge.adapters.aws.s3_staging import S3StagingStore
 from erpbridge.batch.models import RunStatus
 from erpbridge_cli.local_stack import object_created_event
 
@@ -67,7 +67,7 @@ class Batch:
             engine.dispose()
 
     def run_record(self, run_id: str) -> Any:
-        from batch_runtime_root import batch_runtime
+        from erpbridge.wiring.batch import batch_runtime
 
         return batch_runtime().runs.get(run_id)
 
@@ -99,11 +99,12 @@ def batch(
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
     upgrade(database_url)
-    import batch_runtime_root
     import fetch_job
     import import_staged
 
-    batch_runtime_root.batch_runtime.cache_clear()
+    from erpbridge.wiring import batch as batch_wiring
+
+    batch_wiring.batch_runtime.cache_clear()
     yield Batch(
         aws_batch,
         database_url,
@@ -112,7 +113,7 @@ def batch(
         import_staged.lambda_handler,
         emulator,
     )
-    batch_runtime_root.batch_runtime.cache_clear()
+    batch_wiring.batch_runtime.cache_clear()
     get_settings.cache_clear()
     dispose_engines()
 
@@ -240,20 +241,20 @@ def test_a_crash_mid_import_leaves_the_database_as_it_was_and_a_retry_completes(
     key = fetched["keys"][0]
     event = batch.event_for(key)
     size = event["detail"]["object"]["size"]
-    original = S3ObjectStore.open_reader
+    original = S3StagingStore.open_reader
 
     @contextmanager
-    def crashing_reader(self: S3ObjectStore, key: str) -> Iterator[Any]:
+    def crashing_reader(self: S3StagingStore, key: str) -> Iterator[Any]:
         with original(self, key) as stream:
             yield _CrashingStream(stream, fail_after=size // 2)
 
-    monkeypatch.setattr(S3ObjectStore, "open_reader", crashing_reader)
+    monkeypatch.setattr(S3StagingStore, "open_reader", crashing_reader)
     with pytest.raises(ConnectionResetError):
         batch.import_handler(event, batch.context)
     assert batch.count("AccessUser") == 0 and batch.count("AccessUserAddress") == 0
     assert batch.keys("staging/") == [key]  # still there for the retry
 
-    monkeypatch.setattr(S3ObjectStore, "open_reader", original)
+    monkeypatch.setattr(S3StagingStore, "open_reader", original)
     assert batch.import_handler(event, batch.context)["result"] == "imported"  # the retry
     assert batch.count("AccessUser") > 0
     assert batch.run_record(fetched["run_id"]).status is RunStatus.SUCCEEDED
@@ -296,16 +297,16 @@ def test_malformed_xml_goes_to_failed_with_a_report_and_the_database_untouched(b
 def test_two_runs_of_one_job_at_once_only_one_runs(batch: Batch, monkeypatch: pytest.MonkeyPatch) -> None:
     first_is_writing = threading.Event()
     second_has_answered = threading.Event()
-    original = S3ObjectStore.open_writer
+    original = S3StagingStore.open_writer
 
     @contextmanager
-    def held_writer(self: S3ObjectStore, key: str, **kwargs: Any) -> Iterator[Any]:
+    def held_writer(self: S3StagingStore, key: str, **kwargs: Any) -> Iterator[Any]:
         first_is_writing.set()
         second_has_answered.wait(timeout=30)
         with original(self, key, **kwargs) as writer:
             yield writer
 
-    monkeypatch.setattr(S3ObjectStore, "open_writer", held_writer)
+    monkeypatch.setattr(S3StagingStore, "open_writer", held_writer)
     results: dict[str, dict[str, Any]] = {}
     first = threading.Thread(target=lambda: results.__setitem__("first", batch.fetch("fetch-stock-level")))
     first.start()
@@ -365,7 +366,7 @@ def test_a_response_cut_off_mid_stream_stages_nothing_and_fails_the_run(batch: B
         batch.fetch("fetch-shop-data")
     assert batch.keys("staging/") == []
     assert batch.s3.list_multipart_uploads(Bucket=batch.aws.bucket).get("Uploads", []) == []
-    from batch_runtime_root import batch_runtime
+    from erpbridge.wiring.batch import batch_runtime
 
     [record] = batch_runtime().runs.list_runs(job="fetch-shop-data")
     assert record.status is RunStatus.FAILED and record.error and "Erp" in record.error
@@ -390,17 +391,17 @@ def test_a_duplicate_delivery_during_the_run_leaves_the_running_runs_lock_held(
     slot = {"scheduled_time": "2026-11-26T02:15:00Z"}
     first_is_writing = threading.Event()
     checks_done = threading.Event()
-    original = S3ObjectStore.open_writer
+    original = S3StagingStore.open_writer
 
     @contextmanager
-    def held_writer(self: S3ObjectStore, key: str, **kwargs: Any) -> Iterator[Any]:
+    def held_writer(self: S3StagingStore, key: str, **kwargs: Any) -> Iterator[Any]:
         if not first_is_writing.is_set():  # only the first run's first page waits
             first_is_writing.set()
             checks_done.wait(timeout=30)
         with original(self, key, **kwargs) as writer:
             yield writer
 
-    monkeypatch.setattr(S3ObjectStore, "open_writer", held_writer)
+    monkeypatch.setattr(S3StagingStore, "open_writer", held_writer)
     results: dict[str, dict[str, Any]] = {}
     first = threading.Thread(
         target=lambda: results.__setitem__("first", batch.fetch("fetch-stock-level", **slot))

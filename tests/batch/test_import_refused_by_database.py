@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from erpbridge.adapters.local import FilesystemObjectStore, LocalBatchState
-from erpbridge.adapters.shopdb_importer import ShopDbImporter
+from erpbridge.adapters.local.sqlite_batch_state import LocalBatchState
+from erpbridge.adapters.local.staging import FolderStagingStore
+from erpbridge.adapters.sql.shop_importer import ShopDbImporter
 from erpbridge.batch.importer import ImportResult, import_staged_object
 from erpbridge.protocol.tables import build_tables
 from erpbridge.shopdb import dispose_engines, engine_for, upgrade
@@ -40,7 +41,7 @@ def test_a_value_the_database_refuses_sends_the_file_to_failed_with_its_report(
     mappings = tmp_path / "mappings"
     mappings.mkdir()
     (mappings / "price-list.yaml").write_text(JOB)
-    store = FilesystemObjectStore(tmp_path / "bucket")
+    store = FolderStagingStore(tmp_path / "bucket")
     state = LocalBatchState.open(tmp_path / "state")
     key = "staging/price-list/manual-overflow/page-0001.xml"
     prices = [

@@ -10,10 +10,9 @@ from erpbridge_cli.local_stack import local_stack, print_landed, rows_per_table,
 
 
 def test_the_local_stack_runs_the_three_jobs_through_the_handlers(tmp_path: Path) -> None:
-    import batch_runtime_root
-
     from erpbridge.settings import get_settings
     from erpbridge.shopdb import dispose_engines
+    from erpbridge.wiring import batch as batch_wiring
 
     saved = dict(os.environ)
     try:
@@ -25,7 +24,7 @@ def test_the_local_stack_runs_the_three_jobs_through_the_handlers(tmp_path: Path
         os.environ.clear()
         os.environ.update(saved)
         get_settings.cache_clear()
-        batch_runtime_root.batch_runtime.cache_clear()
+        batch_wiring.batch_runtime.cache_clear()
         dispose_engines()
     assert [outcome["job"] for outcome in outcomes] == [
         "fetch-shop-data",

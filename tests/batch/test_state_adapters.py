@@ -9,8 +9,12 @@ from typing import Any
 
 import pytest
 
-from erpbridge.adapters.aws.dynamodb import DynamoDbImportClaims, DynamoDbJobLock, DynamoDbRunRecorder
-from erpbridge.adapters.local import LocalBatchState
+from erpbridge.adapters.aws.dynamodb_batch_state import (
+    DynamoDbImportClaims,
+    DynamoDbJobLock,
+    DynamoDbRunRecorder,
+)
+from erpbridge.adapters.local.sqlite_batch_state import LocalBatchState
 from erpbridge.batch.models import FetchStatus, ImportCounts, RunRecord, RunStatus, Trigger
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)

@@ -18,11 +18,11 @@ import boto3
 import pytest
 from crash_support import ROOT, child_env, template_resources, wait_for
 
-from erpbridge.adapters.batch_runtime import runtime_from_settings
-from erpbridge.adapters.local.object_store import FilesystemObjectStore
+from erpbridge.adapters.local.staging import FolderStagingStore
 from erpbridge.batch.fetch import DEFAULT_LOCK_TTL_S, FetchResult, run_fetch
 from erpbridge.batch.models import FetchStatus, Trigger
 from erpbridge.settings import load_settings
+from erpbridge.wiring.batch import runtime_from_settings
 
 JOB = "fetch-shop-data"
 CHILD = """
@@ -166,7 +166,7 @@ def test_the_bucket_aborts_unfinished_uploads_by_itself_too() -> None:
 
 
 def test_a_local_fetch_killed_mid_page_leaves_a_temporary_file_the_next_run_removes(tmp_path: Path) -> None:
-    store = FilesystemObjectStore(tmp_path / "objects")
+    store = FolderStagingStore(tmp_path / "objects")
     left = store.root / "staging" / JOB / "20261202T070000Z-manual" / ".upload-k1ll3d"
     left.parent.mkdir(parents=True)
     left.write_bytes(b"<tables><table")  # what a killed writer leaves

@@ -12,12 +12,12 @@ import pytest
 import sqlalchemy as sa
 from crash_support import JOB, mappings_dir, product_rows, template_resources
 
-from erpbridge.adapters.batch_runtime import runtime_from_settings
 from erpbridge.errors import ConfigurationError, ImportLockedError, ShopDatabaseError
 from erpbridge.protocol.tables import build_tables
 from erpbridge.settings import Settings, load_settings
 from erpbridge.shopdb import dispose_engines, engine_for, upgrade
 from erpbridge.shopdb.import_guard import GuardedShopDatabase, ImportScope
+from erpbridge.wiring.batch import runtime_from_settings
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from crash_support import (
     write_products,
 )
 
-from erpbridge.adapters.shopdb_importer import ShopDbImporter
+from erpbridge.adapters.sql.shop_importer import ShopDbImporter
 from erpbridge.shopdb import dispose_engines, upgrade
 from erpbridge.shopdb.import_guard import application_name
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from erpbridge.adapters.shopdb_importer import ShopDbImporter
+from erpbridge.adapters.sql.shop_importer import ShopDbImporter
 from erpbridge.protocol.tables import build_tables
 from erpbridge.shopdb import dispose_engines, upgrade
 

@@ -80,9 +80,9 @@ def build_live(
     erp_env: dict[str, str],
     **extra: str,
 ) -> Live:
-    from erpbridge.live.composition import LiveServices, use_services
     from erpbridge.live.config import LiveSettings, get_live_settings
     from erpbridge.settings import get_settings, load_settings
+    from erpbridge.wiring.live import LiveServices, use_services
 
     env = {
         "ERPBRIDGE_ERP_AUTH": "none",
@@ -123,8 +123,8 @@ def live_builder(
     monkeypatch: pytest.MonkeyPatch, lambda_context: Any, tmp_path: Path
 ) -> Iterator[Callable[..., Live]]:
     """``live_builder(database_url, erp_env, **extra)`` for tests that need their own wiring."""
-    from erpbridge.live.composition import use_services
     from erpbridge.shopdb import dispose_engines
+    from erpbridge.wiring.live import use_services
 
     def make(database_url: str, erp_env: dict[str, str], **extra: str) -> Live:
         return build_live(monkeypatch, lambda_context, database_url, tmp_path, erp_env, **extra)

@@ -260,7 +260,7 @@ def order_row_lookup(database_url: str) -> Callable[[str], bool]:
     """``row_exists(order_id)`` on a connection of its own (not the API's engine)."""
     import sqlalchemy as sa
 
-    from erpbridge.adapters.live_sql import LIVE_ORDERS
+    from erpbridge.adapters.sql.live_tables import LIVE_ORDERS
     from erpbridge.shopdb.schema import table
 
     engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
@@ -305,7 +305,7 @@ def _lambda_main(bursts: int, tag: str) -> None:
 def _services_main(threads: int) -> None:
     """A fresh process: ``threads`` threads ask for every service at once; print how many distinct
     objects each name gave (1 = built once)."""
-    from erpbridge.live.composition import services
+    from erpbridge.wiring.live import services
 
     names = ("engine", "erp", "cache", "prices", "orders", "documents", "health", "tokens")
     got: list[tuple[str, object]] = []

@@ -40,7 +40,7 @@ def aws() -> Iterator[dict[str, str]]:
 
 
 def test_dynamodb_cache_store_round_trip_batches_and_expiry(aws: dict[str, str]) -> None:
-    from erpbridge.adapters.aws.live_dynamodb import DynamoDbCacheStore
+    from erpbridge.adapters.aws.dynamodb_cache import DynamoDbCacheStore
     from erpbridge.live.ports import CacheRecord
 
     store = DynamoDbCacheStore("cache")
@@ -61,13 +61,13 @@ def test_dynamodb_cache_store_round_trip_batches_and_expiry(aws: dict[str, str])
 def test_cache_writes_dynamodb_keeps_refusing_are_logged(
     aws: dict[str, str], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from erpbridge.adapters.aws.live_dynamodb import DynamoDbCacheStore
+    from erpbridge.adapters.aws.dynamodb_cache import DynamoDbCacheStore
     from erpbridge.live.ports import CacheRecord
 
     client = boto3.client("dynamodb")
     # DynamoDB under throttling: every batch comes back unprocessed (moto never throttles).
     monkeypatch.setattr(client, "batch_write_item", lambda RequestItems: {"UnprocessedItems": RequestItems})
-    monkeypatch.setattr("erpbridge.adapters.aws.live_dynamodb.time.sleep", lambda _: None)
+    monkeypatch.setattr("erpbridge.adapters.aws.dynamodb_cache.time.sleep", lambda _: None)
     store = DynamoDbCacheStore("cache", client=client)
     now = time.time()
 
@@ -77,7 +77,7 @@ def test_cache_writes_dynamodb_keeps_refusing_are_logged(
 
 
 def test_breaker_state_is_shared_and_changed_by_compare_and_set(aws: dict[str, str]) -> None:
-    from erpbridge.adapters.aws.live_dynamodb import DynamoDbBreakerStore
+    from erpbridge.adapters.aws.dynamodb_breaker import DynamoDbBreakerStore
     from erpbridge.erp.breaker import CircuitBreaker
     from erpbridge.erp.ports import BreakerPhase, BreakerState
 
@@ -97,9 +97,9 @@ def test_breaker_state_is_shared_and_changed_by_compare_and_set(aws: dict[str, s
 
 
 def test_s3_xml_store(aws: dict[str, str]) -> None:
-    from erpbridge.adapters.aws.live_s3 import S3XmlStore
+    from erpbridge.adapters.aws.s3_xml_copies import S3XmlCopyStore
 
-    store = S3XmlStore(BUCKET, prefix="orders-xml")
+    store = S3XmlCopyStore(BUCKET, prefix="orders-xml")
     uri = store.put_bytes("orders/WEB-1/a-request.xml", b"<tables/>")
     assert uri == f"s3://{BUCKET}/orders-xml/orders/WEB-1/a-request.xml"
     assert store.get_bytes(uri) == b"<tables/>" == store.get_bytes("orders/WEB-1/a-request.xml")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from erpbridge.adapters.live_memory import MemoryCacheStore
+from erpbridge.adapters.local.memory_cache import MemoryCacheStore
 from erpbridge.live.cache import TieredCache, product_stamp_key
 
 

@@ -191,7 +191,7 @@ def test_a_customer_token_only_reaches_its_own_customer(live_erp_down: Any) -> N
 def test_old_idempotency_records_are_purged_by_the_export_run(live_erp_down: Any) -> None:
     from datetime import UTC, timedelta
 
-    from erpbridge.adapters.live_sql import SqlIdempotencyStore
+    from erpbridge.adapters.sql.idempotency import SqlIdempotencyStore
 
     live_erp_down.call("POST", "/v1/orders", ORDER, headers={"Idempotency-Key": "key-00000007"})
     store = SqlIdempotencyStore(live_erp_down.services.engine)

@@ -133,7 +133,7 @@ def test_repeated_failures_dead_letter_the_order_and_resend_recovers_it(live: An
 
 
 def test_two_workers_never_claim_the_same_order(live: Any) -> None:
-    from erpbridge.adapters.live_sql import SqlOrderStore
+    from erpbridge.adapters.sql.orders import SqlOrderStore
     from erpbridge.live.ports import OrderState, StoredOrder
 
     store = SqlOrderStore(live.services.engine)
@@ -255,7 +255,8 @@ def test_orders_the_shop_wrote_itself_are_exported_too(live: Any, emulator: Any)
 def test_an_order_another_worker_created_meanwhile_is_not_sent_again(live: Any, emulator: Any) -> None:
     """The state that decides whether to send is the one read under the claim: here the export task
     creates the order between the operator's read and the operator's claim."""
-    from erpbridge.adapters.live_sql import SqlIdempotencyStore, SqlOrderStore
+    from erpbridge.adapters.sql.idempotency import SqlIdempotencyStore
+    from erpbridge.adapters.sql.orders import SqlOrderStore
     from erpbridge.live.models import OrderStatus
     from erpbridge.live.orders import OrderPolicy, OrderService
 

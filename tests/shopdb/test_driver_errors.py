@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from erpbridge.adapters.shopdb_importer import ShopDbImporter, _unreachable
+from erpbridge.adapters.sql.shop_importer import ShopDbImporter, _unreachable
 from erpbridge.errors import ShopDatabaseError
 from erpbridge.protocol.tables import build_tables
 from erpbridge.shopdb import dispose_engines, engine_for, upgrade

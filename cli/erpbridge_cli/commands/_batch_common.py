@@ -9,11 +9,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from erpbridge.adapters.batch_runtime import BatchRuntime, runtime_from_settings
 from erpbridge.batch.models import RunRecord, RunStatus
 from erpbridge.batch.ports import RunRecorder
 from erpbridge.errors import ConfigurationError, ErpBridgeError
 from erpbridge.settings import load_settings
+from erpbridge.wiring.batch import BatchRuntime, runtime_from_settings
 
 console = Console()
 error_console = Console(stderr=True)
@@ -35,7 +35,7 @@ def run_recorder() -> RunRecorder:
     """The runs table alone: in AWS only ``ERPBRIDGE_RUNS_TABLE`` is needed to read runs."""
     table = os.environ.get("ERPBRIDGE_RUNS_TABLE")
     if table:
-        from erpbridge.adapters.aws.dynamodb import DynamoDbRunRecorder
+        from erpbridge.adapters.aws.dynamodb_batch_state import DynamoDbRunRecorder
 
         return DynamoDbRunRecorder(table)
     return runtime().runs

@@ -59,9 +59,9 @@ def _check_serve_settings() -> None:
 
 
 def _local_services(*, migrate: bool = True) -> Any:
-    from erpbridge.live.composition import LiveServices, use_services
     from erpbridge.live.config import get_live_settings
     from erpbridge.settings import get_settings
+    from erpbridge.wiring.live import LiveServices, use_services
 
     services = LiveServices(get_settings(), get_live_settings(), migrate=migrate)
     use_services(services)
@@ -79,9 +79,9 @@ def _served_services() -> Any:
 def export_failed_orders_here(*, older_than_s: float | None = None, limit: int | None = None) -> None:
     """Run Export Failed Orders once in this process and print its report (`orders export`,
     `jobs run export-failed-orders`); None takes the setting's default."""
-    report = _local_services(migrate=False).orders.export_failed_orders(
-        older_than_s=older_than_s, limit=limit
-    )
+    from erpbridge.wiring.batch import order_export
+
+    report = order_export().orders.export_failed_orders(older_than_s=older_than_s, limit=limit)
     console.print(
         f"picked {report.picked}: created {report.created}, queued {report.queued}, "
         f"unknown {report.unknown}, dead-lettered {report.dead_lettered}"

@@ -30,7 +30,7 @@ from erpbridge.batch.models import (
     page_key,
     validate_job_id,
 )
-from erpbridge.batch.ports import BatchTransport, JobLock, ObjectStore, RunRecorder
+from erpbridge.batch.ports import BatchTransport, JobLock, RunRecorder, StagingStore
 from erpbridge.errors import ProtocolError
 
 logger = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ def run_fetch(
     trigger: Trigger,
     *,
     transport: BatchTransport,
-    store: ObjectStore,
+    store: StagingStore,
     runs: RunRecorder,
     lock: JobLock,
     scheduled_time: datetime | None = None,
@@ -132,7 +132,7 @@ def _fetch_pages(
     run_id: str,
     request_xml: bytes,
     transport: BatchTransport,
-    store: ObjectStore,
+    store: StagingStore,
     runs: RunRecorder,
     clock: Callable[[], datetime],
     max_pages: int,

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from erpbridge.batch.models import STAGING_PREFIX, ImportCounts, ImportedFile, StagedObject
-from erpbridge.batch.ports import ImportClaims, ObjectStore, RunRecorder, StagedFileImporter
+from erpbridge.batch.ports import ImportClaims, RunRecorder, StagedFileImporter, StagingStore
 from erpbridge.errors import ConfigurationError, ErpBridgeError, ImportLockedError, XmlError
 
 logger = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def import_staged_object(
     bucket: str,
     key: str,
     *,
-    store: ObjectStore,
+    store: StagingStore,
     runs: RunRecorder,
     claims: ImportClaims,
     importer: StagedFileImporter,
@@ -133,7 +133,7 @@ def import_staged_object(
 def _import_claimed(
     bucket: str,
     staged: StagedObject,
-    store: ObjectStore,
+    store: StagingStore,
     runs: RunRecorder,
     importer: StagedFileImporter,
     clock: Callable[[], datetime],
@@ -179,7 +179,7 @@ def _import_claimed(
 
 
 def _report_failed_rows(
-    staged: StagedObject, store: ObjectStore, imported: ImportedFile, clock: Callable[[], datetime]
+    staged: StagedObject, store: StagingStore, imported: ImportedFile, clock: Callable[[], datetime]
 ) -> None:
     """The rows a file was imported without, beside the failed files (the file itself is archived)."""
     report = {
@@ -201,7 +201,7 @@ def _report_failed_rows(
 def _fail(
     bucket: str,
     staged: StagedObject,
-    store: ObjectStore,
+    store: StagingStore,
     runs: RunRecorder,
     error: ErpBridgeError,
     clock: Callable[[], datetime],

@@ -24,7 +24,7 @@ class ObjectWriter(Protocol):
     def write(self, chunk: bytes) -> int: ...
 
 
-class ObjectStore(Protocol):
+class StagingStore(Protocol):
     """One bucket (or one local folder standing in for it)."""
 
     @property

@@ -2,5 +2,5 @@
 
 Use cases here are pure: they talk to the ERP, the caches, the shop database and the object store
 only through the ports in :mod:`erpbridge.live.ports`. Adapters live in :mod:`erpbridge.adapters`;
-:mod:`erpbridge.live.composition` wires them from the settings.
+:mod:`erpbridge.wiring.live` wires them from the settings.
 """

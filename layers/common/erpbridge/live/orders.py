@@ -61,10 +61,10 @@ from erpbridge.live.ports import (
     LiveErp,
     Metric,
     MetricsSink,
-    ObjectStore,
     OrderState,
     OrderStore,
     StoredOrder,
+    XmlCopyStore,
 )
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ class OrderService:
         erp: LiveErp,
         orders: OrderStore,
         idempotency: IdempotencyStore,
-        xml_store: ObjectStore,
+        xml_store: XmlCopyStore,
         policy: OrderPolicy,
         cache: TieredCache | None = None,
         cache_invalidation_ttl_s: float = 86_400.0,

@@ -81,7 +81,7 @@ class CacheStore(Protocol):
 # --- object store -----------------------------------------------------------------------------
 
 
-class ObjectStore(Protocol):
+class XmlCopyStore(Protocol):
     """Where request/response XML copies are kept (S3 in AWS, a folder locally)."""
 
     def put_bytes(self, key: str, data: bytes, *, content_type: str = "application/xml") -> str:

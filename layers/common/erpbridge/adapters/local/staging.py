@@ -17,7 +17,7 @@ from typing import BinaryIO
 from erpbridge.batch.ports import ObjectInfo, ObjectWriter
 
 
-class FilesystemObjectStore:
+class FolderStagingStore:
     def __init__(self, root: str | os.PathLike[str], bucket: str = "local-staging") -> None:
         self._bucket = bucket
         self._root = Path(root) / bucket

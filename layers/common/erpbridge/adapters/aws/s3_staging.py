@@ -89,7 +89,7 @@ class MultipartWriter:
             self._client.abort_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id)
 
 
-class S3ObjectStore:
+class S3StagingStore:
     def __init__(self, bucket: str, *, client: S3Client | None = None, part_size: int = PART_SIZE) -> None:
         self._bucket = bucket
         self._client = client or _s3_client()

@@ -11,6 +11,7 @@ import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -305,3 +306,17 @@ def _record(row: Mapping[str, Any]) -> RunRecord:
         warnings=json.loads(row["warnings"]),
         row_errors=json.loads(row["row_errors"]),
     )
+
+
+@dataclass(frozen=True)
+class LocalBatchState:
+    """Runs, locks and claims of one state folder (default ``.erpbridge/``)."""
+
+    runs: SqliteRunRecorder
+    locks: SqliteJobLock
+    claims: SqliteImportClaims
+
+    @classmethod
+    def open(cls, state_dir: str | Path) -> LocalBatchState:
+        path = Path(state_dir) / "batch.db"
+        return cls(SqliteRunRecorder(path), SqliteJobLock(path), SqliteImportClaims(path))

@@ -1,4 +1,7 @@
-"""Composition root of the batch jobs: settings in, use cases wired to their adapters out.
+"""The batch functions' wiring: settings in, use cases wired to their adapters out.
+
+Fetch and import share one :class:`BatchRuntime`; Export Failed Orders gets the order graph alone
+(:func:`order_export`), not the live API's services.
 
 In AWS (``ERPBRIDGE_STAGING_BUCKET`` + the three table names set) the adapters are S3 and DynamoDB;
 without them everything runs locally: a folder for the bucket and one SQLite file for runs, locks
@@ -8,10 +11,13 @@ and ``make run`` all go through here, so they run the same code.
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from erpbridge.batch.fetch import FetchOutcome, run_fetch
 from erpbridge.batch.importer import ImportOutcome, import_staged_object
@@ -21,12 +27,16 @@ from erpbridge.batch.ports import (
     BatchTransport,
     ImportClaims,
     JobLock,
-    ObjectStore,
     RunRecorder,
     StagedFileImporter,
+    StagingStore,
 )
 from erpbridge.errors import ConfigurationError
-from erpbridge.settings import Settings
+from erpbridge.settings import Settings, get_settings
+from erpbridge.wiring.orders import OrderServices
+
+if TYPE_CHECKING:
+    from erpbridge.live.ports import MetricsSink
 
 LOCAL_BUCKET = "local-staging"
 
@@ -38,12 +48,12 @@ class BatchRuntime:
     runs: RunRecorder
     locks: JobLock
     claims: ImportClaims
-    store_for: Callable[[str], ObjectStore]
+    store_for: Callable[[str], StagingStore]
     mappings_dir: Path | None = None
     in_aws: bool = False
     _importer: StagedFileImporter | None = None
 
-    def store(self, bucket: str | None = None) -> ObjectStore:
+    def store(self, bucket: str | None = None) -> StagingStore:
         return self.store_for(bucket or self.staging_bucket)
 
     def job(self, job_id: str) -> BatchJob:
@@ -61,7 +71,7 @@ class BatchRuntime:
 
     def importer(self) -> StagedFileImporter:
         if self._importer is None:
-            from erpbridge.adapters.shopdb_importer import ShopDbImporter
+            from erpbridge.adapters.sql.shop_importer import ShopDbImporter
 
             self._importer = ShopDbImporter(
                 self.settings.database_url,
@@ -126,8 +136,12 @@ def runtime_from_settings(settings: Settings, *, mappings_dir: Path | None = Non
 def _aws_runtime(settings: Settings, mappings_dir: Path | None) -> BatchRuntime:
     import boto3
 
-    from erpbridge.adapters.aws.dynamodb import DynamoDbImportClaims, DynamoDbJobLock, DynamoDbRunRecorder
-    from erpbridge.adapters.aws.s3_store import S3ObjectStore
+    from erpbridge.adapters.aws.dynamodb_batch_state import (
+        DynamoDbImportClaims,
+        DynamoDbJobLock,
+        DynamoDbRunRecorder,
+    )
+    from erpbridge.adapters.aws.s3_staging import S3StagingStore
 
     s3 = boto3.client("s3")
     dynamodb = boto3.client("dynamodb")
@@ -139,14 +153,15 @@ def _aws_runtime(settings: Settings, mappings_dir: Path | None) -> BatchRuntime:
         runs=DynamoDbRunRecorder(settings.runs_table, client=dynamodb),
         locks=DynamoDbJobLock(settings.locks_table, client=dynamodb),
         claims=DynamoDbImportClaims(settings.idempotency_table, client=dynamodb),
-        store_for=lambda bucket: S3ObjectStore(bucket, client=s3),
+        store_for=lambda bucket: S3StagingStore(bucket, client=s3),
         mappings_dir=mappings_dir,
         in_aws=True,
     )
 
 
 def _local_runtime(settings: Settings, mappings_dir: Path | None) -> BatchRuntime:
-    from erpbridge.adapters.local import FilesystemObjectStore, LocalBatchState
+    from erpbridge.adapters.local.sqlite_batch_state import LocalBatchState
+    from erpbridge.adapters.local.staging import FolderStagingStore
 
     state_dir = Path(settings.state_dir)
     state = LocalBatchState.open(state_dir)
@@ -156,6 +171,22 @@ def _local_runtime(settings: Settings, mappings_dir: Path | None) -> BatchRuntim
         runs=state.runs,
         locks=state.locks,
         claims=state.claims,
-        store_for=lambda bucket: FilesystemObjectStore(state_dir / "objects", bucket),
+        store_for=lambda bucket: FolderStagingStore(state_dir / "objects", bucket),
         mappings_dir=mappings_dir,
     )
+
+
+@functools.cache
+def batch_runtime() -> BatchRuntime:
+    """The runtime of this execution environment, built on first use (importing a handler builds
+    no clients and reads no settings); ``cache_clear()`` rebuilds it from changed settings."""
+    mappings = os.environ.get("ERPBRIDGE_MAPPINGS_DIR")
+    return runtime_from_settings(get_settings(), mappings_dir=Path(mappings) if mappings else None)
+
+
+def order_export(metrics: MetricsSink | None = None) -> OrderServices:
+    """Export Failed Orders' graph from the process settings: the order use case with the ERP
+    client, the shop database, the cache and the XML copies, and nothing of the storefront API."""
+    from erpbridge.live.config import get_live_settings
+
+    return OrderServices(get_settings(), get_live_settings(), metrics=metrics)

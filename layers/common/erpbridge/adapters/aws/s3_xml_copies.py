@@ -8,7 +8,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 
-class S3XmlStore:
+class S3XmlCopyStore:
     def __init__(self, bucket: str, *, prefix: str = "", client: S3Client | None = None) -> None:
         self._bucket = bucket
         self._prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""

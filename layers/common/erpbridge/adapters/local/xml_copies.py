@@ -7,7 +7,7 @@ from pathlib import Path
 from erpbridge.errors import ConfigurationError
 
 
-class FileObjectStore:
+class FolderXmlCopyStore:
     def __init__(self, root: str | Path) -> None:
         self._root = Path(root).resolve()
 

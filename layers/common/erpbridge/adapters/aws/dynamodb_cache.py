@@ -1,11 +1,8 @@
-"""DynamoDB stores of the live API: the shared price/basket cache and the shared breaker state.
+"""The live API's shared price/basket cache on DynamoDB: ``CacheStore``.
 
-Cache items: ``key`` (partition key), ``value`` (JSON), ``stored_at``/``fresh_until`` (epoch
+Items: ``key`` (partition key), ``value`` (JSON), ``stored_at``/``fresh_until`` (epoch
 seconds) and ``expires_at`` (the table's TTL attribute: DynamoDB deletes the item some time after
 it, and reads ignore items already past it, because TTL deletion can lag by hours).
-
-Breaker items: ``name`` (partition key) and the state; every write is conditional on the version
-read before (compare-and-set), so two containers never both become the half-open probe.
 """
 
 from __future__ import annotations
@@ -16,13 +13,12 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from erpbridge.erp.ports import BreakerPhase, BreakerState
 from erpbridge.live.ports import CacheRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-log = logging.getLogger("erpbridge.adapters.aws.live_dynamodb")
+log = logging.getLogger("erpbridge.adapters.aws.dynamodb_cache")
 
 _BATCH_GET = 100  # DynamoDB limits
 _BATCH_WRITE = 25
@@ -109,56 +105,3 @@ def _record(item: dict[str, Any]) -> CacheRecord:
         fresh_until=float(item["fresh_until"]["N"]),
         keep_until=float(item["expires_at"]["N"]),
     )
-
-
-class DynamoDbBreakerStore:
-    """Implements ``erpbridge.erp.ports.BreakerStore`` on a DynamoDB table (conditional writes)."""
-
-    def __init__(self, table: str, *, client: DynamoDBClient | None = None, keep_s: int = 86_400) -> None:
-        self._table = table
-        self._client_instance = client
-        self._keep_s = keep_s
-
-    @property
-    def _client(self) -> DynamoDBClient:
-        if self._client_instance is None:
-            self._client_instance = _client()
-        return self._client_instance
-
-    def load(self, name: str) -> BreakerState:
-        item = self._client.get_item(
-            TableName=self._table, Key={"name": {"S": name}}, ConsistentRead=True
-        ).get("Item")
-        if not item:
-            return BreakerState()
-        return BreakerState(
-            phase=BreakerPhase(item["phase"]["S"]),
-            consecutive_failures=int(item["failures"]["N"]),
-            opened_at=float(item["opened_at"]["N"]) if "opened_at" in item else None,
-            probe_started_at=float(item["probe_started_at"]["N"]) if "probe_started_at" in item else None,
-            version=int(item["version"]["N"]),
-        )
-
-    def save(self, name: str, state: BreakerState, *, expected_version: int) -> bool:
-        item: dict[str, Any] = {
-            "name": {"S": name},
-            "phase": {"S": state.phase.value},
-            "failures": {"N": str(state.consecutive_failures)},
-            "version": {"N": str(expected_version + 1)},
-            "expires_at": {"N": str(int(time.time()) + self._keep_s)},
-        }
-        if state.opened_at is not None:
-            item["opened_at"] = {"N": repr(state.opened_at)}
-        if state.probe_started_at is not None:
-            item["probe_started_at"] = {"N": repr(state.probe_started_at)}
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(#name) OR #version = :expected",
-                ExpressionAttributeNames={"#name": "name", "#version": "version"},
-                ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
-            )
-        except self._client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True

@@ -1,4 +1,5 @@
-"""The composition root of the live API: adapters chosen from the settings, built on first use.
+"""The order graph: the order use case wired to its adapters, shared by the live API and by
+Export Failed Orders.
 
 With AWS settings (``ERPBRIDGE_CACHE_TABLE``, ``ERPBRIDGE_BREAKER_TABLE``,
 ``ERPBRIDGE_ORDERS_XML_BUCKET``) the shared stores are DynamoDB and S3; without them (``erpbridge
@@ -20,16 +21,10 @@ from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, overload
 
 if TYPE_CHECKING:
     # Settings pull in pydantic-settings (~25 ms); they are read on the first request instead.
-    from collections.abc import Sequence
-
     from sqlalchemy.engine import Engine
 
-    from erpbridge.adapters.jwt_tokens import JwtCustomerTokens
-    from erpbridge.live.baskets import BasketService
     from erpbridge.live.cache import TieredCache
     from erpbridge.live.config import LiveSettings
-    from erpbridge.live.documents import DocumentService
-    from erpbridge.live.health import HealthService
     from erpbridge.live.order_documents import OrderDocumentPolicy
     from erpbridge.live.orders import OrderService
     from erpbridge.live.ports import (
@@ -37,17 +32,16 @@ if TYPE_CHECKING:
         LiveErp,
         Metric,
         MetricsSink,
-        ObjectStore,
-        ShopPriceData,
+        XmlCopyStore,
     )
-    from erpbridge.live.prices import PriceService
     from erpbridge.settings import Settings
 
 log = logging.getLogger("erpbridge.live")
 T = TypeVar("T")
+S = TypeVar("S", bound="OrderServices")
 
 
-class built_once(Generic[T]):  # lower case: used like functools.cached_property
+class built_once(Generic[S, T]):  # lower case: used like functools.cached_property
     """``functools.cached_property`` with a lock: the first thread that asks for a service builds
     it while the others wait, and every thread gets that one object.
 
@@ -57,7 +51,7 @@ class built_once(Generic[T]):  # lower case: used like functools.cached_property
     instance's ``__dict__`` and is read without the lock (this is a non-data descriptor).
     """
 
-    def __init__(self, build: Callable[[LiveServices], T]) -> None:
+    def __init__(self, build: Callable[[S], T]) -> None:
         self._build = build
         self._name = build.__name__
         self.__doc__ = build.__doc__
@@ -69,9 +63,9 @@ class built_once(Generic[T]):  # lower case: used like functools.cached_property
     def __get__(self, instance: None, owner: type | None = None) -> Self: ...
 
     @overload
-    def __get__(self, instance: LiveServices, owner: type | None = None) -> T: ...
+    def __get__(self, instance: S, owner: type | None = None) -> T: ...
 
-    def __get__(self, instance: LiveServices | None, owner: type | None = None) -> Self | T:
+    def __get__(self, instance: S | None, owner: type | None = None) -> Self | T:
         if instance is None:
             return self
         with instance._build_lock:  # reentrant: building one service builds the ones it needs
@@ -109,11 +103,14 @@ class TimedErp:
         return self._erp.status()
 
 
-class LiveServices:
-    """Every live use case, each built on first access and then reused (one per container).
+class OrderServices:
+    """The order use case and what it stands on (the ERP client behind its breaker, the shop
+    database, the shared cache, the XML copies), each built on first access and then reused.
 
-    Safe to share between threads: each service is built once (:class:`built_once`), and the
-    services themselves keep no request state (docs/live-concurrency.md lists what they share).
+    The live API extends it (:class:`erpbridge.wiring.live.LiveServices`); Export Failed Orders
+    uses it alone (:func:`erpbridge.wiring.batch.order_export`). Safe to share between threads:
+    each service is built once (:class:`built_once`), and the services keep no request state
+    (docs/live-concurrency.md lists what they share).
     """
 
     def __init__(
@@ -145,7 +142,7 @@ class LiveServices:
 
         store: BreakerStore
         if self.live.breaker_table:
-            from erpbridge.adapters.aws.live_dynamodb import DynamoDbBreakerStore
+            from erpbridge.adapters.aws.dynamodb_breaker import DynamoDbBreakerStore
 
             store = DynamoDbBreakerStore(self.live.breaker_table)
         else:
@@ -173,49 +170,29 @@ class LiveServices:
 
     @built_once
     def cache(self) -> TieredCache:
-        from erpbridge.adapters.live_memory import MemoryCacheStore
+        from erpbridge.adapters.local.memory_cache import MemoryCacheStore
         from erpbridge.live.cache import TieredCache
 
         shared = None
         if self.settings.cache_table:
-            from erpbridge.adapters.aws.live_dynamodb import DynamoDbCacheStore
+            from erpbridge.adapters.aws.dynamodb_cache import DynamoDbCacheStore
 
             shared = DynamoDbCacheStore(self.settings.cache_table)
         return TieredCache(local=MemoryCacheStore(), shared=shared, local_ttl_s=self.live.local_cache_ttl_s)
 
     @built_once
-    def xml_store(self) -> ObjectStore:
+    def xml_store(self) -> XmlCopyStore:
         if self.settings.orders_xml_bucket:
-            from erpbridge.adapters.aws.live_s3 import S3XmlStore
+            from erpbridge.adapters.aws.s3_xml_copies import S3XmlCopyStore
 
-            return S3XmlStore(self.settings.orders_xml_bucket, prefix=self.live.orders_xml_prefix)
+            return S3XmlCopyStore(self.settings.orders_xml_bucket, prefix=self.live.orders_xml_prefix)
         from pathlib import Path
 
-        from erpbridge.adapters.live_files import FileObjectStore
+        from erpbridge.adapters.local.xml_copies import FolderXmlCopyStore
 
-        return FileObjectStore(Path(self.settings.state_dir) / self.live.orders_xml_prefix)
+        return FolderXmlCopyStore(Path(self.settings.state_dir) / self.live.orders_xml_prefix)
 
     # --- use cases ------------------------------------------------------------------------------
-
-    @built_once
-    def prices(self) -> PriceService:
-        from erpbridge.live.prices import PriceService, PricingPolicy
-
-        return PriceService(
-            metrics=self._metrics,
-            erp=self.erp,
-            cache=self.cache,
-            shop_prices=_LazyShopPrices(self),
-            policy=PricingPolicy(
-                max_products_per_request=self.settings.max_products_per_request,
-                ttl_s=self.settings.price_cache_ttl_s,
-                negative_ttl_s=self.settings.negative_cache_ttl_s,
-                keep_stale_s=self.live.stale_fallback_s,
-                deadline_s=self.settings.live_deadline_s,
-                anonymous_user_key=self.settings.anonymous_user_key,
-                local_currency=self.settings.local_currency,
-            ),
-        )
 
     @built_once
     def document_policy(self) -> OrderDocumentPolicy:
@@ -229,20 +206,9 @@ class LiveServices:
         )
 
     @built_once
-    def baskets(self) -> BasketService:
-        from erpbridge.live.baskets import BasketService
-
-        return BasketService(
-            erp=self.erp,
-            cache=self.cache,
-            prices=self.prices,
-            policy=self.document_policy,
-            ttl_s=self.live.basket_cache_ttl_s,
-        )
-
-    @built_once
     def orders(self) -> OrderService:
-        from erpbridge.adapters.live_sql import SqlIdempotencyStore, SqlOrderStore
+        from erpbridge.adapters.sql.idempotency import SqlIdempotencyStore
+        from erpbridge.adapters.sql.orders import SqlOrderStore
         from erpbridge.live.orders import OrderPolicy, OrderService
 
         return OrderService(
@@ -263,66 +229,3 @@ class LiveServices:
             cache_invalidation_ttl_s=self.settings.price_cache_ttl_s + self.live.stale_fallback_s,
             metrics=self._metrics,
         )
-
-    @built_once
-    def documents(self) -> DocumentService:
-        from erpbridge.live.documents import DocumentService
-
-        return DocumentService(erp=self.erp)
-
-    @built_once
-    def health(self) -> HealthService:
-        from erpbridge.adapters.live_sql import SqlOrderStore
-        from erpbridge.live.health import HealthService
-
-        return HealthService(erp=self.erp, orders=SqlOrderStore(self.engine))
-
-    @built_once
-    def tokens(self) -> JwtCustomerTokens:
-        from erpbridge.adapters.jwt_tokens import JwtCustomerTokens
-
-        return JwtCustomerTokens(self.live)
-
-
-class _LazyShopPrices:
-    """Fallback prices from the shop database, connecting only when a fallback is needed."""
-
-    def __init__(self, services: LiveServices) -> None:
-        self._services = services
-
-    def read(self, product_ids: Sequence[str], *, customer_number: str | None, shop_id: str) -> ShopPriceData:
-        from erpbridge.adapters.sql.shop_prices import SqlShopPrices
-
-        return SqlShopPrices(self._services.engine).read(
-            product_ids, customer_number=customer_number, shop_id=shop_id
-        )
-
-
-_services: LiveServices | None = None
-_services_lock = threading.Lock()
-_default_metrics: MetricsSink | None = None
-
-
-def use_metrics(sink: MetricsSink) -> None:
-    """The metrics sink of services built from the process settings (Lambda: Powertools EMF)."""
-    global _default_metrics
-    _default_metrics = sink
-
-
-def services() -> LiveServices:
-    """The process-wide services, from the process settings."""
-    global _services
-    with _services_lock:
-        if _services is None:
-            from erpbridge.live.config import get_live_settings
-            from erpbridge.settings import get_settings
-
-            _services = LiveServices(get_settings(), get_live_settings(), metrics=_default_metrics)
-        return _services
-
-
-def use_services(replacement: LiveServices | None) -> None:
-    """Install the services the handlers use (``erpbridge serve``, tests); None = rebuild from settings."""
-    global _services
-    with _services_lock:
-        _services = replacement

@@ -1,12 +1,10 @@
-"""The live API's shop-database adapters (SQLAlchemy Core; SQLite and PostgreSQL).
+"""Orders in the shop database (SQLAlchemy Core; SQLite and PostgreSQL): ``OrderStore``.
 
-* :class:`SqlOrderStore` — orders in EcomOrders/EcomOrderLines plus the export state, timeline and
-  worker claims of migration m0100. Claims: on PostgreSQL candidates are locked with
-  ``SELECT … FOR UPDATE SKIP LOCKED`` (concurrent workers skip each other's rows instead of
-  waiting); on SQLite (one writer at a time) each claim is a conditional ``UPDATE`` whose row count
-  says who won. Either way a claim expires, so a worker that died frees its orders.
-* :class:`SqlIdempotencyStore` — Idempotency-Key records (insert wins; a stale unfinished record
-  is taken over by compare-and-set on its lock time).
+Orders live in EcomOrders/EcomOrderLines plus the export state, timeline and worker claims of
+migration m0100. Claims: on PostgreSQL candidates are locked with ``SELECT … FOR UPDATE SKIP
+LOCKED`` (concurrent workers skip each other's rows instead of waiting); on SQLite (one writer at a
+time) each claim is a conditional ``UPDATE`` whose row count says who won. Either way a claim
+expires, so a worker that died frees its orders.
 """
 
 from __future__ import annotations
@@ -21,37 +19,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from erpbridge.adapters.sql.live_tables import ATTEMPTS, LIVE_ORDERS, aware, now_naive, utc_naive
 from erpbridge.live.orders import fingerprint
 from erpbridge.live.ports import (
     Attempt,
     ExportClaim,
-    IdempotencyRecord,
     JsonValue,
     OrderState,
     StoredOrder,
 )
-from erpbridge.shopdb.migrations.m0100_live_orders import define_tables
 from erpbridge.shopdb.schema import table
 
-_metadata = sa.MetaData()
-define_tables(_metadata)
-LIVE_ORDERS = _metadata.tables["erpbridge_live_orders"]
-ATTEMPTS = _metadata.tables["erpbridge_live_order_attempts"]
-IDEMPOTENCY = _metadata.tables["erpbridge_idempotency_keys"]
-
 WAITING_STATES = (OrderState.RECEIVED, OrderState.SENDING, OrderState.QUEUED, OrderState.UNKNOWN)
-
-
-def _utc_naive(value: datetime) -> datetime:
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return None if value is None else value.replace(tzinfo=UTC)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class SqlOrderStore:
@@ -66,7 +45,7 @@ class SqlOrderStore:
         existing = self.get(order.order_id)
         if existing is not None:
             return existing
-        now = _utc_naive(order.created_at or datetime.now(UTC))
+        now = utc_naive(order.created_at or datetime.now(UTC))
         body = order.body
         billing = body.get("billing_address") or {}
         delivery = body.get("delivery_address") or billing
@@ -151,8 +130,8 @@ class SqlOrderStore:
             erp_order_id=row["erp_order_id"],
             attempts=row["attempts"],
             last_error=row["last_error"],
-            created_at=_aware(row["created_at"]),
-            updated_at=_aware(row["updated_at"]),
+            created_at=aware(row["created_at"]),
+            updated_at=aware(row["updated_at"]),
             result=json.loads(row["result"]) if row["result"] else None,
         )
 
@@ -166,7 +145,7 @@ class SqlOrderStore:
         count_attempt: bool = False,
         result: Mapping[str, JsonValue] | None = None,
     ) -> None:
-        values: dict[str, Any] = {"state": state.value, "updated_at": _now()}
+        values: dict[str, Any] = {"state": state.value, "updated_at": now_naive()}
         if erp_order_id is not None:
             values["erp_order_id"] = erp_order_id
         if error is not None:
@@ -199,7 +178,7 @@ class SqlOrderStore:
             connection.execute(
                 sa.insert(ATTEMPTS).values(
                     order_id=order_id,
-                    at=_utc_naive(attempt.at),
+                    at=utc_naive(attempt.at),
                     trigger=attempt.trigger,
                     outcome=attempt.outcome,
                     erp_message=attempt.erp_message,
@@ -217,7 +196,7 @@ class SqlOrderStore:
             ).mappings()
             return [
                 Attempt(
-                    at=_aware(row["at"]) or datetime.now(UTC),
+                    at=aware(row["at"]) or datetime.now(UTC),
                     trigger=row["trigger"],
                     outcome=row["outcome"],
                     erp_message=row["erp_message"],
@@ -235,14 +214,14 @@ class SqlOrderStore:
         self, *, older_than: datetime, limit: int, max_attempts: int, owner: str, claim_for_s: float
     ) -> list[ExportClaim]:
         self.adopt_shop_orders(older_than=older_than, limit=limit)
-        now = _now()
+        now = now_naive()
         token = f"{owner}:{secrets.token_hex(6)}"
         until = now + timedelta(seconds=claim_for_s)
         candidates = (
             sa.select(LIVE_ORDERS.c.order_id)
             .where(
                 LIVE_ORDERS.c.state.in_([s.value for s in WAITING_STATES]),
-                LIVE_ORDERS.c.created_at <= _utc_naive(older_than),
+                LIVE_ORDERS.c.created_at <= utc_naive(older_than),
                 LIVE_ORDERS.c.attempts < max_attempts,
                 sa.or_(LIVE_ORDERS.c.claimed_until.is_(None), LIVE_ORDERS.c.claimed_until < now),
             )
@@ -271,7 +250,7 @@ class SqlOrderStore:
         return claims
 
     def claim_one(self, order_id: str, *, owner: str, claim_for_s: float) -> ExportClaim | None:
-        now = _now()
+        now = now_naive()
         token = f"{owner}:{secrets.token_hex(6)}"
         with self._engine.begin() as connection:
             if self._try_claim(connection, order_id, token, now, now + timedelta(seconds=claim_for_s)):
@@ -292,7 +271,7 @@ class SqlOrderStore:
                         o.OrderCart.is_(False),
                         o.OrderIsExported.is_(False),
                         sa.or_(o.OrderIntegrationOrderId.is_(None), o.OrderIntegrationOrderId == ""),
-                        o.OrderCompletedDate <= _utc_naive(older_than),
+                        o.OrderCompletedDate <= utc_naive(older_than),
                         ~sa.exists().where(LIVE_ORDERS.c.order_id == o.OrderID),
                     )
                     .order_by(o.OrderCompletedDate)
@@ -312,7 +291,7 @@ class SqlOrderStore:
         adopted = 0
         for row in rows:
             body = _body_from_shop_order(dict(row), lines[row["OrderID"]])
-            stamp = row["OrderCompletedDate"] or _now()
+            stamp = row["OrderCompletedDate"] or now_naive()
             try:
                 with self._engine.begin() as connection:
                     connection.execute(
@@ -326,7 +305,7 @@ class SqlOrderStore:
                             body=json.dumps(body),
                             attempts=0,
                             created_at=stamp,
-                            updated_at=_now(),
+                            updated_at=now_naive(),
                         )
                     )
                 adopted += 1
@@ -407,70 +386,3 @@ def _camel(name: str) -> str:
 
 def _address(address: Mapping[str, Any]) -> dict[str, Any]:
     return {key: (address.get(key) or None) for key in _ADDRESS_KEYS}
-
-
-class SqlIdempotencyStore:
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def begin(self, key: str, fingerprint: str, *, lock_s: float) -> IdempotencyRecord | None:
-        now = _now()
-        try:
-            with self._engine.begin() as connection:
-                connection.execute(
-                    sa.insert(IDEMPOTENCY).values(
-                        key=key,
-                        fingerprint=fingerprint,
-                        locked_until=now + timedelta(seconds=lock_s),
-                        created_at=now,
-                    )
-                )
-            return None
-        except sa.exc.IntegrityError:
-            pass
-        with self._engine.connect() as connection:
-            row = (
-                connection.execute(sa.select(IDEMPOTENCY).where(IDEMPOTENCY.c.key == key)).mappings().first()
-            )
-        if row is None:  # abandoned between our insert and our read: try once more
-            return self.begin(key, fingerprint, lock_s=lock_s)
-        if row["status_code"] is None and row["locked_until"] < now and row["fingerprint"] == fingerprint:
-            # The first request's worker died: take over by compare-and-set on its lock time, in a
-            # transaction that starts with the write (SQLite cannot upgrade a read to a write).
-            with self._engine.begin() as connection:
-                taken = connection.execute(
-                    sa.update(IDEMPOTENCY)
-                    .where(IDEMPOTENCY.c.key == key, IDEMPOTENCY.c.locked_until == row["locked_until"])
-                    .values(locked_until=now + timedelta(seconds=lock_s))
-                )
-            if taken.rowcount == 1:
-                return None
-        return IdempotencyRecord(
-            key=key,
-            fingerprint=row["fingerprint"],
-            status_code=row["status_code"],
-            response=json.loads(row["response"]) if row["response"] else None,
-        )
-
-    def complete(self, key: str, status_code: int, response: Mapping[str, JsonValue]) -> None:
-        with self._engine.begin() as connection:
-            connection.execute(
-                sa.update(IDEMPOTENCY)
-                .where(IDEMPOTENCY.c.key == key)
-                .values(status_code=status_code, response=json.dumps(response, default=str))
-            )
-
-    def purge(self, *, older_than: datetime) -> int:
-        with self._engine.begin() as connection:
-            result = connection.execute(
-                sa.delete(IDEMPOTENCY).where(
-                    IDEMPOTENCY.c.created_at < _utc_naive(older_than), IDEMPOTENCY.c.status_code.is_not(None)
-                )
-            )
-        return int(result.rowcount or 0)
-
-    def abandon(self, key: str) -> None:
-        with self._engine.begin() as connection:
-            connection.execute(
-                sa.delete(IDEMPOTENCY).where(IDEMPOTENCY.c.key == key, IDEMPOTENCY.c.status_code.is_(None))
-            )

@@ -1,0 +1,1 @@
+"""Adapters over JSON Web Tokens (PyJWT): the storefront's customer-scoped bearer tokens."""
