@@ -32,6 +32,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from live_contract import SECURITY_SCHEMES, finish
 from live_errors import (
     error_response,
     map_error,
@@ -58,12 +59,15 @@ DESCRIPTION = (
 )
 
 app = APIGatewayRestResolver(enable_validation=True, json_body_deserializer=parse_json_body)
+app.configure_openapi(
+    title=TITLE, version=__version__, description=DESCRIPTION, security_schemes=SECURITY_SCHEMES
+)
 app.include_router(routes_prices.router)
 app.include_router(routes_orders.router)
 app.include_router(routes_documents.router)
 
 if os.environ.get("ERPBRIDGE_STAGE", "local") in ("dev", "local"):
-    app.enable_swagger(path="/v1/swagger", title=TITLE, version=__version__, description=DESCRIPTION)
+    app.enable_swagger(path="/v1/swagger")
 
 
 @app.exception_handler(RequestValidationError)
@@ -118,10 +122,8 @@ class PowertoolsMetrics:
 
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 document of this API (``make openapi`` writes it to openapi.json)."""
-    schema: dict[str, Any] = app.get_openapi_json_schema(
-        title=TITLE, version=__version__, description=DESCRIPTION
-    )
-    return schema if isinstance(schema, dict) else json.loads(schema)
+    schema: dict[str, Any] | str = app.get_openapi_json_schema()
+    return finish(schema if isinstance(schema, dict) else json.loads(schema))
 
 
 use_metrics(PowertoolsMetrics())

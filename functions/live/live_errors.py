@@ -12,36 +12,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Response
 
 from erpbridge import errors
 from erpbridge.live import errors as live
-from erpbridge.live.models import ErrorBody
 from erpbridge.live.request_body import decode_body
 
 log = logging.getLogger("erpbridge.live.api")
-
-_ERROR_SCHEMA: dict[str, Any] = {"application/json": {"model": ErrorBody}}
-ERROR_RESPONSES: dict[int, dict[str, Any]] = {
-    401: {"description": "customer token missing or invalid", "content": _ERROR_SCHEMA},
-    403: {"description": "the token's customer may not access this customer", "content": _ERROR_SCHEMA},
-    404: {"description": "unknown order, customer or document", "content": _ERROR_SCHEMA},
-    409: {"description": "conflicts with an earlier request", "content": _ERROR_SCHEMA},
-    422: {"description": "invalid request: field and reason", "content": _ERROR_SCHEMA},
-    502: {"description": "the ERP failed or answered nonsense", "content": _ERROR_SCHEMA},
-    503: {"description": "the ERP is unavailable or busy (see Retry-After)", "content": _ERROR_SCHEMA},
-    504: {"description": "the ERP did not answer in time", "content": _ERROR_SCHEMA},
-}
-
-
-# Routes that read a JSON body can also answer these two.
-BODY_ERROR_RESPONSES: dict[int, dict[str, Any]] = {
-    400: {"description": "body not UTF-8, not JSON, too deep or too big", "content": _ERROR_SCHEMA},
-    415: {"description": "the body is not application/json", "content": _ERROR_SCHEMA},
-    **ERROR_RESPONSES,
-}
-
-
-def answer(model: type, description: str) -> dict[int, dict[str, Any]]:
-    """The documented 200 of a route (Powertools drops the return type's 200 once ``responses`` is
-    given, which left 200 undocumented on those routes)."""
-    return {200: {"description": description, "content": {"application/json": {"model": model}}}}
 
 
 def json_response(status_code: int, body: Any, headers: dict[str, str] | None = None) -> Response[Any]:

@@ -6,28 +6,67 @@ from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from live_errors import ERROR_RESPONSES, answer
+from live_contract import (
+    CUSTOMER_TOKEN,
+    ERP,
+    NOT_FOUND,
+    PARAMETERS,
+    SHOP_DATABASE,
+    STOREFRONT,
+    STOREFRONT_OR_CUSTOMER,
+    examples,
+    responses,
+    success,
+)
 from routes_prices import Authorization
 
+from erpbridge.live import examples as example
 from erpbridge.live.models import DocumentDetail, DocumentList, DocumentType, Health
 from erpbridge.wiring.live import services
 
 router = Router()
 
-Customer = Annotated[str, Path(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9._-]+$")]
-Number = Annotated[str, Path(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9._/-]+$")]
+Customer = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=50,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        openapi_examples=examples(customer=example.CUSTOMER),
+    ),
+]
+DocType = Annotated[DocumentType, Path(openapi_examples=examples(invoice="invoice"))]
+Number = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=50,
+        pattern=r"^[A-Za-z0-9._/-]+$",
+        openapi_examples=examples(invoice=example.INVOICE),
+    ),
+]
+PDF = {
+    "schema": {"type": "string", "format": "binary", "contentMediaType": "application/pdf"},
+    "examples": {"pdf": {"value": example.PDF_START}},
+}
+# What a document route can answer besides its success: it reads the ERP, with no fallback.
+DOCUMENT_FAILS = (PARAMETERS, CUSTOMER_TOKEN, NOT_FOUND, ERP)
 FieldName = Annotated[str | None, Query(max_length=50, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
 
 
 @router.get(
     "/v1/customers/<customer>/documents",
     summary="A customer's open orders, invoices, credit notes or shipments (paged by the ERP)",
-    responses={**answer(DocumentList, "one page of documents"), **ERROR_RESPONSES},
+    operation_id="listDocuments",
+    security=STOREFRONT_OR_CUSTOMER,
+    responses=responses(
+        success(200, "one page of documents", DocumentList, example.DOCUMENT_LIST), fails=DOCUMENT_FAILS
+    ),
     tags=["documents"],
 )
 def list_documents(
     customer: Customer,
-    type: Annotated[DocumentType, Query()],
+    type: Annotated[DocumentType, Query(openapi_examples=examples(invoices="invoice"))],
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
     sort: FieldName = None,
@@ -52,12 +91,16 @@ def list_documents(
 @router.get(
     "/v1/customers/<customer>/documents/<doc_type>/<number>",
     summary="One document: header and lines",
-    responses={**answer(DocumentDetail, "the document"), **ERROR_RESPONSES},
+    operation_id="getDocument",
+    security=STOREFRONT_OR_CUSTOMER,
+    responses=responses(
+        success(200, "the document", DocumentDetail, example.DOCUMENT_DETAIL), fails=DOCUMENT_FAILS
+    ),
     tags=["documents"],
 )
 def get_document(
     customer: Customer,
-    doc_type: Annotated[DocumentType, Path()],
+    doc_type: DocType,
     number: Number,
     authorization: Authorization = None,
 ) -> DocumentDetail:
@@ -68,12 +111,17 @@ def get_document(
 @router.get(
     "/v1/customers/<customer>/documents/<doc_type>/<number>/pdf",
     summary="The document as PDF",
-    responses={200: {"description": "the PDF", "content": {"application/pdf": {}}}, **ERROR_RESPONSES},
+    operation_id="getDocumentPdf",
+    security=STOREFRONT_OR_CUSTOMER,
+    responses=responses(
+        {200: {"description": "the PDF (inline, with a file name)", "content": {"application/pdf": PDF}}},
+        fails=DOCUMENT_FAILS,
+    ),
     tags=["documents"],
 )
 def get_document_pdf(
     customer: Customer,
-    doc_type: Annotated[DocumentType, Path()],
+    doc_type: DocType,
     number: Number,
     authorization: Authorization = None,
 ):  # no return annotation: a bytes body must not go through JSON validation
@@ -90,7 +138,12 @@ def get_document_pdf(
 @router.get(
     "/v1/health",
     summary="ERP reachable, breaker state, last success, orders waiting for export",
-    responses={**answer(Health, "the health of the live API and the ERP"), **ERROR_RESPONSES},
+    operation_id="getHealth",
+    security=STOREFRONT,
+    responses=responses(
+        success(200, "the health of the live API and the ERP", Health, example.HEALTH),
+        fails=(SHOP_DATABASE,),
+    ),
     tags=["health"],
 )
 def get_health() -> Health:

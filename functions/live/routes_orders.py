@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
-from live_errors import BODY_ERROR_RESPONSES, ERROR_RESPONSES, answer
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+from live_contract import (
+    CUSTOMER_TOKEN,
+    IDEMPOTENCY,
+    JSON_BODY,
+    NOT_FOUND,
+    PARAMETERS,
+    SHOP_DATABASE,
+    STOREFRONT_OR_CUSTOMER,
+    examples,
+    responses,
+    success,
+)
 from routes_prices import Authorization
 
+from erpbridge.live import examples as example
 from erpbridge.live.models import OrderDetail, OrderRequest, OrderResponse
 from erpbridge.wiring.live import services
 
@@ -22,10 +34,18 @@ IdempotencyKey = Annotated[
         max_length=200,
         pattern=r"^[A-Za-z0-9._:-]+$",
         description="one per order attempt; the same key and body return the first result",
+        openapi_examples=examples(checkout=example.IDEMPOTENCY_KEY),
     ),
 ]
-OrderId = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")]
-ORDER_RESPONSE: dict[str, Any] = {"application/json": {"model": OrderResponse}}
+OrderId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=40,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        openapi_examples=examples(web_order=example.ORDER_ID),
+    ),
+]
 
 
 @router.post(
@@ -34,15 +54,19 @@ ORDER_RESPONSE: dict[str, Any] = {"application/json": {"model": OrderResponse}}
     description="201 created in the ERP; 202 accepted and queued (ERP down or busy) or unknown (sent, no "
     "answer: checked with the ERP before any re-send). Same Idempotency-Key + same body = the first "
     "result; a different body = 409.",
-    responses={
-        201: {"description": "created in the ERP", "content": ORDER_RESPONSE},
-        202: {"description": "accepted: queued or unknown", "content": ORDER_RESPONSE},
-        **BODY_ERROR_RESPONSES,
-    },
+    operation_id="createOrder",
+    security=STOREFRONT_OR_CUSTOMER,
+    responses=responses(
+        success(201, "created in the ERP", OrderResponse, example.ORDER_CREATED, name="created"),
+        success(202, "accepted: queued or unknown", OrderResponse, example.ORDER_QUEUED, name="queued"),
+        fails=(JSON_BODY, CUSTOMER_TOKEN, IDEMPOTENCY, SHOP_DATABASE),
+    ),
     tags=["orders"],
 )
 def post_order(
-    request: OrderRequest, idempotency_key: IdempotencyKey, authorization: Authorization = None
+    request: Annotated[OrderRequest, Body(openapi_examples=examples(one_line=example.ORDER_REQUEST))],
+    idempotency_key: IdempotencyKey,
+    authorization: Authorization = None,
 ) -> Response[OrderResponse]:
     services().tokens.caller(authorization).ensure_may_order_for(request.customer_number)
     status_code, body = services().orders.place_order(request, idempotency_key)
@@ -53,7 +77,12 @@ def post_order(
 @router.get(
     "/v1/orders/<order_id>",
     summary="An order's status and the timeline of every attempt",
-    responses={**answer(OrderDetail, "the order and its timeline"), **ERROR_RESPONSES},
+    operation_id="getOrder",
+    security=STOREFRONT_OR_CUSTOMER,
+    responses=responses(
+        success(200, "the order and its timeline", OrderDetail, example.ORDER_DETAIL),
+        fails=(PARAMETERS, CUSTOMER_TOKEN, NOT_FOUND, SHOP_DATABASE),
+    ),
     tags=["orders"],
 )
 def get_order(order_id: OrderId, authorization: Authorization = None) -> OrderDetail:

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
-from aws_lambda_powertools.event_handler.openapi.params import Header
-from live_errors import BODY_ERROR_RESPONSES, answer
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header
+from live_contract import (
+    CUSTOMER_TOKEN,
+    JSON_BODY,
+    STOREFRONT_OR_CUSTOMER,
+    examples,
+    responses,
+    success,
+)
 
+from erpbridge.live import examples as example
 from erpbridge.live.models import BasketRequest, BasketResponse, PriceRequest, PriceResponse
 from erpbridge.wiring.live import services
 
 router = Router()
-PRICE_RESPONSE: dict[str, Any] = {"application/json": {"model": PriceResponse}}
-Authorization = Annotated[str | None, Header(alias="Authorization", description="Bearer <customer token>")]
+# The customer token: documented as the CustomerToken security scheme, not as a parameter.
+Authorization = Annotated[str | None, Header(alias="Authorization", include_in_schema=False)]
 
 
 @router.post(
@@ -21,13 +29,18 @@ Authorization = Annotated[str | None, Header(alias="Authorization", description=
     summary="Prices and stock for a list of products",
     description="Cache first (TTL), misses from the ERP in chunks; fallback figures when the ERP is down. "
     "Every item says where its figures come from (source) and when they were produced (as_of).",
-    responses={
-        200: {"description": "prices, stock and provenance per item", "content": PRICE_RESPONSE},
-        **BODY_ERROR_RESPONSES,
-    },
+    operation_id="getPrices",
+    security=STOREFRONT_OR_CUSTOMER,
+    responses=responses(
+        success(200, "prices, stock and provenance per item", PriceResponse, example.PRICE_RESPONSE),
+        fails=(JSON_BODY, CUSTOMER_TOKEN),
+    ),
     tags=["prices"],
 )
-def post_prices(request: PriceRequest, authorization: Authorization = None):
+def post_prices(
+    request: Annotated[PriceRequest, Body(openapi_examples=examples(two_products=example.PRICE_REQUEST))],
+    authorization: Authorization = None,
+):
     # The hot path: JSON text straight from the use case, built from items validated when the ERP
     # answered (PriceService.get_prices_json); no return annotation, so Powertools does not
     # validate and encode the response a second time. The OpenAPI schema comes from `responses`.
@@ -41,9 +54,17 @@ def post_prices(request: PriceRequest, authorization: Authorization = None):
     summary="The basket priced by the ERP (CreateOrder=False)",
     description="An unchanged basket is answered from the cache without an ERP call; when the ERP is down "
     "the totals are computed from cached or shop prices and say so (source=fallback).",
-    responses={**answer(BasketResponse, "the priced basket"), **BODY_ERROR_RESPONSES},
+    operation_id="calculateBasket",
+    security=STOREFRONT_OR_CUSTOMER,
+    responses=responses(
+        success(200, "the priced basket", BasketResponse, example.BASKET_RESPONSE),
+        fails=(JSON_BODY, CUSTOMER_TOKEN),
+    ),
     tags=["baskets"],
 )
-def post_basket(request: BasketRequest, authorization: Authorization = None) -> BasketResponse:
+def post_basket(
+    request: Annotated[BasketRequest, Body(openapi_examples=examples(one_line=example.BASKET_REQUEST))],
+    authorization: Authorization = None,
+) -> BasketResponse:
     services().tokens.caller(authorization).ensure_may_access(request.customer_number)
     return services().baskets.calculate(request)

@@ -72,6 +72,8 @@ def run_schemathesis(base_url: str, report: Path) -> subprocess.CompletedProcess
         sys.executable,
         "-m",
         "schemathesis.cli",
+        "--config-file",
+        str(Path(__file__).with_name("schemathesis.toml")),
         "run",
         str(ROOT / "openapi.json"),
         "--url",
