@@ -127,3 +127,46 @@ def test_each_operation_documents_only_the_answers_its_route_can_give() -> None:
     assert {"201", "202", "409"} <= order and not order & {"404", "502", "504"}, order
     pdf = paths["/v1/customers/{customer}/documents/{doc_type}/{number}/pdf"]["get"]["responses"]["200"]
     assert set(pdf["content"]) == {"application/pdf"}
+
+
+def _raised_for_each_reason() -> dict[str, list[Exception]]:
+    """What the code raises for each reason a route declares (live_contract), one of each kind."""
+    from erpbridge import errors
+    from erpbridge.live import errors as live
+
+    return {
+        "CUSTOMER_TOKEN": [
+            live.UnauthorizedError("invalid token"),
+            live.ForbiddenError("another customer"),
+            live.TokenKeysUnavailableError("JWKS down"),
+        ],
+        "PARAMETERS": [live.InvalidRequestError("query.sort", "not a column")],
+        "JSON_BODY": [
+            live.BadRequestError("not JSON"),
+            live.UnsupportedMediaTypeError("text/plain"),
+            live.InvalidRequestError("body.items", "too many"),
+        ],
+        "SHOP_DATABASE": [errors.ShopDatabaseError("down")],
+        "NOT_FOUND": [live.NotFoundError("no such order")],
+        "IDEMPOTENCY": [live.ConflictError("key reused")],
+        "ERP": [
+            errors.ErpFaultError("fault", erp_message="no"),
+            errors.ErpAuthError("refused"),
+            errors.ErpResponseError("nonsense"),
+            errors.ErpUnavailableError("down"),
+            errors.ErpBusyError("busy", retry_after_s=3),
+            errors.ErpTimeoutError("slow"),
+        ],
+    }
+
+
+@pytest.mark.parametrize("reason", sorted(_raised_for_each_reason()))
+def test_each_declared_reason_has_the_statuses_the_error_mapping_answers(reason: str) -> None:
+    import live_contract
+    from live_errors import map_error
+
+    answers = {error: map_error(error) for error in _raised_for_each_reason()[reason]}
+    assert {answer.status_code for answer in answers.values()} == set(getattr(live_contract, reason))
+    for error, answer in answers.items():
+        if answer.status_code in (429, 503):
+            assert "Retry-After" in answer.headers, error
