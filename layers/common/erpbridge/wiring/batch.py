@@ -60,13 +60,16 @@ class BatchRuntime:
         return load_batch_job(job_id, self.mappings_dir)
 
     def transport(self, job: BatchJob) -> BatchTransport:
+        from erpbridge.adapters.erp_limits import limiter_store_for
         from erpbridge.erp.client import SoapErpClient
         from erpbridge.settings import credential_reloader
 
         reload = credential_reloader(self.settings)
+        settings = job.erp_settings(self.settings)
         return SoapErpClient(
-            job.erp_settings(self.settings),
+            settings,
             reload=None if reload is None else lambda: job.erp_settings(reload()),
+            limiter_store=limiter_store_for(settings),
         )
 
     def importer(self) -> StagedFileImporter:

@@ -157,7 +157,14 @@ class OrderServices:
         )
         from erpbridge.settings import credential_reloader
 
-        client = SoapErpClient(self.settings, breaker=breaker, reload=credential_reloader(self.settings))
+        from erpbridge.adapters.erp_limits import limiter_store_for
+
+        client = SoapErpClient(
+            self.settings,
+            breaker=breaker,
+            reload=credential_reloader(self.settings),
+            limiter_store=limiter_store_for(self.settings),
+        )
         return TimedErp(client, self._metrics)
 
     @built_once
