@@ -240,7 +240,7 @@ def main() -> int:
         f"(baseline p50 {alone_without['p50'] * 1000:.1f} ms: "
         f"{alone_with['p50'] / alone_without['p50']:.2f}x)"
     )
-    from erpbridge.adapters.local.limiter_store import SqliteLimiterStore
+    from erpbridge.adapters.local.sqlite_limiter import SqliteLimiterStore
     from erpbridge.erp.limiter import InMemoryLimiterStore
 
     memory_ms = store_cost_ms(InMemoryLimiterStore())

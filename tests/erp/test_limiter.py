@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 
 from erpbridge.adapters.aws.dynamodb_limiter import DynamoDbLimiterStore
-from erpbridge.adapters.local.limiter_store import SqliteLimiterStore
+from erpbridge.adapters.local.sqlite_limiter import SqliteLimiterStore
 from erpbridge.erp.client import SoapErpClient
 from erpbridge.erp.limiter import (
     ErpLimitReachedError,
@@ -175,7 +175,7 @@ def _storm(clients: list[SoapErpClient], calls_each: int) -> list[BaseException]
         for _ in range(calls_each):
             try:
                 client.call(build_ping(), kind=RequestKind.PRODUCT_INFO)
-            except Exception as error:  # noqa: BLE001 - counted, asserted below
+            except Exception as error:
                 with lock:
                     errors.append(error)
 

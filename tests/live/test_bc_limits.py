@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from erpbridge.adapters.local.limiter_store import SqliteLimiterStore
+from erpbridge.adapters.local.sqlite_limiter import SqliteLimiterStore
 from erpbridge.erp.client import SoapErpClient
 
 ORDER = {

@@ -60,9 +60,9 @@ class BatchRuntime:
         return load_batch_job(job_id, self.mappings_dir)
 
     def transport(self, job: BatchJob) -> BatchTransport:
-        from erpbridge.adapters.erp_limits import limiter_store_for
         from erpbridge.erp.client import SoapErpClient
         from erpbridge.settings import credential_reloader
+        from erpbridge.wiring.erp_limits import limiter_store_for
 
         reload = credential_reloader(self.settings)
         settings = job.erp_settings(self.settings)

@@ -156,8 +156,7 @@ class OrderServices:
             on_open=lambda: self._metrics.emit(Metric("BreakerOpened")),
         )
         from erpbridge.settings import credential_reloader
-
-        from erpbridge.adapters.erp_limits import limiter_store_for
+        from erpbridge.wiring.erp_limits import limiter_store_for
 
         client = SoapErpClient(
             self.settings,

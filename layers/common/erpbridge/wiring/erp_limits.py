@@ -13,7 +13,7 @@ def limiter_store_for(settings: ErpSettings) -> LimiterStore:
 
         return DynamoDbLimiterStore(settings.erp_limiter_table)
     if settings.erp_limiter_file is not None:
-        from erpbridge.adapters.local.limiter_store import SqliteLimiterStore
+        from erpbridge.adapters.local.sqlite_limiter import SqliteLimiterStore
 
         return SqliteLimiterStore(settings.erp_limiter_file)
     return InMemoryLimiterStore()
