@@ -8,6 +8,7 @@
 | POST | `/_control/reset` | fresh orders, checkpoints; start faults, dedup, token TTL; empty journal; up |
 | GET / PUT / DELETE | `/_control/faults` | read / replace (JSON body = fault spec) / clear the faults |
 | GET / PUT | `/_control/mode` | `{"dedup": true}`; `{"dedup": false}`: each create makes a new sales order |
+| GET / PUT / DELETE | `/_control/limits` | BC's per-principal limits (`LimitsSpec`, JSON); DELETE = none |
 | POST | `/_control/down` | close the SOAP listener; body `{"seconds": 2}` (absent = until `/up`) |
 | POST | `/_control/up` | open it again |
 | POST | `/_control/release-hanging` | end every hanging request now |
@@ -35,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import requests
+
+from bc_emulator.limits import LimitsSpec
 
 if TYPE_CHECKING:
     from bc_emulator.server import Emulator, Reply
@@ -157,6 +160,13 @@ def _route(
             emulator.set_dedup(dedup)
         if method in ("GET", "PUT"):
             return json_reply(200, {"dedup": emulator.dedup})
+    if path == "/_control/limits":
+        if method == "PUT":
+            emulator.set_limits(LimitsSpec.from_dict(payload))
+        if method == "DELETE":
+            emulator.set_limits(None)
+        if method in ("GET", "PUT", "DELETE"):
+            return json_reply(200, emulator.limits.spec.to_dict() if emulator.limits else {})
     if path == "/_control/down" and method == "POST":
         seconds = payload.get("seconds")
         emulator.go_down(None if seconds is None else float(seconds))
@@ -258,6 +268,13 @@ class ControlClient:
     def set_dedup(self, dedup: bool) -> None:
         """Duplicate protection of order creation on (True) or off (every create commits anew)."""
         self._call("PUT", "/mode", {"dedup": dedup})
+
+    def set_limits(self, **spec: Any) -> dict[str, Any]:
+        """Enforce BC online's per-principal limits (see :class:`bc_emulator.limits.LimitsSpec`)."""
+        return dict(self._call("PUT", "/limits", spec))
+
+    def clear_limits(self) -> None:
+        self._call("DELETE", "/limits")
 
     def down(self, seconds: float | None = None) -> None:
         self._call("POST", "/down", {"seconds": seconds})

@@ -32,6 +32,7 @@ from urllib.parse import quote, unquote, urlsplit
 from bc_emulator import control as control_api
 from bc_emulator.auth import BC_SCOPE, Authenticator, AuthMode
 from bc_emulator.faults import FaultDecision, FaultInjector, FaultSpec
+from bc_emulator.limits import BcLimits, LimitsSpec, principal_of
 from bc_emulator.soap import (
     SoapRequestError,
     SoapService,
@@ -77,6 +78,8 @@ class EmulatorConfig:
     faults: FaultSpec | None = None
     # False: no duplicate protection, every create commits a new sales order (see dispatch).
     dedup: bool = True
+    # BC online's per-principal limits (429 beyond them); None = unlimited.
+    limits: LimitsSpec | None = None
 
 
 # --- replies -------------------------------------------------------------------------------------
@@ -351,6 +354,7 @@ class Emulator:
             utf16_declaration=cfg.utf16_declaration,
         )
         self.dispatcher.bc.set_dedup(cfg.dedup)
+        self.limits: BcLimits | None = BcLimits(cfg.limits) if cfg.limits else None
         self._journal = control_api.Journal()
         self._stopping = threading.Event()
         self._hang_release = threading.Event()
@@ -473,6 +477,7 @@ class Emulator:
         self.faults.set(self.config.faults or FaultSpec())
         self.dispatcher.reset()
         self.dispatcher.bc.set_dedup(self.config.dedup)
+        self.set_limits(self.config.limits)
         self.auth.set_token_ttl(self.config.token_ttl_s)
         self._journal.clear()
         if self.is_down:
@@ -487,6 +492,10 @@ class Emulator:
         if spec.down_for_s:
             self.go_down(spec.down_for_s)
         return spec
+
+    def set_limits(self, spec: LimitsSpec | None) -> None:
+        """Enforce BC online's per-principal limits (None: unlimited); counts start afresh."""
+        self.limits = BcLimits(spec) if spec else None
 
     @property
     def dedup(self) -> bool:
@@ -616,6 +625,7 @@ class Emulator:
             "customers": self.config.customers,
             "down": self.is_down,
             "dedup": self.dedup,
+            "limits": self.limits.spec.to_dict() if self.limits else None,
             "faults": self.faults.spec.to_dict(),
         }
 
@@ -670,6 +680,26 @@ class Emulator:
         )
 
     def _soap(self, method: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        limits = self.limits
+        if limits is None:
+            return self._soap_admitted(method, headers, body)
+        principal = principal_of(headers)
+        refusal = limits.enter(principal)
+        if refusal is not None:
+            record = self._journal.start(method)
+            self._note_fault(record, "bc_limit_429")
+            return Reply(
+                429,
+                {"Content-Type": "text/plain; charset=utf-8", "Retry-After": str(refusal.retry_after_s)},
+                f"Too many requests: {refusal.reason} for this user.".encode(),
+                record=record,
+            )
+        try:
+            return self._soap_admitted(method, headers, body)
+        finally:
+            limits.leave(principal)
+
+    def _soap_admitted(self, method: str, headers: Mapping[str, str], body: bytes) -> Reply:
         record = self._journal.start(method)
         failure = self.auth.check(headers)
         if failure is not None:

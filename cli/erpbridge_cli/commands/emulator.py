@@ -44,9 +44,17 @@ def emulator(
             help="--no-dedup: every order create commits a new sales order (no duplicate protection)",
         ),
     ] = True,
+    bc_limits: Annotated[
+        bool,
+        typer.Option(
+            "--bc-limits/--no-bc-limits",
+            help="Answer 429 beyond BC online's per-principal limits (5 at once, 6,000 per 5 minutes)",
+        ),
+    ] = False,
 ) -> None:
     """Start the BC emulator (SOAP codeunit DWWebService) and serve until Ctrl+C."""
     from bc_emulator.auth import AUTH_MODES
+    from bc_emulator.limits import LimitsSpec
     from bc_emulator.server import Emulator, EmulatorConfig
 
     if auth not in AUTH_MODES:
@@ -82,6 +90,7 @@ def emulator(
         control_port=control_port,
         today=today,
         dedup=dedup,
+        limits=LimitsSpec() if bc_limits else None,
         **overrides,  # type: ignore[arg-type]
     )
     try:
@@ -105,6 +114,8 @@ def emulator(
     typer.echo(f"  auth         {auth}")
     if not dedup:
         typer.echo("  orders       no duplicate protection: every create commits a new sales order")
+    if bc_limits:
+        typer.echo("  limits       BC online's: 5 requests at once, 6,000 per 5 minutes per principal (429)")
     for name, value in emu.credentials().items():
         typer.echo(f"    {name:<20} {value}")
     typer.echo("Point erpbridge at it with:")

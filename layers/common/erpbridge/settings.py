@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, model_validator
@@ -88,6 +89,24 @@ class ErpSettings(BaseSettings):
     # Largest SOAP response call() reads into memory; batch fetches use stream() instead.
     erp_max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     """largest answer a call reads into memory (batch fetches stream)"""
+    erp_limit_in_flight: int = Field(default=5, ge=0, le=1000)
+    """requests in flight to the ERP at most, per principal, across every container (BC online
+    allows 5); 0 turns the shared limiter off"""
+    erp_limit_requests: int = Field(default=6000, ge=1)
+    """requests started per window at most, per principal (BC online: 6,000 per 5 minutes)"""
+    erp_limit_window_s: float = Field(default=300.0, gt=0, le=3600)
+    """the limiter's sliding window in seconds"""
+    erp_limit_live_wait_s: float = Field(default=5.0, ge=0, le=900)
+    """how long a live read (prices, stock, basket, documents) waits for room before it falls back"""
+    erp_limit_order_wait_s: float = Field(default=2.0, ge=0, le=900)
+    """how long an order waits for room before it is queued for the export"""
+    erp_limit_batch_wait_s: float = Field(default=600.0, ge=0, le=3600)
+    """how long a batch fetch or order export waits for room before it fails as busy"""
+    erp_limiter_table: str | None = None
+    """DynamoDB table holding the shared limiter state (in AWS: the breaker table)"""
+    erp_limiter_file: Path | None = None
+    """SQLite file holding the limiter state shared by local processes (unset and no table: one
+    process's memory)"""
 
     @model_validator(mode="after")
     def _credentials_match_auth_mode(self) -> ErpSettings:

@@ -41,6 +41,14 @@ from erpbridge.erp.auth import (
     authenticator_for,
 )
 from erpbridge.erp.breaker import CircuitBreaker
+from erpbridge.erp.limiter import (
+    ErpLimitReachedError,
+    InMemoryLimiterStore,
+    LimiterStore,
+    RequestLimiter,
+    RequestLimits,
+    principal_key,
+)
 from erpbridge.erp.ports import (
     RETRY_SAFE,
     BreakerPhase,
@@ -199,6 +207,7 @@ class SoapErpClient:
         jitter: Callable[[], float] = random.random,
         reload: Callable[[], ErpSettings] | None = None,
         credentials_ttl_s: float = 300.0,
+        limiter_store: LimiterStore | None = None,
     ) -> None:
         if settings.erp_url is None:
             raise ConfigurationError("ERPBRIDGE_ERP_URL is required to talk to the ERP")
@@ -225,6 +234,7 @@ class SoapErpClient:
             cooldown_s=settings.erp_breaker_cooldown_s,
             clock=clock,
         )
+        self.limiter = _limiter_for(settings, self.url, limiter_store or InMemoryLimiterStore())
         configured = SoapContract.from_settings(settings)
         self._configured_contract = configured
         self._contract: SoapContract | None = None if settings.erp_soap_discover_wsdl else configured
@@ -240,7 +250,9 @@ class SoapErpClient:
 
     def call(self, request_xml: bytes, *, kind: RequestKind) -> str:
         """Send one request; return the ERP's inner response document (unescaped text)."""
-        return self._with_retries(kind, lambda: self._call_once(request_xml, kind))
+        return self._with_retries(
+            kind, lambda: self._limited(kind, lambda: self._call_once(request_xml, kind))
+        )
 
     def stream(
         self, request_xml: bytes, sink: Sink, *, kind: RequestKind = RequestKind.BATCH_FETCH
@@ -256,7 +268,25 @@ class SoapErpClient:
             write(data)
             written[0] += len(data)
 
-        return self._with_retries(kind, lambda: self._stream_once(request_xml, counting_write, kind, written))
+        return self._with_retries(
+            kind,
+            lambda: self._limited(
+                kind, lambda: self._stream_once(request_xml, counting_write, kind, written)
+            ),
+        )
+
+    def _limited(self, kind: RequestKind, attempt: Callable[[], T]) -> T:
+        """One attempt inside a slot of BC's shared request limit (waiting what ``kind`` may wait)."""
+        if self.limiter is None:
+            return attempt()
+        try:
+            lease = self.limiter.acquire(wait_s=_limit_wait_s(self.settings, kind))
+        except ErpLimitReachedError as error:  # nothing was sent: neither a failure nor a success
+            raise _AttemptFailed(error, retryable=False, erp_down=False) from None
+        try:
+            return attempt()
+        finally:
+            self.limiter.release(lease)
 
     # -- availability ----------------------------------------------------------------------------
 
@@ -691,6 +721,37 @@ class SoapErpClient:
                     kind, "response", f"body not complete after {self.settings.erp_timeout_s:g} s"
                 )
             yield chunk
+
+
+def _limiter_for(settings: ErpSettings, url: str, store: LimiterStore) -> RequestLimiter | None:
+    """BC's limits for the principal these settings sign in as (None: the limiter is off)."""
+    if settings.erp_limit_in_flight == 0:
+        return None
+    identity = {
+        "basic": settings.erp_user,
+        "oauth2": f"{settings.erp_tenant}/{settings.erp_client_id}",
+        "key": settings.erp_security_key.get_secret_value() if settings.erp_security_key else None,
+    }.get(settings.erp_auth)
+    limits = RequestLimits(
+        max_in_flight=settings.erp_limit_in_flight,
+        max_per_window=settings.erp_limit_requests,
+        window_s=settings.erp_limit_window_s,
+        # A lease outlives a request that hangs to its read timeout (plus retries' waits) by little.
+        lease_s=settings.erp_connect_timeout_s + settings.erp_timeout_s + 30.0,
+    )
+    return RequestLimiter(store, principal_key(url, f"{settings.erp_auth}:{identity or ''}"), limits)
+
+
+def _limit_wait_s(settings: ErpSettings, kind: RequestKind) -> float:
+    """How long a request of ``kind`` may wait for room: an order is queued rather than kept
+    waiting, a batch fetch has time, the probe must not hang the health answer."""
+    if kind is RequestKind.CREATE_ORDER:
+        return settings.erp_limit_order_wait_s
+    if kind in (RequestKind.BATCH_FETCH, RequestKind.EXPORT_ORDER):
+        return settings.erp_limit_batch_wait_s
+    if kind is RequestKind.PING:
+        return min(settings.erp_limit_live_wait_s, 1.0)
+    return settings.erp_limit_live_wait_s
 
 
 def _describe(error: BaseException) -> str:

@@ -62,11 +62,14 @@ class BatchRuntime:
     def transport(self, job: BatchJob) -> BatchTransport:
         from erpbridge.erp.client import SoapErpClient
         from erpbridge.settings import credential_reloader
+        from erpbridge.wiring.erp_limits import limiter_store_for
 
         reload = credential_reloader(self.settings)
+        settings = job.erp_settings(self.settings)
         return SoapErpClient(
-            job.erp_settings(self.settings),
+            settings,
             reload=None if reload is None else lambda: job.erp_settings(reload()),
+            limiter_store=limiter_store_for(settings),
         )
 
     def importer(self) -> StagedFileImporter:

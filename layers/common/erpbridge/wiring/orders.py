@@ -156,8 +156,14 @@ class OrderServices:
             on_open=lambda: self._metrics.emit(Metric("BreakerOpened")),
         )
         from erpbridge.settings import credential_reloader
+        from erpbridge.wiring.erp_limits import limiter_store_for
 
-        client = SoapErpClient(self.settings, breaker=breaker, reload=credential_reloader(self.settings))
+        client = SoapErpClient(
+            self.settings,
+            breaker=breaker,
+            reload=credential_reloader(self.settings),
+            limiter_store=limiter_store_for(self.settings),
+        )
         return TimedErp(client, self._metrics)
 
     @built_once
