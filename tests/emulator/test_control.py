@@ -7,13 +7,13 @@ from collections.abc import Callable
 import requests
 
 from bc_emulator.server import Emulator
-from erpbridge.protocol.request_builders import (
+from erpbridge.protocol.order_request import (
     OrderDocument,
     OrderHeader,
     OrderLine,
     build_order_request,
-    build_ping,
 )
+from erpbridge.protocol.request_builders import build_ping
 
 
 def create(emulator: Emulator, order_id: str) -> requests.Response:

@@ -13,13 +13,13 @@ from bc_emulator.control import ControlError
 from bc_emulator.faults import FaultInjector, FaultSpec
 from bc_emulator.server import Emulator
 from bc_emulator.soap import SoapFault, read_response
-from erpbridge.protocol.request_builders import (
+from erpbridge.protocol.order_request import (
     OrderDocument,
     OrderHeader,
     OrderLine,
     build_order_request,
-    build_ping,
 )
+from erpbridge.protocol.request_builders import build_ping
 from erpbridge.protocol.response_parsers import parse_order_response
 
 BATCH = '<GetEcomData><tables><Products type="all"/></tables></GetEcomData>'

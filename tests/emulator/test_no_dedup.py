@@ -14,13 +14,13 @@ import requests
 from bc_emulator.faults import FaultSpec
 from bc_emulator.server import Emulator
 from bc_emulator.soap import read_response
-from erpbridge.protocol.request_builders import (
+from erpbridge.protocol.order_request import (
     OrderDocument,
     OrderHeader,
     OrderLine,
-    build_get_list,
     build_order_request,
 )
+from erpbridge.protocol.request_builders import build_get_list
 from erpbridge.protocol.response_parsers import parse_document_list, parse_order_response
 
 

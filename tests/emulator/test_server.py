@@ -16,15 +16,17 @@ from lxml import etree
 
 from bc_emulator.server import Emulator
 from bc_emulator.soap import SoapFault, build_request_envelope, read_response
-from erpbridge.protocol.request_builders import (
+from erpbridge.protocol.order_request import (
     OrderDocument,
     OrderHeader,
     OrderLine,
+    build_order_request,
+)
+from erpbridge.protocol.request_builders import (
     ProductQuery,
     build_get_item,
     build_get_list,
     build_get_pdf,
-    build_order_request,
     build_ping,
     build_product_info_request,
 )

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 
 import pytest
 
 from erpbridge.errors import ConfigurationError, ProtocolError
 from erpbridge.protocol.request_builders import (
-    OrderDocument,
-    OrderHeader,
-    OrderLine,
-    OrderLineDiscount,
-    OrderLineFieldValue,
     ProductQuery,
     build_batch_request,
     build_get_item,
     build_get_list,
     build_get_pdf,
-    build_order_request,
     build_ping,
     build_product_info_request,
     product_identifier,
@@ -27,104 +20,6 @@ from erpbridge.protocol.request_builders import (
 from erpbridge.protocol.xmlsafe import parse_xml
 
 DECLARATION = b'<?xml version="1.0" encoding="utf-8" standalone="yes"?>'
-
-ORDER_CUSTOMER_COLUMNS = [
-    "OrderCustomerAccessUserExternalId",
-    "OrderCustomerNumber",
-    "OrderCustomerName",
-    "OrderCustomerAddress",
-    "OrderCustomerAddress2",
-    "OrderCustomerCity",
-    "OrderCustomerState",
-    "OrderCustomerZip",
-    "OrderCustomerCountryCode",
-    "OrderCustomerEmail",
-    "OrderCustomerPhone",
-    "OrderCustomerFax",
-    "OrderCustomerCompany",
-    "OrderCustomerComment",
-    "OrderCustomerFirstName",
-    "OrderCustomerSurname",
-    "OrderCustomerRefId",
-]
-ORDER_DELIVERY_COLUMNS = [
-    "OrderDeliveryName",
-    "OrderDeliveryAddress",
-    "OrderDeliveryAddress2",
-    "OrderDeliveryCity",
-    "OrderDeliveryState",
-    "OrderDeliveryZip",
-    "OrderDeliveryCountryCode",
-    "OrderDeliveryEmail",
-    "OrderDeliveryPhone",
-    "OrderDeliveryFax",
-    "OrderDeliveryCompany",
-]
-ORDER_MIDDLE_COLUMNS = [
-    "CreateOrder",
-    "OrderId",
-    "OrderAutoId",
-    "OrderIntegrationOrderId",
-    "OrderCurrencyCode",
-    "OrderDate",
-    "OrderPaymentMethodName",
-    "OrderPaymentMethodId",
-    "OrderPaymentMethodCode",
-    "OrderPaymentMethodTermsCode",
-    "OrderShippingDate",
-    "OrderReference",
-]
-SHOP_SHIPPING_COLUMNS = [
-    "OrderShippingMethodName",
-    "OrderShippingMethodId",
-    "OrderShippingFee",
-    "OrderShippingFeeWithoutVat",
-    "OrderShippingItemType",
-    "OrderShippingItemKey",
-    "OrderShippingCode",
-    "OrderShippingAgentCode",
-    "OrderShippingAgentServiceCode",
-]
-ORDER_TAIL_COLUMNS = [
-    "OrderPriceTotal",
-    "OrderCaptureAmount",
-    "OrderVoucherCode",
-    "OrderTransactionId",
-    "OrderStateId",
-    "OrderStateName",
-    "ErpControlsDiscount",
-    "VatCountryCode",
-    "VatPostingGroup",
-]
-LINE_COLUMNS = [
-    "OrderLineId",
-    "OrderLineOrderId",
-    "OrderLineParentLineId",
-    "OrderLineProductId",
-    "OrderLineProductVariantId",
-    "OrderLineProductNumber",
-    "OrderLineProductName",
-    "OrderLineProductIdentifier",
-    "OrderLineQuantity",
-    "OrderLineUnitId",
-    "OrderLinePriceWithoutVat",
-    "OrderLineUnitPriceWithoutVat",
-    "NetPrice",
-    "OrderLineType",
-    "OrderLineTypeName",
-    "OrderLineBom",
-    "OrderLineBomItemId",
-    "OrderLineGiftCardCode",
-    "OrderLineIsGiftCardDiscount",
-    "OrderLineFieldValues",
-]
-DISCOUNT_COLUMNS = [
-    "OrderLineDiscountId",
-    "OrderLineDiscountName",
-    "OrderLineCampaignName",
-    "OrderLineDiscountType",
-    "OrderLineDiscountValue",
-]
 
 
 def test_ping_is_an_empty_get_ecom_data_without_declaration() -> None:
@@ -214,154 +109,6 @@ def test_anonymous_user_and_local_currency_and_no_unit_prices() -> None:
 def test_custom_field_names_must_be_xml_names() -> None:
     with pytest.raises(ProtocolError, match="not a valid XML element name"):
         build_product_info_request([ProductQuery("A", custom_fields={"bad name": "x"})], customer_number="1")
-
-
-def _order(**header: object) -> OrderDocument:
-    lines = [
-        OrderLine(
-            "L3",
-            "O1",
-            product_name="Order discount",
-            line_type=1,
-            line_type_name="Discount",
-            discount=OrderLineDiscount("D1", "Spring", "Campaign", "Percentage", "10"),
-        ),
-        OrderLine(
-            "L1",
-            "O1",
-            product_id="1896-S",
-            product_number="1896-S",
-            product_name="Chair & table",
-            product_identifier="1896-S..LANG1",
-            quantity=2,
-            unit_id="PCS",
-            price_without_vat=Decimal("200"),
-            unit_price_without_vat=Decimal("100"),
-            net_price=Decimal("100"),
-            field_values=[OrderLineFieldValue("Engraving", "ABC", name="Engraving text")],
-        ),
-        OrderLine("L2", "O1", product_name="Gift card", line_type=2, is_gift_card_discount=True),
-    ]
-    return OrderDocument(OrderHeader(order_id="O1", **header), lines)  # type: ignore[arg-type]
-
-
-def _columns(item: object) -> list[str]:
-    return [c.get("columnName") for c in item]  # type: ignore[attr-defined]
-
-
-def test_order_request_root_tables_and_every_column_in_emitted_order() -> None:
-    xml = build_order_request(
-        _order(
-            customer_number="C1",
-            order_date=datetime(2024, 5, 6, 7, 8, 9),
-            shipping_fee=Decimal("49.5"),
-            price_total=Decimal("299.999"),
-            custom_fields={"MyOrderField": "x"},
-        ),
-        create=False,
-    )
-    assert xml.startswith(DECLARATION)
-    root = parse_xml(xml)
-    assert root.tag == "tables"
-    assert list(root.attrib.items()) == [
-        ("source", "LiveIntegration"),
-        ("submitType", "LiveOrderOrCart"),
-        ("referenceName", "OrdersPut"),
-    ]
-    assert [(t.tag, t.get("tableName")) for t in root] == [
-        ("table", "EcomOrders"),
-        ("table", "EcomOrderLines"),
-    ]
-    (order_item,) = root[0]
-    assert (order_item.tag, order_item.get("table")) == ("item", "EcomOrders")
-    assert _columns(order_item) == (
-        ORDER_CUSTOMER_COLUMNS
-        + ORDER_DELIVERY_COLUMNS
-        + ORDER_MIDDLE_COLUMNS
-        + SHOP_SHIPPING_COLUMNS
-        + ORDER_TAIL_COLUMNS
-        + ["MyOrderField"]
-    )
-    values = {c.get("columnName"): c for c in order_item}
-    assert values["CreateOrder"].text == "False"
-    assert values["OrderDate"].text == "2024-05-06T07:08:09"
-    assert values["OrderShippingFee"].text == "49.5"
-    assert values["OrderPriceTotal"].text == "300"
-    assert values["ErpControlsDiscount"].text == "False"
-    informational = [c.get("columnName") for c in order_item if c.get("isInformationalOnly") == "True"]
-    assert informational == ["OrderPaymentMethodName", "OrderShippingMethodName", "OrderStateName"]
-    assert values["MyOrderField"].get("isCustomField") == "True"
-    assert all(c.tag == "column" for c in order_item)
-    assert b"CDATA" not in xml
-
-
-def test_order_lines_product_lines_first_with_nested_field_values() -> None:
-    root = parse_xml(build_order_request(_order(), create=True, submit_type="ScheduledTask"))
-    assert root.get("submitType") == "ScheduledTask"
-    product, gift, discount = root[1]
-    assert [item.get("table") for item in root[1]] == ["EcomOrderLines"] * 3
-    assert _columns(product) == LINE_COLUMNS
-    assert _columns(gift) == [c for c in LINE_COLUMNS if c != "NetPrice"]  # absent for gift-card lines
-    assert _columns(discount) == LINE_COLUMNS + DISCOUNT_COLUMNS
-    values = {c.get("columnName"): c for c in product}
-    assert values["OrderLineProductName"].text == "Chair & table"
-    assert values["OrderLineQuantity"].text == "2"
-    assert values["OrderLineType"].text == "0"
-    assert values["OrderLineBom"].text == "False"
-    assert values["OrderLineIsGiftCardDiscount"].get("isCustomField") == "True"
-    (collection,) = values["OrderLineFieldValues"]
-    assert collection.tag == "OrderLineFieldValueCollection"
-    (entry,) = collection
-    assert entry.tag == "OrderLineFieldValue"
-    assert [(e.tag, e.text) for e in entry] == [("OrderLineFieldSystemName", "Engraving"), ("Value", "ABC")]
-    discount_values = {c.get("columnName"): c.text for c in discount}
-    assert discount_values["OrderLineDiscountType"] == "Percentage"
-
-
-def test_create_flag_and_delivery_address_id_only_when_creating() -> None:
-    calc = parse_xml(build_order_request(_order(delivery_address_id="ADDR-1"), create=False))
-    create = parse_xml(build_order_request(_order(delivery_address_id="ADDR-1"), create=True))
-    assert "OrderDeliveryAddressId" not in _columns(calc[0][0])
-    create_columns = _columns(create[0][0])
-    assert create_columns.index("OrderDeliveryAddressId") == create_columns.index("OrderDeliveryCompany") + 1
-    assert {c.get("columnName"): c.text for c in create[0][0]}["CreateOrder"] == "True"
-
-
-def test_erp_controlled_shipping_sends_three_empty_columns() -> None:
-    root = parse_xml(
-        build_order_request(_order(erp_controls_shipping=True, shipping_fee=Decimal(5)), create=False)
-    )
-    columns = _columns(root[0][0])
-    start = columns.index("OrderReference") + 1
-    assert columns[start : start + 4] == [
-        "OrderShippingMethodName",
-        "OrderShippingMethodId",
-        "OrderShippingFee",
-        "OrderPriceTotal",
-    ]
-    values = {c.get("columnName"): c.text for c in root[0][0]}
-    assert values["OrderShippingFee"] is None
-
-
-def test_optional_order_line_fields_table() -> None:
-    order = _order()
-    with_fields = OrderDocument(order.header, order.lines, include_line_fields_table=True)
-    root = parse_xml(build_order_request(with_fields, create=False))
-    assert [t.get("tableName") for t in root] == ["EcomOrders", "EcomOrderLines", "EcomOrderLineFields"]
-    (item,) = root[2]
-    assert [(c.get("columnName"), c.text) for c in item] == [
-        ("OrderLineFieldOrderLineId", "L1"),
-        ("OrderLineFieldName", "Engraving text"),
-        ("OrderLineFieldValue", "ABC"),
-        ("OrderLineFieldSystemName", "Engraving"),
-    ]
-
-
-def test_unknown_submit_type_and_clashing_custom_field_are_refused() -> None:
-    with pytest.raises(ProtocolError, match="submitType"):
-        build_order_request(_order(), create=True, submit_type="Whenever")
-    with pytest.raises(ProtocolError, match="clashes"):
-        build_order_request(_order(custom_fields={"OrderId": "x"}), create=True)
 
 
 def test_get_list_with_and_without_optional_attributes() -> None:

@@ -29,6 +29,7 @@ from erpbridge.live.order_documents import OrderDocumentPolicy, build_order_xml,
 from erpbridge.live.orders import fingerprint
 from erpbridge.live.ports import LiveErp
 from erpbridge.live.prices import PriceService
+from erpbridge.live.shop_discounts import vat_of, with_shop_discounts
 
 log = logging.getLogger("erpbridge.live.baskets")
 
@@ -95,7 +96,8 @@ class BasketService:
         return response
 
     def _fallback(self, request: BasketRequest) -> BasketResponse:
-        """Totals from cached/shop prices; shop discounts and shop shipping applied, nothing else."""
+        """Totals from cached/shop prices; shop discounts and shop shipping applied, nothing else
+        (the shop's discounts as on the ERP's answer, :mod:`erpbridge.live.shop_discounts`)."""
         prices = self._prices.get_prices(
             PriceRequest(
                 customer_number=request.customer_number,
@@ -139,46 +141,30 @@ class BasketService:
                     price_with_vat=price_with_vat,
                 )
             )
-        discount = Decimal(0)
-        if not request.erp_controls_discount:
-            for shop_discount in request.discounts:
-                discount += shop_discount.amount
-                lines.append(
-                    PricedLine(
-                        line_type="product_discount" if shop_discount.product_id else "discount",
-                        product_id=shop_discount.product_id,
-                        name=shop_discount.name,
-                        quantity=Decimal(1),
-                        price=-shop_discount.amount,
-                    )
-                )
         shipping_fee: Decimal | None = None
         shipping_without_vat = Decimal(0)
         if not request.erp_controls_shipping and request.shipping is not None:
             shipping_fee = request.shipping.fee
             shipping_without_vat = request.shipping.fee_without_vat or shipping_fee or Decimal(0)
-        total = None if subtotal is None else subtotal - discount + shipping_without_vat
-        total_with_vat = None
-        if subtotal_with_vat is not None and subtotal is not None and subtotal:
-            # VAT rate of the lines applied to the discount, so the with-VAT total stays consistent.
-            ratio = subtotal_with_vat / subtotal
-            total_with_vat = subtotal_with_vat - discount * ratio + (shipping_fee or 0)
-        elif subtotal_with_vat is not None:
-            total_with_vat = subtotal_with_vat + (shipping_fee or 0)
+        total = None if subtotal is None else subtotal + shipping_without_vat
+        total_with_vat = None if subtotal_with_vat is None else subtotal_with_vat + (shipping_fee or 0)
+        totals = Totals(
+            subtotal=subtotal,
+            subtotal_with_vat=subtotal_with_vat,
+            shipping_fee=shipping_fee,
+            discount=None if request.erp_controls_discount else Decimal(0),
+            vat=vat_of(total, total_with_vat),
+            total=total,
+            total_with_vat=total_with_vat,
+        )
+        if not request.erp_controls_discount:
+            lines, totals = with_shop_discounts(lines, totals, request.discounts)
         return BasketResponse(
             source=PriceSource.FALLBACK,
             as_of=min((item.as_of for item in prices.items), default=self._now()),
             currency=request.currency,
             lines=lines,
-            totals=Totals(
-                subtotal=subtotal,
-                subtotal_with_vat=subtotal_with_vat,
-                shipping_fee=shipping_fee,
-                discount=discount if not request.erp_controls_discount else None,
-                vat=None if total is None or total_with_vat is None else total_with_vat - total,
-                total=total,
-                total_with_vat=total_with_vat,
-            ),
+            totals=totals,
             discounts_by="erp" if request.erp_controls_discount else "shop",
             shipping_by="erp" if request.erp_controls_shipping else "shop",
             message="ERP unavailable: totals computed by erpbridge from cached or shop prices, without ERP "

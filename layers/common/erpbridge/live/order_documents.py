@@ -16,7 +16,26 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from erpbridge.live.models import BasketRequest, OrderRequest, PricedLine, Totals
+from erpbridge.live.models import (
+    Address,
+    BasketRequest,
+    OrderRequest,
+    PricedLine,
+    Shipping,
+    ShopDiscount,
+    Totals,
+)
+from erpbridge.live.shop_discounts import vat_of, with_shop_discounts
+from erpbridge.protocol.order_request import (
+    OrderDocument,
+    OrderHeader,
+    OrderLine,
+    OrderLineDiscount,
+    OrderLineType,
+    SubmitType,
+    build_order_request,
+)
+from erpbridge.protocol.request_builders import identifier_of
 
 if TYPE_CHECKING:
     from erpbridge.protocol.response_parsers import OrderResult
@@ -31,124 +50,125 @@ class OrderDocumentPolicy:
     unit_prices: bool = True
 
 
+def order_document(
+    request: BasketRequest,
+    order_id: str,
+    *,
+    policy: OrderDocumentPolicy,
+    order_date: datetime | None = None,
+) -> OrderDocument:
+    """The storefront's basket or order as the protocol's :class:`OrderDocument`.
+
+    The customer number (the anonymous key without one) is also the external user id; the
+    currency is empty when it is the ERP's local currency; the delivery address defaults to the
+    billing address, its name to the billing name. Lines are numbered ``<order id>-<n>``: the
+    products, then the shop's discounts when the shop controls them (as ``Amount`` discounts).
+    """
+    customer = request.customer_number or policy.anonymous_user_key
+    order = request if isinstance(request, OrderRequest) else None
+    billing = order.billing_address if order else Address()
+    delivery = (order.delivery_address or billing) if order else Address()
+    header = OrderHeader(
+        order_id=order_id,
+        customer_access_user_external_id=customer,
+        customer_number=customer,
+        customer_name=billing.name,
+        customer_address=billing.address,
+        customer_address2=billing.address2,
+        customer_city=billing.city,
+        customer_state=billing.state,
+        customer_zip=billing.zip,
+        customer_country_code=billing.country_code,
+        customer_email=billing.email,
+        customer_phone=billing.phone,
+        customer_company=billing.company,
+        customer_comment=order.comment if order else "",
+        delivery_name=delivery.name or billing.name,
+        delivery_address=delivery.address,
+        delivery_address2=delivery.address2,
+        delivery_city=delivery.city,
+        delivery_state=delivery.state,
+        delivery_zip=delivery.zip,
+        delivery_country_code=delivery.country_code,
+        delivery_email=delivery.email,
+        delivery_phone=delivery.phone,
+        delivery_company=delivery.company,
+        currency_code="" if request.currency == (policy.local_currency or "") else request.currency,
+        order_date=(order_date or datetime.now(UTC)).replace(tzinfo=None, microsecond=0),
+        payment_method_name=order.payment_method if order else "",
+        reference=order.reference if order else "",
+        voucher_code=request.voucher_code,
+        erp_controls_discount=request.erp_controls_discount,
+        **_shipping_columns(request.shipping if not request.erp_controls_shipping else None, policy),
+    )
+    lines = [
+        OrderLine(
+            f"{order_id}-{number}",
+            order_id,
+            product_id=line.product_id,
+            product_variant_id=line.variant_id,
+            product_number=line.product_id,
+            product_name=line.name,
+            product_identifier=identifier_of(
+                line.product_id, line.variant_id, request.language, line.unit, policy.unit_prices
+            ),
+            quantity=line.quantity,
+            unit_id=line.unit,
+        )
+        for number, line in enumerate(request.lines, start=1)
+    ]
+    if not request.erp_controls_discount:
+        lines += [
+            _discount_line(f"{order_id}-{number}", order_id, discount)
+            for number, discount in enumerate(request.discounts, start=len(lines) + 1)
+        ]
+    return OrderDocument(header, lines)
+
+
+def _shipping_columns(shipping: Shipping | None, policy: OrderDocumentPolicy) -> dict[str, Any]:
+    """The header's shipping fields: the shop's method and fee, or none (the ERP charges)."""
+    if shipping is None:
+        return {"erp_controls_shipping": True}
+    fee = shipping.fee if shipping.fee is not None else Decimal(0)
+    return {
+        "erp_controls_shipping": False,
+        "shipping_method_name": shipping.method_name,
+        "shipping_method_id": shipping.method_id,
+        "shipping_fee": fee,
+        "shipping_fee_without_vat": shipping.fee_without_vat if shipping.fee_without_vat is not None else fee,
+        "shipping_item_type": policy.shipping_item_type,
+        "shipping_item_key": policy.shipping_item_key,
+    }
+
+
+def _discount_line(line_id: str, order_id: str, discount: ShopDiscount) -> OrderLine:
+    product_discount = bool(discount.product_id)
+    return OrderLine(
+        line_id,
+        order_id,
+        product_id=discount.product_id,
+        product_number=discount.product_id,
+        product_name=discount.name,
+        price_without_vat=-discount.amount,
+        unit_price_without_vat=-discount.amount,
+        line_type=OrderLineType.PRODUCT_DISCOUNT if product_discount else OrderLineType.DISCOUNT,
+        line_type_name="ProductDiscount" if product_discount else "Discount",
+        discount=OrderLineDiscount(name=discount.name, discount_type="Amount", value=discount.amount),
+    )
+
+
 def build_order_xml(
     request: BasketRequest,
     order_id: str,
     *,
     create: bool,
-    submit_type: str = "LiveOrderOrCart",
+    submit_type: str = SubmitType.LIVE_ORDER_OR_CART,
     policy: OrderDocumentPolicy,
     order_date: datetime | None = None,
 ) -> bytes:
-    from erpbridge.protocol.request_builders import identifier_of
-    from erpbridge.protocol.tables import Column, build_tables
-
-    customer = request.customer_number or policy.anonymous_user_key
-    currency = "" if request.currency == (policy.local_currency or "") else request.currency
-    billing = request.billing_address if isinstance(request, OrderRequest) else None
-    delivery = (request.delivery_address or billing) if isinstance(request, OrderRequest) else None
-    shipping = request.shipping
-    header: dict[str, Any] = {
-        "OrderCustomerAccessUserExternalId": customer,
-        "OrderCustomerNumber": customer,
-        "OrderCustomerName": billing.name if billing else "",
-        "OrderCustomerAddress": billing.address if billing else "",
-        "OrderCustomerAddress2": billing.address2 if billing else "",
-        "OrderCustomerCity": billing.city if billing else "",
-        "OrderCustomerState": billing.state if billing else "",
-        "OrderCustomerZip": billing.zip if billing else "",
-        "OrderCustomerCountryCode": billing.country_code if billing else "",
-        "OrderCustomerEmail": billing.email if billing else "",
-        "OrderCustomerPhone": billing.phone if billing else "",
-        "OrderCustomerCompany": billing.company if billing else "",
-        "OrderCustomerComment": request.comment if isinstance(request, OrderRequest) else "",
-        "OrderDeliveryName": (delivery.name or (billing.name if billing else "")) if delivery else "",
-        "OrderDeliveryAddress": delivery.address if delivery else "",
-        "OrderDeliveryAddress2": delivery.address2 if delivery else "",
-        "OrderDeliveryCity": delivery.city if delivery else "",
-        "OrderDeliveryState": delivery.state if delivery else "",
-        "OrderDeliveryZip": delivery.zip if delivery else "",
-        "OrderDeliveryCountryCode": delivery.country_code if delivery else "",
-        "OrderDeliveryEmail": delivery.email if delivery else "",
-        "OrderDeliveryPhone": delivery.phone if delivery else "",
-        "OrderDeliveryCompany": delivery.company if delivery else "",
-        "CreateOrder": create,
-        "OrderId": order_id,
-        "OrderIntegrationOrderId": "",
-        "OrderCurrencyCode": currency,
-        "OrderDate": (order_date or datetime.now(UTC)).replace(tzinfo=None, microsecond=0),
-        "OrderPaymentMethodName": Column(
-            request.payment_method if isinstance(request, OrderRequest) else "", informational=True
-        ),
-        "OrderReference": request.reference if isinstance(request, OrderRequest) else "",
-    }
-    if request.erp_controls_shipping or shipping is None:
-        header["OrderShippingMethodName"] = Column("", informational=True)
-        header["OrderShippingMethodId"] = ""
-        header["OrderShippingFee"] = ""
-    else:
-        header["OrderShippingMethodName"] = Column(shipping.method_name, informational=True)
-        header["OrderShippingMethodId"] = shipping.method_id
-        header["OrderShippingFee"] = shipping.fee if shipping.fee is not None else Decimal(0)
-        header["OrderShippingFeeWithoutVat"] = (
-            shipping.fee_without_vat if shipping.fee_without_vat is not None else shipping.fee or Decimal(0)
-        )
-        header["OrderShippingItemType"] = policy.shipping_item_type
-        header["OrderShippingItemKey"] = policy.shipping_item_key
-    header["OrderVoucherCode"] = request.voucher_code
-    header["ErpControlsDiscount"] = request.erp_controls_discount
-
-    lines: list[dict[str, Any]] = []
-    for number, line in enumerate(request.lines, start=1):
-        lines.append(
-            {
-                "OrderLineId": f"{order_id}-{number}",
-                "OrderLineOrderId": order_id,
-                "OrderLineParentLineId": "",
-                "OrderLineProductId": line.product_id,
-                "OrderLineProductVariantId": line.variant_id,
-                "OrderLineProductNumber": line.product_id,
-                "OrderLineProductName": line.name,
-                "OrderLineProductIdentifier": identifier_of(
-                    line.product_id, line.variant_id, request.language, line.unit, policy.unit_prices
-                ),
-                "OrderLineQuantity": line.quantity,
-                "OrderLineUnitId": line.unit,
-                "OrderLineType": "0",
-                "OrderLineTypeName": "Product",
-                "OrderLineBom": False,
-            }
-        )
-    if not request.erp_controls_discount:
-        for number, discount in enumerate(request.discounts, start=len(lines) + 1):
-            product_discount = bool(discount.product_id)
-            lines.append(
-                {
-                    "OrderLineId": f"{order_id}-{number}",
-                    "OrderLineOrderId": order_id,
-                    "OrderLineParentLineId": "",
-                    "OrderLineProductId": discount.product_id,
-                    "OrderLineProductNumber": discount.product_id,
-                    "OrderLineProductName": discount.name,
-                    "OrderLineQuantity": Decimal(1),
-                    "OrderLinePriceWithoutVat": -discount.amount,
-                    "OrderLineUnitPriceWithoutVat": -discount.amount,
-                    "OrderLineType": "3" if product_discount else "1",
-                    "OrderLineTypeName": "ProductDiscount" if product_discount else "Discount",
-                    "OrderLineBom": False,
-                    "OrderLineDiscountName": discount.name,
-                    "OrderLineDiscountType": "Amount",
-                    "OrderLineDiscountValue": discount.amount,
-                }
-            )
-    return build_tables(
-        {"EcomOrders": [header], "EcomOrderLines": lines},
-        root_attributes={
-            "source": "LiveIntegration",
-            "submitType": submit_type,
-            "referenceName": "OrdersPut",
-        },
-    )
+    """The calculate (``create=False``) or create request of a basket or order."""
+    document = order_document(request, order_id, policy=policy, order_date=order_date)
+    return build_order_request(document, create=create, submit_type=submit_type)
 
 
 LINE_TYPE_NAMES: dict[int, Literal["product", "discount", "product_discount", "tax", "fixed"]] = {
@@ -182,7 +202,6 @@ def priced_lines(result: OrderResult) -> list[PricedLine]:
 def totals_of(result: OrderResult) -> Totals:
     total_with_vat = result.total_with_vat
     total = result.total_without_vat
-    vat = total_with_vat - total if total_with_vat is not None and total is not None else None
     return Totals(
         subtotal=result.subtotal_without_vat if result.subtotal_without_vat is not None else total,
         subtotal_with_vat=result.subtotal_with_vat
@@ -190,7 +209,7 @@ def totals_of(result: OrderResult) -> Totals:
         else total_with_vat,
         shipping_fee=result.shipping_fee,
         discount=result.sales_discount,
-        vat=vat,
+        vat=vat_of(total, total_with_vat),
         total=total,
         total_with_vat=total_with_vat,
     )
@@ -199,34 +218,10 @@ def totals_of(result: OrderResult) -> Totals:
 def priced_result(request: BasketRequest, result: OrderResult) -> tuple[list[PricedLine], Totals]:
     """The ERP's lines and totals, with the shop's own discounts applied when the shop controls
     discounts and the ERP did not apply them (Dynamicweb recalculates its discounts after applying
-    the ERP's prices, anchor §6.3). The with-VAT total is reduced at the lines' average VAT rate."""
+    the ERP's prices, anchor §6.3), by :func:`~erpbridge.live.shop_discounts.with_shop_discounts`."""
     lines, totals = priced_lines(result), totals_of(result)
     if request.erp_controls_discount or not request.discounts:
         return lines, totals
     if any(line.line_type in ("discount", "product_discount") for line in lines):
         return lines, totals  # the ERP applied them itself
-    discount = sum((d.amount for d in request.discounts), Decimal(0))
-    lines = lines + [
-        PricedLine(
-            line_type="product_discount" if d.product_id else "discount",
-            product_id=d.product_id,
-            name=d.name,
-            quantity=Decimal(1),
-            price=-d.amount,
-        )
-        for d in request.discounts
-    ]
-    ratio = Decimal(1)
-    if totals.subtotal and totals.subtotal_with_vat:
-        ratio = totals.subtotal_with_vat / totals.subtotal
-    discount_with_vat = (discount * ratio).quantize(Decimal("0.01"))
-    total = None if totals.total is None else totals.total - discount
-    total_with_vat = None if totals.total_with_vat is None else totals.total_with_vat - discount_with_vat
-    return lines, totals.model_copy(
-        update={
-            "discount": (totals.discount or Decimal(0)) + discount,
-            "total": total,
-            "total_with_vat": total_with_vat,
-            "vat": None if total is None or total_with_vat is None else total_with_vat - total,
-        }
-    )
+    return with_shop_discounts(lines, totals, request.discounts)

@@ -4,7 +4,7 @@
 | --- | --- |
 | ping | ``<GetEcomData></GetEcomData>`` (no declaration) |
 | product info | ``GetEcomData`` → ``tables/Products type="filter"`` → ``Product`` per product |
-| calculate / create order | ``tables source="LiveIntegration" submitType=… referenceName="OrdersPut"`` |
+| calculate / create order | ``tables source="LiveIntegration" …`` (:mod:`erpbridge.protocol.order_request`) |
 | customer-center list | ``GetList type customerID requestAmount firstItem …`` |
 | customer-center document | ``GetItem type customerID documentNO`` |
 | document PDF | ``GetPDFForItem type id externalUserID`` |
@@ -28,29 +28,23 @@ from lxml import etree
 
 from erpbridge.errors import ConfigurationError, ProtocolError, XmlError
 from erpbridge.protocol.formats import format_number
-from erpbridge.protocol.tables import REQUEST_DECLARATION, Column, ColumnInput, build_tables, format_value
+from erpbridge.protocol.tables import REQUEST_DECLARATION, Column, ColumnInput, format_value
 from erpbridge.protocol.xmlsafe import parse_xml
 
 __all__ = [
     "DOCUMENT_TYPES",
-    "SUBMIT_TYPES",
     "DocumentType",
-    "OrderDocument",
-    "OrderHeader",
-    "OrderLine",
-    "OrderLineDiscount",
-    "OrderLineFieldValue",
     "ProductQuery",
     "build_batch_request",
     "build_get_item",
     "build_get_list",
     "build_get_pdf",
-    "build_order_request",
     "build_ping",
     "build_product_info_request",
-    "order_columns",
-    "order_line_columns",
+    "element_name",
+    "identifier_of",
     "product_identifier",
+    "text_child",
 ]
 
 PING: Final = b"<GetEcomData></GetEcomData>"
@@ -67,20 +61,6 @@ class DocumentType(StrEnum):
 
 DOCUMENT_TYPES: Final = frozenset(t.value for t in DocumentType)
 
-SUBMIT_TYPES: Final = frozenset(
-    {
-        "LiveOrderOrCart",
-        "ScheduledTask",
-        "ManualSubmit",
-        "DownloadedFromBackEnd",
-        "FromTemplates",
-        "Live",
-        "CaptureTask",
-        "Backend",
-        "WebApi",
-    }
-)
-
 _XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 
 
@@ -96,13 +76,15 @@ def _text(value: ColumnInput) -> str:
     return "" if text is None else text
 
 
-def _child(parent: Any, tag: str, text: str) -> Any:
+def text_child(parent: Any, tag: str, text: str) -> Any:
+    """A ``<tag>text</tag>`` child of ``parent``."""
     element = etree.SubElement(parent, tag)
     element.text = text  # "" is written as <Tag></Tag>, as .NET does
     return element
 
 
-def _element_name(name: str, what: str) -> str:
+def element_name(name: str, what: str) -> str:
+    """``name``, refused (:class:`ProtocolError`) unless it is a valid XML element name."""
     if not _XML_NAME.fullmatch(name) or name.lower().startswith("xml"):
         raise ProtocolError(f"{what} {name!r} is not a valid XML element name")
     return name
@@ -187,15 +169,15 @@ def build_product_info_request(
         products.set("unitPrices", "true")
     for query in queries:
         product = etree.SubElement(products, "Product")
-        _child(product, "ProductId", query.product_id)
-        _child(product, "ProductVariantId", query.variant_id)
-        _child(product, "ProductNumber", query.number if query.number is not None else query.product_id)
-        _child(product, "ProductUnitId", query.unit_id)
-        _child(product, "ProductIdentifier", product_identifier(query, unit_prices=unit_prices))
-        _child(product, "CurrencyCode", currency)
-        _child(product, "Quantity", format_number(query.quantity))
+        text_child(product, "ProductId", query.product_id)
+        text_child(product, "ProductVariantId", query.variant_id)
+        text_child(product, "ProductNumber", query.number if query.number is not None else query.product_id)
+        text_child(product, "ProductUnitId", query.unit_id)
+        text_child(product, "ProductIdentifier", product_identifier(query, unit_prices=unit_prices))
+        text_child(product, "CurrencyCode", currency)
+        text_child(product, "Quantity", format_number(query.quantity))
         for name, value in query.custom_fields.items():
-            custom = _child(product, _element_name(name, "custom product field"), _text(value))
+            custom = text_child(product, element_name(name, "custom product field"), _text(value))
             custom.set("isCustomField", "True")
     return _declared(root, pretty=True)
 
@@ -274,312 +256,6 @@ def _product_info_text(
     return text.encode("utf-8")
 
 
-# --- orders -------------------------------------------------------------------------------------
-
-Money = Decimal | None
-
-
-@dataclass(frozen=True)
-class OrderLineFieldValue:
-    """One order-line field value (``OrderLineFieldValues`` / ``EcomOrderLineFields``)."""
-
-    system_name: str
-    value: str
-    name: str = ""
-
-
-@dataclass(frozen=True)
-class OrderLineDiscount:
-    """Discount columns, sent only when the shop (not the ERP) controls discounts."""
-
-    discount_id: str = ""
-    name: str = ""
-    campaign_name: str = ""
-    discount_type: str = ""  # Amount, Percentage, Product, AmountFromField, Shipping
-    value: str = ""
-
-
-@dataclass(frozen=True)
-class OrderLine:
-    """An ``EcomOrderLines`` item; fields in the order the columns are emitted."""
-
-    line_id: str
-    order_id: str
-    product_id: str = ""
-    parent_line_id: str = ""
-    product_variant_id: str = ""
-    product_number: str = ""
-    product_name: str = ""
-    product_identifier: str = ""
-    quantity: Decimal | int = 1
-    unit_id: str = ""
-    price_without_vat: Money = None
-    unit_price_without_vat: Money = None
-    net_price: Money = None  # the shop's default price; empty for non-product lines
-    line_type: int = 0  # 0 product, 1 order discount, 2 fixed, 3 product discount, 4 tax
-    line_type_name: str = "Product"
-    bom: bool = False
-    bom_item_id: str = ""
-    gift_card_code: str = ""
-    is_gift_card_discount: bool = False  # NetPrice is left out for gift-card lines
-    field_values: Sequence[OrderLineFieldValue] = ()
-    discount: OrderLineDiscount | None = None
-
-    @property
-    def is_discount(self) -> bool:
-        return self.line_type in (1, 3)
-
-
-@dataclass(frozen=True)
-class OrderHeader:
-    """An ``EcomOrders`` item; fields grouped and ordered as the reference emits the columns."""
-
-    order_id: str
-    customer_access_user_external_id: str = ""
-    customer_number: str = ""
-    customer_name: str = ""
-    customer_address: str = ""
-    customer_address2: str = ""
-    customer_city: str = ""
-    customer_state: str = ""
-    customer_zip: str = ""
-    customer_country_code: str = ""
-    customer_email: str = ""
-    customer_phone: str = ""
-    customer_fax: str = ""
-    customer_company: str = ""
-    customer_comment: str = ""
-    customer_first_name: str = ""
-    customer_surname: str = ""
-    customer_ref_id: str = ""
-    delivery_name: str = ""
-    delivery_address: str = ""
-    delivery_address2: str = ""
-    delivery_city: str = ""
-    delivery_state: str = ""
-    delivery_zip: str = ""
-    delivery_country_code: str = ""
-    delivery_email: str = ""
-    delivery_phone: str = ""
-    delivery_fax: str = ""
-    delivery_company: str = ""
-    delivery_address_id: str | None = None  # sent only when creating and an address is chosen
-    auto_id: str = ""
-    integration_order_id: str = ""
-    currency_code: str = ""
-    order_date: datetime | None = None
-    payment_method_name: str = ""
-    payment_method_id: str = ""
-    payment_method_code: str = ""
-    payment_method_terms_code: str = ""
-    shipping_date: datetime | None = None
-    reference: str = ""
-    erp_controls_shipping: bool = False
-    shipping_method_name: str = ""
-    shipping_method_id: str = ""
-    shipping_fee: Money = None  # with VAT
-    shipping_fee_without_vat: Money = None
-    shipping_item_type: str = "ItemCharge"
-    shipping_item_key: str = "DW-SHIP"
-    shipping_code: str = ""
-    shipping_agent_code: str = ""
-    shipping_agent_service_code: str = ""
-    price_total: Money = None  # with VAT
-    capture_amount: Money = None
-    voucher_code: str = ""
-    transaction_id: str = ""
-    state_id: str = ""
-    state_name: str = ""
-    erp_controls_discount: bool = False
-    vat_country_code: str = ""
-    vat_posting_group: str = ""
-    custom_fields: Mapping[str, str | Decimal | int | float | bool | datetime | date | None] = field(
-        default_factory=dict
-    )
-
-
-@dataclass(frozen=True)
-class OrderDocument:
-    """A cart or order as sent for calculation or creation."""
-
-    header: OrderHeader
-    lines: Sequence[OrderLine] = ()
-    include_line_fields_table: bool = False  # the optional EcomOrderLineFields table
-
-
-def _blank(value: ColumnInput) -> ColumnInput:
-    """Order requests write an unknown value as empty text (the reference never sends isNull)."""
-    return "" if value is None else value
-
-
-def order_columns(header: OrderHeader, *, create: bool) -> dict[str, ColumnInput]:
-    """The ``EcomOrders`` columns in emitted order (live-integration-anchor §3.3)."""
-    h = header
-    columns: dict[str, ColumnInput] = {
-        "OrderCustomerAccessUserExternalId": h.customer_access_user_external_id,
-        "OrderCustomerNumber": h.customer_number,
-        "OrderCustomerName": h.customer_name,
-        "OrderCustomerAddress": h.customer_address,
-        "OrderCustomerAddress2": h.customer_address2,
-        "OrderCustomerCity": h.customer_city,
-        "OrderCustomerState": h.customer_state,
-        "OrderCustomerZip": h.customer_zip,
-        "OrderCustomerCountryCode": h.customer_country_code,
-        "OrderCustomerEmail": h.customer_email,
-        "OrderCustomerPhone": h.customer_phone,
-        "OrderCustomerFax": h.customer_fax,
-        "OrderCustomerCompany": h.customer_company,
-        "OrderCustomerComment": h.customer_comment,
-        "OrderCustomerFirstName": h.customer_first_name,
-        "OrderCustomerSurname": h.customer_surname,
-        "OrderCustomerRefId": h.customer_ref_id,
-        "OrderDeliveryName": h.delivery_name,
-        "OrderDeliveryAddress": h.delivery_address,
-        "OrderDeliveryAddress2": h.delivery_address2,
-        "OrderDeliveryCity": h.delivery_city,
-        "OrderDeliveryState": h.delivery_state,
-        "OrderDeliveryZip": h.delivery_zip,
-        "OrderDeliveryCountryCode": h.delivery_country_code,
-        "OrderDeliveryEmail": h.delivery_email,
-        "OrderDeliveryPhone": h.delivery_phone,
-        "OrderDeliveryFax": h.delivery_fax,
-        "OrderDeliveryCompany": h.delivery_company,
-    }
-    if create and h.delivery_address_id:
-        columns["OrderDeliveryAddressId"] = h.delivery_address_id
-    columns |= {
-        "CreateOrder": create,
-        "OrderId": h.order_id,
-        "OrderAutoId": h.auto_id,
-        "OrderIntegrationOrderId": h.integration_order_id,
-        "OrderCurrencyCode": h.currency_code,
-        "OrderDate": _blank(h.order_date),
-        "OrderPaymentMethodName": Column(h.payment_method_name, informational=True),
-        "OrderPaymentMethodId": h.payment_method_id,
-        "OrderPaymentMethodCode": h.payment_method_code,
-        "OrderPaymentMethodTermsCode": h.payment_method_terms_code,
-        "OrderShippingDate": _blank(h.shipping_date),
-        "OrderReference": h.reference,
-    }
-    if h.erp_controls_shipping:
-        columns |= {
-            "OrderShippingMethodName": Column("", informational=True),
-            "OrderShippingMethodId": "",
-            "OrderShippingFee": "",
-        }
-    else:
-        columns |= {
-            "OrderShippingMethodName": Column(h.shipping_method_name, informational=True),
-            "OrderShippingMethodId": h.shipping_method_id,
-            "OrderShippingFee": _blank(h.shipping_fee),
-            "OrderShippingFeeWithoutVat": _blank(h.shipping_fee_without_vat),
-            "OrderShippingItemType": h.shipping_item_type,
-            "OrderShippingItemKey": h.shipping_item_key,
-            "OrderShippingCode": h.shipping_code,
-            "OrderShippingAgentCode": h.shipping_agent_code,
-            "OrderShippingAgentServiceCode": h.shipping_agent_service_code,
-        }
-    columns |= {
-        "OrderPriceTotal": _blank(h.price_total),
-        "OrderCaptureAmount": _blank(h.capture_amount),
-        "OrderVoucherCode": h.voucher_code,
-        "OrderTransactionId": h.transaction_id,
-        "OrderStateId": h.state_id,
-        "OrderStateName": Column(h.state_name, informational=True),
-        "ErpControlsDiscount": h.erp_controls_discount,
-        "VatCountryCode": h.vat_country_code,
-        "VatPostingGroup": h.vat_posting_group,
-    }
-    for name, value in h.custom_fields.items():
-        if name in columns:
-            raise ProtocolError(f"custom order field {name!r} clashes with a standard EcomOrders column")
-        columns[_element_name(name, "custom order field")] = Column(_blank(value), custom=True)
-    return columns
-
-
-def _field_values_element(values: Sequence[OrderLineFieldValue]) -> Any:
-    collection = etree.Element("OrderLineFieldValueCollection")
-    for value in values:
-        entry = etree.SubElement(collection, "OrderLineFieldValue")
-        _child(entry, "OrderLineFieldSystemName", value.system_name)
-        _child(entry, "Value", value.value)
-    return collection
-
-
-def order_line_columns(line: OrderLine) -> dict[str, ColumnInput]:
-    """The ``EcomOrderLines`` columns of one line in emitted order."""
-    columns: dict[str, ColumnInput] = {
-        "OrderLineId": line.line_id,
-        "OrderLineOrderId": line.order_id,
-        "OrderLineParentLineId": line.parent_line_id,
-        "OrderLineProductId": line.product_id,
-        "OrderLineProductVariantId": line.product_variant_id,
-        "OrderLineProductNumber": line.product_number,
-        "OrderLineProductName": line.product_name,
-        "OrderLineProductIdentifier": line.product_identifier,
-        "OrderLineQuantity": line.quantity,
-        "OrderLineUnitId": line.unit_id,
-        "OrderLinePriceWithoutVat": _blank(line.price_without_vat),
-        "OrderLineUnitPriceWithoutVat": _blank(line.unit_price_without_vat),
-    }
-    if not line.is_gift_card_discount:
-        columns["NetPrice"] = _blank(line.net_price)
-    columns |= {
-        "OrderLineType": str(line.line_type),
-        "OrderLineTypeName": line.line_type_name,
-        "OrderLineBom": line.bom,
-        "OrderLineBomItemId": line.bom_item_id,
-        "OrderLineGiftCardCode": line.gift_card_code,
-        "OrderLineIsGiftCardDiscount": Column(line.is_gift_card_discount, custom=True),
-        "OrderLineFieldValues": Column(_field_values_element(line.field_values)),
-    }
-    if line.discount is not None:
-        columns |= {
-            "OrderLineDiscountId": line.discount.discount_id,
-            "OrderLineDiscountName": line.discount.name,
-            "OrderLineCampaignName": line.discount.campaign_name,
-            "OrderLineDiscountType": line.discount.discount_type,
-            "OrderLineDiscountValue": line.discount.value,
-        }
-    return columns
-
-
-def build_order_request(order: OrderDocument, *, create: bool, submit_type: str = "LiveOrderOrCart") -> bytes:
-    """The calculate (``create=False``) or create (``create=True``) request: ``CreateOrder`` False/True.
-
-    Non-discount lines come first, then discount lines (order and product discounts), as the
-    reference sends them; within each group the given order is kept (BOM parts after parents).
-    """
-    if submit_type not in SUBMIT_TYPES:
-        raise ProtocolError(f"unknown submitType {submit_type!r}; one of {sorted(SUBMIT_TYPES)}")
-    ordered = [line for line in order.lines if not line.is_discount] + [
-        line for line in order.lines if line.is_discount
-    ]
-    tables: dict[str, list[dict[str, ColumnInput]]] = {
-        "EcomOrders": [order_columns(order.header, create=create)],
-        "EcomOrderLines": [order_line_columns(line) for line in ordered],
-    }
-    if order.include_line_fields_table:
-        tables["EcomOrderLineFields"] = [
-            {
-                "OrderLineFieldOrderLineId": line.line_id,
-                "OrderLineFieldName": value.name,
-                "OrderLineFieldValue": value.value,
-                "OrderLineFieldSystemName": value.system_name,
-            }
-            for line in ordered
-            for value in line.field_values
-        ]
-    return build_tables(
-        tables,
-        root_attributes={
-            "source": "LiveIntegration",
-            "submitType": submit_type,
-            "referenceName": "OrdersPut",
-        },
-    )
-
-
 # --- customer center ----------------------------------------------------------------------------
 
 
@@ -623,7 +299,7 @@ def build_get_list(
     for name, value in (extra_attributes or {}).items():
         if name in root.attrib:
             raise ProtocolError(f"extra GetList attribute {name!r} clashes with a standard one")
-        root.set(_element_name(name, "GetList attribute"), value)
+        root.set(element_name(name, "GetList attribute"), value)
     return _declared(root, pretty=False)
 
 
