@@ -6,6 +6,8 @@ import base64
 import binascii
 import json
 import logging
+from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Response
@@ -91,67 +93,125 @@ def method_not_allowed(app: Any, method: str, path: str) -> live.MethodNotAllowe
     return live.MethodNotAllowedError(method.upper(), tuple(allowed)) if allowed else None
 
 
+@dataclass(frozen=True)
+class HttpAnswer:
+    """How one error class is answered: status, error code, and the message when it is fixed
+    (None = the error's own text, for errors whose text is written for the caller)."""
+
+    status: HTTPStatus
+    error: str
+    message: str | None = None
+    retry_after_s: float | None = None
+    log_level: int | None = None  # logged (without the exception's text for 5xx) at this level
+
+
+_BAD_ANSWER = HttpAnswer(
+    HTTPStatus.BAD_GATEWAY,
+    "erp_bad_response",
+    "the ERP's answer could not be used",
+    log_level=logging.WARNING,
+)
+_INTERNAL = HttpAnswer(
+    HTTPStatus.INTERNAL_SERVER_ERROR, "internal", "internal error", log_level=logging.CRITICAL
+)
+
+# The one table: an error is answered by the entry of the first class in its MRO found here.
+STATUS: dict[type[errors.ErpBridgeError], HttpAnswer] = {
+    errors.ErpBridgeError: _INTERNAL,
+    # the request: fix it and send again
+    live.BadRequestError: HttpAnswer(HTTPStatus.BAD_REQUEST, "bad_request"),
+    live.UnsupportedMediaTypeError: HttpAnswer(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+    live.MethodNotAllowedError: HttpAnswer(HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed"),
+    live.InvalidRequestError: HttpAnswer(
+        HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "the request is invalid"
+    ),
+    live.UnauthorizedError: HttpAnswer(HTTPStatus.UNAUTHORIZED, "unauthorized"),
+    live.ForbiddenError: HttpAnswer(HTTPStatus.FORBIDDEN, "forbidden"),
+    live.NotFoundError: HttpAnswer(HTTPStatus.NOT_FOUND, "not_found"),
+    live.ConflictError: HttpAnswer(HTTPStatus.CONFLICT, "conflict"),
+    live.LiveApiError: _INTERNAL,
+    # retry later (Retry-After)
+    live.TokenKeysUnavailableError: HttpAnswer(
+        HTTPStatus.SERVICE_UNAVAILABLE, "token_keys_unavailable", retry_after_s=30.0, log_level=logging.ERROR
+    ),
+    errors.ErpBusyError: HttpAnswer(
+        HTTPStatus.SERVICE_UNAVAILABLE, "erp_busy", "the ERP is busy; try again later", retry_after_s=5.0
+    ),
+    errors.ErpUnavailableError: HttpAnswer(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        "erp_unavailable",
+        "the ERP cannot be reached right now",
+        retry_after_s=30.0,
+    ),
+    errors.ShopDatabaseError: HttpAnswer(
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        "database_unavailable",
+        "the shop database is unavailable",
+        retry_after_s=5.0,
+        log_level=logging.ERROR,
+    ),
+    # the ERP did not answer in time: for an order, its outcome is resolved before any re-send
+    errors.ErpTimeoutError: HttpAnswer(
+        HTTPStatus.GATEWAY_TIMEOUT, "erp_timeout", "the ERP did not answer in time"
+    ),
+    errors.ErpOutcomeUnknownError: HttpAnswer(
+        HTTPStatus.GATEWAY_TIMEOUT, "erp_timeout", "the ERP did not answer in time"
+    ),
+    # the ERP failed or answered nonsense: operators look
+    errors.ErpAuthError: HttpAnswer(
+        HTTPStatus.BAD_GATEWAY,
+        "erp_auth",
+        "the ERP rejected erpbridge's credentials; operators were alerted",
+        log_level=logging.ERROR,
+    ),
+    errors.ErpFaultError: HttpAnswer(
+        HTTPStatus.BAD_GATEWAY, "erp_fault", "the ERP failed to process the request"
+    ),
+    errors.ErpError: _BAD_ANSWER,
+    errors.XmlError: _BAD_ANSWER,
+    errors.ProtocolError: _BAD_ANSWER,
+    # erpbridge itself is wrong: operators fix it
+    errors.ConfigurationError: HttpAnswer(
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+        "configuration",
+        "erpbridge is misconfigured; operators were alerted",
+        log_level=logging.ERROR,
+    ),
+    errors.ImportRejectedError: _INTERNAL,
+    errors.ImportLockedError: _INTERNAL,
+}
+
+
+def answer_for(error_class: type[BaseException]) -> HttpAnswer:
+    """The entry of the most specific class of ``error_class``'s MRO in :data:`STATUS`."""
+    for cls in error_class.__mro__:
+        found = STATUS.get(cls)  # type: ignore[call-overload]
+        if found is not None:
+            return found
+    return _INTERNAL
+
+
 def map_error(error: Exception) -> Response[Any]:
-    """The HTTP answer for any error a route raised."""
+    """The HTTP answer for any error a route raised (5xx bodies never echo the exception's text)."""
+    entry = answer_for(type(error))
+    if entry.log_level == logging.CRITICAL or not isinstance(error, errors.ErpBridgeError):
+        log.exception("unexpected error", exc_info=error)
+    elif entry.log_level is not None:
+        name = type(error).__name__
+        log.log(entry.log_level, "%s answered %d %s: %s", name, entry.status, entry.error, error)
+    message = str(error) if entry.message is None else entry.message
+    retry_after_s = entry.retry_after_s
+    detail: list[dict[str, str]] | None = None
+    headers: dict[str, str] | None = None
     match error:
-        case live.BadRequestError():
-            return error_response(400, "bad_request", str(error))
-        case live.UnsupportedMediaTypeError():
-            return error_response(415, "unsupported_media_type", str(error))
         case live.MethodNotAllowedError():
-            return error_response(
-                405, "method_not_allowed", str(error), headers={"Allow": ", ".join(error.allowed)}
-            )
+            headers = {"Allow": ", ".join(error.allowed)}
         case live.InvalidRequestError():
             detail = [{"field": error.field, "reason": error.reason}]
-            return error_response(422, "validation_error", "the request is invalid", detail=detail)
-        case live.UnauthorizedError():
-            return error_response(401, "unauthorized", str(error))
-        case live.ForbiddenError():
-            return error_response(403, "forbidden", str(error))
-        case live.NotFoundError():
-            return error_response(404, "not_found", str(error))
-        case live.ConflictError():
-            return error_response(409, "conflict", str(error))
-        case live.TokenKeysUnavailableError():
-            log.error("JWKS unreachable")
-            return error_response(503, "token_keys_unavailable", str(error), retry_after_s=30.0)
         case errors.ErpBusyError():
-            return error_response(
-                503, "erp_busy", "the ERP is busy; try again later", retry_after_s=error.retry_after_s or 5.0
-            )
-        case errors.ErpUnavailableError():
-            return error_response(
-                503, "erp_unavailable", "the ERP cannot be reached right now", retry_after_s=30.0
-            )
-        case errors.ErpTimeoutError():
-            return error_response(504, "erp_timeout", "the ERP did not answer in time")
-        case errors.ErpAuthError():
-            log.error("the ERP rejected erpbridge's credentials")
-            return error_response(
-                502, "erp_auth", "the ERP rejected erpbridge's credentials; operators were alerted"
-            )
-        case errors.ErpFaultError():
-            message = "the ERP failed to process the request"
-            if error.erp_message:
-                message += f": {error.erp_message[:300]}"
-            return error_response(502, "erp_fault", message)
-        case errors.ErpError() | errors.XmlError() | errors.ProtocolError():
-            log.warning("unusable ERP answer: %s", type(error).__name__)
-            return error_response(502, "erp_bad_response", "the ERP's answer could not be used")
-        case errors.ShopDatabaseError():
-            log.error("shop database error: %s", type(error).__name__)
-            return error_response(
-                503, "database_unavailable", "the shop database is unavailable", retry_after_s=5.0
-            )
-        case errors.ConfigurationError():
-            log.error("configuration error: %s", error)
-            return error_response(500, "configuration", "erpbridge is misconfigured; operators were alerted")
-    if type(error).__module__.startswith(("sqlalchemy", "psycopg", "sqlite3")):
-        # Nothing was answered yet; an order's idempotency claim was released, so a retry is safe.
-        log.exception("shop database error", exc_info=error)
-        return error_response(
-            503, "database_unavailable", "the shop database is unavailable", retry_after_s=5.0
-        )
-    log.exception("unexpected error", exc_info=error)
-    return error_response(500, "internal", "internal error")
+            retry_after_s = error.retry_after_s or retry_after_s
+        case errors.ErpFaultError() if error.erp_message:
+            message += f": {error.erp_message[:300]}"
+    return error_response(
+        entry.status, entry.error, message, detail=detail, retry_after_s=retry_after_s, headers=headers
+    )

@@ -1,6 +1,6 @@
 """Errors the database driver raises on its own cursor (PostgreSQL's COPY stage) keep their
 meaning: a value the database refuses is a ``ShopDatabaseError`` (bad input: the file goes to
-``failed/``), a connection lost mid-write stays "unreachable" (the import is retried)."""
+``failed/``), a connection lost mid-write is a ``DatabaseUnavailableError`` (the import is retried)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from erpbridge.adapters.sql.shop_importer import ShopDbImporter, _unreachable
-from erpbridge.errors import ShopDatabaseError
+from erpbridge.adapters.sql.shop_importer import ShopDbImporter
+from erpbridge.errors import DatabaseUnavailableError, ShopDatabaseError
 from erpbridge.protocol.tables import build_tables
 from erpbridge.shopdb import dispose_engines, engine_for, upgrade
 from erpbridge.shopdb.dialects import SqlShopDatabase
@@ -53,7 +53,7 @@ def test_a_value_the_database_refuses_in_copy_is_a_typed_error(url: str, as_line
             stage.write([(1, "P1", Decimal(TOO_BIG))])
         stage.merge(MergeSpec(mode=MergeMode.UPSERT, update_columns=("PriceAmount",)))
     assert isinstance(caught.value.__cause__, sa.exc.DataError)
-    assert not _unreachable(caught.value)  # bad data: not retried
+    assert not isinstance(caught.value, DatabaseUnavailableError)  # bad data: not retried
     assert _prices(url) == 0
 
 
@@ -71,7 +71,7 @@ def test_a_connection_lost_during_copy_stays_retryable(url: str, postgres_server
             stage.write([(1, "P1", Decimal("1.5"))])
     finally:
         admin.dispose()
-    assert _unreachable(caught.value)
+    assert isinstance(caught.value, DatabaseUnavailableError)
 
 
 JOB = """\
@@ -87,6 +87,7 @@ def test_a_staged_file_the_database_refuses_is_bad_input_not_an_outage(url: str,
     (tmp_path / "price-list.yaml").write_text(JOB)
     data = build_tables({"EcomPrices": [{"PriceID": "P1", "PriceAmount": TOO_BIG}]})
     importer = ShopDbImporter(url, mappings_dir=tmp_path)
-    with pytest.raises(ShopDatabaseError, match="numeric field overflow"):
+    with pytest.raises(ShopDatabaseError, match="numeric field overflow") as caught:
         importer.import_file("price-list", io.BytesIO(data), partial=False)
+    assert not isinstance(caught.value, DatabaseUnavailableError)
     assert _prices(url) == 0

@@ -17,7 +17,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from erpbridge.errors import ErpBridgeError
+from erpbridge.errors import DatabaseUnavailableError, ErpBridgeError
 from erpbridge_cli.commands._batch_common import console, fail, runtime
 
 _WARNINGS_SHOWN = 20
@@ -78,10 +78,10 @@ def import_file(
             imported = importer.import_file(  # type: ignore[arg-type]
                 job, reader, partial=partial, source=source, parameters=parameters
             )
+    except DatabaseUnavailableError as error:  # the shop database could not be reached or dropped us
+        raise fail(f"{file}: {error} — nothing was written; retry later") from None
     except ErpBridgeError as error:
         raise fail(f"{file}: {type(error).__name__}: {error} — nothing was written") from None
-    except ConnectionError as error:  # the shop database could not be reached or dropped us
-        raise fail(f"{file}: {error} — nothing was written; retry later") from None
     counts = imported.counts
     scope = f" (shop {imported.shop})" if imported.shop else ""
     table = Table(title=f"{file.name} → {job}{scope}")

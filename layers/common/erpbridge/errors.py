@@ -1,8 +1,35 @@
-"""The typed errors every part of erpbridge raises.
+"""The typed errors every part of erpbridge raises, grouped by what the caller should do.
 
-Each error says what went wrong and where; adapters at the edge (the API's exception handler,
-the batch handlers, the CLI) map these classes to HTTP codes, run states and exit codes in one
-place. Messages never contain secrets.
+Each error says what went wrong and where; the edges (the API's one table in
+``functions/live/live_errors.py``, the batch handlers, the CLI) map these classes to HTTP codes,
+run states and exit codes in one place, by class, never by message. Messages never contain secrets.
+
+::
+
+    ErpBridgeError                      root: everything erpbridge raises on purpose
+    ├── ConfigurationError              fix a setting (the message names it)
+    │   └── MappingError                fix the job's mapping (.problems lists all)
+    ├── XmlError                        refuse the document (.where)
+    │   ├── MalformedXmlError
+    │   └── XmlSecurityError            hostile: DTD, entity, limit
+    ├── ProtocolError                   well-formed, wrong shape
+    ├── ErpError                        the ERP
+    │   ├── ErpUnavailableError         retry later: nothing was sent
+    │   │   └── ErpMisconfiguredError   fix a setting (.setting): the wrong service answers
+    │   ├── ErpBusyError                retry after .retry_after_s (429/503)
+    │   ├── ErpTimeoutError             retry (reads): no answer in time
+    │   ├── ErpOutcomeUnknownError      never re-send blindly: reconcile first (create sent, no answer)
+    │   ├── ErpAuthError                operators fix credentials
+    │   ├── ErpFaultError               the ERP failed the request (.erp_message)
+    │   └── ErpResponseError            the answer is unusable
+    ├── ShopDatabaseError               the shop database refused (constraint, value)
+    │   └── DatabaseUnavailableError    retry later: unreachable, lost, locked, not migrated
+    ├── ImportRejectedError             the staged file goes to failed/ (.report)
+    ├── ImportLockedError               retry later: another import holds the lock
+    └── LiveApiError                    the live API's own (erpbridge.live.errors)
+        ├── BadRequestError, UnsupportedMediaTypeError, MethodNotAllowedError, InvalidRequestError
+        ├── UnauthorizedError, ForbiddenError, NotFoundError, ConflictError
+        └── TokenKeysUnavailableError   retry later: the identity provider's keys
 """
 
 from __future__ import annotations
@@ -71,8 +98,9 @@ class ErpTimeoutError(ErpError):
     """The ERP did not answer in time."""
 
 
-class ErpOutcomeUnknownError(ErpTimeoutError):
-    """A non-retryable request (create order) was sent but no answer arrived: it may have been applied."""
+class ErpOutcomeUnknownError(ErpError):
+    """A non-retryable request (create order) was sent but no answer arrived: it may have been
+    applied. Not a timeout to retry: the outcome is looked up in the ERP before any re-send."""
 
 
 class ErpAuthError(ErpError):
@@ -113,7 +141,13 @@ class ImportRejectedError(ErpBridgeError):
 
 
 class ShopDatabaseError(ErpBridgeError):
-    """The shop database refused a statement (constraint, connection); the transaction was rolled back."""
+    """The shop database refused a statement (constraint, value); the transaction was rolled back."""
+
+
+class DatabaseUnavailableError(ShopDatabaseError):
+    """The shop database cannot serve now (unreachable, connection lost, locked, timed out, not
+    migrated): nothing was written, and the same request can be retried later. Raised where the
+    driver's error surfaces (:mod:`erpbridge.shopdb.engine`), never built from a message."""
 
 
 class ImportLockedError(ErpBridgeError):

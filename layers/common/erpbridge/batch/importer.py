@@ -12,9 +12,9 @@ file is streamed into the job's mapping in one database transaction. Then:
   records the error. Retrying would not help, so this is not raised. The claim is released, not
   kept: a redelivered event finds nothing left in ``staging/`` (``gone``), while a copy an operator
   puts back to redrive it (same content, so the same ETag) is imported again;
-- anything else (database down, another import of the job still running — ``ImportLockedError``
-  —, crash, timeout) → the claim is released and the error raised, the object stays in
-  ``staging/`` and the event's retry policy (then its DLQ) takes over.
+- anything else (database down — ``DatabaseUnavailableError`` —, another import of the job still
+  running — ``ImportLockedError`` —, crash, timeout) → the claim is released and the error raised,
+  the object stays in ``staging/`` and the event's retry policy (then its DLQ) takes over.
 
 The run's parameters (recorded by the fetch: ``shopID``, ``language`` …) are the import's scope,
 so a run for SHOP2 imports into SHOP2 only; a file put into staging/ by hand uses the job's
@@ -32,7 +32,13 @@ from enum import StrEnum
 
 from erpbridge.batch.models import STAGING_PREFIX, ImportCounts, ImportedFile, StagedObject
 from erpbridge.batch.ports import ImportClaims, RunRecorder, StagedFileImporter, StagingStore
-from erpbridge.errors import ConfigurationError, ErpBridgeError, ImportLockedError, XmlError
+from erpbridge.errors import (
+    ConfigurationError,
+    DatabaseUnavailableError,
+    ErpBridgeError,
+    ImportLockedError,
+    XmlError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -146,8 +152,8 @@ def _import_claimed(
             imported = importer.import_file(
                 staged.job, stream, partial=partial, source=staged.key, parameters=parameters
             )
-    except ImportLockedError:
-        raise  # not the file's fault: retried later, like a database that is down
+    except (ImportLockedError, DatabaseUnavailableError):
+        raise  # not the file's fault: retried later
     except ErpBridgeError as error:
         return _fail(bucket, staged, store, runs, error, clock)
     counts = imported.counts

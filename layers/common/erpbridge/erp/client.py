@@ -416,7 +416,7 @@ class SoapErpClient:
     def _account_failed_attempt(self, failed: _AttemptFailed, seen: BreakerState) -> None:
         error = failed.error
         if failed.erp_down:
-            slow = isinstance(error, ErpTimeoutError)
+            slow = isinstance(error, ErpTimeoutError | ErpOutcomeUnknownError)
             self._record_status(
                 reachable=False,
                 phase=self.breaker.record_failure(),

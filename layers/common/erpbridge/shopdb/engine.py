@@ -13,7 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from erpbridge.db_credentials import DatabaseCredentials, credentials_for
-from erpbridge.errors import ConfigurationError
+from erpbridge.errors import ConfigurationError, DatabaseUnavailableError
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -59,7 +59,45 @@ def dispose_engines() -> None:
         _engines.clear()
 
 
+# Failures of the database rather than of the data: connection refused or lost, locks and
+# timeouts, a schema that is not what the statement expects. IntegrityError and DataError are about
+# the rows and stay with the caller (a claim that lost a race, a value the column cannot hold).
+_UNAVAILABLE: tuple[type[sa.exc.DBAPIError], ...] = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.ProgrammingError,
+    sa.exc.InternalError,
+)
+
+
+def unavailable(error: sa.exc.DBAPIError) -> DatabaseUnavailableError | None:
+    """The :class:`DatabaseUnavailableError` a driver error means, or None (a data problem)."""
+    if error.connection_invalidated or isinstance(error, _UNAVAILABLE):
+        # The driver's message names the table or constraint; the statement itself is not echoed.
+        return DatabaseUnavailableError(f"the shop database is unavailable: {error.orig}")
+    return None
+
+
+def _translate_errors(engine: Engine) -> None:
+    """The one boundary where a database failure becomes :class:`DatabaseUnavailableError`."""
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: sa.engine.ExceptionContext) -> None:
+        error = context.sqlalchemy_exception
+        if context.is_pre_ping or not isinstance(error, sa.exc.DBAPIError):
+            return  # a stale pooled connection found by pre-ping is replaced, not an error
+        translated = unavailable(error)
+        if translated is not None:
+            raise translated from error
+
+
 def _create(database_url: str) -> Engine:
+    engine = _create_engine(database_url)
+    _translate_errors(engine)
+    return engine
+
+
+def _create_engine(database_url: str) -> Engine:
     try:
         url = sa.make_url(database_url)
     except sa.exc.ArgumentError as error:

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from erpbridge.errors import ImportLockedError
+from erpbridge.errors import DatabaseUnavailableError, ImportLockedError
 from erpbridge.shopdb.dialects import SqlShopDatabase
 from erpbridge.shopdb.dialects.sql import SqlBulkWriter
 from erpbridge.shopdb.ports import BulkWriter
@@ -158,8 +158,9 @@ def _sqlite_lock(connection: Connection, scope: ImportScope) -> None:
     connection.exec_driver_sql(f"PRAGMA busy_timeout = {round(SQLITE_LOCK_WAIT_S * 1000)}")
     try:
         connection.exec_driver_sql("UPDATE erpbridge_migrations SET revision = revision WHERE 0")
-    except sa.exc.OperationalError as error:
-        if "locked" not in str(error.orig).lower():
+    except (sa.exc.OperationalError, DatabaseUnavailableError) as error:
+        driver_error = error if isinstance(error, sa.exc.OperationalError) else error.__cause__
+        if "locked" not in str(getattr(driver_error, "orig", driver_error)).lower():
             raise
         raise ImportLockedError(
             f"another import (or writer) holds the shop database's write lock, so {scope.job} cannot"

@@ -6,7 +6,7 @@ missing rows is allowed only for a file that is the whole export: not a later pa
 page whose root says ``ExportIsDone="false"``.
 
 Errors keep their meaning for the caller: bad input stays an ``ErpBridgeError`` (the file goes to
-``failed/``), while a database that cannot be reached becomes ``ConnectionError`` and another import
+``failed/``), while a database that cannot serve raises ``DatabaseUnavailableError`` and another import
 of the same job still running raises ``ImportLockedError`` (both: retried later; nothing was
 written).
 """
@@ -19,10 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import BinaryIO
 
-import sqlalchemy as sa
-
 from erpbridge.batch.models import ImportCounts, ImportedFile
-from erpbridge.errors import ShopDatabaseError
 from erpbridge.mapping.engine import ImportReport, import_rows
 from erpbridge.mapping.jobfile import load_job
 from erpbridge.protocol.streaming import StreamingTableReader
@@ -72,14 +69,6 @@ def imported_file(report: ImportReport, mapped_tables: Iterable[str] = ()) -> Im
     )
 
 
-def _unreachable(error: ShopDatabaseError) -> bool:
-    cause = error.__cause__
-    if isinstance(cause, sa.exc.DBAPIError) and cause.connection_invalidated:
-        return True
-    # Connection refused/lost, "database is locked", serialization failures: try again later.
-    return isinstance(cause, (sa.exc.OperationalError, sa.exc.InterfaceError))
-
-
 DEFAULT_STATEMENT_TIMEOUT_S = 300.0  # Settings.import_statement_timeout_s
 
 
@@ -120,16 +109,9 @@ class ShopDbImporter:
             ImportScope(job, whole_export=whole_export, source=source),
             statement_timeout_s=self._statement_timeout_s,
         )
-        try:
-            report = import_rows(
-                definition, all_rows, database, allow_removal=whole_export, on_progress=on_progress
-            )
-        except ShopDatabaseError as error:
-            if _unreachable(error):
-                raise ConnectionError(
-                    f"shop database unavailable, import will be retried: {error}"
-                ) from error
-            raise
+        report = import_rows(
+            definition, all_rows, database, allow_removal=whole_export, on_progress=on_progress
+        )
         self.last_report = report
         report.raise_for_errors()
         return imported_file(report, (mapping.destination for mapping in definition.mappings))

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from erpbridge.errors import ShopDatabaseError
+from erpbridge.shopdb.engine import unavailable
 from erpbridge.shopdb.introspect import read_schema
 from erpbridge.shopdb.model import ShopSchema
 from erpbridge.shopdb.ports import (
@@ -586,9 +587,10 @@ class SqlShopDatabase:
             # Stages write through the driver's own cursor (COPY, executemany), which SQLAlchemy does
             # not wrap: wrap it as SQLAlchemy would (DataError, OperationalError, …), so callers
             # tell bad data from an unreachable database the same way on every path.
-            raise ShopDatabaseError(f"the shop database refused the import: {error}") from _as_dbapi_error(
-                error, driver_error, self.engine.dialect
-            )
+            wrapped = _as_dbapi_error(error, driver_error, self.engine.dialect)
+            if isinstance(wrapped, sa.exc.DBAPIError) and (down := unavailable(wrapped)) is not None:
+                raise down from wrapped
+            raise ShopDatabaseError(f"the shop database refused the import: {error}") from wrapped
 
 
 def _as_dbapi_error(error: Exception, driver_error: type[Exception], dialect: sa.Dialect) -> BaseException:
