@@ -23,6 +23,8 @@ STATUS_STYLE = {
     RunStatus.FAILED: "red",
     RunStatus.RUNNING: "yellow",
     RunStatus.IMPORTING: "yellow",
+    RunStatus.NOT_FINALISED: "yellow",
+    RunStatus.FINALISED: "green",
 }
 
 

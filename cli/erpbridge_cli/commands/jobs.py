@@ -32,6 +32,8 @@ EXPORT_FAILED_ORDERS = "export-failed-orders"
 EXPORT_SCHEDULE = "rate(5 minutes)"  # template.yaml ExportFailedOrdersFunction (a test keeps them equal)
 EXPORT_PARAMETERS: dict[str, type[float] | type[int]] = {"older_than_s": float, "limit": int}
 
+_FINAL_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FINALISED, RunStatus.FAILED)
+
 MappingsOption = Annotated[
     Path | None, typer.Option("--mappings", help="job files folder (default ./mappings)")
 ]
@@ -205,7 +207,7 @@ def _run_in_aws(function: str, job: str, parameters: dict[str, str], *, wait: bo
     with console.status(f"run {run_id}: waiting for the imports …"):
         while True:
             record = runs.get(run_id, job=job)
-            if record is not None and record.status in (RunStatus.SUCCEEDED, RunStatus.FAILED):
+            if record is not None and record.status in _FINAL_STATUSES:
                 break
             if time.monotonic() > deadline:
                 raise fail(f"run {run_id} still {record.status if record else 'unknown'} after {timeout}s")

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from erpbridge.batch.models import RunRecord
 from erpbridge_cli.commands._batch_common import STATUS_STYLE, console, fail, run_recorder, runs_table
 
 runs_app = typer.Typer(help="Batch runs: what ran, when, with which counts and errors.", no_args_is_help=True)
@@ -58,6 +59,8 @@ def show_run(
         ("rows left out (errors)", f"{record.counts.failed:,}"),
         ("parameters", ", ".join(f"{k}={v}" for k, v in record.parameters.items()) or "-"),
         ("fetch error", record.error or "-"),
+        ("pages imported / failed", f"{len(record.pages_imported)} / {len(record.pages_failed)}"),
+        ("finalise", _finalise_line(record)),
     ):
         table.add_row(name, value)
     for number, error in enumerate(record.import_errors, 1):
@@ -72,6 +75,21 @@ def show_run(
     console.print(table)
     if status.value == "failed":
         raise typer.Exit(1)
+
+
+def _finalise_line(record: RunRecord) -> str:
+    """A paged run's remove/deactivate-missing step: not yet (and why), or what it did."""
+    if not record.paged:
+        return "- (one page: its import removed missing rows)"
+    done = record.finalised
+    if done is None:
+        blocked = record.finalise_blocked()
+        return f"imported, not finalised{f' ({blocked})' if blocked else ''}"
+    return (
+        f"finalised {done.at.isoformat(timespec='seconds')}: "
+        f"{done.counts.deleted:,} removed/deactivated over {done.counts.rows_read:,} rows"
+        + "".join(f"; {warning}" for warning in done.warnings)
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -30,7 +30,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from erpbridge.batch.models import STAGING_PREFIX, ImportCounts, ImportedFile, StagedObject
+from erpbridge.batch.models import (
+    STAGING_PREFIX,
+    ImportCounts,
+    ImportedFile,
+    PageImport,
+    StagedObject,
+    page_number,
+)
 from erpbridge.batch.ports import ImportClaims, RunRecorder, StagedFileImporter, StagingStore
 from erpbridge.errors import (
     ConfigurationError,
@@ -169,6 +176,7 @@ def _import_claimed(
         at=clock(),
         warnings=imported.warnings,
         row_errors=imported.row_errors,
+        page=_page(staged, imported.export_is_done),
     )
     for warning in imported.warnings:
         logger.warning("%s: %s", staged.key, warning)
@@ -182,6 +190,14 @@ def _import_claimed(
         counts=counts,
         moved_to=staged.archive_key,
     )
+
+
+def _page(staged: StagedObject, export_is_done: bool | None) -> PageImport | None:
+    """The fetched page a staged file is (None for a file put there by hand under another name).
+    A page whose root does not say ``ExportIsDone="false"`` is the run's last."""
+    if page_number(staged.name) is None:
+        return None
+    return PageImport(staged.name, last=export_is_done is not False)
 
 
 def _report_failed_rows(
@@ -228,7 +244,15 @@ def _fail(
     # Report first: an object in failed/ never lacks its explanation.
     store.put_bytes(staged.failed_report_key, json.dumps(report, indent=2).encode())
     store.move(staged.key, staged.failed_key)
-    runs.add_import(staged.job, staged.run_id, counts=ImportCounts(), failed=True, error=message, at=clock())
+    runs.add_import(
+        staged.job,
+        staged.run_id,
+        counts=ImportCounts(),
+        failed=True,
+        error=message,
+        at=clock(),
+        page=_page(staged, False),
+    )
     logger.error("import of %s failed: %s", staged.key, message)
     return ImportOutcome(
         bucket,

@@ -7,6 +7,7 @@ Both add to the same run record, so an operator sees one line per run.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ FAILED_PREFIX = "failed/"
 
 _JOB_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _RUN_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_.-]{0,79}$")
+_PAGE_NAME = re.compile(r"^page-(?P<number>[0-9]{4,6})\.xml$")
 _STAGED_KEY = re.compile(
     r"^staging/(?P<job>[a-z0-9][a-z0-9-]{0,62})/(?P<run>[0-9A-Za-z][0-9A-Za-z_.-]{0,79})/(?P<name>[^/]+\.xml)$"
 )
@@ -47,6 +49,8 @@ class RunStatus(StrEnum):
     RUNNING = "running"
     IMPORTING = "importing"
     SUCCEEDED = "succeeded"
+    NOT_FINALISED = "imported, not finalised"  # a paged run: every page in, removal not yet run
+    FINALISED = "finalised"  # a paged run: every page in, then removal over all of them once
     FAILED = "failed"
 
 
@@ -68,7 +72,17 @@ def new_run_id(now: datetime, *, scheduled_time: datetime | None = None, variant
 
 
 def page_key(job: str, run_id: str, page: int) -> str:
-    return f"{STAGING_PREFIX}{job}/{run_id}/page-{page:04d}.xml"
+    return f"{STAGING_PREFIX}{job}/{run_id}/{page_name(page)}"
+
+
+def page_name(page: int) -> str:
+    return f"page-{page:04d}.xml"
+
+
+def page_number(name: str) -> int | None:
+    """``page-0003.xml`` → 3; None for a file that is not a fetched page (put there by hand)."""
+    match = _PAGE_NAME.match(name)
+    return int(match["number"]) if match else None
 
 
 @dataclass(frozen=True)
@@ -153,6 +167,40 @@ class ImportedFile:
     # the first rows left out: {"table", "row", "values": {source column: text}}
     failed_rows: tuple[Mapping[str, Any], ...] = ()
     shop: str | None = None
+    export_is_done: bool | None = None  # the file's root said ExportIsDone (None: it did not say)
+
+
+@dataclass(frozen=True)
+class PageImport:
+    """One page's import, as its run records it: which page, and whether its root said
+    ``ExportIsDone="true"`` (then it is the run's last page)."""
+
+    name: str
+    last: bool = False
+
+
+@dataclass(frozen=True)
+class FinaliseRecord:
+    """What the finalise step of a paged run did: remove/deactivate-missing once over every page."""
+
+    at: datetime
+    counts: ImportCounts
+    warnings: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {"at": _iso(self.at), "counts": self.counts.as_dict(), "warnings": list(self.warnings)}
+
+    @classmethod
+    def from_json(cls, text: str | None) -> FinaliseRecord | None:
+        """The record a run recorder stored as ``json.dumps(as_dict())`` (None: not finalised)."""
+        if not text:
+            return None
+        entry = json.loads(text)
+        return cls(
+            at=datetime.fromisoformat(entry["at"]),
+            counts=ImportCounts(**entry["counts"]),
+            warnings=tuple(entry["warnings"]),
+        )
 
 
 @dataclass
@@ -174,14 +222,48 @@ class RunRecord:
     parameters: dict[str, str] = field(default_factory=dict)  # the run's request parameters (shopID …)
     warnings: list[str] = field(default_factory=list)  # the imports' warnings, newest 20
     row_errors: list[dict[str, Any]] = field(default_factory=list)  # rows left out: the first 20
+    pages_imported: list[str] = field(default_factory=list)  # page file names, sorted
+    pages_failed: list[str] = field(default_factory=list)
+    last_page: int | None = None  # the page whose root said ExportIsDone="true"
+    finalised: FinaliseRecord | None = None
+
+    @property
+    def paged(self) -> bool:
+        """More than one page: removal is the finalise step's, not any page's."""
+        return self.pages > 1 or (self.last_page or 0) > 1
+
+    def missing_pages(self) -> list[str]:
+        """The pages of the run not imported (yet); every page up to the last one known."""
+        last = max(self.pages, self.last_page or 0)
+        done = set(self.pages_imported)
+        return [page_name(n) for n in range(1, last + 1) if page_name(n) not in done]
+
+    def finalise_blocked(self) -> str | None:
+        """Why the finalise step may not run (yet), or None when it may."""
+        if not self.paged:
+            return "not a paged run: its one file removed missing rows itself"
+        if self.pages_failed:
+            return f"page(s) failed: {', '.join(self.pages_failed)}"
+        if self.last_page is None:
+            return "the last page (ExportIsDone) has not been imported"
+        if self.fetch_status is FetchStatus.FAILED:
+            return "the fetch failed"
+        missing = self.missing_pages()
+        if missing:
+            return f"page(s) not imported: {', '.join(missing[:10])}"
+        return None
 
     @property
     def status(self) -> RunStatus:
         if self.fetch_status is FetchStatus.FAILED or self.files_failed:
             return RunStatus.FAILED
+        if self.finalised is not None:
+            return RunStatus.FINALISED
         if self.fetch_status is FetchStatus.RUNNING:
             return RunStatus.RUNNING
         if self.files_imported >= self.pages:
+            if self.paged and self.finalise_blocked() is None:
+                return RunStatus.NOT_FINALISED
             return RunStatus.SUCCEEDED
         return RunStatus.IMPORTING
 
@@ -205,6 +287,10 @@ class RunRecord:
             "parameters": dict(self.parameters),
             "warnings": list(self.warnings),
             "row_errors": [dict(error) for error in self.row_errors],
+            "pages_imported": list(self.pages_imported),
+            "pages_failed": list(self.pages_failed),
+            "last_page": self.last_page,
+            "finalised": self.finalised.as_dict() if self.finalised else None,
         }
 
 

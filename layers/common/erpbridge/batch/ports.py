@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, Protocol
 
-from erpbridge.batch.models import FetchStatus, ImportCounts, ImportedFile, RunRecord
+from erpbridge.batch.models import (
+    FetchStatus,
+    FinaliseRecord,
+    ImportCounts,
+    ImportedFile,
+    PageImport,
+    RunRecord,
+)
 
 
 @dataclass(frozen=True)
@@ -99,11 +106,18 @@ class RunRecorder(Protocol):
         at: datetime,
         warnings: Sequence[str] = (),
         row_errors: Sequence[Mapping[str, object]] = (),
+        page: PageImport | None = None,
     ) -> None:
         """Add one staged file's result to its run (atomically; creates the record for a file
         that was put into staging/ by hand): counts, the error, the import's warnings (the newest
         ``MAX_WARNINGS_KEPT`` are kept) and the errors of rows left out (the first
-        ``MAX_FAILED_ROWS_KEPT``)."""
+        ``MAX_FAILED_ROWS_KEPT``). ``page``: the fetched page this file is (its name goes to
+        ``pages_imported`` or, when ``failed``, ``pages_failed``; the last page sets ``last_page``)."""
+        ...
+
+    def record_finalise(self, job: str, run_id: str, finalised: FinaliseRecord) -> bool:
+        """Record the finalise step of a paged run, once: False (nothing changed) when the run
+        was finalised already."""
         ...
 
     def get(self, run_id: str, *, job: str | None = None) -> RunRecord | None: ...
@@ -165,4 +179,16 @@ class StagedFileImporter(Protocol):
         twice at once. ``parameters``: the run's (its ``shopID`` … scope the import; default: the
         job's). Raises an ``ErpBridgeError`` subclass for bad input (nothing written), and
         ``ImportLockedError`` (retry later, nothing written) while another import of the job runs."""
+        ...
+
+    def finalise(
+        self,
+        job: str,
+        pages: Sequence[Callable[[], AbstractContextManager[BinaryIO]]],
+        *,
+        parameters: Mapping[str, str] | None = None,
+    ) -> ImportedFile:
+        """The finalise step of a paged run: read the keys of every page (``pages`` open them, in
+        order) and run the mapping's remove/deactivate-missing once over all of them, with the
+        guards of a whole file; nothing else is written. Same errors as :meth:`import_file`."""
         ...

@@ -233,11 +233,13 @@ class _Importer:
         *,
         allow_removal: bool,
         now: datetime,
+        keys_only: bool = False,
     ) -> None:
         self.definition = definition
         self.writer = writer
         self.report = report
         self.allow_removal = allow_removal
+        self.keys_only = keys_only
         self.now = now
         needed = {m.destination for m in definition.mappings if m.active}
         needed |= {c.lookup.table for m in definition.mappings for c in m.columns if c.lookup is not None}
@@ -308,7 +310,7 @@ class _Importer:
                 keep=_KEEP.get(mapping.on_duplicate),
             )
             run = _MappingRun(plan=plan, stage=stage, source_table=table_name, merge=merge)
-            for relation_plan in plan.relations:
+            for relation_plan in () if self.keys_only else plan.relations:
                 relation = relation_plan.relation
                 relation_table = self.schema.table(relation.relation_table)
                 if relation_table is None:
@@ -481,12 +483,16 @@ class _Importer:
             relation_run.buffer = []
 
         line_stage = run.stage if run.as_lines and isinstance(run.stage, LineStage) else None
+        keys_only = self.keys_only
 
         def job() -> None:
             if line_stage is not None:
                 line_stage.write_lines(batch)
             else:
                 run.stage.write(batch)
+            if keys_only:  # finalise: the rows were merged by their page's import
+                run.stage.keep_pending()
+                return
             run.counts.add(run.stage.merge(run.merge))
             for stage, rows in relation_batches:
                 stage.write(rows)
@@ -509,7 +515,7 @@ class _Importer:
         """On the worker thread: the file-wide checks, relations and removals."""
         report = self.report
         for run in self.runs:
-            if run.merge.keep is not None:
+            if run.merge.keep is not None or self.keys_only:
                 continue  # repeated keys were discarded batch by batch (counted in _merge)
             for duplicate in run.stage.duplicate_keys(self.definition.max_errors):
                 report.errors.append(
@@ -558,7 +564,7 @@ class _Importer:
                 f"(on_duplicate: {mapping.on_duplicate})"
             )
         members = self._members(run)
-        if members is not None:
+        if members is not None and not self.keys_only:  # finalise: the pages added them
             run.stage.add_members(members)
         removal = mapping.remove_missing or mapping.deactivate_missing
         scope = self._removal_scope(run) if removal else ()
@@ -700,6 +706,7 @@ def import_rows(
     allow_removal: bool = True,
     now: datetime | None = None,
     on_progress: Callable[[int], None] | None = None,
+    keys_only: bool = False,
 ) -> ImportReport:
     """Apply ``definition`` to ``rows`` in one transaction. Row errors and duplicate keys do not
     raise: the transaction is rolled back and the report lists them (``report.ok`` is False;
@@ -708,12 +715,17 @@ def import_rows(
     :class:`ShopDatabaseError` (both after rolling back).
 
     ``allow_removal=False`` (one page of a paged export) never removes or deactivates rows.
+    ``keys_only=True`` (the finalise step of a paged run, :mod:`erpbridge.batch.finalise`): the
+    rows — every page of the run — were merged by their pages' imports; only their keys are
+    staged, then missing rows are removed or deactivated once, with the guards of a whole file.
     """
     report = ImportReport(shop=definition.shop)
     moment = now or datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     try:
         with database.transaction() as writer:
-            importer = _Importer(definition, writer, report, allow_removal=allow_removal, now=moment)
+            importer = _Importer(
+                definition, writer, report, allow_removal=allow_removal, now=moment, keys_only=keys_only
+            )
             try:
                 importer.read(rows, on_progress)
                 importer.finish()

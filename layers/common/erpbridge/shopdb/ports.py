@@ -159,6 +159,11 @@ class Stage(Protocol):
         rows come back in ``duplicates`` and are not merged."""
         ...
 
+    def keep_pending(self) -> None:
+        """Keep the rows written since the last merge for the file-wide statements without
+        merging them (lookups resolved): the finalise step of a paged run stages its keys."""
+        ...
+
     def count(self) -> int: ...
 
     def duplicate_keys(self, limit: int) -> list[DuplicateKey]:

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from erpbridge.batch.fetch import FetchOutcome, run_fetch
-from erpbridge.batch.importer import ImportOutcome, import_staged_object
+from erpbridge.batch.finalise import FinaliseOutcome, finalise_run
+from erpbridge.batch.importer import ImportOutcome, ImportResult, import_staged_object
 from erpbridge.batch.jobs import BatchJob, load_batch_job
 from erpbridge.batch.models import Trigger
 from erpbridge.batch.ports import (
@@ -108,8 +109,12 @@ class BatchRuntime:
             max_pages=job.fetch.max_pages,
         )
 
-    def import_object(self, bucket: str, key: str, *, etag: str | None = None) -> ImportOutcome:
-        return import_staged_object(
+    def import_object(
+        self, bucket: str, key: str, *, etag: str | None = None, finalise: bool = True
+    ) -> ImportOutcome:
+        """Import one staged object; the import that completes a paged run finalises it
+        (``finalise=False``: the caller — the Step Functions workflow — runs that step itself)."""
+        outcome = import_staged_object(
             bucket,
             key,
             etag=etag,
@@ -117,6 +122,22 @@ class BatchRuntime:
             runs=self.runs,
             claims=self.claims,
             importer=self.importer(),
+        )
+        if finalise and outcome.result is ImportResult.IMPORTED and outcome.job and outcome.run_id:
+            record = self.runs.get(outcome.run_id, job=outcome.job)
+            if record is not None and record.paged and record.finalise_blocked() is None:
+                self.finalise(outcome.job, outcome.run_id)
+        return outcome
+
+    def finalise(self, job: str, run_id: str) -> FinaliseOutcome:
+        definition = self.job(job).definition
+
+        def scope_of(parameters: Mapping[str, str]) -> object:
+            scoped = definition.import_for(parameters)
+            return scoped.shop, scoped.language
+
+        return finalise_run(
+            job, run_id, store=self.store(), runs=self.runs, importer=self.importer(), scope_of=scope_of
         )
 
 

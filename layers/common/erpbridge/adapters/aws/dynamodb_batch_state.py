@@ -26,9 +26,12 @@ from erpbridge.batch.models import (
     MAX_FAILED_ROWS_KEPT,
     MAX_WARNINGS_KEPT,
     FetchStatus,
+    FinaliseRecord,
     ImportCounts,
+    PageImport,
     RunRecord,
     Trigger,
+    page_number,
 )
 from erpbridge.batch.ports import Claim, LockHolder
 
@@ -145,6 +148,7 @@ class DynamoDbRunRecorder:
         at: datetime,
         warnings: Sequence[str] = (),
         row_errors: Sequence[Mapping[str, object]] = (),
+        page: PageImport | None = None,
     ) -> None:
         values: dict[str, Any] = {
             ":imported": _n(0 if failed else 1),
@@ -168,6 +172,15 @@ class DynamoDbRunRecorder:
             " fetch_status = if_not_exists(fetch_status, :fetched),"
             " expires_at = if_not_exists(expires_at, :expires)"
         )
+        if page is not None:  # string sets: ADD is atomic, so concurrent pages never lose one
+            expression = expression.replace(
+                "ADD ", f"ADD {'pages_failed' if failed else 'pages_imported'} :page, ", 1
+            )
+            values[":page"] = {"SS": [page.name]}
+            number = page_number(page.name)
+            if page.last and not failed and number is not None:
+                expression += ", last_page = :last_page"
+                values[":last_page"] = _n(number)
         if error is not None or warnings:
             values[":none"] = {"L": []}
         if error is not None:
@@ -193,6 +206,21 @@ class DynamoDbRunRecorder:
             self._trim(job, run_id, "warnings", size, MAX_WARNINGS_KEPT)
         if row_errors:
             self._add_row_errors(job, run_id, row_errors)
+
+    def record_finalise(self, job: str, run_id: str, finalised: FinaliseRecord) -> bool:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"job": _s(job), "run_id": _s(run_id)},
+                UpdateExpression="SET finalised = :finalised",
+                ConditionExpression="attribute_exists(run_id) AND attribute_not_exists(finalised)",
+                ExpressionAttributeValues={":finalised": _s(json.dumps(finalised.as_dict()))},
+            )
+        except Exception as error:
+            if _conditional_failed(error):
+                return False
+            raise
+        return True
 
     def _add_row_errors(self, job: str, run_id: str, row_errors: Sequence[Mapping[str, object]]) -> None:
         """Keep the *first* errors of rows left out: append only while the list is short."""
@@ -309,6 +337,10 @@ def _record(item: Mapping[str, Any]) -> RunRecord:
         row_errors=[json.loads(e["S"]) for e in item.get("row_errors", {}).get("L", [])][
             :MAX_FAILED_ROWS_KEPT
         ],
+        pages_imported=sorted(item.get("pages_imported", {}).get("SS", [])),
+        pages_failed=sorted(item.get("pages_failed", {}).get("SS", [])),
+        last_page=_num(item, "last_page") if "last_page" in item else None,
+        finalised=FinaliseRecord.from_json(_str(item, "finalised")),
     )
 
 

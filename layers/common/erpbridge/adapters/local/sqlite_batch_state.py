@@ -20,9 +20,12 @@ from erpbridge.batch.models import (
     MAX_FAILED_ROWS_KEPT,
     MAX_WARNINGS_KEPT,
     FetchStatus,
+    FinaliseRecord,
     ImportCounts,
+    PageImport,
     RunRecord,
     Trigger,
+    page_number,
 )
 from erpbridge.batch.ports import Claim, LockHolder
 
@@ -52,6 +55,10 @@ _ADDED_RUN_COLUMNS = {
     "rows_failed": "INTEGER NOT NULL DEFAULT 0",
     "warnings": "TEXT NOT NULL DEFAULT '[]'",
     "row_errors": "TEXT NOT NULL DEFAULT '[]'",
+    "pages_imported": "TEXT NOT NULL DEFAULT '[]'",
+    "pages_failed": "TEXT NOT NULL DEFAULT '[]'",
+    "last_page": "INTEGER",
+    "finalised": "TEXT",
 }
 
 
@@ -156,10 +163,12 @@ class SqliteRunRecorder(_SqliteState):
         at: datetime,
         warnings: Sequence[str] = (),
         row_errors: Sequence[Mapping[str, object]] = (),
+        page: PageImport | None = None,
     ) -> None:
         with self._transaction() as conn:
             row = conn.execute(
-                "SELECT import_errors, warnings, row_errors FROM runs WHERE job = ? AND run_id = ?",
+                "SELECT import_errors, warnings, row_errors, pages_imported, pages_failed, last_page"
+                " FROM runs WHERE job = ? AND run_id = ?",
                 (job, run_id),
             ).fetchone()
             if row is None:
@@ -172,10 +181,20 @@ class SqliteRunRecorder(_SqliteState):
                 errors: list[str] = []
                 kept_warnings: list[str] = []
                 kept_rows: list[Any] = []
+                imported: set[str] = set()
+                failed_pages: set[str] = set()
+                last_page: int | None = None
             else:
                 errors = json.loads(row["import_errors"])
                 kept_warnings = json.loads(row["warnings"])
                 kept_rows = json.loads(row["row_errors"])
+                imported = set(json.loads(row["pages_imported"]))
+                failed_pages = set(json.loads(row["pages_failed"]))
+                last_page = row["last_page"]
+            if page is not None:
+                (failed_pages if failed else imported).add(page.name)
+                if page.last and not failed:
+                    last_page = page_number(page.name)
             if error:
                 errors.append(error)
             kept_warnings = [*kept_warnings, *warnings][-MAX_WARNINGS_KEPT:]
@@ -184,7 +203,8 @@ class SqliteRunRecorder(_SqliteState):
                 "UPDATE runs SET files_imported = files_imported + ?, files_failed = files_failed + ?,"
                 " inserted = inserted + ?, updated = updated + ?, deleted = deleted + ?,"
                 " skipped = skipped + ?, rows_read = rows_read + ?, import_errors = ?, imported_at = ?,"
-                " rows_failed = rows_failed + ?, warnings = ?, row_errors = ?"
+                " rows_failed = rows_failed + ?, warnings = ?, row_errors = ?,"
+                " pages_imported = ?, pages_failed = ?, last_page = ?"
                 " WHERE job = ? AND run_id = ?",
                 (
                     0 if failed else 1,
@@ -199,10 +219,21 @@ class SqliteRunRecorder(_SqliteState):
                     counts.failed,
                     json.dumps(kept_warnings),
                     json.dumps(kept_rows, default=str),
+                    json.dumps(sorted(imported)),
+                    json.dumps(sorted(failed_pages)),
+                    last_page,
                     job,
                     run_id,
                 ),
             )
+
+    def record_finalise(self, job: str, run_id: str, finalised: FinaliseRecord) -> bool:
+        with self._transaction() as conn:
+            changed = conn.execute(
+                "UPDATE runs SET finalised = ? WHERE job = ? AND run_id = ? AND finalised IS NULL",
+                (json.dumps(finalised.as_dict()), job, run_id),
+            ).rowcount
+        return bool(changed)
 
     def get(self, run_id: str, *, job: str | None = None) -> RunRecord | None:
         with self._transaction() as conn:
@@ -305,6 +336,10 @@ def _record(row: Mapping[str, Any]) -> RunRecord:
         parameters=json.loads(row["parameters"]),
         warnings=json.loads(row["warnings"]),
         row_errors=json.loads(row["row_errors"]),
+        pages_imported=json.loads(row["pages_imported"]),
+        pages_failed=json.loads(row["pages_failed"]),
+        last_page=row["last_page"],
+        finalised=FinaliseRecord.from_json(row["finalised"]),
     )
 
 

@@ -14,8 +14,9 @@ written).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,6 +24,7 @@ from erpbridge.batch.models import ImportCounts, ImportedFile
 from erpbridge.mapping.engine import ImportReport, import_rows
 from erpbridge.mapping.jobfile import load_job
 from erpbridge.protocol.streaming import StreamingTableReader
+from erpbridge.protocol.tables import Row
 from erpbridge.shopdb.engine import engine_for
 from erpbridge.shopdb.import_guard import GuardedShopDatabase, ImportScope
 
@@ -114,4 +116,41 @@ class ShopDbImporter:
         )
         self.last_report = report
         report.raise_for_errors()
+        imported = imported_file(report, (mapping.destination for mapping in definition.mappings))
+        return replace(imported, export_is_done=reader.export_is_done)
+
+    def finalise(
+        self,
+        job: str,
+        pages: Sequence[Callable[[], AbstractContextManager[BinaryIO]]],
+        *,
+        parameters: Mapping[str, str] | None = None,
+    ) -> ImportedFile:
+        """Every page's keys (read again, keys only) staged in one transaction, then the removal
+        once, under the job's exclusive lock (like a whole export)."""
+        definition = load_job(job, self._mappings_dir).import_for(parameters)
+        database = GuardedShopDatabase(
+            engine_for(self._database_url),
+            ImportScope(job, whole_export=True),
+            statement_timeout_s=self._statement_timeout_s,
+        )
+        try:
+            report = import_rows(definition, _pages_rows(job, pages), database, keys_only=True)
+        except ShopDatabaseError as error:
+            if _unreachable(error):
+                raise ConnectionError(
+                    f"shop database unavailable, finalise will be retried: {error}"
+                ) from error
+            raise
+        self.last_report = report
+        report.raise_for_errors()
         return imported_file(report, (mapping.destination for mapping in definition.mappings))
+
+
+def _pages_rows(
+    job: str, pages: Sequence[Callable[[], AbstractContextManager[BinaryIO]]]
+) -> Iterator[tuple[str, Row]]:
+    """The rows of every page, one page open at a time (memory stays flat)."""
+    for number, open_page in enumerate(pages, start=1):
+        with open_page() as stream:
+            yield from StreamingTableReader(stream, what=f"page {number} of {job}").rows()

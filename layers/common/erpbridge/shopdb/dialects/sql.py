@@ -357,6 +357,22 @@ class SqlStage:
         self._absorb_pending()
         return counts
 
+    def keep_pending(self) -> None:
+        if self.pending_rows == 0:
+            return
+        if self.spec.lookups:
+            self.prepare_lookups()
+            resolved = self._statement("resolved", self._resolved)
+            names = (ROW_COLUMN, *self.spec.kept)
+            kept = sa.insert(self.table).from_select(list(names), sa.select(*(resolved.c[n] for n in names)))
+            unresolved = self.pending_rows - self._rowcount(kept)
+            self.rows_written -= unresolved
+            self.rows_absorbed += self.pending_rows - unresolved
+            self._clear_pending()
+            self.pending_rows = 0
+            return
+        self._absorb_pending()
+
     def _discard_duplicates(self, keep: KeepDuplicate) -> int:
         """Drop pending rows whose key another row keeps: within the batch the first (or last)
         row by source row number stays; with ``first`` a key an earlier batch had is dropped,
