@@ -206,6 +206,9 @@ def run_fetch_jobs(local: LocalStack, jobs: tuple[str, ...] = FETCH_JOBS) -> lis
     s3 = boto3.client("s3")
     outcomes = []
     for job in jobs:
+        if _long_running(job):
+            outcomes.extend(_run_workflow(job))
+            continue
         with console.status(f"{job}: fetching …"):
             fetched = fetch({"job": job, "trigger": "local"}, LambdaContext("FetchJobFunction"))
         console.print(f"{job}: {fetched['result']}, {fetched['pages']} page(s), {fetched['bytes']:,} bytes")
@@ -220,6 +223,32 @@ def run_fetch_jobs(local: LocalStack, jobs: tuple[str, ...] = FETCH_JOBS) -> lis
             console.print(f"  {key} → {imported['result']}: {summary}{error}")
             outcomes.append(imported)
     return outcomes
+
+
+def _long_running(job: str) -> bool:
+    from erpbridge.wiring.batch import batch_runtime
+
+    return batch_runtime().job(job).long_running
+
+
+def _run_workflow(job: str) -> list[dict[str, Any]]:
+    """A ``long_running`` job: the workflow's states in order (Step Functions in AWS), over the
+    runtime the handlers use."""
+    from erpbridge.batch.finalise import FinaliseResult
+    from erpbridge.batch.models import Trigger
+    from erpbridge.batch.workflow import run_workflow
+    from erpbridge.wiring.batch import batch_runtime
+
+    with console.status(f"{job}: workflow (fetch page by page, import, finalise) …"):
+        result = run_workflow(batch_runtime(), job, Trigger.LOCAL)
+    console.print(f"{job}: {result.result}, {result.pages} page(s) → run {result.run_id}")
+    for outcome in result.imports:
+        counts = outcome.counts.as_dict()
+        summary = ", ".join(f"{counts[name]:,} {name}" for name in COUNTED)
+        console.print(f"  {outcome.key} → {outcome.result}: {summary}")
+    if result.finalised is not None and result.finalised.result is FinaliseResult.FINALISED:
+        console.print(f"  finalised: {result.finalised.counts.deleted:,} removed/deactivated")
+    return [outcome.as_dict() for outcome in result.imports]
 
 
 def rows_per_table(database_url: str) -> dict[str, int]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import workflow_steps
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -48,6 +49,8 @@ class FetchEvent(BaseModel):
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, object]:
     metrics.clear_metrics()  # a previous invocation's dimensions linger when metrics are disabled (local)
+    if workflow_steps.is_step(event):  # a state of the long-run workflow (template LongRunWorkflow)
+        return workflow_steps.run_step(event, workflow_steps.FETCH_STEPS)
     try:
         request = FetchEvent.model_validate(event)
     except ValidationError as error:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import workflow_steps
 from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
@@ -25,6 +26,8 @@ metrics = Metrics()
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, object]:
     metrics.clear_metrics()  # a previous invocation's dimensions linger when metrics are disabled (local)
+    if workflow_steps.is_step(event):  # a state of the long-run workflow (template LongRunWorkflow)
+        return workflow_steps.run_step(event, workflow_steps.IMPORT_STEPS)
     detail = S3EventBridgeNotificationEvent(event).detail
     bucket, key, etag = detail.bucket.name, detail.object.key, detail.object.etag
     logger.append_keys(bucket=bucket, key=key)

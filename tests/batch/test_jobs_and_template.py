@@ -19,7 +19,11 @@ FETCH_JOBS = {"fetch-shop-data", "fetch-customer-data", "fetch-stock-level", "fe
 
 def _schedules() -> dict[tuple[str, str], dict[str, object]]:
     """Template schedules by (job, the run's variant: "" for the job's default parameters)."""
-    events = template_resources()["FetchJobFunction"]["Properties"]["Events"]
+    resources = template_resources()
+    events = {
+        **resources["FetchJobFunction"]["Properties"]["Events"],
+        **resources["LongRunWorkflow"]["Properties"]["Events"],  # long_running jobs
+    }
     schedules = {}
     for event in events.values():
         assert event["Type"] == "ScheduleV2"

@@ -21,7 +21,7 @@ GONE = ("GONE-1", "GONE-2", "GONE-3")
 
 
 def _runtime() -> Any:
-    from batch_runtime_root import batch_runtime
+    from erpbridge.wiring.batch import batch_runtime
 
     return batch_runtime()
 
@@ -117,7 +117,7 @@ def test_a_missing_page_blocks_the_finalise(batch: Batch) -> None:
     for key in paged["keys"][:1] + paged["keys"][2:]:  # page 2 never arrives
         batch.import_handler(batch.event_for(key), batch.context)
     outcome = _runtime().finalise("fetch-shop-data", paged["run_id"])
-    assert outcome.result is FinaliseResult.BLOCKED and "page-0002.xml" in (outcome.reason or "")
+    assert outcome.result is FinaliseResult.NOT_READY and "page-0002.xml" in (outcome.reason or "")
     assert _active(batch) == len(GONE)
     assert batch.run_record(paged["run_id"]).status is RunStatus.IMPORTING
 

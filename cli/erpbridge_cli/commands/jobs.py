@@ -1,9 +1,10 @@
 """`erpbridge jobs list` and `erpbridge jobs run JOB [--wait]`.
 
 In AWS (``ERPBRIDGE_FETCH_FUNCTION`` or ``--function`` names the deployed fetch function) a run
-invokes that function through the Lambda API, exactly as the schedule does. Without it the job
-runs here, against the local stack: the fetch, then the import of every staged page (what the
-S3 event does in AWS), so a local run is always waited for.
+invokes that function through the Lambda API. Without it the job runs here, against the local
+stack: the fetch, then the import of every staged page (what the S3 event does in AWS), so a
+local run is always waited for. A ``long_running`` job runs the long-run workflow's steps in
+order (:func:`erpbridge.batch.workflow.run_workflow`), as Step Functions does in AWS.
 
 ``export-failed-orders`` is the live area's Export Failed Orders task, listed and run here too:
 in AWS it invokes its own function (``ERPBRIDGE_EXPORT_FUNCTION`` or ``--export-function``),
@@ -20,9 +21,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from erpbridge.adapters.batch_runtime import BatchRuntime
 from erpbridge.batch.fetch import FetchResult
 from erpbridge.batch.jobs import list_batch_jobs
 from erpbridge.batch.models import RunStatus, Trigger
+from erpbridge.batch.workflow import run_workflow
 from erpbridge.errors import ConfigurationError, ErpBridgeError
 from erpbridge_cli.commands._batch_common import console, fail, run_recorder, runs_table, runtime
 
@@ -119,6 +122,13 @@ def run_job(
 def _run_locally(job: str, parameters: dict[str, str], mappings: Path | None) -> None:
     batch = runtime(mappings, needs_erp=True)
     try:
+        long_running = batch.job(job).long_running
+    except ErpBridgeError as error:
+        raise fail(str(error), 2) from None
+    if long_running:
+        _run_workflow_locally(batch, job, parameters)
+        return
+    try:
         with console.status(f"fetching {job} …"):
             outcome = batch.fetch(job, Trigger.LOCAL, parameters=parameters)
         if outcome.result is not FetchResult.FETCHED:
@@ -133,6 +143,23 @@ def _run_locally(job: str, parameters: dict[str, str], mappings: Path | None) ->
     except ErpBridgeError as error:
         raise fail(f"{type(error).__name__}: {error}") from None
     record = batch.runs.get(outcome.run_id, job=job)
+    if record is not None:
+        console.print(runs_table([record], f"run {record.run_id}"))
+        if record.status is RunStatus.FAILED:
+            raise typer.Exit(1)
+
+
+def _run_workflow_locally(batch: BatchRuntime, job: str, parameters: dict[str, str]) -> None:
+    """A ``long_running`` job: the Step Functions workflow's states, in order, in this process."""
+    try:
+        with console.status(f"{job}: workflow (fetch page by page, import, finalise) …"):
+            result = run_workflow(batch, job, Trigger.LOCAL, parameters=parameters)
+    except ErpBridgeError as error:
+        raise fail(f"{type(error).__name__}: {error}") from None
+    if result.finalised is None:  # skipped: locked or a duplicate
+        raise fail(result.reason or result.result)
+    console.print(f"{job}: {result.pages} page(s) → run {result.run_id}, {result.result}")
+    record = batch.runs.get(result.run_id, job=job)
     if record is not None:
         console.print(runs_table([record], f"run {record.run_id}"))
         if record.status is RunStatus.FAILED:

@@ -79,7 +79,7 @@ def show_run(
 
 def _finalise_line(record: RunRecord) -> str:
     """A paged run's remove/deactivate-missing step: not yet (and why), or what it did."""
-    if not record.paged:
+    if record.single_page:
         return "- (one page: its import removed missing rows)"
     done = record.finalised
     if done is None:

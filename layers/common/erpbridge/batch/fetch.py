@@ -30,7 +30,7 @@ from erpbridge.batch.models import (
     page_key,
     validate_job_id,
 )
-from erpbridge.batch.ports import BatchTransport, JobLock, RunRecorder, StagingStore
+from erpbridge.batch.ports import BatchTransport, JobLock, RunRecorder, StagingStore, StreamedPage
 from erpbridge.errors import ProtocolError
 
 logger = logging.getLogger(__name__)
@@ -93,6 +93,54 @@ def run_fetch(
     ``parameters`` (the request's, defaults included) are recorded with the run: its imports
     take their scope (``shopID``, ``language``) from them. ``variant`` names runs with other than
     the default parameters (one shop of several): they lock and identify their slot apart."""
+    started = begin_run(
+        job,
+        trigger,
+        store=store,
+        runs=runs,
+        lock=lock,
+        scheduled_time=scheduled_time,
+        run_id=run_id,
+        parameters=parameters,
+        variant=variant,
+        clock=clock,
+        lock_ttl_s=lock_ttl_s,
+    )
+    if started.skipped is not None:
+        return started.skipped
+    try:
+        return _fetch_pages(job, started.run_id, request_xml, transport, store, runs, clock, max_pages)
+    finally:
+        lock.release(started.lock_name, started.owner)
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """A run begun: its id and the lock it holds (``owner``), or why nothing was begun."""
+
+    job: str
+    run_id: str
+    lock_name: str
+    owner: str
+    skipped: FetchOutcome | None = None
+
+
+def begin_run(
+    job: str,
+    trigger: Trigger,
+    *,
+    store: StagingStore,
+    runs: RunRecorder,
+    lock: JobLock,
+    scheduled_time: datetime | None = None,
+    run_id: str | None = None,
+    parameters: Mapping[str, str] | None = None,
+    variant: str = "",
+    clock: Callable[[], datetime] = _utcnow,
+    lock_ttl_s: int = DEFAULT_LOCK_TTL_S,
+) -> RunStart:
+    """Take the job's lock and record the run (see :func:`run_fetch`). The lock stays held by
+    ``owner`` until the caller releases it; a skipped start (``LOCKED``/``DUPLICATE``) holds none."""
     validate_job_id(job)
     started = clock()
     run_id = run_id or new_run_id(started, scheduled_time=scheduled_time, variant=variant)
@@ -108,7 +156,9 @@ def run_fetch(
             f"job {job} is already running (run {holder_run}, lock expires {holder.expires_at:%H:%M:%S}Z)"
         )
         logger.warning(reason)
-        return FetchOutcome(job, run_id, FetchResult.LOCKED, reason=reason)
+        return RunStart(
+            job, run_id, lock_name, owner, FetchOutcome(job, run_id, FetchResult.LOCKED, reason=reason)
+        )
     try:
         record = RunRecord(
             job=job, run_id=run_id, trigger=trigger, started_at=started, parameters=dict(parameters or {})
@@ -116,15 +166,30 @@ def run_fetch(
         if not runs.create(record, stale_before=started - timedelta(seconds=lock_ttl_s)):
             reason = f"run {run_id} of {job} already exists (duplicate delivery of its schedule slot)"
             logger.warning(reason)
-            return FetchOutcome(job, run_id, FetchResult.DUPLICATE, reason=reason)
+            lock.release(lock_name, owner)
+            skipped = FetchOutcome(job, run_id, FetchResult.DUPLICATE, reason=reason)
+            return RunStart(job, run_id, lock_name, owner, skipped)
         # Holding the lock, no live run writes under this job's prefix: what is half-uploaded there
         # was left by a run that was killed (its lock expired), so it goes now.
         discarded = store.discard_incomplete(f"{STAGING_PREFIX}{job}/")
         if discarded:
             logger.warning("discarded %d unfinished upload(s) of a killed run of %s", discarded, job)
-        return _fetch_pages(job, run_id, request_xml, transport, store, runs, clock, max_pages)
-    finally:
+    except BaseException:
         lock.release(lock_name, owner)
+        raise
+    return RunStart(job, run_id, lock_name, owner)
+
+
+def stage_page(
+    job: str, run_id: str, number: int, request_xml: bytes, transport: BatchTransport, store: StagingStore
+) -> tuple[str, StreamedPage]:
+    """Send the request once and stream the answer into page ``number`` of the run. The ERP keeps
+    the paging checkpoint: the same request returns the next page."""
+    key = page_key(job, run_id, number)
+    with store.open_writer(key) as writer:
+        page = transport.stream(request_xml, writer.write)
+    logger.info("staged %s (%d bytes)", key, page.bytes_written)
+    return key, page
 
 
 def _fetch_pages(
@@ -145,13 +210,9 @@ def _fetch_pages(
                 raise ProtocolError(
                     f"the ERP still reports ExportIsDone=false after {max_pages} pages; stopping"
                 )
-            key = page_key(job, run_id, len(keys) + 1)
-            # The ERP keeps the paging checkpoint: the same request returns the next page.
-            with store.open_writer(key) as writer:
-                page = transport.stream(request_xml, writer.write)
+            key, page = stage_page(job, run_id, len(keys) + 1, request_xml, transport, store)
             keys.append(key)
             total_bytes += page.bytes_written
-            logger.info("staged %s (%d bytes)", key, page.bytes_written)
             if page.export_is_done is not False:
                 break
     except Exception as error:  # recorded, then re-raised for the caller's retry policy

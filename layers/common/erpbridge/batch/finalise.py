@@ -26,6 +26,7 @@ from functools import partial
 
 from erpbridge.batch.models import (
     ARCHIVE_PREFIX,
+    FetchStatus,
     FinaliseRecord,
     ImportCounts,
     page_name,
@@ -40,7 +41,8 @@ logger = logging.getLogger(__name__)
 class FinaliseResult(StrEnum):
     FINALISED = "finalised"
     ALREADY = "already finalised"  # nothing done: the run record has the first finalise's counts
-    BLOCKED = "blocked"  # a page failed, is missing or not imported yet (reason says which)
+    NOT_READY = "not ready"  # pages not imported yet, or the last page not seen yet: try later
+    BLOCKED = "blocked"  # a page failed, the fetch failed, a newer run imported (reason says which)
     NOT_PAGED = "not paged"  # one file: its import removed missing rows itself
     UNKNOWN = "unknown run"
 
@@ -87,11 +89,13 @@ def finalise_run(
         return FinaliseOutcome(job, run_id, FinaliseResult.UNKNOWN, reason="no such run")
     if record.finalised is not None:
         return FinaliseOutcome(job, run_id, FinaliseResult.ALREADY, record.finalised.counts)
-    if not record.paged:
-        return FinaliseOutcome(job, run_id, FinaliseResult.NOT_PAGED)
     blocked = record.finalise_blocked()
+    if blocked is not None and record.single_page and not record.pages_failed:
+        return FinaliseOutcome(job, run_id, FinaliseResult.NOT_PAGED, reason=blocked)
     if blocked is not None:
-        return FinaliseOutcome(job, run_id, FinaliseResult.BLOCKED, reason=blocked)
+        waiting = not record.pages_failed and record.fetch_status is not FetchStatus.FAILED
+        verdict = FinaliseResult.NOT_READY if waiting else FinaliseResult.BLOCKED
+        return FinaliseOutcome(job, run_id, verdict, reason=blocked)
     newer = [
         other.run_id
         for other in runs.list_runs(job=job)

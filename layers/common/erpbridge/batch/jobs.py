@@ -98,6 +98,11 @@ class BatchJob:
     fetch: FetchSpec
     definition: JobDefinition
 
+    @property
+    def long_running(self) -> bool:
+        """The job file says ``long_running: true``: the workflow runs it (docs/paged-runs.md)."""
+        return self.definition.long_running
+
     def parameters(self, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
         merged = dict(self.fetch.parameters)
         for name, value in (overrides or {}).items():

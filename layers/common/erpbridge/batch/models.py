@@ -227,27 +227,27 @@ class RunRecord:
     last_page: int | None = None  # the page whose root said ExportIsDone="true"
     finalised: FinaliseRecord | None = None
 
-    @property
-    def paged(self) -> bool:
-        """More than one page: removal is the finalise step's, not any page's."""
-        return self.pages > 1 or (self.last_page or 0) > 1
-
     def missing_pages(self) -> list[str]:
         """The pages of the run not imported (yet); every page up to the last one known."""
         last = max(self.pages, self.last_page or 0)
         done = set(self.pages_imported)
         return [page_name(n) for n in range(1, last + 1) if page_name(n) not in done]
 
+    @property
+    def single_page(self) -> bool:
+        """One page, the whole export: its import removed missing rows itself (no finalise)."""
+        return self.last_page == 1 or (self.fetch_status is FetchStatus.FETCHED and self.pages == 1)
+
     def finalise_blocked(self) -> str | None:
         """Why the finalise step may not run (yet), or None when it may."""
-        if not self.paged:
-            return "not a paged run: its one file removed missing rows itself"
-        if self.pages_failed:
-            return f"page(s) failed: {', '.join(self.pages_failed)}"
-        if self.last_page is None:
-            return "the last page (ExportIsDone) has not been imported"
         if self.fetch_status is FetchStatus.FAILED:
             return "the fetch failed"
+        if self.pages_failed:
+            return f"page(s) failed: {', '.join(self.pages_failed)}"
+        if self.single_page:
+            return "not a paged run: its one file removed missing rows itself"
+        if self.last_page is None:
+            return "the last page (ExportIsDone) has not been imported"
         missing = self.missing_pages()
         if missing:
             return f"page(s) not imported: {', '.join(missing[:10])}"
@@ -262,7 +262,7 @@ class RunRecord:
         if self.fetch_status is FetchStatus.RUNNING:
             return RunStatus.RUNNING
         if self.files_imported >= self.pages:
-            if self.paged and self.finalise_blocked() is None:
+            if self.finalise_blocked() is None:
                 return RunStatus.NOT_FINALISED
             return RunStatus.SUCCEEDED
         return RunStatus.IMPORTING

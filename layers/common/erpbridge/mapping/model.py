@@ -310,6 +310,12 @@ class JobDefinition(_Strict):
     schema_: str | None = Field(default=None, alias="$schema", description="JSON Schema path (for editors)")
     id: str = Field(pattern=JOB_ID_PATTERN)
     description: str = ""
+    long_running: bool = Field(
+        default=False,
+        description="runs longer than one Lambda: in AWS the schedule starts the Step Functions "
+        "workflow (fetch page by page, import the pages, finalise) instead of the fetch function "
+        "(docs/paged-runs.md)",
+    )
     fetch: dict[str, Any] = Field(default_factory=dict)
     import_: ImportDefinition | None = Field(default=None, alias="import")
 

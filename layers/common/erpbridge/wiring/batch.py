@@ -15,15 +15,15 @@ import functools
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from erpbridge.batch.fetch import FetchOutcome, run_fetch
+from erpbridge.batch.fetch import DEFAULT_LOCK_TTL_S, FetchOutcome, begin_run, run_fetch, stage_page
 from erpbridge.batch.finalise import FinaliseOutcome, finalise_run
 from erpbridge.batch.importer import ImportOutcome, ImportResult, import_staged_object
 from erpbridge.batch.jobs import BatchJob, load_batch_job
-from erpbridge.batch.models import Trigger
+from erpbridge.batch.models import FetchStatus, Trigger
 from erpbridge.batch.ports import (
     BatchTransport,
     ImportClaims,
@@ -32,7 +32,8 @@ from erpbridge.batch.ports import (
     StagedFileImporter,
     StagingStore,
 )
-from erpbridge.errors import ConfigurationError
+from erpbridge.batch.workflow import LockLostError, WorkflowRun
+from erpbridge.errors import ConfigurationError, ProtocolError
 from erpbridge.settings import Settings, get_settings
 from erpbridge.wiring.orders import OrderServices
 
@@ -125,7 +126,7 @@ class BatchRuntime:
         )
         if finalise and outcome.result is ImportResult.IMPORTED and outcome.job and outcome.run_id:
             record = self.runs.get(outcome.run_id, job=outcome.job)
-            if record is not None and record.paged and record.finalise_blocked() is None:
+            if record is not None and record.finalise_blocked() is None:
                 self.finalise(outcome.job, outcome.run_id)
         return outcome
 
@@ -139,6 +140,87 @@ class BatchRuntime:
         return finalise_run(
             job, run_id, store=self.store(), runs=self.runs, importer=self.importer(), scope_of=scope_of
         )
+
+    # -- the long-run workflow's steps (erpbridge.batch.workflow; Step Functions in AWS) ----------
+
+    def start_run(
+        self,
+        job: str,
+        trigger: Trigger,
+        *,
+        parameters: Mapping[str, str] | None = None,
+        scheduled_time: datetime | None = None,
+    ) -> WorkflowRun | FetchOutcome:
+        batch_job = self.job(job)
+        merged = batch_job.parameters(parameters)
+        started = begin_run(
+            batch_job.id,
+            trigger,
+            store=self.store(),
+            runs=self.runs,
+            lock=self.locks,
+            scheduled_time=scheduled_time,
+            parameters=merged,
+            variant=batch_job.variant(parameters),
+        )
+        if started.skipped is not None:
+            return started.skipped
+        return WorkflowRun(batch_job.id, started.run_id, started.lock_name, started.owner, merged)
+
+    def fetch_page(self, run: WorkflowRun) -> WorkflowRun:
+        """Stage the run's next page, checkpoint the run record and extend the job's lock."""
+        job = self.job(run.job)
+        if run.pages >= job.fetch.max_pages:
+            raise ProtocolError(
+                f"the ERP still reports ExportIsDone=false after {job.fetch.max_pages} pages; stopping"
+            )
+        holder = self.locks.acquire(run.lock_name, run.owner, now=datetime.now(UTC), ttl_s=DEFAULT_LOCK_TTL_S)
+        if holder is not None:
+            raise LockLostError(f"run {run.run_id}: job {run.job} is now locked by {holder.owner}")
+        key, page = stage_page(
+            run.job,
+            run.run_id,
+            run.pages + 1,
+            job.request_xml(run.parameters),
+            self.transport(job),
+            self.store(),
+        )
+        run = run.add_page(key, page.bytes_written, done=page.export_is_done is not False)
+        self.runs.finish_fetch(
+            run.job,
+            run.run_id,
+            status=FetchStatus.FETCHED if run.done else FetchStatus.RUNNING,
+            ended_at=datetime.now(UTC),
+            pages=run.pages,
+            bytes_=run.bytes,
+            error=None,
+        )
+        return run
+
+    def import_page(self, key: str) -> ImportOutcome:
+        info = self.store().head(key)
+        return self.import_object(self.staging_bucket, key, etag=info.etag if info else None, finalise=False)
+
+    def finalise_step(self, run: WorkflowRun) -> FinaliseOutcome:
+        return self.finalise(run.job, run.run_id)
+
+    def end_run(self, run: WorkflowRun) -> None:
+        self.locks.release(run.lock_name, run.owner)
+
+    def fail_run(self, run: WorkflowRun, error: str) -> None:
+        """The workflow's Catch: a fetch still going is recorded failed; the lock is released."""
+        record = self.runs.get(run.run_id, job=run.job)
+        if record is not None and record.fetch_status is FetchStatus.RUNNING:
+            self.runs.finish_fetch(
+                run.job,
+                run.run_id,
+                status=FetchStatus.FAILED,
+                ended_at=datetime.now(UTC),
+                pages=run.pages,
+                bytes_=run.bytes,
+                error=error,
+            )
+        self.locks.release(run.lock_name, run.owner)
 
 
 def runtime_from_settings(settings: Settings, *, mappings_dir: Path | None = None) -> BatchRuntime:
