@@ -188,3 +188,17 @@ def test_runs_are_read_from_the_runs_table_in_aws(
     shown = runner.invoke(app, ["runs", "show", "20261126T020000Z-sched"])
     assert shown.exit_code == 1  # a failed run is a failure for scripts too
     assert "ErpAuthError: 401" in shown.output
+
+
+def test_jobs_run_of_a_long_running_job_runs_the_workflow_and_runs_show_says_finalised(
+    app: Any, local_env: str, erp_env: None
+) -> None:
+    paged = ["--param", "pageSize=300", "--param", "customModifier=cli-paging"]
+    result = runner.invoke(app, ["jobs", "run", "fetch-shop-data", *paged])
+    assert result.exit_code == 0, result.output
+    assert "finalised" in result.output and _count(local_env, "EcomProducts") > 0
+    listed = runner.invoke(app, ["runs", "list", "--job", "fetch-shop-data"])
+    run_id = next(line.split("│")[1].strip() for line in listed.output.splitlines() if "local" in line)
+    shown = runner.invoke(app, ["runs", "show", run_id])
+    assert shown.exit_code == 0, shown.output
+    assert "finalised" in shown.output and "removed/deactivated" in shown.output

@@ -124,7 +124,7 @@ def _run_locally(job: str, parameters: dict[str, str], mappings: Path | None) ->
     try:
         long_running = batch.job(job).long_running
     except ErpBridgeError as error:
-        raise fail(str(error), 2) from None
+        raise fail(f"{type(error).__name__}: {error}") from None
     if long_running:
         _run_workflow_locally(batch, job, parameters)
         return
