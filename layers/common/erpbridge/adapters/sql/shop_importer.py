@@ -3,7 +3,8 @@
 A staged file is streamed (``StreamingTableReader``: memory flat) into
 :func:`erpbridge.mapping.engine.import_rows`, which writes it in one transaction. Removal of
 missing rows is allowed only for a file that is the whole export: not a later page, and not a first
-page whose root says ``ExportIsDone="false"``.
+page whose root says ``ExportIsDone="false"``. A paged run removes once, in its finalise step
+(:meth:`ShopDbImporter.finalise`: the keys of all its pages, :mod:`erpbridge.batch.finalise`).
 
 Errors keep their meaning for the caller: bad input stays an ``ErpBridgeError`` (the file goes to
 ``failed/``), while a database that cannot serve raises ``DatabaseUnavailableError`` and another import
@@ -18,11 +19,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from erpbridge.batch.models import ImportCounts, ImportedFile
 from erpbridge.mapping.engine import ImportReport, import_rows
 from erpbridge.mapping.jobfile import load_job
+from erpbridge.mapping.model import ImportDefinition
 from erpbridge.protocol.streaming import StreamingTableReader
 from erpbridge.protocol.tables import Row
 from erpbridge.shopdb.engine import engine_for
@@ -106,17 +108,13 @@ class ShopDbImporter:
         all_rows = rows if first is None else itertools.chain((first,), rows)
         # Locked per job (and per file for a page): a second import of it fails fast with
         # ImportLockedError instead of queueing behind the first (erpbridge.shopdb.import_guard).
-        database = GuardedShopDatabase(
-            engine_for(self._database_url),
+        imported = self._import(
+            definition,
+            all_rows,
             ImportScope(job, whole_export=whole_export, source=source),
-            statement_timeout_s=self._statement_timeout_s,
+            allow_removal=whole_export,
+            on_progress=on_progress,
         )
-        report = import_rows(
-            definition, all_rows, database, allow_removal=whole_export, on_progress=on_progress
-        )
-        self.last_report = report
-        report.raise_for_errors()
-        imported = imported_file(report, (mapping.destination for mapping in definition.mappings))
         return replace(imported, export_is_done=reader.export_is_done)
 
     def finalise(
@@ -129,19 +127,21 @@ class ShopDbImporter:
         """Every page's keys (read again, keys only) staged in one transaction, then the removal
         once, under the job's exclusive lock (like a whole export)."""
         definition = load_job(job, self._mappings_dir).import_for(parameters)
+        scope = ImportScope(job, whole_export=True)
+        return self._import(definition, _pages_rows(job, pages), scope, keys_only=True)
+
+    def _import(
+        self,
+        definition: ImportDefinition,
+        rows: Iterable[tuple[str, Row]],
+        scope: ImportScope,
+        **options: Any,
+    ) -> ImportedFile:
+        """One import transaction under ``scope``'s lock; ``options`` go to ``import_rows``."""
         database = GuardedShopDatabase(
-            engine_for(self._database_url),
-            ImportScope(job, whole_export=True),
-            statement_timeout_s=self._statement_timeout_s,
+            engine_for(self._database_url), scope, statement_timeout_s=self._statement_timeout_s
         )
-        try:
-            report = import_rows(definition, _pages_rows(job, pages), database, keys_only=True)
-        except ShopDatabaseError as error:
-            if _unreachable(error):
-                raise ConnectionError(
-                    f"shop database unavailable, finalise will be retried: {error}"
-                ) from error
-            raise
+        report = import_rows(definition, rows, database, **options)
         self.last_report = report
         report.raise_for_errors()
         return imported_file(report, (mapping.destination for mapping in definition.mappings))
