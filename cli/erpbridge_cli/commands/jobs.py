@@ -21,12 +21,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from erpbridge.adapters.batch_runtime import BatchRuntime
 from erpbridge.batch.fetch import FetchResult
 from erpbridge.batch.jobs import list_batch_jobs
 from erpbridge.batch.models import RunStatus, Trigger
 from erpbridge.batch.workflow import run_workflow
 from erpbridge.errors import ConfigurationError, ErpBridgeError
+from erpbridge.wiring.batch import BatchRuntime
 from erpbridge_cli.commands._batch_common import console, fail, run_recorder, runs_table, runtime
 
 jobs_app = typer.Typer(help="Batch jobs (mappings/*.yaml): list them, run one now.", no_args_is_help=True)

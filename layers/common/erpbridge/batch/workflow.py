@@ -81,7 +81,7 @@ class WorkflowRun:
 
 
 class WorkflowSteps(Protocol):
-    """The steps, bound to their adapters (``erpbridge.adapters.batch_runtime.BatchRuntime``)."""
+    """The steps, bound to their adapters (``erpbridge.wiring.batch.BatchRuntime``)."""
 
     def start_run(
         self,
