@@ -34,10 +34,16 @@ def error_response(
     detail: list[dict[str, str]] | None = None,
     retry_after_s: float | None = None,
     headers: dict[str, str] | None = None,
+    erp_message: str | None = None,
+    order_id: str | None = None,
 ) -> Response[Any]:
     body: dict[str, Any] = {"error": error, "message": message}
     if detail is not None:
         body["detail"] = detail
+    if erp_message is not None:
+        body["erp_message"] = erp_message
+    if order_id is not None:
+        body["order_id"] = order_id
     headers = dict(headers or {})
     if retry_after_s is not None:
         body["retry_after_s"] = retry_after_s
@@ -105,6 +111,10 @@ def map_error(error: Exception) -> Response[Any]:
         case live.InvalidRequestError():
             detail = [{"field": error.field, "reason": error.reason}]
             return error_response(422, "validation_error", "the request is invalid", detail=detail)
+        case live.OrderRejectedError():
+            return error_response(
+                422, "erp_rejected", str(error), erp_message=error.erp_message, order_id=error.order_id
+            )
         case live.UnauthorizedError():
             return error_response(401, "unauthorized", str(error))
         case live.ForbiddenError():
@@ -130,6 +140,11 @@ def map_error(error: Exception) -> Response[Any]:
             log.error("the ERP rejected erpbridge's credentials")
             return error_response(
                 502, "erp_auth", "the ERP rejected erpbridge's credentials; operators were alerted"
+            )
+        case errors.ErpRejectedError():
+            erp_message = (error.erp_message or str(error))[:300]
+            return error_response(
+                422, "erp_rejected", f"the ERP refused the request: {erp_message}", erp_message=erp_message
             )
         case errors.ErpFaultError():
             message = "the ERP failed to process the request"

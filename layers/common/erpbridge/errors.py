@@ -88,6 +88,12 @@ class ErpFaultError(ErpError):
         super().__init__(message)
 
 
+class ErpRejectedError(ErpFaultError):
+    """The ERP answered and refused the request for a business reason (an unknown item or customer,
+    a blocked item, a credit limit): sending it again unchanged fails the same way, so it is not
+    retried. ``erp_message`` is the ERP's own words, fit to show the customer."""
+
+
 class ErpResponseError(ErpError):
     """The ERP answered, but the answer is unusable (not XML, wrong shape, order not created)."""
 

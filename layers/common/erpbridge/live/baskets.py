@@ -4,6 +4,8 @@ An unchanged basket (same customer, currency, shop, lines, discounts, shipping) 
 the cache without an ERP call (Dynamicweb's order-hash skip, but shared across containers and
 with a TTL). When the ERP is down, busy or fails, the answer is computed here from cached or shop
 prices and says so: ``source=fallback`` and a message; the ERP prices the order when it is created.
+When the ERP refuses the basket (an item it does not know, a blocked customer), that is the answer
+(422 ``erp_rejected`` with its message): an estimate would only postpone the refusal to checkout.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from erpbridge.erp.ports import RequestKind
-from erpbridge.errors import ErpBridgeError
+from erpbridge.errors import ErpBridgeError, ErpRejectedError
 from erpbridge.live.cache import TieredCache, cache_key
 from erpbridge.live.models import (
     BasketRequest,
@@ -65,6 +67,8 @@ class BasketService:
             xml = build_order_xml(request, f"CART-{basket_print[:16]}", create=False, policy=self._policy)
             result = parse_order_response(self._erp.call(xml, kind=RequestKind.CALCULATE_ORDER), create=False)
             lines, totals = priced_result(request, result)
+        except ErpRejectedError:
+            raise  # the ERP refused this basket (unknown item, blocked customer): no estimate hides it
         except (ErpBridgeError, ArithmeticError) as error:  # an answer whose sums overflow is unusable
             log.warning(
                 "basket calculation by the ERP failed (%s); answering with a fallback", type(error).__name__

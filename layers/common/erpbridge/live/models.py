@@ -261,6 +261,7 @@ class OrderStatus(StrEnum):
     QUEUED = "queued"
     UNKNOWN = "unknown"
     FAILED = "failed"
+    REJECTED = "rejected"
 
 
 class OrderResponse(ApiModel):
@@ -287,7 +288,9 @@ class OrderDetail(ApiModel):
     order_id: str
     customer_number: str | None
     status: OrderStatus
-    state: str = Field(description="internal state: received, sending, created, queued, unknown, dead_letter")
+    state: str = Field(
+        description="internal state: received, sending, created, queued, unknown, dead_letter, rejected"
+    )
     erp_order_id: str | None
     attempts: int
     created_at: datetime
@@ -349,6 +352,7 @@ class Health(ApiModel):
     orders_waiting_for_export: int
     orders_dead_lettered: int
     orders_unknown: int
+    orders_rejected: int = Field(default=0, description="orders the ERP refused, waiting for an operator")
 
 
 class ErrorBody(ApiModel):
@@ -358,3 +362,7 @@ class ErrorBody(ApiModel):
     message: str
     detail: list[dict[str, str]] | None = None
     retry_after_s: float | None = None
+    erp_message: str | None = Field(
+        default=None, description="erp_rejected: the ERP's own words (why it refused), fit to show"
+    )
+    order_id: str | None = Field(default=None, description="erp_rejected on an order: the order kept")
