@@ -115,6 +115,8 @@ def map_error(error: Exception) -> Response[Any]:
             return error_response(
                 422, "erp_rejected", str(error), erp_message=error.erp_message, order_id=error.order_id
             )
+        case live.DegradedRefusalError():
+            return error_response(503, "erp_unavailable", str(error), retry_after_s=error.retry_after_s)
         case live.UnauthorizedError():
             return error_response(401, "unauthorized", str(error))
         case live.ForbiddenError():

@@ -18,6 +18,8 @@ from decimal import Decimal
 from erpbridge.erp.ports import RequestKind
 from erpbridge.errors import ErpBridgeError, ErpRejectedError
 from erpbridge.live.cache import TieredCache, cache_key
+from erpbridge.live.degradation import BasketWhenDown, DegradationPolicy, describe
+from erpbridge.live.errors import DegradedRefusalError
 from erpbridge.live.models import (
     BasketRequest,
     BasketResponse,
@@ -45,8 +47,10 @@ class BasketService:
         policy: OrderDocumentPolicy,
         ttl_s: float = 300.0,
         keep_stale_s: float = 3_600.0,
+        degradation: DegradationPolicy | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._degradation = degradation or DegradationPolicy()
         self._erp = erp
         self._cache = cache
         self._prices = prices
@@ -70,9 +74,11 @@ class BasketService:
         except ErpRejectedError:
             raise  # the ERP refused this basket (unknown item, blocked customer): no estimate hides it
         except (ErpBridgeError, ArithmeticError) as error:  # an answer whose sums overflow is unusable
-            log.warning(
-                "basket calculation by the ERP failed (%s); answering with a fallback", type(error).__name__
-            )
+            log.warning("basket calculation by the ERP failed (%s)", type(error).__name__)
+            if self._degradation.basket is BasketWhenDown.REFUSE:
+                raise DegradedRefusalError(
+                    "basket", describe(error), retry_after_s=self._degradation.retry_after_s
+                ) from error
             if hit is not None:
                 stale = BasketResponse.model_validate({**hit.value, "source": PriceSource.FALLBACK})
                 return stale.model_copy(
@@ -171,6 +177,7 @@ class BasketService:
             total_with_vat = subtotal_with_vat + (shipping_fee or 0)
         return BasketResponse(
             source=PriceSource.FALLBACK,
+            estimate=True,
             as_of=min((item.as_of for item in prices.items), default=self._now()),
             currency=request.currency,
             lines=lines,

@@ -27,6 +27,16 @@ class OrderRejectedError(LiveApiError):
         self.erp_message = erp_message
 
 
+class DegradedRefusalError(LiveApiError):
+    """The ERP cannot answer and the degradation policy says refuse rather than fall back (503
+    ``erp_unavailable`` with ``Retry-After``). ``capability``: prices, basket, checkout, documents."""
+
+    def __init__(self, capability: str, reason: str, *, retry_after_s: float) -> None:
+        super().__init__(f"{capability}: the ERP cannot answer right now ({reason}); try again later")
+        self.capability = capability
+        self.retry_after_s = retry_after_s
+
+
 class ForbiddenError(LiveApiError):
     """The caller's token does not allow this customer's data (403)."""
 

@@ -141,6 +141,15 @@ class PriceItem(ApiModel):
     source: PriceSource
     as_of: datetime = Field(description="when the ERP (or the shop database) produced this figure")
     reason: str | None = Field(default=None, description="why there is no price, when found is not true")
+    stock_status: Literal["current", "last_known", "hidden", "unknown"] = Field(
+        default="current",
+        description="current: stock from the ERP (now or within the cache TTL); while the ERP is down, "
+        "as ERPBRIDGE_DEGRADE_STOCK says: last_known (the figure is stock_age_s old), hidden (show no "
+        "stock), unknown (show that availability is unknown)",
+    )
+    stock_age_s: float | None = Field(
+        default=None, description="last_known: seconds since the stock figure was produced"
+    )
 
 
 class PriceResponse(ApiModel):
@@ -243,6 +252,11 @@ class BasketResponse(ApiModel):
     source: PriceSource = Field(
         description="erp = priced by the ERP; cache = same basket seen recently; fallback"
     )
+    estimate: bool = Field(
+        default=False,
+        description="true: the ERP could not price the basket and erpbridge summed fallback prices "
+        "(ERPBRIDGE_DEGRADE_BASKET=estimate); the ERP prices the order when it is created",
+    )
     as_of: datetime
     currency: str
     lines: list[PricedLine]
@@ -262,6 +276,7 @@ class OrderStatus(StrEnum):
     UNKNOWN = "unknown"
     FAILED = "failed"
     REJECTED = "rejected"
+    DECLINED = "declined"
 
 
 class OrderResponse(ApiModel):
@@ -289,7 +304,8 @@ class OrderDetail(ApiModel):
     customer_number: str | None
     status: OrderStatus
     state: str = Field(
-        description="internal state: received, sending, created, queued, unknown, dead_letter, rejected"
+        description="internal state: received, sending, created, queued, unknown, dead_letter, "
+        "rejected, declined"
     )
     erp_order_id: str | None
     attempts: int

@@ -12,6 +12,7 @@ States (``erpbridge.live.ports.OrderState``)::
                           ├──ERP down / busy / failed───────────► queued ──export task──► sending …
                           └──sent, no (usable) answer───────────► unknown ──resolve──► created | queued
     queued/unknown ──K counted failures──► dead_letter (alarm; operator re-sends)
+    received ──ERP down, ERPBRIDGE_DEGRADE_CHECKOUT=refuse──► declined (503; the shop may retry it)
 
 A refusal is the ERP answering "no" to this order's content (an unknown item or customer, a
 blocked item: a SOAP fault of the application, or ``OrderCreated`` False with a reason; see
@@ -59,7 +60,8 @@ from erpbridge.errors import (
     ProtocolError,
 )
 from erpbridge.live.cache import TieredCache
-from erpbridge.live.errors import ConflictError, NotFoundError, OrderRejectedError
+from erpbridge.live.degradation import CheckoutWhenDown, DegradationPolicy, describe
+from erpbridge.live.errors import ConflictError, DegradedRefusalError, NotFoundError, OrderRejectedError
 from erpbridge.live.models import OrderDetail, OrderRequest, OrderResponse, OrderStatus, TimelineEntry, Totals
 from erpbridge.live.order_documents import OrderDocumentPolicy, build_order_xml, priced_result
 from erpbridge.live.ports import (
@@ -89,6 +91,7 @@ STATUS_OF_STATE: dict[OrderState, OrderStatus] = {
     OrderState.UNKNOWN: OrderStatus.UNKNOWN,
     OrderState.DEAD_LETTER: OrderStatus.FAILED,
     OrderState.REJECTED: OrderStatus.REJECTED,
+    OrderState.DECLINED: OrderStatus.DECLINED,
 }
 
 
@@ -154,7 +157,9 @@ class OrderService:
         metrics: MetricsSink | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         worker_id: str | None = None,
+        degradation: DegradationPolicy | None = None,
     ) -> None:
+        self._degradation = degradation or DegradationPolicy()
         self._erp = erp
         self._orders = orders
         self._idempotency = idempotency
@@ -214,6 +219,12 @@ class OrderService:
             # any, is found again by its id and continued from its state, never sent twice).
             self._idempotency.abandon(idempotency_key)
             raise
+        if response.status is OrderStatus.DECLINED:
+            # The customer is told the order was not taken: nothing sends it later (the idempotency
+            # key is released, so the shop may retry it; the same order id continues this order).
+            raise DegradedRefusalError(
+                "checkout", response.message or "not sent", retry_after_s=self._degradation.retry_after_s
+            )
         if response.status is OrderStatus.REJECTED:
             refused = OrderRejectedError(response.order_id, response.message or "no reason given")
             self._idempotency.complete(
@@ -502,6 +513,8 @@ class OrderService:
         failed = isinstance(error, ErpFaultError)
         if isinstance(error, ErpRejectedError):
             state, outcome = OrderState.REJECTED, "rejected"
+        elif not_sent and trigger == "api" and self._degradation.checkout is CheckoutWhenDown.REFUSE:
+            state, outcome = OrderState.DECLINED, "declined"
         elif not_sent or failed:
             state, outcome = OrderState.QUEUED, ("not_sent" if not_sent else "erp_error")
         else:
@@ -510,7 +523,11 @@ class OrderService:
         erp_message = getattr(error, "erp_message", None) or str(error)
         counted = not not_sent
         current = self._orders.get(order.order_id) or order
-        if counted and state is not OrderState.REJECTED and current.attempts + 1 >= self._policy.max_attempts:
+        if (
+            counted
+            and state not in (OrderState.REJECTED, OrderState.DECLINED)
+            and current.attempts + 1 >= self._policy.max_attempts
+        ):
             state = OrderState.DEAD_LETTER
         self._orders.set_state(order.order_id, state, error=erp_message, count_attempt=counted)
         self._orders.add_attempt(
@@ -532,6 +549,9 @@ class OrderService:
             log.warning("order %s rejected by the ERP", order.order_id)
             self._emit(Metric("OrdersRejected"))
             return self._response(self._orders.get(order.order_id) or order, message=erp_message)
+        elif state is OrderState.DECLINED:
+            log.warning("order %s declined: the ERP is down and checkout refuses then", order.order_id)
+            return self._response(self._orders.get(order.order_id) or order, message=describe(error))
         else:
             log.warning("order %s not created (%s): %s", order.order_id, outcome, type(error).__name__)
         message = {
