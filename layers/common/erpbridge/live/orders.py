@@ -222,6 +222,7 @@ class OrderService:
         if response.status is OrderStatus.DECLINED:
             # The customer is told the order was not taken: nothing sends it later (the idempotency
             # key is released, so the shop may retry it; the same order id continues this order).
+            self._idempotency.abandon(idempotency_key)
             raise DegradedRefusalError(
                 "checkout", response.message or "not sent", retry_after_s=self._degradation.retry_after_s
             )
