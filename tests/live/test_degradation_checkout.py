@@ -17,12 +17,16 @@ def _sales_orders(emulator: Any) -> int:
     return sum(o["shop_order_id"] == ORDER["order_id"] for o in emulator.control.sales_orders())
 
 
-def test_checkout_queue_accepts_and_sends_later(live: Any, emulator: Any) -> None:
+def _order_while_down(live: Any, emulator: Any, key: str) -> Any:
     emulator.control.down()
     try:
-        answer = live.call("POST", "/v1/orders", ORDER, headers={"Idempotency-Key": "key-deg-0001"})
+        return live.call("POST", "/v1/orders", ORDER, headers={"Idempotency-Key": key})
     finally:
         emulator.control.up()
+
+
+def test_checkout_queue_accepts_and_sends_later(live: Any, emulator: Any) -> None:
+    answer = _order_while_down(live, emulator, "key-deg-0001")
     assert answer.status == 202 and answer.body["status"] == "queued"
     assert live.services.orders.export_failed_orders(older_than_s=0).created == 1
     assert _sales_orders(emulator) == 1
@@ -32,11 +36,7 @@ def test_checkout_refuse_is_503_and_the_order_is_never_sent_on_its_own(
     live_factory: Callable[..., Any], emulator: Any
 ) -> None:
     live = live_factory(ERPBRIDGE_DEGRADE_CHECKOUT="refuse", ERPBRIDGE_DEGRADE_RETRY_AFTER_S="17")
-    emulator.control.down()
-    try:
-        answer = live.call("POST", "/v1/orders", ORDER, headers={"Idempotency-Key": "key-deg-0002"})
-    finally:
-        emulator.control.up()
+    answer = _order_while_down(live, emulator, "key-deg-0002")
     assert answer.status == 503 and answer.body["error"] == "erp_unavailable"
     assert answer.headers["retry-after"] == "17"
     detail = live.call("GET", "/v1/orders/WEB-DEG-1").body

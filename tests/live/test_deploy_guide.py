@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_serve_and_cli import database_url, served  # noqa: F401  (the fixtures)
+from test_serve_and_cli import database_url  # noqa: F401  (SQLite only; `served` is in conftest)
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
 

@@ -415,6 +415,7 @@ def _degrade_stock(item: dict[str, Any], policy: StockWhenDown, now: datetime) -
     if policy is StockWhenDown.LAST_KNOWN and item.get("stock") is not None:
         as_of = item["as_of"]
         then = as_of if isinstance(as_of, datetime) else datetime.fromtimestamp(float(as_of), UTC)
+        then = then if then.tzinfo is not None else then.replace(tzinfo=UTC)
         item["stock_status"] = "last_known"
         item["stock_age_s"] = max(0.0, round((now - then).total_seconds(), 1))
         return
