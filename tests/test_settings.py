@@ -59,3 +59,10 @@ def test_secrets_manager_values_fill_settings(monkeypatch: pytest.MonkeyPatch) -
         settings = load_settings({"ERPBRIDGE_SECRETS_NAME": "erpbridge/dev/erp"})
     assert settings.erp_security_key is not None
     assert settings.erp_security_key.get_secret_value() == "from-secrets-manager"
+
+
+def test_degradation_choices_are_validated() -> None:
+    with pytest.raises(ConfigurationError, match="ERPBRIDGE_DEGRADE_PRICES"):
+        load_settings({"ERPBRIDGE_ERP_AUTH": "none", "ERPBRIDGE_DEGRADE_PRICES": "cache-stale,guess"})
+    with pytest.raises(ConfigurationError, match="ERPBRIDGE_DEGRADE_CHECKOUT"):
+        load_settings({"ERPBRIDGE_ERP_AUTH": "none", "ERPBRIDGE_DEGRADE_CHECKOUT": "maybe"})

@@ -15,6 +15,7 @@
 | GET | `/_control/requests` | SOAP requests received (kind, request XML, status, fault); `?kind=` filters |
 | GET | `/_control/sales-orders` | sales orders created through the emulator |
 | GET | `/_control/sales-orders/<shop OrderId>` | the sales order created for that shop order (404: none) |
+| PUT | `/_control/customers/<no>` | `{"blocked": true}`: baskets fault, orders get `OrderCreated` False |
 | GET | `/_control/counters` | counters (requests by kind and status, faults by name, orders, tokens, …) |
 | GET / DELETE | `/_control/checkpoints` | batch paging checkpoints per caller (custom modifier) |
 | POST | `/_control/tokens/expire` | expire every issued OAuth2 token |
@@ -132,6 +133,7 @@ def handle(emulator: Emulator, method: str, raw_path: str, body: bytes) -> Reply
 def _route(
     emulator: Emulator, method: str, path: str, query: dict[str, str], payload: dict[str, Any]
 ) -> Reply:
+    from bc_emulator.dataset import BcError
     from bc_emulator.server import json_reply
 
     journal = emulator._journal
@@ -192,6 +194,16 @@ def _route(
         if order is None:
             return json_reply(404, {"error": f"no sales order for shop OrderId {shop_order_id!r}"})
         return json_reply(200, order)
+    if path.startswith("/_control/customers/") and method == "PUT":
+        blocked = payload.get("blocked")
+        if not isinstance(blocked, bool):
+            raise ValueError('PUT /_control/customers/<no> needs {"blocked": true|false}')
+        customer_no = path.removeprefix("/_control/customers/")
+        try:
+            emulator.dispatcher.bc.block_customer(customer_no, blocked)
+        except BcError as error:
+            return json_reply(404, {"error": str(error)})
+        return json_reply(200, {"customer": customer_no, "blocked": blocked})
     if path == "/_control/checkpoints":
         if method == "GET":
             return json_reply(200, emulator.dispatcher.checkpoints())
@@ -290,6 +302,12 @@ class ControlClient:
 
     def sales_orders(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/sales-orders"))
+
+    def block_customer(self, customer_no: str, blocked: bool = True) -> None:
+        """Block a customer: its baskets fault and its orders answer ``OrderCreated`` False."""
+        from urllib.parse import quote
+
+        self._call("PUT", "/customers/" + quote(customer_no, safe=""), {"blocked": blocked})
 
     def sales_order(self, shop_order_id: str) -> dict[str, Any] | None:
         from urllib.parse import quote

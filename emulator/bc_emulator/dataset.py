@@ -921,6 +921,18 @@ class BusinessCentral:
         with self.lock:
             return list(self.documents.created.values())
 
+    def block_customer(self, customer_no: str, blocked: bool) -> None:
+        """Block (or unblock) a customer: its baskets fault, its orders answer ``OrderCreated`` False."""
+        with self.lock:
+            if self.dataset.find_customer(customer_no) is None:
+                raise BcError(
+                    f"The Customer does not exist. Identification fields and values: No.='{customer_no}'"
+                )
+            if blocked:
+                self.documents.blocked_customers.add(customer_no)
+            else:
+                self.documents.blocked_customers.discard(customer_no)
+
     def reset(self) -> None:
         """Forget orders created through the emulator (the generated history stays)."""
         with self.lock:

@@ -50,6 +50,7 @@ from bc_emulator.dataset import (
     PriceQuery,
     SalesDocument,
 )
+from bc_emulator.soap import SERVER_FAULT
 from erpbridge.errors import ErpBridgeError, XmlError
 from erpbridge.protocol.formats import parse_bool, parse_number
 from erpbridge.protocol.tables import build_tables, iter_tables_xml, tables_from_root
@@ -85,6 +86,7 @@ class DispatchResult:
     body: bytes | None = None  # the whole inner response (UTF-8)
     chunks: Iterator[bytes] | None = None  # or the inner response piece by piece
     error: str | None = None  # a SOAP fault message instead
+    faultcode: str | None = None  # None: BC's application error (a refusal); SERVER_FAULT: a failure
     shop_order_id: str | None = None
 
 
@@ -287,7 +289,8 @@ class Dispatcher:
             return DispatchResult(error=str(error))
         except Exception as error:  # an AL runtime error surfaces as a SOAP fault too
             return DispatchResult(
-                error=f"Internal error in the emulator while processing {request.kind}: {error!r}"
+                error=f"Internal error in the emulator while processing {request.kind}: {error!r}",
+                faultcode=SERVER_FAULT,
             )
 
     def _xml(
@@ -374,8 +377,8 @@ class Dispatcher:
 
     def _create_order(self, root: Any) -> DispatchResult:
         header, lines = self._orders(root)
-        calculated, _number, created_now = self.bc.create_order(header, lines)
-        self._count("orders_created" if created_now else "orders_repeated")
+        calculated, number, created_now = self.bc.create_order(header, lines)
+        self._count("orders_created" if created_now else "orders_repeated" if number else "orders_refused")
         result = self._xml(dict(calculated.tables()))
         result.shop_order_id = calculated.shop_order_id
         return result

@@ -122,11 +122,22 @@ class DocumentStore:
         self._history: dict[str, dict[str, list[SalesDocument]]] = {}
         self._numbering: list[tuple[int, int, int, int]] | None = None
         self._next_order_no = FIRST_CREATED_ORDER_NO
+        # Customers blocked through the control API (the data set blocks none).
+        self.blocked_customers: set[str] = set()
 
     def reset(self) -> None:
         self.created.clear()
         self._by_shop_id.clear()
         self._next_order_no = FIRST_CREATED_ORDER_NO
+        self.blocked_customers.clear()
+
+    def _blocked(self, customer: Customer | None) -> str | None:
+        """BC's message when ``customer`` is blocked, else None."""
+        if customer is None or not (customer.blocked or customer.no in self.blocked_customers):
+            return None
+        return (
+            f"You cannot create this type of document when Customer {customer.no} is blocked with type All."
+        )
 
     # -- orders ------------------------------------------------------------------------------------
 
@@ -147,6 +158,9 @@ class DocumentStore:
     ) -> CalculatedOrder:
         ds = self.dataset
         customer = self._resolve_customer(header)
+        blocked = self._blocked(customer)
+        if blocked is not None:
+            raise BcError(blocked)
         currency_in = _text(header, "OrderCurrencyCode")
         ctx = self.pricing.context(
             customer.no if customer else None, currency_in, today, _text(header, "VatCountryCode")
@@ -404,7 +418,9 @@ class DocumentStore:
         """Create the sales order once per shop OrderId; a repeat returns the first one unchanged.
 
         With ``dedup`` off every call commits a new sales order (the third value is then True for
-        each); ``order_for_shop_id`` keeps answering the first one.
+        each); ``order_for_shop_id`` keeps answering the first one. For a blocked customer nothing
+        is created and the answer says so as data, the way a plug-in unit that catches the error
+        does: ``OrderCreated`` False and BC's message in ``OrderErrorMessage``.
         """
         shop_order_id = _text(header, "OrderId")
         if not shop_order_id:
@@ -415,6 +431,30 @@ class DocumentStore:
             return calculated, number, False
         if not any(_text(ln, "OrderLineType") in PRODUCT_LINE_TYPES for ln in lines):
             raise BcError("There is nothing to release for the order: it has no product lines.")
+        blocked = self._blocked(self._resolve_customer(header))
+        if blocked is not None:
+            refused = CalculatedOrder(
+                shop_order_id,
+                "",
+                _text(header, "OrderCurrencyCode"),
+                [],
+                ZERO,
+                ZERO,
+                ZERO,
+                ZERO,
+                ZERO,
+                ZERO,
+                ZERO,
+                "",
+                "",
+                header_row={
+                    "OrderId": shop_order_id,
+                    "OrderCreated": fmt_bool(False),
+                    "OrderErrorMessage": blocked,
+                },
+                line_rows=[],
+            )
+            return refused, "", False
         calculated = self.calculate_order(header, lines, today)
         number = f"SO-{self._next_order_no}"
         self._next_order_no += 1

@@ -8,7 +8,8 @@ Faults (all off by default):
 
 * ``latency_ms`` plus a random part ``latency_jitter_ms`` drawn from ``latency_distribution``
   (``uniform``: 0..jitter, ``exponential``: mean jitter, ``normal``: |N(0, jitter)|).
-* ``error_rate``: HTTP 500 with a SOAP fault (the request never reached the ERP logic).
+* ``error_rate``: HTTP 500 with a SOAP fault of code ``s:Server`` (the request never reached the
+  ERP logic: a failure that may pass later, not a refusal of the request).
 * ``busy_429_rate`` / ``busy_503_rate``: HTTP 429 / 503 with ``Retry-After: retry_after_s``.
 * ``hang_rate``: the request is read and never answered; the connection is closed after
   ``hang_s`` seconds (a client timeout).

@@ -34,6 +34,7 @@ from bc_emulator.auth import BC_SCOPE, Authenticator, AuthMode
 from bc_emulator.faults import FaultDecision, FaultInjector, FaultSpec
 from bc_emulator.limits import BcLimits, LimitsSpec, principal_of
 from bc_emulator.soap import (
+    SERVER_FAULT,
     SoapRequestError,
     SoapService,
     build_fault,
@@ -753,7 +754,7 @@ class Emulator:
         result = self.dispatcher.handle(parsed)
         if result.error is not None:
             record.error = result.error
-            return replace(fault_reply(result.error), record=record)
+            return replace(fault_reply(result.error, result.faultcode), record=record)
         record.shop_order_id = result.shop_order_id
         if decision.commit_then_drop:
             self._note_fault(record, "commit_then_drop")
@@ -804,7 +805,8 @@ class Emulator:
                 text_reply(503, "The service is temporarily unavailable.", {"Retry-After": retry_after}),
                 record=record,
             )
-        return replace(fault_reply(self.faults.spec.error_message), record=record)
+        # A failure of the service, not a refusal of the request: SOAP's Server fault code.
+        return replace(fault_reply(self.faults.spec.error_message, SERVER_FAULT), record=record)
 
 
 def _malform(body: bytes) -> bytes:

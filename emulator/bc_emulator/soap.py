@@ -182,6 +182,11 @@ def stream_response(
     yield b"".join(buffer)
 
 
+# The fault code of a failure that may pass when sent again (SOAP 1.1 ``Server``); BC's own
+# application errors (``Error()`` in AL: a refusal of the request) carry NavCSideException.
+SERVER_FAULT = "s:Server"
+
+
 def build_fault(
     message: str, *, faultcode: str = "a:Microsoft.Dynamics.Nav.Types.Exceptions.NavCSideException"
 ) -> bytes:

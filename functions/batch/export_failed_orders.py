@@ -62,6 +62,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "queued": report.queued,
         "unknown": report.unknown,
         "dead_lettered": report.dead_lettered,
+        "rejected": report.rejected,
         "idempotency_keys_purged": report.idempotency_keys_purged,
         "orders": report.orders,
     }

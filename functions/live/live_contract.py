@@ -46,6 +46,11 @@ ERP: Reason = {
     503: "the ERP is unreachable or busy",
     504: "the ERP did not answer in time",
 }
+ERP_REFUSED: Reason = {
+    422: "erp_rejected: the ERP refused it (erp_message says why; sending it again unchanged fails "
+    "the same way)"
+}
+DEGRADED: Reason = {503: "the ERP cannot answer and the degradation policy (ERPBRIDGE_DEGRADE_*) refuses"}
 
 RETRY_AFTER: dict[str, Any] = {
     "Retry-After": {

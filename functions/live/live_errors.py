@@ -36,10 +36,16 @@ def error_response(
     detail: list[dict[str, str]] | None = None,
     retry_after_s: float | None = None,
     headers: dict[str, str] | None = None,
+    erp_message: str | None = None,
+    order_id: str | None = None,
 ) -> Response[Any]:
     body: dict[str, Any] = {"error": error, "message": message}
     if detail is not None:
         body["detail"] = detail
+    if erp_message is not None:
+        body["erp_message"] = erp_message
+    if order_id is not None:
+        body["order_id"] = order_id
     headers = dict(headers or {})
     if retry_after_s is not None:
         body["retry_after_s"] = retry_after_s
@@ -129,6 +135,10 @@ STATUS: dict[type[errors.ErpBridgeError], HttpAnswer] = {
     live.ForbiddenError: HttpAnswer(HTTPStatus.FORBIDDEN, "forbidden"),
     live.NotFoundError: HttpAnswer(HTTPStatus.NOT_FOUND, "not_found"),
     live.ConflictError: HttpAnswer(HTTPStatus.CONFLICT, "conflict"),
+    # the ERP refused it for a business reason: correct it, never re-send it unchanged
+    live.OrderRejectedError: HttpAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, "erp_rejected"),
+    # the degradation policy says refuse while the ERP cannot answer (Retry-After)
+    live.DegradedRefusalError: HttpAnswer(HTTPStatus.SERVICE_UNAVAILABLE, "erp_unavailable"),
     live.LiveApiError: _INTERNAL,
     # retry later (Retry-After)
     live.TokenKeysUnavailableError: HttpAnswer(
@@ -167,6 +177,7 @@ STATUS: dict[type[errors.ErpBridgeError], HttpAnswer] = {
     errors.ErpFaultError: HttpAnswer(
         HTTPStatus.BAD_GATEWAY, "erp_fault", "the ERP failed to process the request"
     ),
+    errors.ErpRejectedError: HttpAnswer(HTTPStatus.UNPROCESSABLE_ENTITY, "erp_rejected"),
     errors.ErpError: _BAD_ANSWER,
     errors.XmlError: _BAD_ANSWER,
     errors.ProtocolError: _BAD_ANSWER,
@@ -203,15 +214,31 @@ def map_error(error: Exception) -> Response[Any]:
     retry_after_s = entry.retry_after_s
     detail: list[dict[str, str]] | None = None
     headers: dict[str, str] | None = None
+    erp_message: str | None = None
+    order_id: str | None = None
     match error:
         case live.MethodNotAllowedError():
             headers = {"Allow": ", ".join(error.allowed)}
         case live.InvalidRequestError():
             detail = [{"field": error.field, "reason": error.reason}]
+        case live.OrderRejectedError():
+            erp_message, order_id = error.erp_message, error.order_id
+        case live.DegradedRefusalError():
+            retry_after_s = error.retry_after_s
         case errors.ErpBusyError():
             retry_after_s = error.retry_after_s or retry_after_s
+        case errors.ErpRejectedError():
+            erp_message = (error.erp_message or str(error))[:300]
+            message = f"the ERP refused the request: {erp_message}"
         case errors.ErpFaultError() if error.erp_message:
             message += f": {error.erp_message[:300]}"
     return error_response(
-        entry.status, entry.error, message, detail=detail, retry_after_s=retry_after_s, headers=headers
+        entry.status,
+        entry.error,
+        message,
+        detail=detail,
+        retry_after_s=retry_after_s,
+        headers=headers,
+        erp_message=erp_message,
+        order_id=order_id,
     )

@@ -8,6 +8,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 from live_contract import (
     CUSTOMER_TOKEN,
+    DEGRADED,
+    ERP_REFUSED,
     IDEMPOTENCY,
     JSON_BODY,
     NOT_FOUND,
@@ -52,14 +54,16 @@ OrderId = Annotated[
     "/v1/orders",
     summary="Place an order: stored first, then created in the ERP",
     description="201 created in the ERP; 202 accepted and queued (ERP down or busy) or unknown (sent, no "
-    "answer: checked with the ERP before any re-send). Same Idempotency-Key + same body = the first "
-    "result; a different body = 409.",
+    "answer: checked with the ERP before any re-send); 422 erp_rejected: the ERP refused it (erp_message "
+    "says why; kept as rejected, never sent again on its own); 503 when the ERP is down and "
+    "ERPBRIDGE_DEGRADE_CHECKOUT=refuse. Same Idempotency-Key + same body = the first result; a "
+    "different body = 409.",
     operation_id="createOrder",
     security=STOREFRONT_OR_CUSTOMER,
     responses=responses(
         success(201, "created in the ERP", OrderResponse, example.ORDER_CREATED, name="created"),
         success(202, "accepted: queued or unknown", OrderResponse, example.ORDER_QUEUED, name="queued"),
-        fails=(JSON_BODY, CUSTOMER_TOKEN, IDEMPOTENCY, SHOP_DATABASE),
+        fails=(JSON_BODY, CUSTOMER_TOKEN, IDEMPOTENCY, SHOP_DATABASE, ERP_REFUSED, DEGRADED),
     ),
     tags=["orders"],
 )

@@ -8,6 +8,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from live_contract import (
     CUSTOMER_TOKEN,
+    DEGRADED,
+    ERP_REFUSED,
     JSON_BODY,
     STOREFRONT_OR_CUSTOMER,
     examples,
@@ -33,7 +35,7 @@ Authorization = Annotated[str | None, Header(alias="Authorization", include_in_s
     security=STOREFRONT_OR_CUSTOMER,
     responses=responses(
         success(200, "prices, stock and provenance per item", PriceResponse, example.PRICE_RESPONSE),
-        fails=(JSON_BODY, CUSTOMER_TOKEN),
+        fails=(JSON_BODY, CUSTOMER_TOKEN, DEGRADED),
     ),
     tags=["prices"],
 )
@@ -53,12 +55,14 @@ def post_prices(
     "/v1/baskets/calculate",
     summary="The basket priced by the ERP (CreateOrder=False)",
     description="An unchanged basket is answered from the cache without an ERP call; when the ERP is down "
-    "the totals are computed from cached or shop prices and say so (source=fallback).",
+    "the totals are computed from cached or shop prices and say so (source=fallback, estimate=true); "
+    "when the ERP refuses the basket (an unknown item, a blocked customer) the answer is 422 "
+    "erp_rejected.",
     operation_id="calculateBasket",
     security=STOREFRONT_OR_CUSTOMER,
     responses=responses(
         success(200, "the priced basket", BasketResponse, example.BASKET_RESPONSE),
-        fails=(JSON_BODY, CUSTOMER_TOKEN),
+        fails=(JSON_BODY, CUSTOMER_TOKEN, ERP_REFUSED, DEGRADED),
     ),
     tags=["baskets"],
 )

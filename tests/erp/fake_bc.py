@@ -34,10 +34,10 @@ def envelope(
     ).encode()
 
 
-def fault_envelope(message: str) -> bytes:
+def fault_envelope(message: str, faultcode: str = "a:Microsoft.Dynamics.Nav.Types.Exceptions") -> bytes:
     return (
         '<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>'
-        '<faultcode xmlns:a="urn:microsoft-dynamics-schemas/error">a:Microsoft.Dynamics.Nav.Types.Exceptions'
+        f'<faultcode xmlns:a="urn:microsoft-dynamics-schemas/error">{escape(faultcode)}'
         f'</faultcode><faultstring xml:lang="en-US">{escape(message)}</faultstring>'
         "<detail><string>details</string></detail></s:Fault></s:Body></s:Envelope>"
     ).encode()
@@ -188,8 +188,8 @@ def status(code: int, body: bytes = b"", headers: dict[str, str] | None = None) 
     return run
 
 
-def fault(message: str, code: int = 500) -> Behaviour:
-    return status(code, fault_envelope(message))
+def fault(message: str, code: int = 500, *, faultcode: str | None = None) -> Behaviour:
+    return status(code, fault_envelope(message, *(() if faultcode is None else (faultcode,))))
 
 
 def raw(body: bytes, code: int = 200) -> Behaviour:

@@ -38,6 +38,7 @@ from erpbridge.errors import (
     ErpFaultError,
     ErpMisconfiguredError,
     ErpOutcomeUnknownError,
+    ErpRejectedError,
     ErpResponseError,
     ErpTimeoutError,
     ErpUnavailableError,
@@ -410,6 +411,37 @@ def test_http_500_fault_carries_the_erp_message_and_is_not_retried(
     assert caught.value.status == 500
     assert "C999" in str(caught.value)
     assert len(bc.soap_posts) == 1
+
+
+APPLICATION_ERROR = "a:Microsoft.Dynamics.Nav.Types.Exceptions.NavCSideException"
+
+
+@pytest.mark.parametrize(
+    ("faultcode", "message", "refusal"),
+    [
+        (APPLICATION_ERROR, "The Item does not exist. Identification fields and values: No.='X1'", True),
+        ("a:Microsoft.Dynamics.Nav.Types.NavNCLDialogException", "Item 1000 is blocked.", True),
+        ("s:Client", "OrderId must have a value in the order request.", True),
+        (APPLICATION_ERROR, "The Sales Header table is locked by another user. Try again later.", False),
+        (APPLICATION_ERROR, "We cannot complete the operation: a deadlock occurred.", False),
+        ("s:Server", "Injected fault: the ERP failed to process the request.", False),
+        (
+            "a:Microsoft.Dynamics.Nav.Service.WebServices.ServiceBrokerException",
+            "Method Foo not found",
+            False,
+        ),
+        ("", "An unexpected error occurred", False),
+    ],
+)
+def test_a_fault_is_a_refusal_only_when_the_application_refuses_the_request(
+    bc: FakeBC, make_client: MakeClient, faultcode: str, message: str, refusal: bool
+) -> None:
+    bc.then(fault(message, faultcode=faultcode), ok())
+    with pytest.raises(ErpFaultError) as caught:
+        make_client().call(b"<q/>", kind=CREATE)
+    assert isinstance(caught.value, ErpRejectedError) is refusal
+    assert caught.value.erp_message == message
+    assert len(bc.soap_posts) == 1  # neither is retried
 
 
 def test_fault_inside_a_200_is_a_fault(bc: FakeBC, make_client: MakeClient) -> None:

@@ -154,3 +154,18 @@ def live_factory(live_builder: Callable[..., Live], database_url: str, emulator:
 def live(live_factory: Callable[..., Live]) -> Live:
     """The live API against the BC emulator over HTTP."""
     return live_factory()
+
+
+@pytest.fixture
+def served(live: Live) -> Iterator[str]:
+    """`erpbridge serve` on a free port over the services `live` installed (emulator + database)."""
+    import threading
+
+    from erpbridge_cli.commands.live import make_server
+
+    server = make_server(0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()

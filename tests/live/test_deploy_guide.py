@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_serve_and_cli import database_url, served  # noqa: F401  (the fixtures)
+from test_serve_and_cli import database_url  # noqa: F401  (SQLite only; `served` is in conftest)
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
 
@@ -22,7 +22,7 @@ def _smoke_test_block() -> str:
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-def test_the_deploy_guides_smoke_test_passes_against_erpbridge_serve(served: str) -> None:  # noqa: F811
+def test_the_deploy_guides_smoke_test_passes_against_erpbridge_serve(served: str) -> None:
     script = _smoke_test_block()
     assert "curl" in script and "$ERPBRIDGE_API_URL" in script
     env = {"PATH": "/usr/bin:/bin", "ERPBRIDGE_API_URL": served, "ERPBRIDGE_API_KEY": "local-key"}

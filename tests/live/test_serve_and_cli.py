@@ -18,20 +18,6 @@ def database_url(sqlite_url: str) -> str:
     return sqlite_url
 
 
-@pytest.fixture
-def served(live: Any) -> Any:
-    import threading
-
-    from erpbridge_cli.commands.live import make_server
-
-    server = make_server(0)  # the services `live` installed: emulator + this test's database
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
 def test_serve_answers_over_http_like_api_gateway(served: str) -> None:
     health = requests.get(f"{served}/v1/health", timeout=10)
     assert health.status_code == 200 and health.json()["erp_reachable"] is True

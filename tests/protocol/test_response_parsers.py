@@ -7,7 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from erpbridge.errors import ErpResponseError, MalformedXmlError, ProtocolError, XmlSecurityError
+from erpbridge.errors import (
+    ErpRejectedError,
+    ErpResponseError,
+    MalformedXmlError,
+    ProtocolError,
+    XmlSecurityError,
+)
 from erpbridge.protocol import plain_tables
 from erpbridge.protocol.plain_tables import read_plain_tables
 from erpbridge.protocol.response_parsers import (
@@ -172,10 +178,20 @@ def test_created_order_is_read(flag: str) -> None:
     assert (discount.line_type, discount.is_discount, discount.price_with_vat) == (3, True, Decimal(-5))
 
 
-@pytest.mark.parametrize("flag", ["1", "False", "", "yes", None])
+@pytest.mark.parametrize("flag", ["1", "", "yes", None])
 def test_order_created_must_be_boolean_true(flag: str | None) -> None:
     with pytest.raises(ErpResponseError, match="did not confirm the order"):
         parse_order_response(_order_response(flag), create=True)
+
+
+def test_order_created_false_is_the_erp_refusing_the_order_with_its_reason() -> None:
+    reason = '<column columnName="OrderErrorMessage">Customer 10000 is blocked.</column>'
+    with pytest.raises(ErpRejectedError, match="OrderCreated False") as refused:
+        parse_order_response(_order_response("False", totals=reason), create=True)
+    assert refused.value.erp_message == "Customer 10000 is blocked."
+    with pytest.raises(ErpRejectedError) as silent:
+        parse_order_response(_order_response("false"), create=True)
+    assert silent.value.erp_message == "the ERP gave no reason"
 
 
 def test_calculation_does_not_need_order_created_and_reads_subtotals() -> None:

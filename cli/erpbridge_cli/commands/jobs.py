@@ -200,7 +200,8 @@ def _export_failed_orders(
         else:
             console.print(
                 f"picked {body.get('picked')}: created {body.get('created')}, queued {body.get('queued')}, "
-                f"unknown {body.get('unknown')}, dead-lettered {body.get('dead_lettered')}"
+                f"unknown {body.get('unknown')}, dead-lettered {body.get('dead_lettered')}, "
+                f"rejected {body.get('rejected')}"
             )
         return
     if in_aws:  # the fetch function is named but this task runs in a function of its own

@@ -84,7 +84,7 @@ def export_failed_orders_here(*, older_than_s: float | None = None, limit: int |
     report = order_export().orders.export_failed_orders(older_than_s=older_than_s, limit=limit)
     console.print(
         f"picked {report.picked}: created {report.created}, queued {report.queued}, "
-        f"unknown {report.unknown}, dead-lettered {report.dead_lettered}"
+        f"unknown {report.unknown}, dead-lettered {report.dead_lettered}, rejected {report.rejected}"
     )
 
 
@@ -324,7 +324,8 @@ def register(app: typer.Typer) -> None:
 
     @orders_app.command("resend")
     def resend(order_id: str) -> None:
-        """Send an order to the ERP again (looked up first if its last attempt may have arrived)."""
+        """Send an order to the ERP again (looked up first if its last attempt may have arrived);
+        also a rejected order, once its cause is corrected (in BC or in the shop)."""
         response = _local_services(migrate=False).orders.resend(order_id)
         console.print(
             f"order {response.order_id}: [bold]{response.status.value}[/] "

@@ -21,6 +21,7 @@ run states and exit codes in one place, by class, never by message. Messages nev
     │   ├── ErpOutcomeUnknownError      never re-send blindly: reconcile first (create sent, no answer)
     │   ├── ErpAuthError                operators fix credentials
     │   ├── ErpFaultError               the ERP failed the request (.erp_message)
+    │   │   └── ErpRejectedError        correct it: the ERP refused it for a business reason
     │   └── ErpResponseError            the answer is unusable
     ├── ShopDatabaseError               the shop database refused (constraint, value)
     │   └── DatabaseUnavailableError    retry later: unreachable, lost, locked, not migrated
@@ -29,6 +30,8 @@ run states and exit codes in one place, by class, never by message. Messages nev
     └── LiveApiError                    the live API's own (erpbridge.live.errors)
         ├── BadRequestError, UnsupportedMediaTypeError, MethodNotAllowedError, InvalidRequestError
         ├── UnauthorizedError, ForbiddenError, NotFoundError, ConflictError
+        ├── OrderRejectedError          correct and re-send: the ERP refused the order (422)
+        ├── DegradedRefusalError        retry later: the degradation policy refuses (503)
         └── TokenKeysUnavailableError   retry later: the identity provider's keys
 """
 
@@ -114,6 +117,12 @@ class ErpFaultError(ErpError):
         self.erp_message = erp_message
         self.status = status
         super().__init__(message)
+
+
+class ErpRejectedError(ErpFaultError):
+    """The ERP answered and refused the request for a business reason (an unknown item or customer,
+    a blocked item, a credit limit): sending it again unchanged fails the same way, so it is not
+    retried. ``erp_message`` is the ERP's own words, fit to show the customer."""
 
 
 class ErpResponseError(ErpError):

@@ -23,6 +23,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from erpbridge.errors import ConfigurationError
 
 ENV_PREFIX = "ERPBRIDGE_"
+# ERPBRIDGE_DEGRADE_PRICES: "refuse", or fallback sources separated by commas, each at most once.
+_PRICE_FALLBACKS = r"^(refuse|(cache-stale|shop-prices)(,(cache-stale|shop-prices))?)$"
 AuthMode = Literal["none", "key", "basic", "oauth2"]
 
 
@@ -186,6 +188,23 @@ class Settings(ErpSettings):
     """how long a price request waits for BC before answering from fallbacks (seconds)"""
     state_dir: str = ".erpbridge"
     """local state folder (runs, locks, order XML) when not in AWS"""
+    # What the live API does while the ERP cannot answer (erpbridge.live.degradation; the stale
+    # window of prices is ERPBRIDGE_STALE_FALLBACK_S). docs/degradation.md has the trade-offs.
+    degrade_prices: str = Field(default="cache-stale,shop-prices", pattern=_PRICE_FALLBACKS)
+    """prices while the ERP is down: fallback sources tried in this order (cache-stale: an expired
+    cached price within the stale window; shop-prices: the shop database's imported price), or
+    refuse (503 with Retry-After)"""
+    degrade_stock: Literal["last-known", "hide", "unknown"] = "last-known"
+    """stock while the ERP is down: last-known (the fallback's figure with stock_age_s), hide
+    (stock_status hidden) or unknown (stock_status unknown)"""
+    degrade_basket: Literal["estimate", "refuse"] = "estimate"
+    """baskets while the ERP is down: estimate (erpbridge's sum from fallback prices, flagged
+    estimate=true) or refuse (503 with Retry-After)"""
+    degrade_checkout: Literal["queue", "refuse"] = "queue"
+    """orders while the ERP is down: queue (202, sent by Export Failed Orders) or refuse (503 with
+    Retry-After; the order is kept as declined and never sent on its own)"""
+    degrade_retry_after_s: float = Field(default=30.0, gt=0, le=3600)
+    """the Retry-After of a refusal while the ERP is down (prices, baskets, checkout, documents)"""
     import_statement_timeout_s: float = Field(default=300.0, gt=0, lt=900)
     """how long one statement of an import, or one pause between two of its statements, may last
     on PostgreSQL (statement_timeout and idle_in_transaction_session_timeout; seconds, below the

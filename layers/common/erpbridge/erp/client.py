@@ -22,7 +22,6 @@ import email.utils
 import io
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -61,6 +60,7 @@ from erpbridge.erp.ports import (
     StreamedResponse,
 )
 from erpbridge.erp.soap import (
+    SERVICE_FAULT,
     SoapContract,
     build_envelope,
     check_stripped_envelope,
@@ -125,13 +125,6 @@ _CREDENTIALS = {
     "oauth2": "ERPBRIDGE_ERP_AUTH, ERPBRIDGE_ERP_TENANT, ERPBRIDGE_ERP_CLIENT_ID, _CLIENT_SECRET",
 }
 _SERVICE_SETTINGS = "ERPBRIDGE_ERP_SOAP_SERVICE, ERPBRIDGE_ERP_SOAP_METHOD (or ERPBRIDGE_ERP_URL)"
-# Words of a fault that is about the web service itself, not about the request's content.
-_SERVICE_FAULT = re.compile(
-    r"not published|no web service|unknown (soap )?(action|method|operation)|"
-    r"(service|method|operation|codeunit|action)\b.{0,60}\b(not found|does not exist|"
-    r"is not (valid|defined|recogni[sz]ed))",
-    re.IGNORECASE,
-)
 
 
 def _misconfiguration(error: ErpError, kind: RequestKind, settings: ErpSettings) -> tuple[str, str] | None:
@@ -143,7 +136,7 @@ def _misconfiguration(error: ErpError, kind: RequestKind, settings: ErpSettings)
     if isinstance(error, ErpFaultError):
         message = error.erp_message or str(error)
         # The connection check carries nothing a business rule could refuse.
-        if kind is RequestKind.PING or _SERVICE_FAULT.search(message):
+        if kind is RequestKind.PING or SERVICE_FAULT.search(message):
             return f"the ERP answered with a fault about the web service: {message}", _SERVICE_SETTINGS
     if isinstance(error, ErpResponseError) and kind is RequestKind.PING:
         return f"the answer is not the plug-in unit's: {error}", _SERVICE_SETTINGS

@@ -10,11 +10,19 @@ service's WSDL instead. All parsing goes through the hardened parser.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 from xml.sax.saxutils import escape
 
-from erpbridge.errors import ConfigurationError, ErpFaultError, ErpResponseError, ProtocolError, XmlError
+from erpbridge.errors import (
+    ConfigurationError,
+    ErpFaultError,
+    ErpRejectedError,
+    ErpResponseError,
+    ProtocolError,
+    XmlError,
+)
 from erpbridge.protocol.xmlsafe import XmlLimits, parse_xml
 from erpbridge.settings import ErpSettings
 
@@ -95,8 +103,26 @@ def _body(root: Any, what: str) -> Any:
     return body
 
 
-def fault_message(root: Any) -> str | None:
-    """The ``faultstring`` of a SOAP fault envelope, or None when the envelope holds no fault."""
+# Words of a fault that is about the web service itself, not about the request's content.
+SERVICE_FAULT: Final = re.compile(
+    r"not published|no web service|unknown (soap )?(action|method|operation)|"
+    r"(service|method|operation|codeunit|action)\b.{0,60}\b(not found|does not exist|"
+    r"is not (valid|defined|recogni[sz]ed))",
+    re.IGNORECASE,
+)
+# Fault codes of a business refusal: SOAP 1.1's ``Client`` ("do not resend it unchanged") and BC's
+# application errors (an AL ``Error()``: ``…NavCSideException``, ``…NavNCLDialogException``).
+# Anything else (``Server``, runtime and SQL exceptions, no code) is a failure that may pass later.
+_REFUSAL_CODES: Final = ("Client", "CSideException", "DialogException")
+# An application error that is about the moment, not the request: it may pass when sent again.
+_TRANSIENT_FAULT: Final = re.compile(
+    r"\b(locked|deadlock\w*|lock (request|timeout)|timed out|time-?out|try again|temporar\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def _fault(root: Any) -> tuple[str, str] | None:
+    """(faultcode, faultstring) of a SOAP fault envelope, or None when it holds no fault."""
     try:
         body = _body(root, "SOAP response")
     except ErpResponseError:
@@ -104,25 +130,38 @@ def fault_message(root: Any) -> str | None:
     fault = _find_local(body, "Fault")
     if fault is None:
         return None
+    code_element = _find_local(fault, "faultcode")
+    code = ((code_element.text if code_element is not None else None) or "").strip()
     faultstring = _find_local(fault, "faultstring")
     text = (faultstring.text if faultstring is not None else None) or ""
-    if not text:
-        code = _find_local(fault, "faultcode")
-        text = (code.text if code is not None else None) or "SOAP fault without a message"
-    return text.strip()
+    return code, (text or code or "SOAP fault without a message").strip()
+
+
+def is_refusal(code: str, message: str) -> bool:
+    """Whether a fault is the ERP refusing the request's content (see ``_REFUSAL_CODES``)."""
+    name = code.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
+    return (
+        name.endswith(_REFUSAL_CODES)
+        and not _TRANSIENT_FAULT.search(message)
+        and not SERVICE_FAULT.search(message)
+    )
+
+
+def _fault_error(code: str, message: str, *, status: int) -> ErpFaultError:
+    kind = ErpRejectedError if is_refusal(code, message) else ErpFaultError
+    where = f" (HTTP {status})" if status != 200 else ""
+    return kind(f"ERP reported a fault{where}: {message}", erp_message=message, status=status)
 
 
 def fault_from_body(body: bytes, *, status: int) -> ErpFaultError:
     """The typed error for a fault answer (HTTP 500, or a fault inside a 200)."""
-    erp_message: str | None = None
+    fault: tuple[str, str] | None = None
     try:
-        erp_message = fault_message(parse_xml(body, limits=FAULT_LIMITS, what="SOAP fault"))
+        fault = _fault(parse_xml(body, limits=FAULT_LIMITS, what="SOAP fault"))
     except XmlError:
-        erp_message = None
-    if erp_message:
-        return ErpFaultError(
-            f"ERP reported a fault (HTTP {status}): {erp_message}", erp_message=erp_message, status=status
-        )
+        fault = None
+    if fault is not None:
+        return _fault_error(*fault, status=status)
     return ErpFaultError(f"ERP failed with HTTP {status} and no readable SOAP fault", status=status)
 
 
@@ -132,9 +171,9 @@ def parse_result(contract: SoapContract, body: bytes) -> str:
         root = parse_xml(body, limits=CALL_LIMITS, what="SOAP response")
     except XmlError as error:
         raise ErpResponseError(f"ERP response is not usable XML: {error}") from error
-    message = fault_message(root)
-    if message is not None:
-        raise ErpFaultError(f"ERP reported a fault: {message}", erp_message=message, status=200)
+    fault = _fault(root)
+    if fault is not None:
+        raise _fault_error(*fault, status=200)
     parameter = _result_parameter(contract, _body(root, "SOAP response"))
     if len(parameter):
         raise ErpResponseError(f"SOAP <{contract.result_parameter}> holds elements instead of escaped text")

@@ -4,6 +4,8 @@ An unchanged basket (same customer, currency, shop, lines, discounts, shipping) 
 the cache without an ERP call (Dynamicweb's order-hash skip, but shared across containers and
 with a TTL). When the ERP is down, busy or fails, the answer is computed here from cached or shop
 prices and says so: ``source=fallback`` and a message; the ERP prices the order when it is created.
+When the ERP refuses the basket (an item it does not know, a blocked customer), that is the answer
+(422 ``erp_rejected`` with its message): an estimate would only postpone the refusal to checkout.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from erpbridge.erp.ports import RequestKind
-from erpbridge.errors import ErpBridgeError
+from erpbridge.errors import ErpBridgeError, ErpRejectedError
 from erpbridge.live.cache import TieredCache, cache_key
+from erpbridge.live.degradation import BasketWhenDown, DegradationPolicy, describe
+from erpbridge.live.errors import DegradedRefusalError
 from erpbridge.live.models import (
     BasketRequest,
     BasketResponse,
@@ -44,8 +48,10 @@ class BasketService:
         policy: OrderDocumentPolicy,
         ttl_s: float = 300.0,
         keep_stale_s: float = 3_600.0,
+        degradation: DegradationPolicy | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._degradation = degradation or DegradationPolicy()
         self._erp = erp
         self._cache = cache
         self._prices = prices
@@ -66,10 +72,14 @@ class BasketService:
             xml = build_order_xml(request, f"CART-{basket_print[:16]}", create=False, policy=self._policy)
             result = parse_order_response(self._erp.call(xml, kind=RequestKind.CALCULATE_ORDER), create=False)
             lines, totals = priced_result(request, result)
+        except ErpRejectedError:
+            raise  # the ERP refused this basket (unknown item, blocked customer): no estimate hides it
         except (ErpBridgeError, ArithmeticError) as error:  # an answer whose sums overflow is unusable
-            log.warning(
-                "basket calculation by the ERP failed (%s); answering with a fallback", type(error).__name__
-            )
+            log.warning("basket calculation by the ERP failed (%s)", type(error).__name__)
+            if self._degradation.basket is BasketWhenDown.REFUSE:
+                raise DegradedRefusalError(
+                    "basket", describe(error), retry_after_s=self._degradation.retry_after_s
+                ) from error
             if hit is not None:
                 stale = BasketResponse.model_validate({**hit.value, "source": PriceSource.FALLBACK})
                 return stale.model_copy(
@@ -161,6 +171,7 @@ class BasketService:
             lines, totals = with_shop_discounts(lines, totals, request.discounts)
         return BasketResponse(
             source=PriceSource.FALLBACK,
+            estimate=True,
             as_of=min((item.as_of for item in prices.items), default=self._now()),
             currency=request.currency,
             lines=lines,

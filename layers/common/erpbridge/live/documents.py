@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from erpbridge.erp.ports import RequestKind
-from erpbridge.errors import ErpBridgeError, ErpFaultError
-from erpbridge.live.errors import InvalidRequestError, NotFoundError
+from erpbridge.errors import ErpBridgeError, ErpFaultError, ErpTimeoutError, ErpUnavailableError
+from erpbridge.live.degradation import DegradationPolicy, describe
+from erpbridge.live.errors import DegradedRefusalError, InvalidRequestError, NotFoundError
 from erpbridge.live.models import ERP_DOCUMENT_TYPES, DocumentDetail, DocumentList, DocumentType
 from erpbridge.live.ports import LiveErp
 
@@ -27,9 +28,20 @@ if TYPE_CHECKING:
 
 
 class DocumentService:
-    def __init__(self, *, erp: LiveErp) -> None:
+    def __init__(self, *, erp: LiveErp, degradation: DegradationPolicy | None = None) -> None:
         self._erp = erp
+        self._degradation = degradation or DegradationPolicy()
         self._columns: dict[DocumentType, frozenset[str]] = {}  # learned from the ERP's answers
+
+    def _call(self, xml: bytes, *, kind: RequestKind) -> str:
+        """The ERP's answer; down or slow is a refusal with Retry-After (documents only live in the
+        ERP: there is nothing to fall back to). Busy keeps the ERP's own Retry-After."""
+        try:
+            return self._erp.call(xml, kind=kind)
+        except (ErpUnavailableError, ErpTimeoutError) as error:
+            raise DegradedRefusalError(
+                "documents", describe(error), retry_after_s=self._degradation.retry_after_s
+            ) from error
 
     def list(
         self,
@@ -60,7 +72,7 @@ class DocumentService:
             search_value=search if searched else None,
         )
         try:
-            listing = parse_document_list(self._erp.call(xml, kind=RequestKind.GET_LIST))
+            listing = parse_document_list(self._call(xml, kind=RequestKind.GET_LIST))
         except ErpFaultError as error:
             if _is_not_found(error):
                 raise NotFoundError(f"customer {customer_number} not found") from None
@@ -106,7 +118,7 @@ class DocumentService:
 
         xml = build_get_item(ERP_DOCUMENT_TYPES[doc_type], customer_number, number)
         try:
-            document = parse_document(self._erp.call(xml, kind=RequestKind.GET_ITEM))
+            document = parse_document(self._call(xml, kind=RequestKind.GET_ITEM))
         except ErpFaultError as error:
             if _is_not_found(error):
                 message = f"{doc_type.value} {number} not found for customer {customer_number}"
@@ -130,7 +142,7 @@ class DocumentService:
         # with GetItem first, so a customer can never fetch another customer's document.
         self.get(customer_number, doc_type, number)
         xml = build_get_pdf(ERP_DOCUMENT_TYPES[doc_type], number, customer_number)
-        return decode_pdf(self._erp.call(xml, kind=RequestKind.GET_PDF))
+        return decode_pdf(self._call(xml, kind=RequestKind.GET_PDF))
 
 
 def _is_not_found(error: ErpFaultError) -> bool:

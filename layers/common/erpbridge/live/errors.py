@@ -17,6 +17,26 @@ class ConflictError(LiveApiError):
     """The request conflicts with an earlier one: idempotency key reuse, order id reuse (409)."""
 
 
+class OrderRejectedError(LiveApiError):
+    """The ERP refused the order for a business reason (422 ``erp_rejected``). The order is kept
+    as ``rejected`` and never sent again on its own; an operator corrects and re-sends it."""
+
+    def __init__(self, order_id: str, erp_message: str) -> None:
+        super().__init__(f"the ERP refused order {order_id}: {erp_message}")
+        self.order_id = order_id
+        self.erp_message = erp_message
+
+
+class DegradedRefusalError(LiveApiError):
+    """The ERP cannot answer and the degradation policy says refuse rather than fall back (503
+    ``erp_unavailable`` with ``Retry-After``). ``capability``: prices, basket, checkout, documents."""
+
+    def __init__(self, capability: str, reason: str, *, retry_after_s: float) -> None:
+        super().__init__(f"{capability}: the ERP cannot answer right now ({reason}); try again later")
+        self.capability = capability
+        self.retry_after_s = retry_after_s
+
+
 class ForbiddenError(LiveApiError):
     """The caller's token does not allow this customer's data (403)."""
 

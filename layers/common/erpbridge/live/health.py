@@ -32,4 +32,5 @@ class HealthService:
             orders_waiting_for_export=waiting,
             orders_dead_lettered=counts.get(OrderState.DEAD_LETTER, 0),
             orders_unknown=counts.get(OrderState.UNKNOWN, 0),
+            orders_rejected=counts.get(OrderState.REJECTED, 0),
         )

@@ -141,6 +141,15 @@ class PriceItem(ApiModel):
     source: PriceSource
     as_of: datetime = Field(description="when the ERP (or the shop database) produced this figure")
     reason: str | None = Field(default=None, description="why there is no price, when found is not true")
+    stock_status: Literal["current", "last_known", "hidden", "unknown"] = Field(
+        default="current",
+        description="current: stock from the ERP (now or within the cache TTL); while the ERP is down, "
+        "as ERPBRIDGE_DEGRADE_STOCK says: last_known (the figure is stock_age_s old), hidden (show no "
+        "stock), unknown (show that availability is unknown)",
+    )
+    stock_age_s: float | None = Field(
+        default=None, description="last_known: seconds since the stock figure was produced"
+    )
 
 
 class PriceResponse(ApiModel):
@@ -243,6 +252,11 @@ class BasketResponse(ApiModel):
     source: PriceSource = Field(
         description="erp = priced by the ERP; cache = same basket seen recently; fallback"
     )
+    estimate: bool = Field(
+        default=False,
+        description="true: the ERP could not price the basket and erpbridge summed fallback prices "
+        "(ERPBRIDGE_DEGRADE_BASKET=estimate); the ERP prices the order when it is created",
+    )
     as_of: datetime
     currency: str
     lines: list[PricedLine]
@@ -261,6 +275,8 @@ class OrderStatus(StrEnum):
     QUEUED = "queued"
     UNKNOWN = "unknown"
     FAILED = "failed"
+    REJECTED = "rejected"
+    DECLINED = "declined"
 
 
 class OrderResponse(ApiModel):
@@ -287,7 +303,10 @@ class OrderDetail(ApiModel):
     order_id: str
     customer_number: str | None
     status: OrderStatus
-    state: str = Field(description="internal state: received, sending, created, queued, unknown, dead_letter")
+    state: str = Field(
+        description="internal state: received, sending, created, queued, unknown, dead_letter, "
+        "rejected, declined"
+    )
     erp_order_id: str | None
     attempts: int
     created_at: datetime
@@ -349,6 +368,7 @@ class Health(ApiModel):
     orders_waiting_for_export: int
     orders_dead_lettered: int
     orders_unknown: int
+    orders_rejected: int = Field(default=0, description="orders the ERP refused, waiting for an operator")
 
 
 class ErrorBody(ApiModel):
@@ -358,3 +378,7 @@ class ErrorBody(ApiModel):
     message: str
     detail: list[dict[str, str]] | None = None
     retry_after_s: float | None = None
+    erp_message: str | None = Field(
+        default=None, description="erp_rejected: the ERP's own words (why it refused), fit to show"
+    )
+    order_id: str | None = Field(default=None, description="erp_rejected on an order: the order kept")

@@ -8,9 +8,18 @@ send is recorded in the order's timeline with copies of the request and response
 States (``erpbridge.live.ports.OrderState``)::
 
     received ──send──► sending ──ERP says created──────────────► created
-                          ├──ERP down / busy / refused──────────► queued ──export task──► sending …
+                          ├──ERP refuses it (business rule)─────► rejected (422; operator re-sends)
+                          ├──ERP down / busy / failed───────────► queued ──export task──► sending …
                           └──sent, no (usable) answer───────────► unknown ──resolve──► created | queued
     queued/unknown ──K counted failures──► dead_letter (alarm; operator re-sends)
+    received ──ERP down, ERPBRIDGE_DEGRADE_CHECKOUT=refuse──► declined (503; the shop may retry it)
+
+A refusal is the ERP answering "no" to this order's content (an unknown item or customer, a
+blocked item: a SOAP fault of the application, or ``OrderCreated`` False with a reason; see
+:func:`erpbridge.erp.soap.is_refusal`). Sending it again unchanged fails the same way, so the export
+task never picks it up; the customer gets the ERP's message at once, and an operator who corrected
+the cause (in BC or in the shop) re-sends it. Nothing of a refused order is in the ERP (the plug-in
+unit's transaction rolled back), so a re-send needs no lookup.
 
 An order in ``unknown`` (or found in ``sending`` by a later worker: its sender died) may already be
 in the ERP. It is resolved before anything is re-sent, by asking the ERP for the customer's open
@@ -46,11 +55,13 @@ from erpbridge.errors import (
     ErpBridgeError,
     ErpBusyError,
     ErpFaultError,
+    ErpRejectedError,
     ErpUnavailableError,
     ProtocolError,
 )
 from erpbridge.live.cache import TieredCache
-from erpbridge.live.errors import ConflictError, NotFoundError
+from erpbridge.live.degradation import CheckoutWhenDown, DegradationPolicy, describe
+from erpbridge.live.errors import ConflictError, DegradedRefusalError, NotFoundError, OrderRejectedError
 from erpbridge.live.models import OrderDetail, OrderRequest, OrderResponse, OrderStatus, TimelineEntry, Totals
 from erpbridge.live.order_documents import OrderDocumentPolicy, build_order_xml, priced_result
 from erpbridge.live.ports import (
@@ -79,6 +90,8 @@ STATUS_OF_STATE: dict[OrderState, OrderStatus] = {
     OrderState.QUEUED: OrderStatus.QUEUED,
     OrderState.UNKNOWN: OrderStatus.UNKNOWN,
     OrderState.DEAD_LETTER: OrderStatus.FAILED,
+    OrderState.REJECTED: OrderStatus.REJECTED,
+    OrderState.DECLINED: OrderStatus.DECLINED,
 }
 
 
@@ -116,6 +129,7 @@ class ExportReport:
     queued: int = 0
     unknown: int = 0
     dead_lettered: int = 0
+    rejected: int = 0
     idempotency_keys_purged: int = 0
     orders: list[dict[str, str]] = field(default_factory=list)
 
@@ -143,7 +157,9 @@ class OrderService:
         metrics: MetricsSink | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         worker_id: str | None = None,
+        degradation: DegradationPolicy | None = None,
     ) -> None:
+        self._degradation = degradation or DegradationPolicy()
         self._erp = erp
         self._orders = orders
         self._idempotency = idempotency
@@ -174,6 +190,8 @@ class OrderService:
                 raise ConflictError(
                     "a request with this Idempotency-Key is still being processed; retry later"
                 )
+            if prior.status_code == 422:  # the first answer was the ERP's refusal
+                raise OrderRejectedError(str(prior.response["order_id"]), str(prior.response["erp_message"]))
             return prior.status_code, dict(prior.response)
         try:
             now = self._now()
@@ -201,6 +219,21 @@ class OrderService:
             # any, is found again by its id and continued from its state, never sent twice).
             self._idempotency.abandon(idempotency_key)
             raise
+        if response.status is OrderStatus.DECLINED:
+            # The customer is told the order was not taken: nothing sends it later (the idempotency
+            # key is released, so the shop may retry it; the same order id continues this order).
+            self._idempotency.abandon(idempotency_key)
+            raise DegradedRefusalError(
+                "checkout", response.message or "not sent", retry_after_s=self._degradation.retry_after_s
+            )
+        if response.status is OrderStatus.REJECTED:
+            refused = OrderRejectedError(response.order_id, response.message or "no reason given")
+            self._idempotency.complete(
+                idempotency_key,
+                422,
+                {"error": "erp_rejected", "order_id": refused.order_id, "erp_message": refused.erp_message},
+            )
+            raise refused
         status_code = 201 if response.status is OrderStatus.CREATED else 202
         payload = response.model_dump(mode="json")
         self._idempotency.complete(idempotency_key, status_code, payload)
@@ -273,6 +306,8 @@ class OrderService:
                     report.created += 1
                 elif final is OrderState.DEAD_LETTER:
                     report.dead_lettered += 1
+                elif final is OrderState.REJECTED:
+                    report.rejected += 1
                 elif response.status is OrderStatus.UNKNOWN:
                     report.unknown += 1
                 else:
@@ -291,7 +326,8 @@ class OrderService:
         return report
 
     def resend(self, order_id: str) -> OrderResponse:
-        """Operator re-send (also of a dead-lettered order). Never re-creates a created order."""
+        """Operator re-send (also of a dead-lettered or rejected order). Never re-creates a created
+        order."""
         self.get_order(order_id)  # 404 before anything else
         claim = self._orders.claim_one(order_id, owner=self._worker, claim_for_s=self._policy.claim_s)
         if claim is None:
@@ -366,6 +402,8 @@ class OrderService:
             return self._response(
                 order, message="export gave up after repeated failures; an operator was alerted"
             )
+        if order.state is OrderState.REJECTED and trigger != "resend":
+            return self._response(order, message=order.last_error)  # the ERP's words
         return None
 
     def _send(self, order: StoredOrder, trigger: str) -> OrderResponse:
@@ -473,8 +511,12 @@ class OrderService:
         response_key: str | None,
     ) -> OrderResponse:
         not_sent = isinstance(error, ErpUnavailableError | ErpBusyError | ErpAuthError)
-        refused = isinstance(error, ErpFaultError)
-        if not_sent or refused:
+        failed = isinstance(error, ErpFaultError)
+        if isinstance(error, ErpRejectedError):
+            state, outcome = OrderState.REJECTED, "rejected"
+        elif not_sent and trigger == "api" and self._degradation.checkout is CheckoutWhenDown.REFUSE:
+            state, outcome = OrderState.DECLINED, "declined"
+        elif not_sent or failed:
             state, outcome = OrderState.QUEUED, ("not_sent" if not_sent else "erp_error")
         else:
             # Sent, and no usable answer (timeout, dropped connection, garbage): it may exist.
@@ -482,7 +524,11 @@ class OrderService:
         erp_message = getattr(error, "erp_message", None) or str(error)
         counted = not not_sent
         current = self._orders.get(order.order_id) or order
-        if counted and current.attempts + 1 >= self._policy.max_attempts:
+        if (
+            counted
+            and state not in (OrderState.REJECTED, OrderState.DECLINED)
+            and current.attempts + 1 >= self._policy.max_attempts
+        ):
             state = OrderState.DEAD_LETTER
         self._orders.set_state(order.order_id, state, error=erp_message, count_attempt=counted)
         self._orders.add_attempt(
@@ -500,6 +546,13 @@ class OrderService:
         if state is OrderState.DEAD_LETTER:
             log.error("order %s dead-lettered after %d failed attempts", order.order_id, current.attempts + 1)
             self._emit(Metric("OrdersDeadLettered"))
+        elif state is OrderState.REJECTED:
+            log.warning("order %s rejected by the ERP", order.order_id)
+            self._emit(Metric("OrdersRejected"))
+            return self._response(self._orders.get(order.order_id) or order, message=erp_message)
+        elif state is OrderState.DECLINED:
+            log.warning("order %s declined: the ERP is down and checkout refuses then", order.order_id)
+            return self._response(self._orders.get(order.order_id) or order, message=describe(error))
         else:
             log.warning("order %s not created (%s): %s", order.order_id, outcome, type(error).__name__)
         message = {

@@ -165,6 +165,8 @@ class OrderState(StrEnum):
     QUEUED = "queued"  # not in the ERP; Export Failed Orders will send it
     UNKNOWN = "unknown"  # sent, no answer: must be looked up before any re-send
     DEAD_LETTER = "dead_letter"  # gave up after K failed attempts; an operator must look
+    REJECTED = "rejected"  # the ERP refused it (its message kept): never sent again on its own
+    DECLINED = "declined"  # not sent, the ERP was down and checkout refuses then (503): never exported
 
 
 @dataclass(slots=True)

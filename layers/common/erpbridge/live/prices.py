@@ -21,7 +21,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -32,8 +32,9 @@ from pydantic import TypeAdapter
 from typing_extensions import TypedDict
 
 from erpbridge.erp.ports import RequestKind
-from erpbridge.errors import ErpError
 from erpbridge.live.cache import TieredCache, cache_key, product_stamp_key
+from erpbridge.live.degradation import DegradationPolicy, PriceFallback, StockWhenDown, describe
+from erpbridge.live.errors import DegradedRefusalError
 from erpbridge.live.models import (
     Amount,
     PriceItemRequest,
@@ -82,6 +83,7 @@ class PricingPolicy:
     local_currency: str | None = None
     unit_prices: bool = True
     parallel_chunks: int = 4
+    degradation: DegradationPolicy = field(default_factory=DegradationPolicy)
 
 
 UNKNOWN_TO_ERP = "the ERP does not know this product"
@@ -192,7 +194,7 @@ class PriceService:
                     answers[wanted_item.key] = self._item_from_cache(wanted_item.item, value, PriceSource.ERP)
             unanswered = [w for w in misses if w.key not in answers]
             if unanswered:
-                answers.update(self._fallbacks(request, unanswered, hits))
+                answers.update(self._fallbacks(request, unanswered, hits, failure))
 
         items = [answers[key] for key in keys]
         if self._metrics is not None:  # the share answered by the ERP, the cache and fallbacks
@@ -225,7 +227,7 @@ class PriceService:
                 continue
             error = future.exception()
             if error is not None:
-                failure = _describe(error)
+                failure = describe(error)
                 continue
             fetched.update(future.result())
         if not_done:
@@ -290,16 +292,39 @@ class PriceService:
     # --- fallbacks ------------------------------------------------------------------------------
 
     def _fallbacks(
-        self, request: PriceRequest, unanswered: Sequence[_Wanted], hits: dict[str, Any]
+        self, request: PriceRequest, unanswered: Sequence[_Wanted], hits: dict[str, Any], failure: str | None
     ) -> dict[str, dict[str, Any]]:
+        """Answers from the degradation policy's fallback sources, tried in its order (a source's
+        item without a price is kept only if no later source has one), stock as the policy says."""
+        degradation = self._policy.degradation
+        if not degradation.prices:
+            raise DegradedRefusalError(
+                "prices", failure or "no answer", retry_after_s=degradation.retry_after_s
+            )
         answers: dict[str, dict[str, Any]] = {}
-        from_shop: list[_Wanted] = []
-        for w in unanswered:
-            hit = hits.get(w.key)
-            if hit is not None:  # stale (or invalidated) but better than nothing, and labelled so
-                answers[w.key] = self._item_from_cache(w.item, hit.value, PriceSource.FALLBACK)
+        remaining = list(unanswered)
+        for source in degradation.prices:
+            if source is PriceFallback.CACHE_STALE:
+                for w in remaining:
+                    hit = hits.get(w.key)
+                    if hit is not None:  # stale (or invalidated) but better than nothing, and labelled so
+                        answers[w.key] = self._item_from_cache(w.item, hit.value, PriceSource.FALLBACK)
             else:
-                from_shop.append(w)
+                answers.update(self._from_shop(request, remaining))
+            remaining = [w for w in remaining if w.key not in answers or answers[w.key]["found"] is not True]
+        now = self._now()
+        for w in unanswered:
+            if w.key not in answers:
+                answers[w.key] = {
+                    **_unpriced(w.item, now),
+                    "reason": "no fallback source has a figure (ERPBRIDGE_DEGRADE_PRICES)",
+                }
+        for item in answers.values():
+            _degrade_stock(item, degradation.stock, now)
+        return answers
+
+    def _from_shop(self, request: PriceRequest, from_shop: Sequence[_Wanted]) -> dict[str, dict[str, Any]]:
+        answers: dict[str, dict[str, Any]] = {}
         if not from_shop:
             return answers
         data: ShopPriceData | None = None
@@ -333,16 +358,12 @@ class PriceService:
             )
             found = isinstance(price, ShopPrice)
             answers[w.key] = {
-                "product_id": w.item.product_id,
-                "variant_id": w.item.variant_id,
-                "unit": w.item.unit,
-                "quantity": w.item.quantity,
+                **_unpriced(w.item, now),
                 # null: nothing could be asked (no shop database); false: it holds no matching price
                 "found": found if data is not None else None,
                 "price": price.price if isinstance(price, ShopPrice) else None,
                 "price_with_vat": price.price_with_vat if isinstance(price, ShopPrice) else None,
                 "stock": price.stock if isinstance(price, ShopPrice) else None,
-                "source": PriceSource.FALLBACK,
                 "as_of": price.as_of if isinstance(price, ShopPrice) and price.as_of is not None else now,
                 "reason": price.reason if isinstance(price, NoShopPrice) else None,
             }
@@ -370,6 +391,36 @@ class PriceService:
             "quantity": item.quantity,
             "source": source,
         }
+
+
+def _unpriced(item: PriceItemRequest, now: datetime) -> dict[str, Any]:
+    """A fallback item without figures (sources fill in what they have)."""
+    return {
+        "product_id": item.product_id,
+        "variant_id": item.variant_id,
+        "unit": item.unit,
+        "quantity": item.quantity,
+        "found": None,
+        "price": None,
+        "price_with_vat": None,
+        "stock": None,
+        "source": PriceSource.FALLBACK,
+        "as_of": now,
+        "reason": None,
+    }
+
+
+def _degrade_stock(item: dict[str, Any], policy: StockWhenDown, now: datetime) -> None:
+    """A fallback item's stock as the policy says: the last known figure with its age, or none."""
+    if policy is StockWhenDown.LAST_KNOWN and item.get("stock") is not None:
+        as_of = item["as_of"]
+        then = as_of if isinstance(as_of, datetime) else datetime.fromtimestamp(float(as_of), UTC)
+        then = then if then.tzinfo is not None else then.replace(tzinfo=UTC)
+        item["stock_status"] = "last_known"
+        item["stock_age_s"] = max(0.0, round((now - then).total_seconds(), 1))
+        return
+    item["stock"] = None
+    item["stock_status"] = "hidden" if policy is StockWhenDown.HIDE else "unknown"
 
 
 def _envelope(request: PriceRequest, items: list[dict[str, Any]], message: str | None) -> dict[str, Any]:
@@ -407,6 +458,8 @@ class _PriceItemJson(TypedDict):
     source: PriceSource
     as_of: datetime
     reason: str | None
+    stock_status: str
+    stock_age_s: float | None
 
 
 # An ERP answer is rendered once, when it arrives, and its JSON cached beside its data. The data
@@ -433,6 +486,8 @@ def _item_json(item: PriceItemRequest, value: dict[str, JsonValue], as_of: datet
         "source": PriceSource.ERP,
         "as_of": as_of,
         "reason": reason if isinstance(reason := value.get("reason"), str) else None,
+        "stock_status": "current",
+        "stock_age_s": None,
     }
     return str(_item_serializer().to_json(rendered).decode())
 
@@ -475,10 +530,3 @@ def _value_from_info(info: ProductInfo | None, quantity: Decimal, as_of: float) 
         ],
         "as_of": as_of,
     }
-
-
-def _describe(error: BaseException) -> str:
-    """A short reason for the storefront; never a stack trace or a secret."""
-    if isinstance(error, ErpError):
-        return type(error).__name__.removesuffix("Error").replace("Erp", "ERP ").strip() or "ERP error"
-    return "ERP request failed"

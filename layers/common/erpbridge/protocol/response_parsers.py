@@ -16,7 +16,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Final, NamedTuple
 
-from erpbridge.errors import ErpResponseError, ProtocolError
+from erpbridge.errors import ErpRejectedError, ErpResponseError, ProtocolError
 from erpbridge.protocol.formats import INVARIANT_NUMBER, parse_bool, parse_number
 from erpbridge.protocol.tables import Row, TablesDocument, parse_tables
 from erpbridge.protocol.xmlsafe import DEFAULT_LIMITS, XmlLimits
@@ -272,14 +272,21 @@ def _order_line(row: Row) -> OrderResultLine:
     )
 
 
+# The EcomOrders column a plug-in unit that answers ``OrderCreated`` False puts its reason in (the
+# anchor defines none; docs/protocol.md names this choice).
+REFUSAL_REASON_COLUMN = "OrderErrorMessage"
+
+
 def parse_order_response(
     xml: bytes | str, *, create: bool, limits: XmlLimits = DEFAULT_LIMITS
 ) -> OrderResult:
     """Read the first ``EcomOrders`` item and every ``EcomOrderLines`` item.
 
     With ``create=True`` the column ``OrderCreated`` must be boolean true (``True``/``true``; ``1``
-    is not) — otherwise :class:`ErpResponseError`, and the order counts as not created. The ERP's
-    order number is ``OrderIntegrationOrderId``, else ``OrderId``.
+    is not) — otherwise the order counts as not created: boolean false is the ERP refusing it
+    (:class:`ErpRejectedError`, with its reason from ``OrderErrorMessage`` when it gives one),
+    anything else an unusable answer (:class:`ErpResponseError`). The ERP's order number is
+    ``OrderIntegrationOrderId``, else ``OrderId``.
     """
     document = parse_tables(xml, limits=limits, what="order response")
     headers = document.rows("EcomOrders")
@@ -293,11 +300,14 @@ def parse_order_response(
         try:
             created = parse_bool(flag)
         except ProtocolError:
-            created = False
-        if not created:
             raise ErpResponseError(
                 f"the ERP did not confirm the order: OrderCreated is {flag!r}, not True "
                 f"(OrderId {header.get('OrderId')!r})"
+            ) from None
+        if not created:
+            reason = _text(header, REFUSAL_REASON_COLUMN) or "the ERP gave no reason"
+            raise ErpRejectedError(
+                f"the ERP did not create the order (OrderCreated False): {reason}", erp_message=reason
             )
     total_with_vat = _first_number(header, "OrderPrice", "OrderPriceWithVat", table=table)
     total_without_vat = _number(header, "OrderPriceWithoutVat", table=table)

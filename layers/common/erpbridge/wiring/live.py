@@ -42,6 +42,7 @@ class LiveServices(OrderServices):
                 deadline_s=self.settings.live_deadline_s,
                 anonymous_user_key=self.settings.anonymous_user_key,
                 local_currency=self.settings.local_currency,
+                degradation=self.degradation,
             ),
         )
 
@@ -55,13 +56,14 @@ class LiveServices(OrderServices):
             prices=self.prices,
             policy=self.document_policy,
             ttl_s=self.live.basket_cache_ttl_s,
+            degradation=self.degradation,
         )
 
     @built_once
     def documents(self) -> DocumentService:
         from erpbridge.live.documents import DocumentService
 
-        return DocumentService(erp=self.erp)
+        return DocumentService(erp=self.erp, degradation=self.degradation)
 
     @built_once
     def health(self) -> HealthService:

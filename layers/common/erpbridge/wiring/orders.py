@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from erpbridge.live.cache import TieredCache
     from erpbridge.live.config import LiveSettings
+    from erpbridge.live.degradation import DegradationPolicy
     from erpbridge.live.order_documents import OrderDocumentPolicy
     from erpbridge.live.orders import OrderService
     from erpbridge.live.ports import (
@@ -201,6 +202,12 @@ class OrderServices:
     # --- use cases ------------------------------------------------------------------------------
 
     @built_once
+    def degradation(self) -> DegradationPolicy:
+        from erpbridge.live.degradation import DegradationPolicy
+
+        return DegradationPolicy.from_settings(self.settings)
+
+    @built_once
     def document_policy(self) -> OrderDocumentPolicy:
         from erpbridge.live.order_documents import OrderDocumentPolicy
 
@@ -231,6 +238,7 @@ class OrderServices:
                 lookup_number_column=self.live.order_lookup_number_column,
                 unknown_settle_s=self.live.order_unknown_settle_s,
             ),
+            degradation=self.degradation,
             cache=self.cache,
             cache_invalidation_ttl_s=self.settings.price_cache_ttl_s + self.live.stale_fallback_s,
             metrics=self._metrics,
