@@ -28,7 +28,6 @@ not count towards the dead-letter limit: an ERP outage of a day must not dead-le
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import secrets
@@ -65,6 +64,7 @@ from erpbridge.live.ports import (
     OrderStore,
     StoredOrder,
     XmlCopyStore,
+    fingerprint,
 )
 
 if TYPE_CHECKING:
@@ -118,11 +118,6 @@ class ExportReport:
     dead_lettered: int = 0
     idempotency_keys_purged: int = 0
     orders: list[dict[str, str]] = field(default_factory=list)
-
-
-def fingerprint(body: Mapping[str, JsonValue]) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def new_order_id(now: datetime) -> str:

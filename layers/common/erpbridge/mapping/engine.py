@@ -31,7 +31,6 @@ from functools import partial
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from erpbridge.errors import ImportRejectedError, MappingError, ShopDatabaseError
-from erpbridge.mapping.delimited import DelimitedText
 from erpbridge.mapping.model import DuplicateAction, ImportDefinition, RowErrorAction, TableMapping
 from erpbridge.mapping.relations import (
     RELATIONS,
@@ -51,6 +50,7 @@ from erpbridge.mapping.rules import (
     plan_mapping,
 )
 from erpbridge.protocol.tables import Row
+from erpbridge.shopdb.delimited import DelimitedText
 from erpbridge.shopdb.model import ShopSchema
 from erpbridge.shopdb.ports import (
     BulkWriter,
