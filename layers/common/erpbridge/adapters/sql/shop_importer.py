@@ -1,9 +1,6 @@
-"""``StagedFileImporter`` over the mapping engine and the shop database.
-
-A staged file is streamed (``StreamingTableReader``: memory flat) into
-:func:`erpbridge.mapping.engine.import_rows`, which writes it in one transaction. Removal of
-missing rows is allowed only for a file that is the whole export: not a later page, and not a first
-page whose root says ``ExportIsDone="false"``.
+"""``StagedFileImporter`` over the shop database: the job file read, the use case
+(:func:`erpbridge.batch.staged_file.import_staged_file`) run, its report turned into the run's
+counts.
 
 Errors keep their meaning for the caller: bad input stays an ``ErpBridgeError`` (the file goes to
 ``failed/``), while a database that cannot serve raises ``DatabaseUnavailableError`` and another import
@@ -13,18 +10,15 @@ written).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import BinaryIO
 
 from erpbridge.batch.models import ImportCounts, ImportedFile
-from erpbridge.mapping.engine import ImportReport, import_rows
+from erpbridge.batch.staged_file import DEFAULT_STATEMENT_TIMEOUT_S, import_staged_file
+from erpbridge.mapping.engine import ImportReport
 from erpbridge.mapping.jobfile import load_job
-from erpbridge.protocol.streaming import StreamingTableReader
-from erpbridge.shopdb.engine import engine_for
-from erpbridge.shopdb.import_guard import GuardedShopDatabase, ImportScope
 
 
 def counts_of(report: ImportReport, mapped_tables: Iterable[str] = ()) -> ImportCounts:
@@ -69,9 +63,6 @@ def imported_file(report: ImportReport, mapped_tables: Iterable[str] = ()) -> Im
     )
 
 
-DEFAULT_STATEMENT_TIMEOUT_S = 300.0  # Settings.import_statement_timeout_s
-
-
 class ShopDbImporter:
     def __init__(
         self,
@@ -95,23 +86,18 @@ class ShopDbImporter:
         parameters: Mapping[str, str] | None = None,
         on_progress: Callable[[int], None] | None = None,
     ) -> ImportedFile:
-        # The run's parameters (its shopID, language) are the import's scope.
-        definition = load_job(job, self._mappings_dir).import_for(parameters)
-        reader = StreamingTableReader(stream, what=f"staged file of {job}")
-        rows = reader.rows()
-        first = next(rows, None)  # the root's attributes are known from the first row on
-        whole_export = not partial and reader.export_is_done
-        all_rows = rows if first is None else itertools.chain((first,), rows)
-        # Locked per job (and per file for a page): a second import of it fails fast with
-        # ImportLockedError instead of queueing behind the first (erpbridge.shopdb.import_guard).
-        database = GuardedShopDatabase(
-            engine_for(self._database_url),
-            ImportScope(job, whole_export=whole_export, source=source),
+        definition = load_job(job, self._mappings_dir)
+        report = import_staged_file(
+            definition,
+            stream,
+            self._database_url,
+            partial=partial,
+            source=source,
+            parameters=parameters,
+            on_progress=on_progress,
             statement_timeout_s=self._statement_timeout_s,
-        )
-        report = import_rows(
-            definition, all_rows, database, allow_removal=whole_export, on_progress=on_progress
         )
         self.last_report = report
         report.raise_for_errors()
-        return imported_file(report, (mapping.destination for mapping in definition.mappings))
+        mapped = definition.import_for(parameters).mappings
+        return imported_file(report, (mapping.destination for mapping in mapped))
