@@ -57,6 +57,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check layers/common
 	$(BIN)/mypy
+	cd layers/common && ../../$(BIN)/lint-imports --no-cache ../../pyproject.toml
 
 template-check: $(STAMP)
 	$(BIN)/python -m erpbridge_cli.template_check template.yaml

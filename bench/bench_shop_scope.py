@@ -36,8 +36,8 @@ import:
 
 
 def _import_twice(path: Path, url: str, shop: str | None) -> tuple[float, float]:
+    from erpbridge.batch.staged_file import import_staged_file
     from erpbridge.mapping.jobfile import parse_job
-    from erpbridge.mapping.service import import_file
     from erpbridge.shopdb import dispose_engines
 
     job = parse_job(JOB.format(shop=f"  shop: {shop}\n" if shop else ""))
@@ -45,7 +45,7 @@ def _import_twice(path: Path, url: str, shop: str | None) -> tuple[float, float]
     for _ in range(2):
         started = time.perf_counter()
         with path.open("rb") as stream:
-            report = import_file(job, stream, url)
+            report = import_staged_file(job, stream, url)
         times.append(time.perf_counter() - started)
         report.raise_for_errors()
     dispose_engines()

@@ -30,9 +30,9 @@ import pytest
 import sqlalchemy as sa
 
 from bc_emulator.exports import FILE_NAMES, JOBS, write_exports
+from erpbridge.batch.staged_file import import_staged_file
 from erpbridge.mapping.jobfile import load_job
 from erpbridge.mapping.model import JobDefinition
-from erpbridge.mapping.service import import_file
 from erpbridge.shopdb import dispose_engines, engine_for, upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,7 +129,7 @@ def _import_all(url: str, exports: Path) -> tuple[Counter[str], dict[str, int]]:
     with WorkMeter(engine_for(url)) as meter:
         for kind in STEPS:
             with (exports / FILE_NAMES[kind]).open("rb") as stream:
-                report = import_file(_job(kind), stream, url)
+                report = import_staged_file(_job(kind), stream, url)
             report.raise_for_errors()
             deactivated[kind] = report.totals().deactivated
     dispose_engines()

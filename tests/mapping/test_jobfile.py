@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,3 +84,47 @@ def test_a_job_file_must_be_named_after_its_id(tmp_path: Path) -> None:
         load_job("one", tmp_path)
     with pytest.raises(ConfigurationError, match="does not exist"):
         load_job("missing", tmp_path)
+
+
+BAD_FETCH = """
+id: demo
+fetch:
+  request: <GetEcomData shopID="{shopID}"/>
+  parameters: {shopID: SHOP1}
+  max_pages: 0
+  erp: {auth: kerberos}
+"""
+
+
+def test_a_bad_fetch_section_is_refused_when_the_job_file_is_read() -> None:
+    # GIVEN a job file whose fetch section has a page limit below 1 and an unknown ERP auth
+    # WHEN it is read THEN both problems are named, before anything runs
+    with pytest.raises(ConfigurationError) as caught:
+        parse_job(BAD_FETCH, where="demo.yaml")
+    assert "fetch.max_pages" in str(caught.value)
+    assert "fetch.erp.auth" in str(caught.value)
+
+
+def test_the_json_schema_refuses_a_bad_fetch_section_when_an_editor_checks_it() -> None:
+    import json
+
+    import jsonschema
+    import yaml
+
+    # GIVEN the committed schema WHEN an editor (or CI) checks a job file with a bad fetch section
+    validator = jsonschema.Draft202012Validator(
+        json.loads((MAPPINGS / "job.schema.json").read_text(encoding="utf-8"))
+    )
+
+    def paths(errors: Any) -> set[str]:  # `fetch` may be null: its problems sit under anyOf
+        return {
+            found
+            for error in errors
+            for found in {".".join(map(str, error.absolute_path))} | paths(error.context or [])
+        }
+
+    problems = paths(validator.iter_errors(yaml.safe_load(BAD_FETCH)))
+    # THEN it finds what the model finds; the committed job files pass
+    assert {"fetch.max_pages", "fetch.erp.auth"} <= problems
+    for path in MAPPINGS.glob("*.yaml"):
+        assert list(validator.iter_errors(yaml.safe_load(path.read_text(encoding="utf-8")))) == [], path

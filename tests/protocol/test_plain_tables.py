@@ -74,7 +74,7 @@ def same_reading(left: TablesDocument | Exception, right: TablesDocument | Excep
 
 
 class PlainReaderSpy:
-    """Wraps plain_tables.read_plain_tables (parse_tables imports it from there at call time) and
+    """Wraps plain_tables.read_plain_tables (parse_tables calls it through that module) and
     records each call's input and result."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:

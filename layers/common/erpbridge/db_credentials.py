@@ -135,3 +135,19 @@ def register(database_url: str, credentials: DatabaseCredentials) -> None:
 def credentials_for(database_url: str) -> DatabaseCredentials | None:
     with _sources_lock:
         return _sources.get(database_url)
+
+
+def iam_token_for(database_url: str) -> Callable[[str], str]:
+    """IAM database authentication: a generator of short-lived RDS auth tokens (15 minutes) for
+    ``database_url``'s host and port, used as the password (signed locally: no network call)."""
+    import boto3  # AWS only: keep it off the local path
+    import sqlalchemy as sa
+
+    url = sa.make_url(database_url)
+    client = boto3.client("rds")
+    host, port = str(url.host), int(url.port or 5432)
+
+    def token(user: str) -> str:
+        return str(client.generate_db_auth_token(DBHostname=host, Port=port, DBUsername=user))
+
+    return token

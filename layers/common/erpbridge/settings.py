@@ -266,7 +266,12 @@ def _database_from_secret(settings: Settings) -> str:
     """The URL built from the RDS-format secret, with its credentials registered for new connections."""
     from aws_lambda_powertools.utilities import parameters  # AWS only: keep it off the local path
 
-    from erpbridge.db_credentials import DatabaseCredentials, database_url_from_secret, register
+    from erpbridge.db_credentials import (
+        DatabaseCredentials,
+        database_url_from_secret,
+        iam_token_for,
+        register,
+    )
 
     name = str(settings.db_secret_name)
 
@@ -282,9 +287,6 @@ def _database_from_secret(settings: Settings) -> str:
     )
     token = None
     if settings.db_iam_auth:
-        # The one AWS SDK call a setting needs (an RDS auth token per connection).
-        from erpbridge.adapters.aws.rds_iam import iam_token_for
-
         token = iam_token_for(url)
     credentials = DatabaseCredentials(read, ttl_s=settings.db_credentials_ttl_s, token=token, initial=secret)
     register(url, credentials)

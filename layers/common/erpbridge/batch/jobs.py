@@ -1,21 +1,7 @@
-"""The ``fetch`` half of a job file (``mappings/<job-id>.yaml``): what to ask the ERP, and when.
+"""Running the ``fetch`` half of a job file: the job's parameters, request, variant and ERP settings.
 
-```yaml
-fetch:
-  request: |                       # a GetEcomData request; {name} placeholders in attribute values
-    <GetEcomData shopID="{shopID}"><tables><Currencies type="all"/></tables></GetEcomData>
-  parameters: {shopID: SHOP1}      # defaults; a run may override them (event "parameters")
-  schedule: cron(0 2 * * ? *)      # EventBridge Scheduler expression (template.yaml must agree)
-  schedule_timezone: Europe/Copenhagen
-  max_pages: 1000                  # stop following ExportIsDone="false" after this many pages
-  erp:                             # optional: this job talks to another endpoint / with other credentials
-    url: https://bc.example.com/WS/CRONUS/Codeunit/DWWebService
-    auth: basic
-    user: BATCH
-    password_env: ERPBRIDGE_JOB_CUSTOMERS_ERP_PASSWORD   # secrets by reference, never in the file
-```
-
-The ``import`` half belongs to the mapping engine (:mod:`erpbridge.mapping.model`).
+The job file's model, both halves, is :class:`erpbridge.mapping.model.JobDefinition`; its
+``fetch`` section is :class:`erpbridge.mapping.fetch_spec.FetchSpec`.
 """
 
 from __future__ import annotations
@@ -26,69 +12,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ValidationError
 
 from erpbridge.errors import ConfigurationError
+from erpbridge.mapping.fetch_spec import FetchSpec
 from erpbridge.mapping.jobfile import list_job_ids, load_job
 from erpbridge.mapping.model import JobDefinition
 from erpbridge.settings import ErpSettings
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ErpOverride(_Strict):
-    """Fields replacing the live ERP settings for one job. Secrets are named, not written: each
-    ``*_env`` names an environment variable holding the value."""
-
-    url: str | None = None
-    auth: Literal["none", "key", "basic", "oauth2"] | None = None
-    security_key_env: str | None = None
-    security_key_header: str | None = None
-    user: str | None = None
-    password_env: str | None = None
-    tenant: str | None = None
-    client_id: str | None = None
-    client_secret_env: str | None = None
-    token_url: str | None = None
-    scope: str | None = None
-    timeout_s: float | None = Field(default=None, gt=0, le=900)
-
-
-class ScheduleSpec(_Strict):
-    """One more schedule of the job, with its own parameters — e.g. the same catalogue job for
-    a second shop. template.yaml has one ScheduleV2 event per schedule, ``parameters`` in its Input."""
-
-    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9]{0,40}$", description="the template event's suffix")
-    schedule: str = Field(min_length=1, description="EventBridge Scheduler expression")
-    schedule_timezone: str = "UTC"
-    parameters: dict[str, str] = Field(default_factory=dict)
-
-
-class FetchSpec(_Strict):
-    request: str = Field(min_length=1, description="GetEcomData request template with {name} placeholders")
-    parameters: dict[str, str] = Field(default_factory=dict)
-    schedule: str | None = Field(default=None, description="EventBridge Scheduler expression")
-    schedule_timezone: str = "UTC"
-    schedules: list[ScheduleSpec] = Field(
-        default_factory=list, description="more schedules, each with its parameters (one per shop)"
-    )
-    max_pages: int = Field(default=1000, ge=1, le=100_000)
-    erp: ErpOverride | None = None
-
-    @model_validator(mode="after")
-    def _schedules_name_known_parameters(self) -> FetchSpec:
-        names = [s.name for s in self.schedules]
-        if len(set(names)) != len(names):
-            raise ValueError("schedules: every schedule needs its own name")
-        for spec in self.schedules:
-            unknown = sorted(set(spec.parameters) - set(self.parameters))
-            if unknown:
-                raise ValueError(f"schedules.{spec.name}: unknown parameters {', '.join(unknown)}")
-        return self
 
 
 @dataclass(frozen=True)
@@ -153,16 +85,11 @@ class BatchJob:
 
 def load_batch_job(job_id: str, directory: Path | None = None) -> BatchJob:
     definition = load_job(job_id, directory)
-    if not definition.fetch:
+    if definition.fetch is None:
         raise ConfigurationError(f"job {job_id} has no fetch section: it cannot be run")
-    try:
-        spec = FetchSpec.model_validate(definition.fetch)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"fetch.{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in error.errors()
-        )
-        raise ConfigurationError(f"job {job_id}: {problems}") from None
-    return BatchJob(id=definition.id, description=definition.description, fetch=spec, definition=definition)
+    return BatchJob(
+        id=definition.id, description=definition.description, fetch=definition.fetch, definition=definition
+    )
 
 
 def list_batch_jobs(directory: Path | None = None) -> list[BatchJob]:
@@ -170,6 +97,6 @@ def list_batch_jobs(directory: Path | None = None) -> list[BatchJob]:
     jobs = []
     for job_id in list_job_ids(directory):
         definition = load_job(job_id, directory)
-        if definition.fetch:
+        if definition.fetch is not None:
             jobs.append(load_batch_job(job_id, directory))
     return jobs

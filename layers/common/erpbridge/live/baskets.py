@@ -30,8 +30,7 @@ from erpbridge.live.models import (
     Totals,
 )
 from erpbridge.live.order_documents import OrderDocumentPolicy, build_order_xml, priced_result
-from erpbridge.live.orders import fingerprint
-from erpbridge.live.ports import LiveErp
+from erpbridge.live.ports import LiveErp, fingerprint
 from erpbridge.live.prices import PriceService
 from erpbridge.live.shop_discounts import vat_of, with_shop_discounts
 

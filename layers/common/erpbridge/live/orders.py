@@ -37,7 +37,6 @@ not count towards the dead-letter limit: an ERP outage of a day must not dead-le
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import secrets
@@ -76,6 +75,7 @@ from erpbridge.live.ports import (
     OrderStore,
     StoredOrder,
     XmlCopyStore,
+    fingerprint,
 )
 
 if TYPE_CHECKING:
@@ -132,11 +132,6 @@ class ExportReport:
     rejected: int = 0
     idempotency_keys_purged: int = 0
     orders: list[dict[str, str]] = field(default_factory=list)
-
-
-def fingerprint(body: Mapping[str, JsonValue]) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def new_order_id(now: datetime) -> str:

@@ -7,6 +7,8 @@ adapter.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -167,6 +169,13 @@ class OrderState(StrEnum):
     DEAD_LETTER = "dead_letter"  # gave up after K failed attempts; an operator must look
     REJECTED = "rejected"  # the ERP refused it (its message kept): never sent again on its own
     DECLINED = "declined"  # not sent, the ERP was down and checkout refuses then (503): never exported
+
+
+def fingerprint(body: Mapping[str, JsonValue]) -> str:
+    """The canonical hash of an order body (:attr:`StoredOrder.fingerprint`, the idempotency
+    record's): the same order sent twice has the same fingerprint, whatever its key order."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(slots=True)

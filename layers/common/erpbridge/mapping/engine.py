@@ -31,7 +31,6 @@ from functools import partial
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from erpbridge.errors import ImportRejectedError, MappingError, ShopDatabaseError
-from erpbridge.mapping.delimited import DelimitedText
 from erpbridge.mapping.model import DuplicateAction, ImportDefinition, RowErrorAction, TableMapping
 from erpbridge.mapping.relations import (
     RELATIONS,
@@ -51,6 +50,7 @@ from erpbridge.mapping.rules import (
     plan_mapping,
 )
 from erpbridge.protocol.tables import Row
+from erpbridge.shopdb.delimited import DelimitedText
 from erpbridge.shopdb.model import ShopSchema
 from erpbridge.shopdb.ports import (
     BulkWriter,
@@ -113,6 +113,7 @@ class ImportReport:
     # ... and the first ``max_errors`` of those rows as they came: (table, row number, values)
     failed_sources: list[tuple[str, int, dict[str, str | None]]] = field(default_factory=list)
     shop: str | None = None  # the shop scope the file was imported with
+    export_is_done: bool | None = None  # the file's root said ExportIsDone (None: it did not say)
 
     @property
     def ok(self) -> bool:

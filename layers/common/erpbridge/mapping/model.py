@@ -20,6 +20,7 @@ from typing import Any, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from erpbridge.errors import ConfigurationError
+from erpbridge.mapping.fetch_spec import FetchSpec
 
 JOB_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
@@ -304,8 +305,9 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class JobDefinition(_Strict):
-    """A whole job file. ``fetch`` is owned and validated by the batch jobs (request template,
-    parameters, schedule, ERP override); a job without ``import`` only talks to the ERP."""
+    """A whole job file, both halves validated here: ``fetch`` (request template, parameters,
+    schedules, ERP override) and ``import``. A job without ``fetch`` is import-only; a job without
+    ``import`` only talks to the ERP."""
 
     schema_: str | None = Field(default=None, alias="$schema", description="JSON Schema path (for editors)")
     id: str = Field(pattern=JOB_ID_PATTERN)
@@ -316,7 +318,7 @@ class JobDefinition(_Strict):
         "workflow (fetch page by page, import the pages, finalise) instead of the fetch function "
         "(docs/paged-runs.md)",
     )
-    fetch: dict[str, Any] = Field(default_factory=dict)
+    fetch: FetchSpec | None = None
     import_: ImportDefinition | None = Field(default=None, alias="import")
 
     @model_validator(mode="after")
@@ -332,8 +334,7 @@ class JobDefinition(_Strict):
         return self
 
     def default_parameters(self) -> dict[str, str]:
-        parameters = self.fetch.get("parameters") if isinstance(self.fetch, dict) else None
-        return {str(k): str(v) for k, v in parameters.items()} if isinstance(parameters, dict) else {}
+        return dict(self.fetch.parameters) if self.fetch is not None else {}
 
     def import_for(self, parameters: Mapping[str, str] | None = None) -> ImportDefinition:
         """The import definition of one run: the job's default parameters overridden by the run's,

@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
-from erpbridge.mapping.delimited import DelimitedText
 from erpbridge.mapping.model import (
     ColumnMapping,
     Condition,
@@ -26,6 +25,7 @@ from erpbridge.mapping.model import (
 )
 from erpbridge.mapping.relations import RELATIONS_BY_TABLE, DerivedRelation
 from erpbridge.protocol.tables import Row
+from erpbridge.shopdb.delimited import DelimitedText
 from erpbridge.shopdb.model import ColumnInfo, TableSchema, ValueKind
 from erpbridge.shopdb.ports import Comparison, Predicate, PredicateGroup, Scope
 

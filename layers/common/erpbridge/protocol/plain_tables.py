@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from erpbridge.protocol.tables import Row, TablesDocument
+from erpbridge.protocol.table_document import Row, TablesDocument
 from erpbridge.protocol.xmlsafe import DEFAULT_LIMITS, XmlLimits
 
 __all__ = ["read_plain_tables"]

@@ -28,7 +28,8 @@ from typing import Any, BinaryIO
 from lxml import etree
 
 from erpbridge.errors import ProtocolError, XmlSecurityError
-from erpbridge.protocol.tables import MAX_NAME_CHARS, Row, check_name, export_is_done, row_from_item
+from erpbridge.protocol.table_document import Row, export_is_done
+from erpbridge.protocol.tables import MAX_NAME_CHARS, check_name, row_from_item
 from erpbridge.protocol.xmlsafe import (
     LIBXML2_TEXT_CAP,
     PARSER_OPTIONS,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -30,7 +30,9 @@ from typing import Any, Final
 from lxml import etree
 
 from erpbridge.errors import ProtocolError, XmlSecurityError
-from erpbridge.protocol.formats import format_bool, format_datetime, format_number, parse_bool
+from erpbridge.protocol import plain_tables
+from erpbridge.protocol.formats import format_bool, format_datetime, format_number
+from erpbridge.protocol.table_document import Row, TablesDocument
 from erpbridge.protocol.xmlsafe import (
     DEFAULT_LIMITS,
     XmlLimits,
@@ -52,9 +54,6 @@ __all__ = [
     "parse_tables",
     "row_from_item",
 ]
-
-Row = dict[str, str | None]
-"""One ``item``: column name → text, ``None`` for ``isNull="true"``; a missing column is absent."""
 
 ScalarValue = str | Decimal | bool | datetime | date | int | float | None
 
@@ -94,38 +93,6 @@ def format_value(value: ScalarValue) -> str | None:
 
 
 # --- reading ------------------------------------------------------------------------------------
-
-
-@dataclass
-class TablesDocument:
-    """A parsed ``tables`` document: root attributes and the rows in document order."""
-
-    root_tag: str
-    attributes: dict[str, str]
-    items: list[tuple[str, Row]] = field(default_factory=list)
-
-    def rows(self, table: str) -> list[Row]:
-        """The rows whose ``item/@table`` (or enclosing ``tableName``) is ``table``; case-sensitive."""
-        return [row for name, row in self.items if name == table]
-
-    @property
-    def table_names(self) -> list[str]:
-        return list(dict.fromkeys(name for name, _ in self.items))
-
-    @property
-    def export_is_done(self) -> bool:
-        """The paging marker on the root; a missing attribute means the export is complete."""
-        return export_is_done(self.attributes)
-
-
-def export_is_done(attributes: Mapping[str, str]) -> bool:
-    value = attributes.get("ExportIsDone")
-    if value is None or not value.strip():
-        return True
-    try:
-        return parse_bool(value)
-    except ProtocolError:
-        raise ProtocolError(f"root attribute ExportIsDone is not True/False: {value!r}") from None
 
 
 def _column_text(column: Any) -> str | None:
@@ -190,9 +157,7 @@ def parse_tables(
     the plug-in unit writes is read without an element tree (:mod:`.plain_tables`), to the same
     document."""
     if isinstance(xml, str):
-        from erpbridge.protocol.plain_tables import read_plain_tables  # it builds on this module
-
-        document = read_plain_tables(xml, limits=limits)
+        document = plain_tables.read_plain_tables(xml, limits=limits)
         if document is not None:
             return document
     root = parse_xml(xml, limits=limits, what=what)

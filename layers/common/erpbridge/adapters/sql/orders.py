@@ -20,13 +20,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from erpbridge.adapters.sql.live_tables import ATTEMPTS, LIVE_ORDERS, aware, now_naive, utc_naive
-from erpbridge.live.orders import fingerprint
 from erpbridge.live.ports import (
     Attempt,
     ExportClaim,
     JsonValue,
     OrderState,
     StoredOrder,
+    fingerprint,
 )
 from erpbridge.shopdb.schema import table
 

@@ -1,10 +1,6 @@
-"""``StagedFileImporter`` over the mapping engine and the shop database.
-
-A staged file is streamed (``StreamingTableReader``: memory flat) into
-:func:`erpbridge.mapping.engine.import_rows`, which writes it in one transaction. Removal of
-missing rows is allowed only for a file that is the whole export: not a later page, and not a first
-page whose root says ``ExportIsDone="false"``. A paged run removes once, in its finalise step
-(:meth:`ShopDbImporter.finalise`: the keys of all its pages, :mod:`erpbridge.batch.finalise`).
+"""``StagedFileImporter`` over the shop database: the job file read, the use case
+(:func:`erpbridge.batch.staged_file.import_staged_file`, or for a paged run's finalise
+:func:`~erpbridge.batch.staged_file.import_run_keys`) run, its report turned into the run's counts.
 
 Errors keep their meaning for the caller: bad input stays an ``ErpBridgeError`` (the file goes to
 ``failed/``), while a database that cannot serve raises ``DatabaseUnavailableError`` and another import
@@ -14,21 +10,17 @@ written).
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from erpbridge.batch.models import ImportCounts, ImportedFile
-from erpbridge.mapping.engine import ImportReport, import_rows
+from erpbridge.batch.staged_file import DEFAULT_STATEMENT_TIMEOUT_S, import_run_keys, import_staged_file
+from erpbridge.mapping.engine import ImportReport
 from erpbridge.mapping.jobfile import load_job
-from erpbridge.mapping.model import ImportDefinition
-from erpbridge.protocol.streaming import StreamingTableReader
-from erpbridge.protocol.tables import Row
-from erpbridge.shopdb.engine import engine_for
-from erpbridge.shopdb.import_guard import GuardedShopDatabase, ImportScope
+from erpbridge.mapping.model import TableMapping
 
 
 def counts_of(report: ImportReport, mapped_tables: Iterable[str] = ()) -> ImportCounts:
@@ -70,10 +62,8 @@ def imported_file(report: ImportReport, mapped_tables: Iterable[str] = ()) -> Im
             for table, number, values in report.failed_sources
         ),
         shop=report.shop,
+        export_is_done=report.export_is_done,
     )
-
-
-DEFAULT_STATEMENT_TIMEOUT_S = 300.0  # Settings.import_statement_timeout_s
 
 
 class ShopDbImporter:
@@ -99,23 +89,18 @@ class ShopDbImporter:
         parameters: Mapping[str, str] | None = None,
         on_progress: Callable[[int], None] | None = None,
     ) -> ImportedFile:
-        # The run's parameters (its shopID, language) are the import's scope.
-        definition = load_job(job, self._mappings_dir).import_for(parameters)
-        reader = StreamingTableReader(stream, what=f"staged file of {job}")
-        rows = reader.rows()
-        first = next(rows, None)  # the root's attributes are known from the first row on
-        whole_export = not partial and reader.export_is_done
-        all_rows = rows if first is None else itertools.chain((first,), rows)
-        # Locked per job (and per file for a page): a second import of it fails fast with
-        # ImportLockedError instead of queueing behind the first (erpbridge.shopdb.import_guard).
-        imported = self._import(
+        definition = load_job(job, self._mappings_dir)
+        report = import_staged_file(
             definition,
-            all_rows,
-            ImportScope(job, whole_export=whole_export, source=source),
-            allow_removal=whole_export,
+            stream,
+            self._database_url,
+            partial=partial,
+            source=source,
+            parameters=parameters,
             on_progress=on_progress,
+            statement_timeout_s=self._statement_timeout_s,
         )
-        return replace(imported, export_is_done=reader.export_is_done)
+        return self._imported(report, definition.import_for(parameters).mappings)
 
     def finalise(
         self,
@@ -124,33 +109,17 @@ class ShopDbImporter:
         *,
         parameters: Mapping[str, str] | None = None,
     ) -> ImportedFile:
-        """Every page's keys (read again, keys only) staged in one transaction, then the removal
-        once, under the job's exclusive lock (like a whole export)."""
-        definition = load_job(job, self._mappings_dir).import_for(parameters)
-        scope = ImportScope(job, whole_export=True)
-        return self._import(definition, _pages_rows(job, pages), scope, keys_only=True)
-
-    def _import(
-        self,
-        definition: ImportDefinition,
-        rows: Iterable[tuple[str, Row]],
-        scope: ImportScope,
-        **options: Any,
-    ) -> ImportedFile:
-        """One import transaction under ``scope``'s lock; ``options`` go to ``import_rows``."""
-        database = GuardedShopDatabase(
-            engine_for(self._database_url), scope, statement_timeout_s=self._statement_timeout_s
+        definition = load_job(job, self._mappings_dir)
+        report = import_run_keys(
+            definition,
+            pages,
+            self._database_url,
+            parameters=parameters,
+            statement_timeout_s=self._statement_timeout_s,
         )
-        report = import_rows(definition, rows, database, **options)
+        return self._imported(report, definition.import_for(parameters).mappings)
+
+    def _imported(self, report: ImportReport, mappings: Iterable[TableMapping]) -> ImportedFile:
         self.last_report = report
         report.raise_for_errors()
-        return imported_file(report, (mapping.destination for mapping in definition.mappings))
-
-
-def _pages_rows(
-    job: str, pages: Sequence[Callable[[], AbstractContextManager[BinaryIO]]]
-) -> Iterator[tuple[str, Row]]:
-    """The rows of every page, one page open at a time (memory stays flat)."""
-    for number, open_page in enumerate(pages, start=1):
-        with open_page() as stream:
-            yield from StreamingTableReader(stream, what=f"page {number} of {job}").rows()
+        return imported_file(report, (mapping.destination for mapping in mappings))

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection
 
-from erpbridge.mapping.delimited import DelimitedText
+from erpbridge.shopdb.delimited import DelimitedText
 from erpbridge.shopdb.dialects.sql import ROW_COLUMN, SqlBulkWriter, SqlStage
 from erpbridge.shopdb.ports import MergeCounts, MergeMode, MergeSpec, StageSpec
 

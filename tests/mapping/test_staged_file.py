@@ -7,9 +7,9 @@ import io
 import pytest
 from mapping_support import Shop
 
+from erpbridge.batch.staged_file import import_staged_file
 from erpbridge.errors import MalformedXmlError
 from erpbridge.mapping.jobfile import parse_job
-from erpbridge.mapping.service import import_file
 from erpbridge.protocol.tables import build_tables
 
 JOB = parse_job(
@@ -43,26 +43,26 @@ def _count(shop: Shop) -> int:
 
 
 def test_a_staged_file_is_imported_in_one_go(shop: Shop) -> None:
-    report = import_file(JOB, io.BytesIO(_file(7)), shop.url)
+    report = import_staged_file(JOB, io.BytesIO(_file(7)), shop.url)
     assert report.ok and report.rows_read == 7
     assert report.tables["EcomProducts"].inserted == 7
-    report = import_file(JOB, io.BytesIO(_file(5, start=2)), shop.url)  # P0, P1 missing now
+    report = import_staged_file(JOB, io.BytesIO(_file(5, start=2)), shop.url)  # P0, P1 missing now
     counts = report.tables["EcomProducts"]
     assert (counts.inserted, counts.unchanged, counts.deleted) == (0, 5, 2)
     assert _count(shop) == 5
 
 
 def test_a_truncated_file_writes_nothing_even_after_batches_were_merged(shop: Shop) -> None:
-    import_file(JOB, io.BytesIO(_file(3)), shop.url)
+    import_staged_file(JOB, io.BytesIO(_file(3)), shop.url)
     data = _file(9, start=100)
     with pytest.raises(MalformedXmlError):
-        import_file(JOB, io.BytesIO(data[: len(data) * 2 // 3]), shop.url)
+        import_staged_file(JOB, io.BytesIO(data[: len(data) * 2 // 3]), shop.url)
     assert sorted(r[0] for r in shop.rows('SELECT "ProductID" FROM "EcomProducts"')) == ["P0", "P1", "P2"]
 
 
 def test_a_duplicate_in_a_later_batch_rejects_the_whole_file(shop: Shop) -> None:
     rows = [{"ProductID": f"P{n % 5}", "ProductLanguageID": "LANG1"} for n in range(6)]  # P0 twice
-    report = import_file(JOB, io.BytesIO(build_tables({"EcomProducts": rows})), shop.url)
+    report = import_staged_file(JOB, io.BytesIO(build_tables({"EcomProducts": rows})), shop.url)
     assert not report.committed
     assert [e.value for e in report.errors] == ["P0, LANG1"]
     assert _count(shop) == 0
