@@ -88,6 +88,7 @@ def run_fetch(
     clock: Callable[[], datetime] = _utcnow,
     lock_ttl_s: int = DEFAULT_LOCK_TTL_S,
     max_pages: int = DEFAULT_MAX_PAGES,
+    requested_by: str | None = None,
 ) -> FetchOutcome:
     """Fetch ``job`` now. Raises the transport's typed error after recording the run as failed.
     ``parameters`` (the request's, defaults included) are recorded with the run: its imports
@@ -111,7 +112,12 @@ def run_fetch(
         return FetchOutcome(job, run_id, FetchResult.LOCKED, reason=reason)
     try:
         record = RunRecord(
-            job=job, run_id=run_id, trigger=trigger, started_at=started, parameters=dict(parameters or {})
+            job=job,
+            run_id=run_id,
+            trigger=trigger,
+            started_at=started,
+            parameters=dict(parameters or {}),
+            requested_by=requested_by,
         )
         if not runs.create(record, stale_before=started - timedelta(seconds=lock_ttl_s)):
             reason = f"run {run_id} of {job} already exists (duplicate delivery of its schedule slot)"

@@ -174,6 +174,7 @@ class RunRecord:
     parameters: dict[str, str] = field(default_factory=dict)  # the run's request parameters (shopID …)
     warnings: list[str] = field(default_factory=list)  # the imports' warnings, newest 20
     row_errors: list[dict[str, Any]] = field(default_factory=list)  # rows left out: the first 20
+    requested_by: str | None = None  # the operator who pressed Run now (console, admin API)
 
     @property
     def status(self) -> RunStatus:
@@ -205,6 +206,7 @@ class RunRecord:
             "parameters": dict(self.parameters),
             "warnings": list(self.warnings),
             "row_errors": [dict(error) for error in self.row_errors],
+            "requested_by": self.requested_by,
         }
 
 

@@ -87,6 +87,7 @@ class DynamoDbRunRecorder:
                     "bytes": _n(0),
                     "expires_at": _n(_epoch(run.started_at + RUN_RETENTION)),
                     "parameters": {"M": {name: _s(value) for name, value in run.parameters.items()}},
+                    **({"requested_by": _s(run.requested_by)} if run.requested_by else {}),
                 },
                 ConditionExpression="attribute_not_exists(run_id) OR fetch_status = :failed"
                 " OR (fetch_status = :running AND started_at < :stale)",
@@ -309,6 +310,7 @@ def _record(item: Mapping[str, Any]) -> RunRecord:
         row_errors=[json.loads(e["S"]) for e in item.get("row_errors", {}).get("L", [])][
             :MAX_FAILED_ROWS_KEPT
         ],
+        requested_by=_str(item, "requested_by"),
     )
 
 

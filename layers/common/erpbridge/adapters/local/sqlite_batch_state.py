@@ -52,6 +52,7 @@ _ADDED_RUN_COLUMNS = {
     "rows_failed": "INTEGER NOT NULL DEFAULT 0",
     "warnings": "TEXT NOT NULL DEFAULT '[]'",
     "row_errors": "TEXT NOT NULL DEFAULT '[]'",
+    "requested_by": "TEXT",
 }
 
 
@@ -114,8 +115,8 @@ class SqliteRunRecorder(_SqliteState):
                     return False
                 conn.execute("DELETE FROM runs WHERE job = ? AND run_id = ?", (run.job, run.run_id))
             conn.execute(
-                "INSERT INTO runs (job, run_id, trigger, started_at, fetch_status, parameters)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (job, run_id, trigger, started_at, fetch_status, parameters, requested_by)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     run.job,
                     run.run_id,
@@ -123,6 +124,7 @@ class SqliteRunRecorder(_SqliteState):
                     _ts(run.started_at),
                     str(run.fetch_status),
                     json.dumps(run.parameters),
+                    run.requested_by,
                 ),
             )
             return True
@@ -305,6 +307,7 @@ def _record(row: Mapping[str, Any]) -> RunRecord:
         parameters=json.loads(row["parameters"]),
         warnings=json.loads(row["warnings"]),
         row_errors=json.loads(row["row_errors"]),
+        requested_by=row["requested_by"],
     )
 
 
