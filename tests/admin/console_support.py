@@ -41,11 +41,11 @@ class ConsoleStack:
 @contextmanager
 def console_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, emulator: Any, database_url: str) -> Iterator[ConsoleStack]:
     from erpbridge.admin.config import get_admin_settings
-    from erpbridge.live.composition import LiveServices, use_services
-    from erpbridge.live.config import LiveSettings, get_live_settings
-    from erpbridge.settings import get_settings, load_settings
+    from erpbridge.live.composition import use_services
+    from erpbridge.live.config import get_live_settings
+    from erpbridge.settings import get_settings
     from erpbridge.shopdb import dispose_engines
-    from erpbridge_cli.commands.console import serve_console_in_background, use_console_token
+    from erpbridge_cli.commands.console import console_services, serve_console_in_background, use_console_token
     from erpbridge_cli.commands.live import make_server
 
     for name in (
@@ -70,15 +70,13 @@ def console_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, emulator: Any
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     get_live_settings.cache_clear()
-    services = LiveServices(load_settings(), LiveSettings(), migrate=True)
-    services.engine  # noqa: B018 - migrated before the first request
-    use_services(services)
+    services, latency = console_services()
     live_server = make_server(0)
     import threading
 
     threading.Thread(target=live_server.serve_forever, daemon=True).start()
     token = use_console_token(TOKEN, operator=OPERATOR)
-    server = serve_console_in_background(0, live_services=services)
+    server = serve_console_in_background(0, live_services=services, latency=latency)
     try:
         yield ConsoleStack(
             url=f"http://127.0.0.1:{server.server_address[1]}",

@@ -44,17 +44,32 @@ def use_console_token(token: str | None = None, operator: str | None = None) -> 
     return token
 
 
-def serve_console_in_background(port: int = 0, *, live_services: Any = None) -> Any:
+def console_services() -> tuple[Any, Any]:
+    """Live services whose ERP latencies the console's health page sees, installed for the
+    process (a live API served here shares them), and that latency log; migrated now."""
+    from erpbridge.live.composition import LiveServices, LoggingMetrics, use_services
+    from erpbridge.live.config import get_live_settings
+    from erpbridge.settings import get_settings
+    from erpbridge.wiring.admin import MemoryLatencyLog
+
+    latency = MemoryLatencyLog(forward=LoggingMetrics())
+    services = LiveServices(get_settings(), get_live_settings(), metrics=latency, migrate=True)
+    services.engine  # noqa: B018 - migrated before the first request
+    use_services(services)
+    return services, latency
+
+
+def serve_console_in_background(port: int = 0, *, live_services: Any = None, latency: Any = None) -> Any:
     """Start the console in a thread (tests, `make run`); the server (``server_address[1]``: port).
-    The admin use cases share ``live_services`` (default: the process's live services)."""
-    from erpbridge.live.composition import services
+    The admin use cases share ``live_services`` (built with ``latency`` as their metrics sink;
+    default: their own)."""
     from erpbridge.wiring.admin import build_admin
     from erpbridge_cli.commands.live import make_server
 
     admin_api = _import_admin_api()
     import admin_routes
 
-    admin_routes.use_admin(build_admin(live_services or services()))
+    admin_routes.use_admin(build_admin(live_services, latency))
     server = make_server(port, lambda_handler=admin_api.lambda_handler)
     threading.Thread(target=server.serve_forever, name="erpbridge-console", daemon=True).start()
     return server
@@ -74,8 +89,6 @@ def register(app: typer.Typer) -> None:
         """Serve the operator console and its admin API locally (prints the link with its token)."""
         import contextlib
 
-        from erpbridge_cli.commands.live import _served_services
-
         with contextlib.ExitStack() as stack:
             if demo:
                 from erpbridge_cli.local_stack import LocalStack, create_database, start_emulator
@@ -85,7 +98,8 @@ def register(app: typer.Typer) -> None:
                 start_emulator(local)
                 create_database(local)
             token = use_console_token(operator=operator or os.environ.get("USER") or "local operator")
-            server = serve_console_in_background(port, live_services=_served_services())
+            live_services, latency = console_services()
+            server = serve_console_in_background(port, live_services=live_services, latency=latency)
             console.print(f"operator console   {console_url(server, token)}", highlight=False, soft_wrap=True)
             console.print(f"admin API          curl -H 'Authorization: Bearer {token}' "
                           f"http://127.0.0.1:{server.server_address[1]}/api/jobs", highlight=False, soft_wrap=True)

@@ -99,7 +99,9 @@ class LambdaLauncher:
         """Nothing to do: the object's S3 event starts its import."""
 
 
-def build_admin(live_services: Any | None = None) -> AdminService:
+def build_admin(live_services: Any | None = None, latency: MemoryLatencyLog | None = None) -> AdminService:
+    """The console's use cases. Given ``live_services``, pass the ``latency`` log they were built
+    with as their metrics sink (else the health page measures nothing); without, both are built."""
     from erpbridge.adapters.sql.admin_orders import SqlOrderListing
     from erpbridge.admin.mappings import mapping_view
     from erpbridge.batch.jobs import list_batch_jobs
@@ -112,7 +114,7 @@ def build_admin(live_services: Any | None = None) -> AdminService:
     mappings = os.environ.get("ERPBRIDGE_MAPPINGS_DIR")
     mappings_dir = Path(mappings) if mappings else None
     runtime = runtime_from_settings(settings, mappings_dir=mappings_dir)
-    latency = MemoryLatencyLog()
+    latency = latency or MemoryLatencyLog()
     services = live_services or LiveServices(settings, get_live_settings(), metrics=latency, migrate=True)
     function = os.environ.get("ERPBRIDGE_FETCH_FUNCTION")
     launcher = LambdaLauncher(function) if function else LocalLauncher(runtime)
