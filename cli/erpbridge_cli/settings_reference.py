@@ -22,7 +22,7 @@ a JSON object keyed the same way; `ERPBRIDGE_DB_SECRET_NAME`: the database in th
 [Deploy to AWS](deploy.md)). Secrets (type *secret*) are never logged or echoed.
 
 This page is generated from the models (`erpbridge.settings.Settings` and
-`erpbridge.live.config.LiveSettings`): run `make docs` after changing them.
+`erpbridge.live.config.LiveSettings`, `erpbridge.admin.config.AdminSettings`): run `make docs` after changing them.
 """
 
 
@@ -53,12 +53,14 @@ def _rows(model: Any) -> list[str]:
 
 
 def render() -> str:
+    from erpbridge.admin.config import AdminSettings
     from erpbridge.live.config import LiveSettings
     from erpbridge.settings import Settings
 
     table = ["| setting | type | default | meaning |", "| --- | --- | --- | --- |"]
     parts = [HEADER, "## Every function and the CLI\n", *table, *_rows(Settings), ""]
     parts += ["## The live API\n", *table, *_rows(LiveSettings), ""]
+    parts += ["## The admin API and console\n", *table, *_rows(AdminSettings), ""]
     return "\n".join(parts)
 
 
