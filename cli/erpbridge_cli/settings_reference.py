@@ -21,8 +21,9 @@ setting, named without the prefix in lower case) and from Secrets Manager (`ERPB
 a JSON object keyed the same way; `ERPBRIDGE_DB_SECRET_NAME`: the database in the RDS format, see
 [Deploy to AWS](deploy.md)). Secrets (type *secret*) are never logged or echoed.
 
-This page is generated from the models (`erpbridge.settings.Settings` and
-`erpbridge.live.config.LiveSettings`, `erpbridge.admin.config.AdminSettings`): run `make docs` after changing them.
+This page is generated from the models (`erpbridge.settings.Settings`,
+`erpbridge.live.config.LiveSettings` and `erpbridge.admin.config.AdminSettings`): run `make docs`
+after changing them.
 """
 
 

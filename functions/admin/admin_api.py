@@ -70,7 +70,9 @@ def _http_error(error: ServiceError) -> Response[Any]:
     return Response(
         status_code=error.status_code,
         content_type="application/json",
-        body=json.dumps({"error": "not_found" if error.status_code == 404 else "http_error", "message": error.msg}),
+        body=json.dumps(
+            {"error": "not_found" if error.status_code == 404 else "http_error", "message": error.msg}
+        ),
     )
 
 

@@ -99,7 +99,9 @@ def _form_list(name: str) -> list[str]:
 def html(template: str, status_code: int = 200, **context: Any) -> Response[Any]:
     context.setdefault("operator", current_operator.get("operator") or auth.Operator("", ""))
     context.setdefault("csrf", (current_operator.get("operator") or auth.Operator("", "")).csrf or "")
-    context.setdefault("notice", router.current_event.get_query_string_value("notice") if _has_event() else None)
+    context.setdefault(
+        "notice", router.current_event.get_query_string_value("notice") if _has_event() else None
+    )
     context.setdefault("notice_bad", False)
     context.setdefault("title", context.get("page", "erpbridge"))
     return Response(
@@ -156,7 +158,9 @@ def map_error(error: Exception, *, wants_html: bool) -> Response[Any]:
     if wants_html:
         title = {401: "Sign in", 403: "Refused", 404: "Not found"}.get(status, "Error")
         body = render("message.html", title=title, message=message)
-        return Response(status_code=status, content_type="text/html; charset=utf-8", body=body, headers=SECURITY_HEADERS)
+        return Response(
+            status_code=status, content_type="text/html; charset=utf-8", body=body, headers=SECURITY_HEADERS
+        )
     return json_answer({"error": code, "message": message}, status)
 
 
@@ -237,17 +241,23 @@ class RedriveRequest(BaseModel):
 
 class ResendManyRequest(BaseModel):
     order_ids: list[str] = Field(default_factory=list, max_length=500)
-    state: str | None = Field(default=None, pattern=r"^(queued|unknown|dead_letter)$",
-                              description="instead of order_ids: every order in this state (oldest 500)")
+    state: str | None = Field(
+        default=None,
+        pattern=r"^(queued|unknown|dead_letter)$",
+        description="instead of order_ids: every order in this state (oldest 500)",
+    )
 
 
-@router.get("/api/jobs", summary="Every job: definition, schedule, last run, next run, enabled", tags=["jobs"])
+@router.get(
+    "/api/jobs", summary="Every job: definition, schedule, last run, next run, enabled", tags=["jobs"]
+)
 def api_jobs() -> Response[Any]:
     return json_answer({"jobs": [_job(v) for v in admin().jobs()]})
 
 
-@router.post("/api/jobs/<job>/run", summary="Run a job now (with parameters); answers the run id",
-             tags=["jobs"])
+@router.post(
+    "/api/jobs/<job>/run", summary="Run a job now (with parameters); answers the run id", tags=["jobs"]
+)
 def api_run_now(job: JobId, request: Annotated[RunNowRequest, Body()]) -> Response[Any]:
     run_id = admin().run_now(job, request.parameters, operator=operator().name)
     return json_answer({"run_id": run_id, "job": job, "requested_by": operator().name}, 202)
@@ -267,20 +277,29 @@ def api_run(run_id: RunId) -> Response[Any]:
     return json_answer(_run(admin().run(run_id)))
 
 
-@router.get("/api/failed-files", summary="Files the importer rejected, with their error reports",
-            tags=["runs"])
+@router.get(
+    "/api/failed-files", summary="Files the importer rejected, with their error reports", tags=["runs"]
+)
 def api_failed_files() -> Response[Any]:
-    return json_answer({"files": [{"key": f.key, "size": f.size, "report": f.report} for f in admin().failed_files()]})
+    return json_answer(
+        {"files": [{"key": f.key, "size": f.size, "report": f.report} for f in admin().failed_files()]}
+    )
 
 
-@router.post("/api/failed-files/redrive", summary="Put a failed file back into staging/ (imported again)",
-             tags=["runs"])
+@router.post(
+    "/api/failed-files/redrive",
+    summary="Put a failed file back into staging/ (imported again)",
+    tags=["runs"],
+)
 def api_redrive(request: Annotated[RedriveRequest, Body()]) -> Response[Any]:
     return json_answer({"staged": admin().redrive(request.key, operator=operator().name)}, 202)
 
 
-@router.get("/api/mappings/<job>", summary="Table and column mappings with the problems of mappings check",
-            tags=["mappings"])
+@router.get(
+    "/api/mappings/<job>",
+    summary="Table and column mappings with the problems of mappings check",
+    tags=["mappings"],
+)
 def api_mapping(job: JobId) -> Response[Any]:
     return json_answer(_mapping(admin().mapping(job)))
 
@@ -300,21 +319,27 @@ def api_order(order_id: OrderId) -> Response[Any]:
     return json_answer(admin().order(order_id).model_dump(mode="json"))
 
 
-@router.get("/api/orders/<order_id>/xml", summary="A request/response XML copy of the order's timeline",
-            tags=["orders"])
+@router.get(
+    "/api/orders/<order_id>/xml",
+    summary="A request/response XML copy of the order's timeline",
+    tags=["orders"],
+)
 def api_order_xml(order_id: OrderId, key: Annotated[str, Query(max_length=500)]) -> Response[Any]:
     return _xml(order_id, key)
 
 
-@router.post("/api/orders/<order_id>/resend",
-             summary="Re-send one order (looked up in the ERP first when its outcome may be unknown)",
-             tags=["orders"])
+@router.post(
+    "/api/orders/<order_id>/resend",
+    summary="Re-send one order (looked up in the ERP first when its outcome may be unknown)",
+    tags=["orders"],
+)
 def api_resend(order_id: OrderId) -> Response[Any]:
     return json_answer(admin().resend(order_id, operator=operator().name).model_dump(mode="json"))
 
 
-@router.post("/api/orders/resend", summary="Re-send many orders (by id, or every order in a state)",
-             tags=["orders"])
+@router.post(
+    "/api/orders/resend", summary="Re-send many orders (by id, or every order in a state)", tags=["orders"]
+)
 def api_resend_many(request: Annotated[ResendManyRequest, Body()]) -> Response[Any]:
     ids = list(request.order_ids)
     if request.state:
@@ -353,9 +378,13 @@ def login(token: Annotated[str, Query(max_length=200)] = "") -> Response[Any]:
 
     if settings.admin_auth != "token" or not expected or not hmac.compare_digest(token, expected):
         body = render("message.html", title="Refused", message="wrong or missing console token")
-        return Response(status_code=403, content_type="text/html; charset=utf-8", body=body, headers=SECURITY_HEADERS)
+        return Response(
+            status_code=403, content_type="text/html; charset=utf-8", body=body, headers=SECURITY_HEADERS
+        )
     cookie = f"{auth.COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/"
-    return Response(status_code=303, content_type="text/plain", body="", headers={"Location": "/", "Set-Cookie": cookie})
+    return Response(
+        status_code=303, content_type="text/plain", body="", headers={"Location": "/", "Set-Cookie": cookie}
+    )
 
 
 @router.get("/static/<name>", include_in_schema=False)
@@ -364,15 +393,25 @@ def static(name: str) -> Response[Any]:
     if found is None:
         raise live.NotFoundError(f"no asset {name}")
     data, content_type = found
-    return Response(status_code=200, content_type=content_type, body=data.decode("utf-8"),
-                    headers={"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"})
+    return Response(
+        status_code=200,
+        content_type=content_type,
+        body=data.decode("utf-8"),
+        headers={"Cache-Control": "max-age=300", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.get("/", include_in_schema=False)
 def overview() -> Response[Any]:
     service = admin()
-    return html("overview.html", page="Overview", jobs=service.jobs(), health=service.health().health,
-                counts=service.order_counts(), failed_files=service.failed_files(limit=20))
+    return html(
+        "overview.html",
+        page="Overview",
+        jobs=service.jobs(),
+        health=service.health().health,
+        counts=service.order_counts(),
+        failed_files=service.failed_files(limit=20),
+    )
 
 
 @router.get("/jobs", include_in_schema=False)
@@ -387,7 +426,9 @@ def run_now_page(job: JobId) -> Response[Any]:
 
 
 @router.get("/runs", include_in_schema=False)
-def runs_page(status: Annotated[str | None, Query(pattern=r"^(running|importing|succeeded|failed)?$")] = None) -> Response[Any]:
+def runs_page(
+    status: Annotated[str | None, Query(pattern=r"^(running|importing|succeeded|failed)?$")] = None,
+) -> Response[Any]:
     return html("runs.html", page="Runs", runs=admin().runs(status=status or None), status=status or "")
 
 
@@ -406,13 +447,21 @@ def mapping_page(job: JobId) -> Response[Any]:
 
 
 @router.get("/orders", include_in_schema=False)
-def orders_page(state: Annotated[str | None, Query(pattern=r"^(received|sending|created|queued|unknown|dead_letter)?$")] = None) -> Response[Any]:
+def orders_page(
+    state: Annotated[
+        str | None, Query(pattern=r"^(received|sending|created|queued|unknown|dead_letter)?$")
+    ] = None,
+) -> Response[Any]:
     return html("orders.html", page="Orders", orders=admin().orders(state=state or None), state=state or "")
 
 
 @router.get("/orders/resend", include_in_schema=False)
-def resend_confirm_page(state: Annotated[str, Query(pattern=r"^(queued|unknown|dead_letter)$")]) -> Response[Any]:
-    return html("resend_confirm.html", page="Orders", orders=admin().orders(state=state, limit=500), state=state)
+def resend_confirm_page(
+    state: Annotated[str, Query(pattern=r"^(queued|unknown|dead_letter)$")],
+) -> Response[Any]:
+    return html(
+        "resend_confirm.html", page="Orders", orders=admin().orders(state=state, limit=500), state=state
+    )
 
 
 @router.post("/orders/resend", include_in_schema=False)
@@ -434,7 +483,9 @@ def order_xml_page(order_id: OrderId, key: Annotated[str, Query(max_length=500)]
 @router.post("/orders/<order_id>/resend", include_in_schema=False)
 def resend_page(order_id: OrderId) -> Response[Any]:
     response = admin().resend(order_id, operator=operator().name)
-    notice = f"re-sent: {response.status.value}" + (f", ERP order {response.erp_order_id}" if response.erp_order_id else "")
+    notice = f"re-sent: {response.status.value}" + (
+        f", ERP order {response.erp_order_id}" if response.erp_order_id else ""
+    )
     return redirect(f"/orders/{order_id}?notice={quote(notice)}")
 
 

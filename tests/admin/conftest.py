@@ -11,6 +11,8 @@ from console_support import ConsoleStack, console_stack
 
 
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, emulator: Any, sqlite_url: str) -> Iterator[ConsoleStack]:
+def stack(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, emulator: Any, sqlite_url: str
+) -> Iterator[ConsoleStack]:
     with console_stack(monkeypatch, tmp_path, emulator, sqlite_url) as running:
         yield running

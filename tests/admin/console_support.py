@@ -32,26 +32,46 @@ class ConsoleStack:
         return requests.request(method, self.url + path, headers=headers, timeout=30, **kwargs)
 
     def place_order(self, order_id: str) -> requests.Response:
-        order = {"order_id": order_id, "customer_number": "10000", "lines": [{"product_id": "P000002", "quantity": 1}]}
+        order = {
+            "order_id": order_id,
+            "customer_number": "10000",
+            "lines": [{"product_id": "P000002", "quantity": 1}],
+        }
         return requests.post(
-            f"{self.live_url}/v1/orders", json=order, headers={"Idempotency-Key": f"key-{order_id}"}, timeout=30
+            f"{self.live_url}/v1/orders",
+            json=order,
+            headers={"Idempotency-Key": f"key-{order_id}"},
+            timeout=30,
         )
 
 
 @contextmanager
-def console_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, emulator: Any, database_url: str) -> Iterator[ConsoleStack]:
+def console_stack(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, emulator: Any, database_url: str
+) -> Iterator[ConsoleStack]:
     from erpbridge.admin.config import get_admin_settings
     from erpbridge.live.composition import use_services
     from erpbridge.live.config import get_live_settings
     from erpbridge.settings import get_settings
     from erpbridge.shopdb import dispose_engines
-    from erpbridge_cli.commands.console import console_services, serve_console_in_background, use_console_token
+    from erpbridge_cli.commands.console import (
+        console_services,
+        serve_console_in_background,
+        use_console_token,
+    )
     from erpbridge_cli.commands.live import make_server
 
     for name in (
-        "ERPBRIDGE_SECRETS_NAME", "ERPBRIDGE_SSM_PATH", "ERPBRIDGE_CACHE_TABLE", "ERPBRIDGE_BREAKER_TABLE",
-        "ERPBRIDGE_ORDERS_XML_BUCKET", "ERPBRIDGE_STAGING_BUCKET", "ERPBRIDGE_RUNS_TABLE",
-        "ERPBRIDGE_LOCKS_TABLE", "ERPBRIDGE_IDEMPOTENCY_TABLE", "ERPBRIDGE_FETCH_FUNCTION",
+        "ERPBRIDGE_SECRETS_NAME",
+        "ERPBRIDGE_SSM_PATH",
+        "ERPBRIDGE_CACHE_TABLE",
+        "ERPBRIDGE_BREAKER_TABLE",
+        "ERPBRIDGE_ORDERS_XML_BUCKET",
+        "ERPBRIDGE_STAGING_BUCKET",
+        "ERPBRIDGE_RUNS_TABLE",
+        "ERPBRIDGE_LOCKS_TABLE",
+        "ERPBRIDGE_IDEMPOTENCY_TABLE",
+        "ERPBRIDGE_FETCH_FUNCTION",
     ):
         monkeypatch.delenv(name, raising=False)
     env = {

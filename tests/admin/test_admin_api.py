@@ -23,7 +23,9 @@ def test_a_cookie_session_needs_the_csrf_value_a_bearer_call_does_not(stack: Con
 
     cookie = {"erpbridge_console": stack.token}
     form = {"Content-Type": "application/x-www-form-urlencoded"}
-    refused = requests.post(f"{stack.url}/orders/resend", data="order_id=X", cookies=cookie, headers=form, timeout=10)
+    refused = requests.post(
+        f"{stack.url}/orders/resend", data="order_id=X", cookies=cookie, headers=form, timeout=10
+    )
     assert refused.status_code == 403 and "CSRF" in refused.text
     page = requests.get(f"{stack.url}/jobs", cookies=cookie, timeout=10)
     csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
@@ -87,15 +89,16 @@ def test_failed_files_are_listed_with_their_report_and_redriven(stack: ConsoleSt
 
     store = runtime_from_settings(get_settings()).store()
     store.put_bytes("failed/fetch-stock-level/R1/page-0001.xml", b"<broken", content_type="application/xml")
-    store.put_bytes(
-        "failed/fetch-stock-level/R1/page-0001.xml.error.json", b'{"message": "not XML"}'
-    )
+    store.put_bytes("failed/fetch-stock-level/R1/page-0001.xml.error.json", b'{"message": "not XML"}')
     files = stack.api("GET", "/api/failed-files").json()["files"]
     assert [(f["key"], f["report"]["message"]) for f in files] == [
         ("failed/fetch-stock-level/R1/page-0001.xml", "not XML")
     ]
     redriven = stack.api("POST", "/api/failed-files/redrive", json={"key": files[0]["key"]})
-    assert redriven.status_code == 202 and redriven.json()["staged"] == "staging/fetch-stock-level/R1/page-0001.xml"
+    assert (
+        redriven.status_code == 202
+        and redriven.json()["staged"] == "staging/fetch-stock-level/R1/page-0001.xml"
+    )
     deadline = time.monotonic() + 20
     while stack.api("GET", "/api/failed-files").json()["files"] == [] and time.monotonic() < deadline:
         time.sleep(0.2)  # the import of the put-back file runs, fails again (still not XML)
@@ -117,21 +120,37 @@ def test_orders_by_state_timeline_xml_and_resend_recorded(stack: ConsoleStack, q
     queued = stack.api("GET", "/api/orders", params={"state": "queued"}).json()["orders"]
     assert [o["order_id"] for o in queued] == [queued_order]
     assert stack.api("GET", "/api/orders", params={"state": "created"}).json()["orders"] == []
-    assert stack.api("GET", "/api/orders", params={"state": "queued", "older_than_s": 3600}).json()["orders"] == []
+    assert (
+        stack.api("GET", "/api/orders", params={"state": "queued", "older_than_s": 3600}).json()["orders"]
+        == []
+    )
     detail = stack.api("GET", f"/api/orders/{queued_order}").json()
     key = detail["timeline"][0]["request_xml"]
     xml = stack.api("GET", f"/api/orders/{queued_order}/xml", params={"key": key})
-    assert xml.status_code == 200 and b"<tables" in xml.content and "attachment" in xml.headers["Content-Disposition"]
-    assert stack.api("GET", f"/api/orders/{queued_order}/xml", params={"key": "../../etc/passwd"}).status_code == 404
+    assert (
+        xml.status_code == 200
+        and b"<tables" in xml.content
+        and "attachment" in xml.headers["Content-Disposition"]
+    )
+    assert (
+        stack.api("GET", f"/api/orders/{queued_order}/xml", params={"key": "../../etc/passwd"}).status_code
+        == 404
+    )
     resent = stack.api("POST", f"/api/orders/{queued_order}/resend").json()
     assert resent["status"] == "created" and resent["erp_order_id"]
     timeline = stack.api("GET", f"/api/orders/{queued_order}").json()["timeline"]
-    assert [(e["trigger"], e["outcome"]) for e in timeline][-2:] == [("operator", "resend_requested"), ("resend", "created")]
+    assert [(e["trigger"], e["outcome"]) for e in timeline][-2:] == [
+        ("operator", "resend_requested"),
+        ("resend", "created"),
+    ]
     assert timeline[-2]["erp_message"] == f"re-send requested by {OPERATOR}"
     # Re-sent again: never created twice (BC holds one sales order for it).
     again = stack.api("POST", "/api/orders/resend", json={"order_ids": [queued_order, "WEB-NOPE"]}).json()
     assert again["results"][0]["status"] == "created" and "WEB-NOPE" in again["errors"]
-    assert len([o for o in stack.emulator.control.sales_orders() if o["external_document_no"] == queued_order]) == 1
+    assert (
+        len([o for o in stack.emulator.control.sales_orders() if o["external_document_no"] == queued_order])
+        == 1
+    )
 
 
 def test_health_pings_and_reports_breaker_and_latency(stack: ConsoleStack, queued_order: str) -> None:
@@ -151,7 +170,9 @@ def test_iam_mode_takes_the_operator_from_the_signed_principal(monkeypatch: pyte
     from erpbridge.admin.config import AdminSettings
     from erpbridge.live.errors import ForbiddenError, UnauthorizedError
 
-    settings = AdminSettings(admin_auth="iam", admin_operators=("arn:aws:sts::123456789012:assumed-role/Ops/*",))
+    settings = AdminSettings(
+        admin_auth="iam", admin_operators=("arn:aws:sts::123456789012:assumed-role/Ops/*",)
+    )
     alice = {"identity": {"userArn": "arn:aws:sts::123456789012:assumed-role/Ops/alice"}}
     assert identify(settings, {}, alice).name.endswith("/Ops/alice")
     with pytest.raises(UnauthorizedError):

@@ -19,7 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "admin"))
 
-from console_support import ROOT, ConsoleStack, console_stack  # noqa: E402
+from console_support import ROOT, ConsoleStack, console_stack
 
 CHROMIUM = os.environ.get("ERPBRIDGE_CHROMIUM", "/usr/bin/chromium")
 
@@ -66,7 +66,9 @@ def shot(screenshots: Path) -> Any:
 
 
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, emulator: Any, sqlite_url: str) -> Iterator[ConsoleStack]:
+def stack(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, emulator: Any, sqlite_url: str
+) -> Iterator[ConsoleStack]:
     with console_stack(monkeypatch, tmp_path, emulator, sqlite_url) as running:
         yield running
 

@@ -9,7 +9,9 @@ from console_support import OPERATOR, ConsoleStack
 from playwright.sync_api import expect
 
 
-def test_overview_shows_erp_health_jobs_orders_and_failed_files(page: Any, stack: ConsoleStack, shot: Any) -> None:
+def test_overview_shows_erp_health_jobs_orders_and_failed_files(
+    page: Any, stack: ConsoleStack, shot: Any
+) -> None:
     expect(page).to_have_url(f"{stack.url}/")
     expect(page.locator("#erp-health")).to_contain_text("reachable")
     expect(page.locator("#erp-health")).to_contain_text("breaker closed")
@@ -20,10 +22,14 @@ def test_overview_shows_erp_health_jobs_orders_and_failed_files(page: Any, stack
     shot(page, "overview")
 
 
-def test_run_now_on_fetch_stock_level_reaches_succeeded_with_counts(page: Any, stack: ConsoleStack, shot: Any) -> None:
+def test_run_now_on_fetch_stock_level_reaches_succeeded_with_counts(
+    page: Any, stack: ConsoleStack, shot: Any
+) -> None:
     page.goto(f"{stack.url}/jobs")
     shot(page, "jobs")
-    page.locator("#jobs tr[data-job='fetch-stock-level']").get_by_role("button", name=re.compile("Run")).click()
+    page.locator("#jobs tr[data-job='fetch-stock-level']").get_by_role(
+        "button", name=re.compile("Run")
+    ).click()
     expect(page).to_have_url(re.compile(r"/runs/[0-9A-Za-z_.-]+$"))
     expect(page.locator("#run-status")).to_have_text("succeeded", timeout=45_000)
     expect(page.locator("[role=progressbar]")).to_have_attribute("aria-valuenow", "100")
@@ -76,7 +82,9 @@ def test_an_order_taken_while_the_erp_is_down_waits_then_a_resend_creates_it(
     shot(page, "order")
 
 
-def test_actions_without_the_token_or_the_csrf_value_are_refused(browser: Any, page: Any, stack: ConsoleStack, shot: Any) -> None:
+def test_actions_without_the_token_or_the_csrf_value_are_refused(
+    browser: Any, page: Any, stack: ConsoleStack, shot: Any
+) -> None:
     # Signed in, but a POST without the page's CSRF value (what another site's form would send).
     status = page.evaluate(
         "async (url) => (await fetch(url, {method: 'POST', headers: {'Content-Type': "

@@ -83,7 +83,9 @@ def register(app: typer.Typer) -> None:
     @app.command("console")
     def console_command(
         port: Annotated[int, typer.Option(help="port to listen on")] = 8090,
-        demo: Annotated[bool, typer.Option("--demo", help="start the BC emulator and a SQLite shop database too")] = False,
+        demo: Annotated[
+            bool, typer.Option("--demo", help="start the BC emulator and a SQLite shop database too")
+        ] = False,
         operator: Annotated[str | None, typer.Option(help="the name your actions are recorded under")] = None,
     ) -> None:
         """Serve the operator console and its admin API locally (prints the link with its token)."""
@@ -101,8 +103,12 @@ def register(app: typer.Typer) -> None:
             live_services, latency = console_services()
             server = serve_console_in_background(port, live_services=live_services, latency=latency)
             console.print(f"operator console   {console_url(server, token)}", highlight=False, soft_wrap=True)
-            console.print(f"admin API          curl -H 'Authorization: Bearer {token}' "
-                          f"http://127.0.0.1:{server.server_address[1]}/api/jobs", highlight=False, soft_wrap=True)
+            console.print(
+                f"admin API          curl -H 'Authorization: Bearer {token}' "
+                f"http://127.0.0.1:{server.server_address[1]}/api/jobs",
+                highlight=False,
+                soft_wrap=True,
+            )
             with contextlib.suppress(KeyboardInterrupt):
                 threading.Event().wait()
             server.shutdown()

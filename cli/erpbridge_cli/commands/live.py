@@ -184,9 +184,7 @@ def make_server(
                 )
                 return
             event = to_event(self.command, self.path, dict(self.headers.items()), body)
-            answer = handler(
-                event, _Context(aws_request_id=event["requestContext"]["requestId"])
-            )
+            answer = handler(event, _Context(aws_request_id=event["requestContext"]["requestId"]))
             payload = answer.get("body") or ""
             data = base64.b64decode(payload) if answer.get("isBase64Encoded") else payload.encode("utf-8")
             self.send_response(int(answer["statusCode"]))

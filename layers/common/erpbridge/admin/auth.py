@@ -54,7 +54,9 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return next((v for k, v in headers.items() if k.lower() == name), None)
 
 
-def identify(settings: AdminSettings, headers: Mapping[str, str], request_context: Mapping[str, Any]) -> Operator:
+def identify(
+    settings: AdminSettings, headers: Mapping[str, str], request_context: Mapping[str, Any]
+) -> Operator:
     if settings.admin_auth == "iam":
         identity = request_context.get("identity") or {}
         arn = identity.get("userArn")
@@ -73,10 +75,10 @@ def identify(settings: AdminSettings, headers: Mapping[str, str], request_contex
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip(), expected):
             raise ForbiddenError("wrong console token")
         return Operator(name=settings.admin_operator_name, via="bearer")
-    given = cookie_value(headers)
-    if not given:
+    from_cookie = cookie_value(headers)
+    if not from_cookie:
         raise UnauthorizedError("no console token: open the link `erpbridge console` printed")
-    if not hmac.compare_digest(given, expected):
+    if not hmac.compare_digest(from_cookie, expected):
         raise ForbiddenError("wrong console token")
     return Operator(name=settings.admin_operator_name, via="cookie", csrf=csrf_value(expected))
 

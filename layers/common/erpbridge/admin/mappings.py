@@ -38,7 +38,9 @@ def _column(plan: TablePlan, column: ColumnPlan) -> ColumnView:
     if column.insert_only:
         rules.append("insert only")
     if column.on_null.value != "none":
-        rules.append(f"on null: {column.on_null.value}" + (f" {column.null_value!r}" if column.null_value else ""))
+        rules.append(
+            f"on null: {column.on_null.value}" + (f" {column.null_value!r}" if column.null_value else "")
+        )
     if column.prepend:
         rules.append(f"prepend {column.prepend!r}")
     if column.append:
@@ -67,7 +69,9 @@ def _column(plan: TablePlan, column: ColumnPlan) -> ColumnView:
 
 def mapping_view(job: JobDefinition, engine: Engine, sample: bytes | None) -> MappingView:
     if job.import_ is None:
-        return MappingView(job=job.id, tables=[], problems=[("warning", job.id, "no import section")], sample=None)
+        return MappingView(
+            job=job.id, tables=[], problems=[("warning", job.id, "no import section")], sample=None
+        )
     imports = job.import_for()
     schema = read_schema(engine)
     first_rows: dict[str, list[str]] = {}
@@ -80,8 +84,12 @@ def mapping_view(job: JobDefinition, engine: Engine, sample: bytes | None) -> Ma
     for mapping in imports.mappings:
         columns = first_rows.get(mapping.source.lower()) if sample is not None else None
         plan, _ = plan_mapping(
-            mapping, schema.table(mapping.destination), columns, imports,
-            keep_partial_plan=True, resolve_table=schema.table,
+            mapping,
+            schema.table(mapping.destination),
+            columns,
+            imports,
+            keep_partial_plan=True,
+            resolve_table=schema.table,
         )
         label = f"{mapping.source} → {mapping.destination}"
         problems = []

@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 _RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
 _CRON = re.compile(r"^cron\((.+)\)$")
 _DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
-_MONTHS = {m: i for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split(), 1)}
+_MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_MONTHS = {m: i for i, m in enumerate(_MONTH_NAMES, 1)}
 _UNIT_S = {"minute": 60, "hour": 3600, "day": 86400}
 
 
@@ -24,6 +25,8 @@ def _field(text: str, low: int, high: int, names: dict[str, int] | None = None) 
     for part in text.split(","):
         base, _, step_text = part.partition("/")
         step = int(step_text) if step_text else 1
+        start: int | None
+        end: int | None
         if base in ("*", "?"):
             start, end = low, high
         elif "-" in base:

@@ -22,7 +22,8 @@ from erpbridge.live.errors import NotFoundError
 from erpbridge.live.health import HealthService
 from erpbridge.live.models import Health, OrderDetail, OrderResponse
 from erpbridge.live.orders import OrderService
-from erpbridge.live.ports import Attempt, ObjectStore as XmlStore, OrderState, OrderStore
+from erpbridge.live.ports import Attempt, OrderState, OrderStore
+from erpbridge.live.ports import ObjectStore as XmlStore
 
 WAITING = (OrderState.RECEIVED, OrderState.SENDING, OrderState.QUEUED)
 RESENDABLE = (OrderState.QUEUED, OrderState.UNKNOWN, OrderState.DEAD_LETTER, OrderState.RECEIVED)
@@ -200,7 +201,11 @@ class AdminService:
 
         store = self._store()
         files = []
-        for where, prefix in (("staging", "staging/"), ("archive", ARCHIVE_PREFIX), ("failed", FAILED_PREFIX)):
+        for where, prefix in (
+            ("staging", "staging/"),
+            ("archive", ARCHIVE_PREFIX),
+            ("failed", FAILED_PREFIX),
+        ):
             for info in store.list_objects(f"{prefix}{record.job}/{record.run_id}/"):
                 if info.key.endswith(".error.json") or info.key.endswith(".rows.json"):
                     continue

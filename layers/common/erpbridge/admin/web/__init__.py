@@ -12,10 +12,21 @@ STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; char
 
 # state → (css class, text) — a colour never stands alone: the text is always shown with it
 STATE_CLASS = {
-    "succeeded": "ok", "created": "ok", "closed": "ok", "ok": "ok",
-    "running": "busy", "importing": "busy", "sending": "busy", "received": "busy",
-    "queued": "wait", "unknown": "warn", "half_open": "warn", "degraded": "warn",
-    "failed": "bad", "dead_letter": "bad", "open": "bad",
+    "succeeded": "ok",
+    "created": "ok",
+    "closed": "ok",
+    "ok": "ok",
+    "running": "busy",
+    "importing": "busy",
+    "sending": "busy",
+    "received": "busy",
+    "queued": "wait",
+    "unknown": "warn",
+    "half_open": "warn",
+    "degraded": "warn",
+    "failed": "bad",
+    "dead_letter": "bad",
+    "open": "bad",
 }
 
 
