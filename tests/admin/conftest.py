@@ -1,18 +1,7 @@
-"""Fixtures of the admin API tests (the stack lives in console_support.py)."""
+"""Fixtures of the admin API tests (the stack lives in console_support.py, shared with tests/browser)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from console_support import stack
 
-import pytest
-from console_support import ConsoleStack, console_stack
-
-
-@pytest.fixture
-def stack(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, emulator: Any, sqlite_url: str
-) -> Iterator[ConsoleStack]:
-    with console_stack(monkeypatch, tmp_path, emulator, sqlite_url) as running:
-        yield running
+__all__ = ["stack"]

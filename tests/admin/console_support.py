@@ -116,3 +116,12 @@ def console_stack(
         monkeypatch.delenv("ERPBRIDGE_ADMIN_TOKEN", raising=False)
         monkeypatch.delenv("ERPBRIDGE_ADMIN_AUTH", raising=False)
         get_admin_settings.cache_clear()
+
+
+@pytest.fixture
+def stack(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, emulator: Any, sqlite_url: str
+) -> Iterator[ConsoleStack]:
+    """The console and the live API over the emulator and this test's SQLite database."""
+    with console_stack(monkeypatch, tmp_path, emulator, sqlite_url) as running:
+        yield running

@@ -19,7 +19,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "admin"))
 
-from console_support import ROOT, ConsoleStack, console_stack
+from console_support import ROOT, ConsoleStack, stack
+
+__all__ = ["stack"]
 
 CHROMIUM = os.environ.get("ERPBRIDGE_CHROMIUM", "/usr/bin/chromium")
 
@@ -63,14 +65,6 @@ def shot(screenshots: Path) -> Any:
             shutil.copy(path, ROOT / "docs" / "images" / f"console-{name}.png")
 
     return take
-
-
-@pytest.fixture
-def stack(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, emulator: Any, sqlite_url: str
-) -> Iterator[ConsoleStack]:
-    with console_stack(monkeypatch, tmp_path, emulator, sqlite_url) as running:
-        yield running
 
 
 @pytest.fixture

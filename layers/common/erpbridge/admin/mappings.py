@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 
 from erpbridge.admin.service import ColumnView, MappingView, TableView
 from erpbridge.mapping.check import check_mapping
-from erpbridge.mapping.model import JobDefinition
+from erpbridge.mapping.model import JobDefinition, TableMapping
 from erpbridge.mapping.rules import ColumnPlan, TablePlan, plan_mapping
 from erpbridge.protocol.streaming import StreamingTableReader
 from erpbridge.shopdb.introspect import read_schema
@@ -31,7 +31,17 @@ def _kind(column: ColumnPlan) -> str:
     return "auto" if column.origin == "name" else "explicit"
 
 
-def _column(plan: TablePlan, column: ColumnPlan) -> ColumnView:
+def removal_rule(mapping: TableMapping) -> str:
+    """What happens to rows the file no longer holds, in words."""
+    if mapping.remove_missing:
+        return f"remove missing (≥{mapping.min_share_for_removal:.0%})"
+    if mapping.deactivate_missing:
+        return f"deactivate missing (≥{mapping.min_share_for_removal:.0%})"
+    return "none"
+
+
+def column_rules(plan: TablePlan, column: ColumnPlan) -> list[str]:
+    """A column mapping's rules in words (key, insert only, on null, transforms, lookup)."""
     rules = []
     if column.destination.name in plan.keys:
         rules.append("key")
@@ -50,6 +60,10 @@ def _column(plan: TablePlan, column: ColumnPlan) -> ColumnView:
     if column.lookup is not None:
         table, match, value = column.lookup
         rules.append(f"lookup {table}.{match} → {value}")
+    return rules
+
+
+def _column(plan: TablePlan, column: ColumnPlan) -> ColumnView:
     kind = _kind(column)
     label = KIND_LABEL.get(column.origin, column.origin)
     if kind == "script":
@@ -63,7 +77,7 @@ def _column(plan: TablePlan, column: ColumnPlan) -> ColumnView:
         source=source,
         kind=kind,
         label=label,
-        rules=rules,
+        rules=column_rules(plan, column),
     )
 
 
@@ -99,20 +113,13 @@ def mapping_view(job: JobDefinition, engine: Engine, sample: bytes | None) -> Ma
             ):
                 problems.append((problem.severity, problem.message))
                 placed.add(number)
-        removal = (
-            f"remove missing (≥{mapping.min_share_for_removal:.0%})"
-            if mapping.remove_missing
-            else f"deactivate missing (≥{mapping.min_share_for_removal:.0%})"
-            if mapping.deactivate_missing
-            else "none"
-        )
         tables.append(
             TableView(
                 source=mapping.source,
                 destination=mapping.destination,
                 mode=mapping.mode.value,
                 keys=", ".join(mapping.keys) or "primary key",
-                removal=removal,
+                removal=removal_rule(mapping),
                 active=mapping.active,
                 columns=[_column(plan, c) for c in plan.columns] if plan is not None else [],
                 problems=problems,
