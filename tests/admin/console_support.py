@@ -50,10 +50,10 @@ def console_stack(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, emulator: Any, database_url: str
 ) -> Iterator[ConsoleStack]:
     from erpbridge.admin.config import get_admin_settings
-    from erpbridge.live.composition import use_services
     from erpbridge.live.config import get_live_settings
     from erpbridge.settings import get_settings
     from erpbridge.shopdb import dispose_engines
+    from erpbridge.wiring.live import use_services
     from erpbridge_cli.commands.console import (
         console_services,
         serve_console_in_background,

@@ -84,8 +84,8 @@ def test_mappings_list_tables_columns_by_kind_and_problems(stack: ConsoleStack) 
 
 
 def test_failed_files_are_listed_with_their_report_and_redriven(stack: ConsoleStack) -> None:
-    from erpbridge.adapters.batch_runtime import runtime_from_settings
     from erpbridge.settings import get_settings
+    from erpbridge.wiring.batch import runtime_from_settings
 
     store = runtime_from_settings(get_settings()).store()
     store.put_bytes("failed/fetch-stock-level/R1/page-0001.xml", b"<broken", content_type="application/xml")

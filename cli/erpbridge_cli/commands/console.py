@@ -47,10 +47,11 @@ def use_console_token(token: str | None = None, operator: str | None = None) -> 
 def console_services() -> tuple[Any, Any]:
     """Live services whose ERP latencies the console's health page sees, installed for the
     process (a live API served here shares them), and that latency log; migrated now."""
-    from erpbridge.live.composition import LiveServices, LoggingMetrics, use_services
     from erpbridge.live.config import get_live_settings
     from erpbridge.settings import get_settings
     from erpbridge.wiring.admin import MemoryLatencyLog
+    from erpbridge.wiring.live import LiveServices, use_services
+    from erpbridge.wiring.orders import LoggingMetrics
 
     latency = MemoryLatencyLog(forward=LoggingMetrics())
     services = LiveServices(get_settings(), get_live_settings(), metrics=latency, migrate=True)

@@ -17,16 +17,12 @@ from erpbridge.admin.ports import JobLauncher, LatencyLog, OrderListing, OrderSu
 from erpbridge.admin.schedule import next_run
 from erpbridge.batch.jobs import BatchJob
 from erpbridge.batch.models import ARCHIVE_PREFIX, FAILED_PREFIX, RunRecord, RunStatus, new_run_id
-from erpbridge.batch.ports import ObjectStore, RunRecorder
+from erpbridge.batch.ports import RunRecorder, StagingStore
 from erpbridge.live.errors import NotFoundError
 from erpbridge.live.health import HealthService
 from erpbridge.live.models import Health, OrderDetail, OrderResponse
 from erpbridge.live.orders import OrderService
-from erpbridge.live.ports import Attempt, OrderState, OrderStore
-from erpbridge.live.ports import ObjectStore as XmlStore
-
-WAITING = (OrderState.RECEIVED, OrderState.SENDING, OrderState.QUEUED)
-RESENDABLE = (OrderState.QUEUED, OrderState.UNKNOWN, OrderState.DEAD_LETTER, OrderState.RECEIVED)
+from erpbridge.live.ports import Attempt, OrderState, OrderStore, XmlCopyStore
 
 
 @dataclass(frozen=True)
@@ -125,13 +121,13 @@ class AdminService:
         *,
         jobs: Callable[[], list[BatchJob]],
         runs: RunRecorder,
-        store: Callable[[], ObjectStore],
+        store: Callable[[], StagingStore],
         launcher: JobLauncher,
         mapping_check: Callable[[str, bytes | None], MappingView],
         orders: OrderService,
         order_store: OrderStore,
         listing: OrderListing,
-        xml_store: XmlStore,
+        xml_store: XmlCopyStore,
         health: HealthService,
         latency: LatencyLog,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from erpbridge.adapters.batch_runtime import BatchRuntime, runtime_from_settings
 from erpbridge.admin.service import AdminService, MappingView
 from erpbridge.batch.models import Trigger
 from erpbridge.live.ports import Metric
+from erpbridge.wiring.batch import BatchRuntime, runtime_from_settings
 
 log = logging.getLogger("erpbridge.admin")
 
@@ -105,10 +105,10 @@ def build_admin(live_services: Any | None = None, latency: MemoryLatencyLog | No
     from erpbridge.adapters.sql.admin_orders import SqlOrderListing
     from erpbridge.admin.mappings import mapping_view
     from erpbridge.batch.jobs import list_batch_jobs
-    from erpbridge.live.composition import LiveServices
     from erpbridge.live.config import get_live_settings
     from erpbridge.mapping.jobfile import load_job
     from erpbridge.settings import get_settings
+    from erpbridge.wiring.live import LiveServices
 
     settings = get_settings()
     mappings = os.environ.get("ERPBRIDGE_MAPPINGS_DIR")
@@ -122,7 +122,7 @@ def build_admin(live_services: Any | None = None, latency: MemoryLatencyLog | No
     def check(job_id: str, sample: bytes | None) -> MappingView:
         return mapping_view(load_job(job_id, mappings_dir), services.engine, sample)
 
-    from erpbridge.adapters.live_sql import SqlOrderStore
+    from erpbridge.adapters.sql.orders import SqlOrderStore
 
     return AdminService(
         jobs=lambda: list_batch_jobs(mappings_dir),

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from erpbridge.adapters.live_sql import LIVE_ORDERS
+from erpbridge.adapters.sql.live_tables import LIVE_ORDERS
 from erpbridge.admin.ports import OrderSummary
 from erpbridge.live.ports import OrderState
 
