@@ -79,21 +79,21 @@ def wants_html(event: Any) -> bool:
     return not str(event.path).startswith("/api/")
 
 
-def _form(event: Any) -> dict[str, str]:
+def _form_values(event: Any) -> dict[str, list[str]]:
+    """A form POST's fields (nothing for another content type)."""
     content_type = next((v for k, v in (event.headers or {}).items() if k.lower() == "content-type"), "")
     if not content_type.startswith("application/x-www-form-urlencoded") or not event.body:
         return {}
     raw = base64.b64decode(event.body) if event.is_base64_encoded else event.body.encode()
-    return {k: v[-1] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
+    return parse_qs(raw.decode("utf-8", "replace"))
+
+
+def _form(event: Any) -> dict[str, str]:
+    return {name: values[-1] for name, values in _form_values(event).items()}
 
 
 def _form_list(name: str) -> list[str]:
-    event = router.current_event
-    content_type = next((v for k, v in (event.headers or {}).items() if k.lower() == "content-type"), "")
-    if not content_type.startswith("application/x-www-form-urlencoded") or not event.body:
-        return []
-    raw = base64.b64decode(event.body) if event.is_base64_encoded else event.body.encode()
-    return parse_qs(raw.decode("utf-8", "replace")).get(name, [])
+    return _form_values(router.current_event).get(name, [])
 
 
 def html(template: str, status_code: int = 200, **context: Any) -> Response[Any]:

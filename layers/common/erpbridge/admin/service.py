@@ -16,7 +16,14 @@ from typing import Any
 from erpbridge.admin.ports import JobLauncher, LatencyLog, OrderListing, OrderSummary
 from erpbridge.admin.schedule import next_run
 from erpbridge.batch.jobs import BatchJob
-from erpbridge.batch.models import ARCHIVE_PREFIX, FAILED_PREFIX, RunRecord, RunStatus, new_run_id
+from erpbridge.batch.models import (
+    ARCHIVE_PREFIX,
+    FAILED_PREFIX,
+    STAGING_PREFIX,
+    RunRecord,
+    RunStatus,
+    new_run_id,
+)
 from erpbridge.batch.ports import RunRecorder, StagingStore
 from erpbridge.live.errors import NotFoundError
 from erpbridge.live.health import HealthService
@@ -115,6 +122,18 @@ class ResendReport:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+def _error_report(store: StagingStore, key: str) -> Mapping[str, Any] | None:
+    """The importer's ``<file>.error.json`` beside a failed file (None: it has none)."""
+    import json
+
+    report_key = key + ".error.json"
+    if store.head(report_key) is None:
+        return None
+    with store.open_reader(report_key) as stream:
+        report: Mapping[str, Any] = json.loads(stream.read())
+    return report
+
+
 class AdminService:
     def __init__(
         self,
@@ -193,43 +212,20 @@ class AdminService:
         return RunDetail(record=record, files=self._run_files(record))
 
     def _run_files(self, record: RunRecord) -> list[RunFile]:
-        import json
-
         store = self._store()
         files = []
-        for where, prefix in (
-            ("staging", "staging/"),
-            ("archive", ARCHIVE_PREFIX),
-            ("failed", FAILED_PREFIX),
-        ):
+        places = (("staging", STAGING_PREFIX), ("archive", ARCHIVE_PREFIX), ("failed", FAILED_PREFIX))
+        for where, prefix in places:
             for info in store.list_objects(f"{prefix}{record.job}/{record.run_id}/"):
-                if info.key.endswith(".error.json") or info.key.endswith(".rows.json"):
-                    continue
-                report = None
-                if where == "failed":
-                    report_key = info.key + ".error.json"
-                    if store.head(report_key) is not None:
-                        with store.open_reader(report_key) as stream:
-                            report = json.loads(stream.read())
-                files.append(RunFile(key=info.key, size=info.size, where=where, report=report))
+                if info.key.endswith(".xml"):
+                    report = _error_report(store, info.key) if where == "failed" else None
+                    files.append(RunFile(key=info.key, size=info.size, where=where, report=report))
         return files
 
     def failed_files(self, *, limit: int = 100) -> list[RunFile]:
-        import json
-
         store = self._store()
-        files = []
-        for info in store.list_objects(FAILED_PREFIX):
-            if not info.key.endswith(".xml"):
-                continue
-            report = None
-            if store.head(info.key + ".error.json") is not None:
-                with store.open_reader(info.key + ".error.json") as stream:
-                    report = json.loads(stream.read())
-            files.append(RunFile(key=info.key, size=info.size, where="failed", report=report))
-            if len(files) >= limit:
-                break
-        return files
+        failed = [info for info in store.list_objects(FAILED_PREFIX) if info.key.endswith(".xml")][:limit]
+        return [RunFile(i.key, i.size, "failed", _error_report(store, i.key)) for i in failed]
 
     def redrive(self, key: str, *, operator: str) -> str:
         """Move a failed file back to staging/ (its import runs again); the staged key."""
@@ -238,7 +234,7 @@ class AdminService:
         store = self._store()
         if store.head(key) is None:
             raise NotFoundError(f"no failed file {key}")
-        staged = "staging/" + key[len(FAILED_PREFIX) :]
+        staged = STAGING_PREFIX + key[len(FAILED_PREFIX) :]
         store.move(key, staged)
         self._launcher.launch_import(store.bucket, staged, operator)
         return staged
