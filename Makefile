@@ -78,9 +78,10 @@ docs-check: $(STAMP)
 test: $(STAMP) lint template-check artefact-check sam-check wheel-check docs-check
 	$(BIN)/python -m pytest
 
-# The live API's OpenAPI 3.1 document, generated from the code (a test fails when it is stale).
+# The live and admin APIs' OpenAPI 3.1 documents, generated from the code (a test fails when one is stale).
 openapi: $(STAMP)
 	ERPBRIDGE_STAGE=prod PYTHONPATH=layers/common:cli $(BIN)/python -m erpbridge_cli.main openapi --write openapi.json
+	ERPBRIDGE_STAGE=prod PYTHONPATH=layers/common:cli $(BIN)/python -m erpbridge_cli.main admin-openapi --write admin-openapi.json
 
 # Every script runs, even after one misses its target (exits non-zero); the failures are named at
 # the end and make the target fail.

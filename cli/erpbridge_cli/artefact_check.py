@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = ROOT / "layers/common/requirements.txt"
 HANDLERS = {
     "functions/live": ["live_api"],
+    "functions/admin": ["admin_api"],
     "functions/batch": ["fetch_job", "import_staged", "workflow_steps", "export_failed_orders", "migrate_db"],
 }
 SMOKE = """
@@ -30,6 +31,9 @@ from erpbridge.mapping.jobfile import load_job, list_job_ids
 for module in sys.argv[1:]:
     handler = importlib.import_module(module).lambda_handler
     assert callable(handler), module
+from erpbridge.admin.web import render, static_file  # the console's templates and assets ship too
+assert static_file("console.css") and static_file("console.js")
+assert "<html" in render("message.html", title="t", message="m")
 jobs = list_job_ids()
 for job in jobs:
     load_job(job)

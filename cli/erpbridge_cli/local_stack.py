@@ -9,7 +9,8 @@ Steps (one function each, so more can be added):
 4. run the four fetch jobs through the real Lambda handlers, and for every staged object build
    the EventBridge "Object Created" event S3 would send and call the importer handler with it;
 5. print what landed (rows per table) and the runs;
-6. serve the live API (``erpbridge serve``) on the emulator and the database, send a few example
+6. serve the operator console (``erpbridge console``) and print its link with the token;
+7. serve the live API (``erpbridge serve``) on the emulator and the database, send a few example
    requests, print curl commands; keep serving until Ctrl-C when run from a terminal.
 
 Everything it writes stays under ``.erpbridge/``; ``ERPBRIDGE_*`` settings are set for this
@@ -283,6 +284,23 @@ def print_landed(local: LocalStack) -> None:
     console.print(runs_table(records, "runs"))
 
 
+def serve_console(local: LocalStack, *, port: int = 8090) -> str:
+    """The operator console and admin API (``erpbridge console``) on the same stack; prints the
+    link with its token, returns the console's base URL."""
+    import socket
+
+    from erpbridge_cli.commands.console import console_url, serve_console_in_background, use_console_token
+
+    local.apply_env()
+    with socket.socket() as probe:  # 8090 when free, else any free port
+        port = port if probe.connect_ex(("127.0.0.1", port)) != 0 else 0
+    token = use_console_token(operator=os.environ.get("USER") or "local operator")
+    server = serve_console_in_background(port)
+    local.stack.callback(server.shutdown)
+    console.print(f"operator console   {console_url(server, token)}", highlight=False, soft_wrap=True)
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
 def serve_live_api(local: LocalStack, *, port: int = 8080) -> None:
     """Step 6 (live): serve the live API on the emulator and the SQLite database, show a few
     example requests and their answers; keep serving until Ctrl-C when run from a terminal."""
@@ -339,6 +357,7 @@ def main() -> int:
         with local_stack() as local:
             outcomes = run_fetch_jobs(local)
             print_landed(local)
+            serve_console(local)
             serve_live_api(local)
     except ErpBridgeError as error:
         console.print(f"[red]error:[/red] {type(error).__name__}: {error}")

@@ -21,8 +21,9 @@ setting, named without the prefix in lower case) and from Secrets Manager (`ERPB
 a JSON object keyed the same way; `ERPBRIDGE_DB_SECRET_NAME`: the database in the RDS format, see
 [Deploy to AWS](deploy.md)). Secrets (type *secret*) are never logged or echoed.
 
-This page is generated from the models (`erpbridge.settings.Settings` and
-`erpbridge.live.config.LiveSettings`): run `make docs` after changing them.
+This page is generated from the models (`erpbridge.settings.Settings`,
+`erpbridge.live.config.LiveSettings` and `erpbridge.admin.config.AdminSettings`): run `make docs`
+after changing them.
 """
 
 
@@ -53,12 +54,14 @@ def _rows(model: Any) -> list[str]:
 
 
 def render() -> str:
+    from erpbridge.admin.config import AdminSettings
     from erpbridge.live.config import LiveSettings
     from erpbridge.settings import Settings
 
     table = ["| setting | type | default | meaning |", "| --- | --- | --- | --- |"]
     parts = [HEADER, "## Every function and the CLI\n", *table, *_rows(Settings), ""]
     parts += ["## The live API\n", *table, *_rows(LiveSettings), ""]
+    parts += ["## The admin API and console\n", *table, *_rows(AdminSettings), ""]
     return "\n".join(parts)
 
 

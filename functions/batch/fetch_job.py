@@ -37,6 +37,8 @@ class FetchEvent(BaseModel):
     scheduled_time: datetime | None = None
     parameters: dict[str, str] = Field(default_factory=dict)
     trigger: Trigger | None = None
+    run_id: str | None = Field(default=None, pattern=r"^[0-9A-Za-z][0-9A-Za-z_.-]{0,79}$")
+    requested_by: str | None = Field(default=None, max_length=2048)  # the operator (admin API Run now)
 
     @field_validator("scheduled_time", mode="before")
     @classmethod
@@ -58,7 +60,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, o
     trigger = request.trigger or (Trigger.SCHEDULE if request.scheduled_time else Trigger.MANUAL)
     logger.append_keys(job=request.job)
     outcome = batch_runtime().fetch(
-        request.job, trigger, scheduled_time=request.scheduled_time, parameters=request.parameters
+        request.job,
+        trigger,
+        scheduled_time=request.scheduled_time,
+        parameters=request.parameters,
+        run_id=request.run_id,
+        requested_by=request.requested_by,
     )
     metrics.add_dimension(name="job", value=request.job)
     if outcome.result is FetchResult.FETCHED:

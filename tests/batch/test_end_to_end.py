@@ -18,6 +18,7 @@ from batch_support import ROOT, AwsBatch
 
 from erpbridge.adapters.aws.s3_staging import S3StagingStore
 from erpbridge.batch.models import RunStatus
+from erpbridge.errors import ConfigurationError
 from erpbridge_cli.local_stack import object_created_event
 
 
@@ -454,3 +455,17 @@ def test_an_object_under_staging_that_is_not_a_staged_page_is_ignored(batch: Bat
     outcome = batch.import_handler(batch.event_for(key), batch.context)
     assert outcome["result"] == "ignored"
     assert batch.keys("staging/") == [key]  # left where it is
+
+
+def test_a_run_now_from_the_admin_api_keeps_its_run_id_and_operator(batch: Batch) -> None:
+    """What the admin function's Lambda launcher sends: the console shows the run under this id."""
+    operator = "arn:aws:sts::123456789012:assumed-role/Ops/alice"
+    run_id = "20261202T120000000000Z-c0ffee"
+    fetched = batch.fetch(
+        "fetch-stock-level", trigger="manual", run_id=run_id, requested_by=operator, parameters={}
+    )
+    assert fetched["run_id"] == run_id and fetched["result"] == "fetched"
+    record = batch.run_record(run_id)
+    assert record.requested_by == operator and str(record.trigger) == "manual"
+    with pytest.raises(ConfigurationError):
+        batch.fetch("fetch-stock-level", run_id="../escape")

@@ -6,7 +6,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from erpbridge_cli.local_stack import local_stack, print_landed, rows_per_table, run_fetch_jobs
+import requests
+
+from erpbridge_cli.local_stack import (
+    FETCH_JOBS,
+    local_stack,
+    print_landed,
+    rows_per_table,
+    run_fetch_jobs,
+    serve_console,
+)
 
 
 def test_the_local_stack_runs_the_three_jobs_through_the_handlers(tmp_path: Path) -> None:
@@ -20,7 +29,20 @@ def test_the_local_stack_runs_the_three_jobs_through_the_handlers(tmp_path: Path
             outcomes = run_fetch_jobs(local)
             counts = rows_per_table(local.database_url)
             print_landed(local)
+            console = serve_console(local, port=0)  # it sees the runs in the (moto) runs table
+            token = os.environ["ERPBRIDGE_ADMIN_TOKEN"]
+            runs = requests.get(
+                f"{console}/api/runs",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            ).json()["runs"]
     finally:
+        import admin_routes
+
+        from erpbridge.admin.config import get_admin_settings
+
+        admin_routes.use_admin(None)
+        get_admin_settings.cache_clear()
         os.environ.clear()
         os.environ.update(saved)
         get_settings.cache_clear()
@@ -43,3 +65,4 @@ def test_the_local_stack_runs_the_three_jobs_through_the_handlers(tmp_path: Path
     ):
         assert counts[table] > 0, table
     assert (tmp_path / "shop.db").exists()
+    assert {run["job"] for run in runs} == set(FETCH_JOBS) and {r["status"] for r in runs} == {"succeeded"}

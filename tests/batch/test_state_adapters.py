@@ -94,6 +94,24 @@ def test_run_record_adds_up_imports_and_derives_its_status(state: tuple[Any, Any
     assert record.counts == ImportCounts(inserted=3, updated=2, skipped=1, rows_read=6)
 
 
+def test_a_run_keeps_the_operator_who_asked_for_it(state: tuple[Any, Any, Any]) -> None:
+    runs, _, _ = state
+    asked = RunRecord(
+        job="fetch-stock-level",
+        run_id="20261126T101500000000Z-abc123",
+        trigger=Trigger.MANUAL,
+        started_at=NOW,
+        requested_by="arn:aws:sts::123456789012:assumed-role/Ops/alice",
+    )
+    scheduled = RunRecord(
+        job="fetch-stock-level", run_id="20261126T1000Z-sched", trigger=Trigger.SCHEDULE, started_at=NOW
+    )
+    assert runs.create(asked, stale_before=NOW) and runs.create(scheduled, stale_before=NOW)
+    assert runs.get(asked.run_id).requested_by == "arn:aws:sts::123456789012:assumed-role/Ops/alice"
+    assert runs.get(scheduled.run_id).requested_by is None
+    assert runs.get(asked.run_id).as_dict()["requested_by"].endswith("/Ops/alice")
+
+
 def test_a_failed_run_may_be_retried_under_the_same_id(state: tuple[Any, Any, Any]) -> None:
     runs, _, _ = state
     run = RunRecord(

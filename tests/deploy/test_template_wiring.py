@@ -139,6 +139,7 @@ def _secret_names_readable_by(function: str) -> set[str]:
         ("FetchJobFunction", {"erp"}),
         ("ImportStagedFunction", {"db"}),
         ("LiveApiFunction", {"erp", "db"}),
+        ("AdminApiFunction", {"erp", "db"}),
         ("ExportFailedOrdersFunction", {"erp", "db"}),
         ("MigrateFunction", {"db"}),
     ],

@@ -132,14 +132,20 @@ def to_event(method: str, raw_path: str, headers: dict[str, str], body: bytes) -
 
 
 def make_server(
-    port: int, host: str = "127.0.0.1", *, read_timeout_s: float = READ_TIMEOUT_S
+    port: int,
+    host: str = "127.0.0.1",
+    *,
+    read_timeout_s: float = READ_TIMEOUT_S,
+    lambda_handler: Any = None,
 ) -> ThreadingHTTPServer:
     """The local API server (not started). ``server.server_address[1]`` is the bound port.
 
     A request whose body does not arrive within ``read_timeout_s`` (a ``Content-Length`` longer
     than the body sent) is answered 400 and its connection closed, instead of waiting forever.
+    ``lambda_handler``: the function's handler to serve (default: the live API's; the console
+    serves the admin function's).
     """
-    live_api = _import_live_api()
+    handler = lambda_handler or _import_live_api().lambda_handler
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -178,9 +184,7 @@ def make_server(
                 )
                 return
             event = to_event(self.command, self.path, dict(self.headers.items()), body)
-            answer = live_api.lambda_handler(
-                event, _Context(aws_request_id=event["requestContext"]["requestId"])
-            )
+            answer = handler(event, _Context(aws_request_id=event["requestContext"]["requestId"]))
             payload = answer.get("body") or ""
             data = base64.b64decode(payload) if answer.get("isBase64Encoded") else payload.encode("utf-8")
             self.send_response(int(answer["statusCode"]))

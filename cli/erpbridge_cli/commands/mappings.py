@@ -96,6 +96,7 @@ def show(
     mappings: MappingsDir = None,
 ) -> None:
     """The job's table mappings and, per table, its column mappings: matched by name, explicit, constant."""
+    from erpbridge.admin.mappings import column_rules, removal_rule
     from erpbridge.mapping.jobfile import load_job
     from erpbridge.mapping.rules import plan_mapping
     from erpbridge.protocol.streaming import StreamingTableReader
@@ -119,13 +120,7 @@ def show(
     for column in ("source", "destination", "mode", "keys", "removal", "conditions"):
         overview.add_column(column)
     for mapping in imports.mappings:
-        removal = (
-            f"remove missing (≥{mapping.min_share_for_removal:.0%})"
-            if mapping.remove_missing
-            else f"deactivate missing (≥{mapping.min_share_for_removal:.0%})"
-            if mapping.deactivate_missing
-            else "—"
-        )
+        removal = removal_rule(mapping).replace("none", "—")
         overview.add_row(
             mapping.source + ("" if mapping.active else " (inactive)"),
             mapping.destination,
@@ -149,18 +144,7 @@ def show(
             table.add_column(column)
         if plan is not None:
             for column_plan in plan.columns:
-                rules = []
-                if column_plan.destination.name in plan.keys:
-                    rules.append("key")
-                if column_plan.insert_only:
-                    rules.append("insert only")
-                if column_plan.on_null.value != "none":
-                    rules.append(f"on null: {column_plan.on_null.value}")
-                if column_plan.prepend or column_plan.append or column_plan.substring:
-                    rules.append("transformed")
-                if column_plan.lookup is not None:
-                    table_name, match, value = column_plan.lookup
-                    rules.append(f"lookup {table_name}.{match} → {value}")
+                rules = column_rules(plan, column_plan)
                 source = (
                     repr(column_plan.constant)
                     if column_plan.constant is not None

@@ -88,6 +88,7 @@ def run_fetch(
     clock: Callable[[], datetime] = _utcnow,
     lock_ttl_s: int = DEFAULT_LOCK_TTL_S,
     max_pages: int = DEFAULT_MAX_PAGES,
+    requested_by: str | None = None,
 ) -> FetchOutcome:
     """Fetch ``job`` now. Raises the transport's typed error after recording the run as failed.
     ``parameters`` (the request's, defaults included) are recorded with the run: its imports
@@ -105,6 +106,7 @@ def run_fetch(
         variant=variant,
         clock=clock,
         lock_ttl_s=lock_ttl_s,
+        requested_by=requested_by,
     )
     if started.skipped is not None:
         return started.skipped
@@ -138,6 +140,7 @@ def begin_run(
     variant: str = "",
     clock: Callable[[], datetime] = _utcnow,
     lock_ttl_s: int = DEFAULT_LOCK_TTL_S,
+    requested_by: str | None = None,
 ) -> RunStart:
     """Take the job's lock and record the run (see :func:`run_fetch`). The lock stays held by
     ``owner`` until the caller releases it; a skipped start (``LOCKED``/``DUPLICATE``) holds none."""
@@ -161,7 +164,12 @@ def begin_run(
         )
     try:
         record = RunRecord(
-            job=job, run_id=run_id, trigger=trigger, started_at=started, parameters=dict(parameters or {})
+            job=job,
+            run_id=run_id,
+            trigger=trigger,
+            started_at=started,
+            parameters=dict(parameters or {}),
+            requested_by=requested_by,
         )
         if not runs.create(record, stale_before=started - timedelta(seconds=lock_ttl_s)):
             reason = f"run {run_id} of {job} already exists (duplicate delivery of its schedule slot)"

@@ -222,6 +222,7 @@ class RunRecord:
     parameters: dict[str, str] = field(default_factory=dict)  # the run's request parameters (shopID …)
     warnings: list[str] = field(default_factory=list)  # the imports' warnings, newest 20
     row_errors: list[dict[str, Any]] = field(default_factory=list)  # rows left out: the first 20
+    requested_by: str | None = None  # the operator who pressed Run now (console, admin API)
     pages_imported: list[str] = field(default_factory=list)  # page file names, sorted
     pages_failed: list[str] = field(default_factory=list)
     last_page: int | None = None  # the page whose root said ExportIsDone="true"
@@ -291,6 +292,7 @@ class RunRecord:
             "pages_failed": list(self.pages_failed),
             "last_page": self.last_page,
             "finalised": self.finalised.as_dict() if self.finalised else None,
+            "requested_by": self.requested_by,
         }
 
 

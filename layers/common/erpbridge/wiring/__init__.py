@@ -2,5 +2,6 @@
 
 ``wiring.live`` builds the live API's services, ``wiring.batch`` the batch jobs' runtime (fetch,
 import) and Export Failed Orders' order service; ``wiring.orders`` holds the order graph both of
-them use. Nothing else in ``erpbridge`` imports :mod:`erpbridge.adapters`.
+them use; ``wiring.admin`` the operator console's use cases over both. Nothing else in
+``erpbridge`` imports :mod:`erpbridge.adapters`.
 """

@@ -93,6 +93,7 @@ class BatchRuntime:
         scheduled_time: datetime | None = None,
         parameters: Mapping[str, str] | None = None,
         run_id: str | None = None,
+        requested_by: str | None = None,
     ) -> FetchOutcome:
         job = self.job(job_id)
         return run_fetch(
@@ -108,6 +109,7 @@ class BatchRuntime:
             parameters=job.parameters(parameters),
             variant=job.variant(parameters),
             max_pages=job.fetch.max_pages,
+            requested_by=requested_by,
         )
 
     def import_object(

@@ -90,6 +90,7 @@ class DynamoDbRunRecorder:
                     "bytes": _n(0),
                     "expires_at": _n(_epoch(run.started_at + RUN_RETENTION)),
                     "parameters": {"M": {name: _s(value) for name, value in run.parameters.items()}},
+                    **({"requested_by": _s(run.requested_by)} if run.requested_by else {}),
                 },
                 ConditionExpression="attribute_not_exists(run_id) OR fetch_status = :failed"
                 " OR (fetch_status = :running AND started_at < :stale)",
@@ -341,6 +342,7 @@ def _record(item: Mapping[str, Any]) -> RunRecord:
         pages_failed=sorted(item.get("pages_failed", {}).get("SS", [])),
         last_page=_num(item, "last_page") if "last_page" in item else None,
         finalised=FinaliseRecord.from_json(_str(item, "finalised")),
+        requested_by=_str(item, "requested_by"),
     )
 
 

@@ -59,6 +59,7 @@ _ADDED_RUN_COLUMNS = {
     "pages_failed": "TEXT NOT NULL DEFAULT '[]'",
     "last_page": "INTEGER",
     "finalised": "TEXT",
+    "requested_by": "TEXT",
 }
 
 
@@ -121,8 +122,8 @@ class SqliteRunRecorder(_SqliteState):
                     return False
                 conn.execute("DELETE FROM runs WHERE job = ? AND run_id = ?", (run.job, run.run_id))
             conn.execute(
-                "INSERT INTO runs (job, run_id, trigger, started_at, fetch_status, parameters)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (job, run_id, trigger, started_at, fetch_status, parameters, requested_by)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     run.job,
                     run.run_id,
@@ -130,6 +131,7 @@ class SqliteRunRecorder(_SqliteState):
                     _ts(run.started_at),
                     str(run.fetch_status),
                     json.dumps(run.parameters),
+                    run.requested_by,
                 ),
             )
             return True
@@ -340,6 +342,7 @@ def _record(row: Mapping[str, Any]) -> RunRecord:
         pages_failed=json.loads(row["pages_failed"]),
         last_page=row["last_page"],
         finalised=FinaliseRecord.from_json(row["finalised"]),
+        requested_by=row["requested_by"],
     )
 
 

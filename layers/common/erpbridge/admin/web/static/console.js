@@ -1,0 +1,64 @@
+// erpbridge console: progress of a running run, and the mapping page's table → columns switch.
+// Plain JavaScript, no library; the pages work without it (a reload shows the same figures).
+"use strict";
+
+function pollRun(element) {
+  const url = element.dataset.runUrl;
+  const bar = element.querySelector(".progress");
+  const tick = async () => {
+    let answer;
+    try {
+      answer = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    } catch (error) {
+      setTimeout(tick, 1000);
+      return;
+    }
+    if (answer.status === 404) { setTimeout(tick, 500); return; }  // the run is starting
+    if (!answer.ok) { return; }
+    const run = await answer.json();
+    const status = run.status;
+    document.querySelectorAll("[data-field]").forEach((cell) => {
+      const path = cell.dataset.field.split(".");
+      let value = run;
+      for (const part of path) { value = value == null ? null : value[part]; }
+      if (value !== undefined && value !== null) { cell.textContent = typeof value === "number" ? value.toLocaleString("en") : value; }
+    });
+    const badge = document.getElementById("run-status");
+    if (badge) {
+      badge.textContent = status;
+      badge.className = "state " + ({ succeeded: "ok", failed: "bad" }[status] || "busy");
+    }
+    if (bar) {
+      bar.querySelector("div").style.width = run.progress + "%";
+      bar.setAttribute("aria-valuenow", run.progress);
+      bar.classList.toggle("done", status === "succeeded");
+      bar.classList.toggle("failed", status === "failed");
+    }
+    if (status === "running" || status === "importing") { setTimeout(tick, 700); }
+    else if (element.dataset.reloaded !== "1" && run.files_total !== element.querySelectorAll("[data-file]").length) {
+      element.dataset.reloaded = "1";
+      window.location.reload();  // the files and errors lists are rendered by the server
+    }
+  };
+  tick();
+}
+
+function mappingTables() {
+  const rows = document.querySelectorAll("tr.table-row");
+  const show = (name) => {
+    document.querySelectorAll("section.columns").forEach((s) => { s.hidden = s.id !== "columns-" + name; });
+    rows.forEach((r) => r.classList.toggle("selected", r.dataset.table === name));
+  };
+  rows.forEach((row) => {
+    row.addEventListener("click", () => { show(row.dataset.table); history.replaceState(null, "", "#" + row.dataset.table); });
+    row.addEventListener("keydown", (event) => { if (event.key === "Enter") { show(row.dataset.table); } });
+  });
+  const first = window.location.hash.slice(1) || (rows[0] && rows[0].dataset.table);
+  if (first) { show(first); }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const run = document.querySelector("[data-run-url]");
+  if (run) { pollRun(run); }
+  if (document.querySelector("tr.table-row")) { mappingTables(); }
+});

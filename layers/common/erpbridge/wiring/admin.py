@@ -1,0 +1,140 @@
+"""The admin API's composition root: the console's use cases over the batch runtime and the live
+services of these settings (local files and SQLite, or S3/DynamoDB/Lambda in AWS)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from erpbridge.admin.service import AdminService, MappingView
+from erpbridge.batch.models import Trigger
+from erpbridge.live.ports import Metric
+from erpbridge.wiring.batch import BatchRuntime, runtime_from_settings
+
+log = logging.getLogger("erpbridge.admin")
+
+
+class MemoryLatencyLog:
+    """ERP latencies this process measured (the live services' ``ErpLatency`` metric), one hour."""
+
+    def __init__(self, forward: Any = None, keep: int = 5000) -> None:
+        self._values: deque[tuple[float, float]] = deque(maxlen=keep)
+        self._forward = forward
+        self._lock = threading.Lock()
+
+    def emit(self, metric: Metric) -> None:
+        if metric.name == "ErpLatency":
+            with self._lock:
+                self._values.append((time.time(), metric.value))
+        if self._forward is not None:
+            self._forward.emit(metric)
+
+    def recent(self, *, since: datetime) -> list[float]:
+        cutoff = since.timestamp()
+        with self._lock:
+            return [value for at, value in self._values if at >= cutoff]
+
+
+class LocalLauncher:
+    """Run now on this machine: fetch, then import every staged page, in a thread of its own."""
+
+    def __init__(self, runtime: BatchRuntime) -> None:
+        self._runtime = runtime
+
+    def launch(self, job: str, run_id: str, parameters: Mapping[str, str], requested_by: str) -> None:
+        def run() -> None:
+            try:
+                outcome = self._runtime.fetch(
+                    job, Trigger.MANUAL, parameters=parameters, run_id=run_id, requested_by=requested_by
+                )
+                store = self._runtime.store()
+                for key in outcome.keys:
+                    info = store.head(key)
+                    self._runtime.import_object(store.bucket, key, etag=info.etag if info else None)
+            except Exception:
+                log.exception("run %s of %s failed", run_id, job)
+
+        threading.Thread(target=run, name=f"run-{run_id}", daemon=True).start()
+
+    def launch_import(self, bucket: str, key: str, requested_by: str) -> None:
+        def run() -> None:
+            try:
+                self._runtime.import_object(bucket, key)
+            except Exception:
+                log.exception("redrive of %s failed", key)
+
+        threading.Thread(target=run, name=f"redrive-{key}", daemon=True).start()
+
+
+class LambdaLauncher:
+    """Run now in AWS: the fetch function invoked asynchronously, as the schedule does."""
+
+    def __init__(self, function: str) -> None:
+        self._function = function
+
+    def launch(self, job: str, run_id: str, parameters: Mapping[str, str], requested_by: str) -> None:
+        import json
+
+        import boto3
+
+        event = {
+            "job": job,
+            "parameters": dict(parameters),
+            "trigger": str(Trigger.MANUAL),
+            "run_id": run_id,
+            "requested_by": requested_by,
+        }
+        boto3.client("lambda").invoke(
+            FunctionName=self._function, InvocationType="Event", Payload=json.dumps(event).encode()
+        )
+
+    def launch_import(self, bucket: str, key: str, requested_by: str) -> None:
+        """Nothing to do: the object's S3 event starts its import."""
+
+
+def build_admin(live_services: Any | None = None, latency: MemoryLatencyLog | None = None) -> AdminService:
+    """The console's use cases. Given ``live_services``, pass the ``latency`` log they were built
+    with as their metrics sink (else the health page measures nothing); without, both are built."""
+    from erpbridge.adapters.sql.admin_orders import SqlOrderListing
+    from erpbridge.admin.mappings import mapping_view
+    from erpbridge.batch.jobs import list_batch_jobs
+    from erpbridge.live.config import get_live_settings
+    from erpbridge.mapping.jobfile import load_job
+    from erpbridge.settings import get_settings
+    from erpbridge.wiring.live import LiveServices
+
+    settings = get_settings()
+    mappings = os.environ.get("ERPBRIDGE_MAPPINGS_DIR")
+    mappings_dir = Path(mappings) if mappings else None
+    runtime = runtime_from_settings(settings, mappings_dir=mappings_dir)
+    latency = latency or MemoryLatencyLog()
+    services = live_services or LiveServices(settings, get_live_settings(), metrics=latency, migrate=True)
+    function = os.environ.get("ERPBRIDGE_FETCH_FUNCTION")
+    launcher = LambdaLauncher(function) if function else LocalLauncher(runtime)
+
+    def check(job_id: str, sample: bytes | None) -> MappingView:
+        return mapping_view(load_job(job_id, mappings_dir), services.engine, sample)
+
+    from erpbridge.adapters.sql.orders import SqlOrderStore
+
+    return AdminService(
+        jobs=lambda: list_batch_jobs(mappings_dir),
+        runs=runtime.runs,
+        store=runtime.store,
+        launcher=launcher,
+        mapping_check=check,
+        orders=services.orders,
+        order_store=SqlOrderStore(services.engine),
+        listing=SqlOrderListing(services.engine),
+        xml_store=services.xml_store,
+        health=services.health,
+        latency=latency,
+        now=lambda: datetime.now(UTC),
+    )

@@ -1,0 +1,7 @@
+"""Fixtures of the admin API tests (the stack lives in console_support.py, shared with tests/browser)."""
+
+from __future__ import annotations
+
+from console_support import stack
+
+__all__ = ["stack"]
