@@ -170,29 +170,19 @@ def runtime(
 
 
 def runs_table(records: list[RunRecord], title: str) -> Table:
-    """The runs, one row each; long cells wrap (the error in full: `runs show RUN` has the rest)."""
+    """The runs, readable at 80 columns: the run id (it starts with its UTC start time) above the
+    job, the rows inserted/updated/deleted/skipped, the error wrapped (`runs show RUN` has all)."""
     listed = table(title)
-    column(listed, "run", min_width=15)
-    column(listed, "job", min_width=12)
-    for name in ("trigger", "status", "started"):
-        column(listed, name)
-    for name in ("pages", "bytes", "inserted", "updated", "deleted", "skipped"):
-        column(listed, name, justify="right")
-    column(listed, "error", min_width=12)
+    for name in ("run / job", "status", "ins/upd/del/skip"):
+        column(listed, name, no_wrap=True)
+    column(listed, "error", min_width=8, ratio=1)
     for record in records:
         status = record.status
+        counts = record.counts
         listed.add_row(
-            record.run_id,
-            record.job,
-            str(record.trigger),
+            f"{record.run_id}\n{record.job}",
             f"[{STATUS_STYLE[status]}]{status}[/]",
-            record.started_at.strftime("%m-%d %H:%M:%S"),
-            str(record.pages),
-            f"{record.bytes:,}",
-            f"{record.counts.inserted:,}",
-            f"{record.counts.updated:,}",
-            f"{record.counts.deleted:,}",
-            f"{record.counts.skipped:,}",
+            f"{counts.inserted:,}/{counts.updated:,}/{counts.deleted:,}/{counts.skipped:,}",
             record.error or (record.import_errors[-1] if record.import_errors else ""),
         )
     return listed

@@ -233,8 +233,9 @@ def serve_in_background(port: int = 0) -> tuple[ThreadingHTTPServer, threading.T
     return server, thread
 
 
-def demo_requests(base_url: str) -> list[str]:
-    """Send a few requests to a running local API; one line per answer (for `make run`)."""
+def demo_requests(base_url: str) -> tuple[list[str], str]:
+    """Send a few requests to a running local API: one line per answer, and the order placed
+    (for `make run`)."""
     import requests
 
     session = requests.Session()
@@ -256,7 +257,7 @@ def demo_requests(base_url: str) -> list[str]:
         f"POST /v1/orders → {created.status_code} {body['status']}, order {body['order_id']}, "
         f"ERP order {body['erp_order_id']}"
     )
-    return lines
+    return lines, str(body["order_id"])
 
 
 def example_requests(base_url: str) -> list[str]:
