@@ -116,6 +116,21 @@ def mappings_folder(mappings: Path | None = None) -> Path:
     return folder
 
 
+def complete_job(incomplete: str) -> list[str]:
+    """Shell completion of a job id: the project's jobs (and the export task) starting so."""
+    from erpbridge.mapping.jobfile import list_job_ids
+    from erpbridge_cli.project import Project, find_project
+
+    try:
+        ids = [*list_job_ids(Project(find_project()).mappings_dir), EXPORT_FAILED_ORDERS]
+    except ErpBridgeError:
+        return []
+    return [job for job in ids if job.startswith(incomplete)]
+
+
+JobArgument = Annotated[str, typer.Argument(help="job id, e.g. fetch-shop-data", autocompletion=complete_job)]
+
+
 def known_job(job: str, mappings: Path | None = None, *, extra: tuple[str, ...] = ()) -> str:
     """``job`` when a job file (or one of ``extra``) has that id; else exit 2 with a "did you mean"."""
     from erpbridge.mapping.jobfile import list_job_ids

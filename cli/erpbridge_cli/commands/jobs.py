@@ -28,6 +28,7 @@ from erpbridge.errors import ConfigurationError, ErpBridgeError
 from erpbridge.wiring.batch import BatchRuntime
 from erpbridge_cli.commands._batch_common import (
     EXPORT_FAILED_ORDERS,
+    JobArgument,
     JsonOption,
     column,
     command_group,
@@ -136,7 +137,7 @@ def _parse_parameters(values: list[str]) -> dict[str, str]:
 
 @jobs_app.command("run")
 def run_job(
-    job: Annotated[str, typer.Argument(help="job id, e.g. fetch-shop-data")],
+    job: JobArgument,
     wait: Annotated[
         bool,
         typer.Option(

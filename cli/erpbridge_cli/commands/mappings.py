@@ -9,9 +9,11 @@ import typer
 
 from erpbridge.errors import ErpBridgeError
 from erpbridge_cli.commands._batch_common import (
+    JobArgument,
     JsonOption,
     column,
     command_group,
+    complete_job,
     console,
     fail,
     known_job,
@@ -54,7 +56,10 @@ ORIGIN_TEXT = {
 @mappings_app.command("check")
 def check(
     job: Annotated[
-        str | None, typer.Argument(help="job id (default: every job with an import section)")
+        str | None,
+        typer.Argument(
+            help="job id (default: every job with an import section)", autocompletion=complete_job
+        ),
     ] = None,
     sample: Annotated[
         Path | None,
@@ -97,7 +102,7 @@ def check(
 
 @mappings_app.command("show")
 def show(
-    job: Annotated[str, typer.Argument(help="job id, e.g. fetch-shop-data")],
+    job: JobArgument,
     sample: Annotated[
         Path | None,
         typer.Option("--sample", exists=True, dir_okay=False, help="a staged XML file (shows name matches)"),
