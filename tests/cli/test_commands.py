@@ -79,7 +79,7 @@ def test_exit_codes(project: Path, args: tuple[str, ...], code: int) -> None:
 def test_runs_show_of_a_failed_run_exits_1_and_its_json_too(project: Path) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from erpbridge.adapters.local import LocalBatchState
+    from erpbridge.adapters.local.sqlite_batch_state import LocalBatchState
     from erpbridge.batch.models import FetchStatus, RunRecord, Trigger
     from erpbridge_cli.main import app
 
