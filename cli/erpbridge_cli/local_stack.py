@@ -180,8 +180,8 @@ def object_created_event(bucket: str, key: str, size: int, etag: str) -> dict[st
 
 def run_fetch_jobs(local: LocalStack, jobs: tuple[str, ...] = FETCH_JOBS) -> list[dict[str, Any]]:
     """Each job through the fetch handler; each staged object through the importer handler."""
-    from erpbridge.wiring.batch import runtime_from_settings
     from erpbridge.settings import load_settings
+    from erpbridge.wiring.batch import runtime_from_settings
 
     fetch, import_staged = _handlers()
     store = runtime_from_settings(load_settings()).store()
@@ -299,8 +299,8 @@ def serve_live_api(local: LocalStack, *, port: int = 8080) -> str:
 def next_steps(order_id: str) -> list[str]:
     """Commands that work on what `make run` leaves behind, once it has stopped (the runs, the
     orders and the shop database are in the state folder; the ERP and the API are not)."""
-    from erpbridge.wiring.batch import runtime_from_settings
     from erpbridge.settings import load_settings
+    from erpbridge.wiring.batch import runtime_from_settings
 
     runs = runtime_from_settings(load_settings()).runs.list_runs(limit=1)
     cli = ".venv/bin/erpbridge"

@@ -18,9 +18,9 @@ runner = CliRunner()
 def after_make_run(project: Path) -> dict[str, Any]:
     """`make run`'s steps (a small emulator data set) into the project's state folder; then
     everything is stopped and its settings are gone, as when `make run` has ended."""
-    from erpbridge.wiring.live import use_services
     from erpbridge.settings import get_settings
     from erpbridge.shopdb import dispose_engines
+    from erpbridge.wiring.live import use_services
     from erpbridge_cli import local_stack as stack
 
     saved = dict(os.environ)
