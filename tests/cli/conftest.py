@@ -4,14 +4,12 @@ so no test reads or writes the checkout's ``.erpbridge/``."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_support import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 CLEARED = (
     "ERPBRIDGE_HOME",
     "ERPBRIDGE_STATE_DIR",
@@ -48,18 +46,3 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield folder
     dispose_engines()
     get_settings.cache_clear()
-
-
-def erpbridge(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """The installed command in a process of its own (its exit code, its current folder)."""
-    script = Path(sys.executable).with_name("erpbridge")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "erpbridge_cli.main"]
-    return subprocess.run(
-        [*command, *args],
-        cwd=cwd,
-        env={**(env if env is not None else os.environ), "COLUMNS": "80"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )

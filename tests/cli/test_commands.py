@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, erpbridge
+from cli_support import ROOT, erpbridge
 from typer.testing import CliRunner
 
 from erpbridge.errors import ConfigurationError
