@@ -7,6 +7,7 @@ Each module in :mod:`erpbridge_cli.commands` registers its own sub-commands, so 
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -14,8 +15,8 @@ import typer
 
 from erpbridge.errors import ErpBridgeError
 from erpbridge_cli import commands
-from erpbridge_cli.commands._batch_common import command_group
-from erpbridge_cli.project import Project, find_project, project_settings
+from erpbridge_cli.commands._batch_common import command_group, fail
+from erpbridge_cli.project import HOME_VARIABLE, Project, find_project, project_settings
 
 app = command_group(
     "Connect a web shop to Business Central: run jobs, inspect runs and orders, start the emulator.\n\n"
@@ -35,8 +36,10 @@ def _project(ctx: typer.Context) -> None:
 
     try:
         project = Project(find_project())
-    except ErpBridgeError:
-        return  # commands that need job files say so (`emulator`, `version` need none)
+    except ErpBridgeError as error:
+        if os.environ.get(HOME_VARIABLE):  # a project named, and not there
+            raise fail(str(error), 2) from None
+        return  # no project: commands that need job files say so (`emulator`, `version` need none)
     ctx.with_resource(project_settings(project))
     get_settings.cache_clear()
     ctx.call_on_close(get_settings.cache_clear)

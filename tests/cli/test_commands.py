@@ -67,6 +67,7 @@ def test_an_unknown_job_exits_2_with_did_you_mean(project: Path, tmp_path: Path)
         (("runs", "show", "no-such-run"), 2),
         (("orders", "show", "no-such-order"), 2),
         (("jobs", "run", "fetch-shop-data"), 2),  # no ERP settings
+        (("--help",), 0),
     ],
 )
 def test_exit_codes(project: Path, args: tuple[str, ...], code: int) -> None:
@@ -74,6 +75,15 @@ def test_exit_codes(project: Path, args: tuple[str, ...], code: int) -> None:
 
     result = runner.invoke(app, list(args))
     assert result.exit_code == code, result.output
+
+
+def test_an_erpbridge_home_that_is_not_there_exits_2(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from erpbridge_cli.main import app
+
+    monkeypatch.setenv("ERPBRIDGE_HOME", str(project / "missing"))
+    result = runner.invoke(app, ["runs", "list"])
+    assert result.exit_code == 2 and "no such folder" in result.output
+    assert not (project / "missing").exists()
 
 
 def test_runs_show_of_a_failed_run_exits_1_and_its_json_too(project: Path) -> None:

@@ -149,10 +149,11 @@ def shop_database(database_url: str | None = None) -> str:
     from erpbridge_cli.project import DATABASE_URL_VARIABLE, STATE_FOLDER
 
     url = database_url or settings().database_url
-    own = url.startswith("sqlite:///") and Path(url.removeprefix("sqlite:///")).parent.name == STATE_FOLDER
+    file = sqlite_file(url)
+    own = file is not None and file.parent.name == STATE_FOLDER
     try:
-        if own:
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        if file is not None and own:
+            file.parent.mkdir(parents=True, exist_ok=True)
         pending = pending_revisions(url)
         if pending and own:
             upgrade(url)
@@ -165,6 +166,19 @@ def shop_database(database_url: str | None = None) -> str:
     except ErpBridgeError as error:
         raise fail(f"the shop database {_safe_url(url)}: {error}") from None
     return url
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """The file of a SQLite URL (None for any other database, or SQLite in memory)."""
+    import sqlalchemy as sa
+
+    try:
+        url = sa.make_url(database_url)
+    except sa.exc.ArgumentError:
+        return None
+    if not url.drivername.startswith("sqlite") or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
 
 
 def _safe_url(database_url: str) -> str:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from erpbridge.errors import ErpBridgeError
-from erpbridge_cli.commands._batch_common import command_group, settings
+from erpbridge_cli.commands._batch_common import command_group, settings, sqlite_file
 
 console = Console()
 
@@ -58,8 +57,9 @@ def upgrade_command(database_url: DatabaseUrl = None, function: FunctionOption =
     from erpbridge.shopdb.migrate import current_revision, upgrade
 
     database_url = database_url or settings().database_url
-    if database_url.startswith("sqlite:///"):  # a new local database: its folder too
-        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    file = sqlite_file(database_url)
+    if file is not None:  # a new local database: its folder too
+        file.parent.mkdir(parents=True, exist_ok=True)
     try:
         applied = upgrade(database_url)
     except (ErpBridgeError, sa.exc.SQLAlchemyError) as error:
