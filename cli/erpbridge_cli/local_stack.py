@@ -131,7 +131,7 @@ def create_database(local: LocalStack) -> None:
 
     local.state_dir.mkdir(parents=True, exist_ok=True)
     project = Project(ROOT)
-    local.env.setdefault("ERPBRIDGE_DATABASE_URL", f"sqlite:///{local.state_dir / project.database.name}")
+    local.env.setdefault("ERPBRIDGE_DATABASE_URL", f"sqlite:///{local.state_dir / 'shop.db'}")
     local.env.setdefault("ERPBRIDGE_STATE_DIR", str(local.state_dir))
     local.env.setdefault("ERPBRIDGE_MAPPINGS_DIR", str(project.mappings_dir))
     for name in ("STAGING_BUCKET", "RUNS_TABLE", "LOCKS_TABLE", "IDEMPOTENCY_TABLE"):
