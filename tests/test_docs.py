@@ -100,7 +100,9 @@ def test_every_shell_block_is_run_or_marked_illustrative() -> None:
     )
 
 
-RUNNABLE = [block for block in shell_blocks() if not (block.illustrative or block.run_by)]
+RUNNABLE = [
+    block for block in shell_blocks() if not (block.illustrative or block.run_by) and _runnable(block)
+]
 
 
 @pytest.mark.parametrize("block", RUNNABLE, ids=[block.where for block in RUNNABLE])

@@ -199,7 +199,8 @@ def test_jobs_run_of_a_long_running_job_runs_the_workflow_and_runs_show_says_fin
     assert result.exit_code == 0, result.output
     assert "finalised" in result.output and _count(local_env, "EcomProducts") > 0
     listed = runner.invoke(app, ["runs", "list", "--job", "fetch-shop-data"])
-    run_id = next(line.split("│")[1].strip() for line in listed.output.splitlines() if "local" in line)
+    assert listed.exit_code == 0 and "fetch-shop-data" in listed.output
+    run_id = json.loads(runner.invoke(app, ["runs", "list", "--json"]).stdout)[0]["run_id"]
     shown = runner.invoke(app, ["runs", "show", run_id])
     assert shown.exit_code == 0, shown.output
     assert "finalised" in shown.output and "removed/deactivated" in shown.output

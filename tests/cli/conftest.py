@@ -44,5 +44,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     get_settings.cache_clear()
     yield folder
+    from erpbridge.wiring.live import use_services
+
+    use_services(None)  # what a command installed for the process
     dispose_engines()
     get_settings.cache_clear()

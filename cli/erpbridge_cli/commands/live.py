@@ -74,7 +74,8 @@ def _local_services(*, migrate: bool = True, needs_erp: bool = True, what: str =
     if not migrate:
         shop_database(loaded.database_url)
     services = LiveServices(loaded, get_live_settings(), migrate=migrate)
-    use_services(services)
+    if needs_erp:  # a reading command's stand-in ERP is never installed for the process
+        use_services(services)
     return services
 
 
