@@ -347,11 +347,9 @@ def register(app: typer.Typer) -> None:
 
     @orders_app.command("resend")
     def resend(order_id: str) -> None:
-    from erpbridge.wiring.batch import order_export
-    from erpbridge_cli.commands._batch_common import settings
-
-    settings(needs_erp=True, what="Export Failed Orders")  # names what is missing, before building
-    report = order_export().orders.export_failed_orders(older_than_s=older_than_s, limit=limit)
+        """Send an order to the ERP again (looked up first if its last attempt may have arrived);
+        also a rejected order, once its cause is corrected (in BC or in the shop)."""
+        response = _local_services(migrate=False, what="orders resend").orders.resend(order_id)
         console.print(
             f"order {response.order_id}: [bold]{response.status.value}[/] "
             f"ERP order {response.erp_order_id or '-'}  {response.message or ''}"
