@@ -34,17 +34,36 @@ POSTGRES_URL = os.environ.get(
 
 
 def _postgres_reachable() -> str | None:
-    """None when reachable, else the reason it is not."""
+    """None when the test database can be used, else the one reason it cannot (no server, or a
+    server without that database or login), naming what to do."""
     parts = urlsplit(POSTGRES_URL)
     try:
         with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5432), timeout=2):
-            return None
+            pass
     except OSError as error:
         return f"PostgreSQL at {parts.hostname}:{parts.port} is not reachable ({error})"
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect():
+            return None
+    except sa.exc.OperationalError as error:
+        database = parts.path.lstrip("/") or "postgres"
+        first_line = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        return (
+            f"PostgreSQL at {parts.hostname}:{parts.port} refuses the test database {database!r} "
+            f"({first_line}): create it (createdb -h {parts.hostname} -U {parts.username or 'postgres'} "
+            f"{database}) or point ERPBRIDGE_TEST_DATABASE_URL at one"
+        )
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")
 def postgres_server_url() -> str:
+    """The test server's URL; locally a missing server or database skips (one reason, listed once
+    in the summary), under CI (ERPBRIDGE_REQUIRE_POSTGRES=1) it fails."""
     reason = _postgres_reachable()
     if reason:
         if os.environ.get("ERPBRIDGE_REQUIRE_POSTGRES") == "1":

@@ -3,23 +3,24 @@
 Steps (one function each, so more can be added):
 
 1. start the BC emulator (real HTTP, in this process);
-2. start a local S3 + DynamoDB (moto's threaded server) and create the staging bucket and the
-   batch tables from template.yaml's own definitions;
-3. create or upgrade the SQLite shop database (``.erpbridge/shop.db``);
-4. run the four fetch jobs through the real Lambda handlers, and for every staged object build
+2. create or upgrade the SQLite shop database (``.erpbridge/shop.db``);
+3. run the four fetch jobs through the real Lambda handlers, and for every staged object build
    the EventBridge "Object Created" event S3 would send and call the importer handler with it;
 5. print what landed (rows per table) and the runs;
 6. serve the operator console (``erpbridge console``) and print its link with the token;
 7. serve the live API (``erpbridge serve``) on the emulator and the database, send a few example
-   requests, print curl commands; keep serving until Ctrl-C when run from a terminal.
+   requests, print curl commands; keep serving until Ctrl-C when run from a terminal;
+8. print the next steps: ``erpbridge`` commands that work on what is left once it stopped.
 
-Everything it writes stays under ``.erpbridge/``; ``ERPBRIDGE_*`` settings are set for this
-process only.
+The batch state is the CLI's own (the project's state folder, :mod:`erpbridge_cli.project`): the
+staged files in ``.erpbridge/objects/``, runs, locks and claims in ``.erpbridge/batch.db``, so
+``erpbridge runs list`` shows these runs afterwards and ``erpbridge jobs run`` shares their locks.
+``create_batch_resources`` builds the AWS side (S3 bucket, DynamoDB tables from template.yaml) for
+the tests and benchmarks that run on moto. ``ERPBRIDGE_*`` settings are set for this process only.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import uuid
@@ -33,8 +34,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-ROOT = Path(__file__).resolve().parents[2]
-STATE_DIR = ROOT / ".erpbridge"
+from erpbridge_cli.project import CHECKOUT, Project
+
+ROOT = CHECKOUT
+STATE_DIR = Project(ROOT).state_dir
 FETCH_JOBS = ("fetch-shop-data", "fetch-customer-data", "fetch-stock-level", "fetch-prices")
 BUCKET = "erpbridge-local-staging"
 TABLES = {
@@ -63,9 +66,11 @@ class LocalStack:
 
     def apply_env(self) -> None:
         os.environ.update(self.env)
+        from erpbridge.live.config import get_live_settings
         from erpbridge.settings import get_settings
 
         get_settings.cache_clear()
+        get_live_settings.cache_clear()
 
 
 @dataclass(frozen=True)
@@ -91,31 +96,6 @@ def start_emulator(local: LocalStack, *, products: int = 1000, customers: int = 
     local.stack.callback(emulator.stop)
     local.env.update(emulator.settings_env())
     console.print(f"BC emulator        {emulator.soap_url}")
-
-
-def start_local_aws(local: LocalStack) -> None:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per S3/DynamoDB request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    local.stack.callback(server.stop)
-    host, port = server.get_host_and_port()
-    local.env.update(
-        {
-            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
-            "AWS_DEFAULT_REGION": "eu-west-1",
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "ERPBRIDGE_STAGING_BUCKET": BUCKET,
-            "ERPBRIDGE_RUNS_TABLE": TABLES["RunsTable"],
-            "ERPBRIDGE_LOCKS_TABLE": TABLES["LocksTable"],
-            "ERPBRIDGE_IDEMPOTENCY_TABLE": TABLES["IdempotencyTable"],
-        }
-    )
-    local.apply_env()
-    create_batch_resources()
-    console.print(f"local S3/DynamoDB  http://{host}:{port} (moto)")
 
 
 def create_tables_from_template(tables: Mapping[str, str]) -> None:
@@ -153,10 +133,12 @@ def create_database(local: LocalStack) -> None:
     from erpbridge.shopdb.migrate import upgrade
 
     local.state_dir.mkdir(parents=True, exist_ok=True)
-    database = local.state_dir / "shop.db"
-    local.env.setdefault("ERPBRIDGE_DATABASE_URL", f"sqlite:///{database}")
+    project = Project(ROOT)
+    local.env.setdefault("ERPBRIDGE_DATABASE_URL", f"sqlite:///{local.state_dir / 'shop.db'}")
     local.env.setdefault("ERPBRIDGE_STATE_DIR", str(local.state_dir))
-    local.env.setdefault("ERPBRIDGE_MAPPINGS_DIR", str(ROOT / "mappings"))
+    local.env.setdefault("ERPBRIDGE_MAPPINGS_DIR", str(project.mappings_dir))
+    for name in ("STAGING_BUCKET", "RUNS_TABLE", "LOCKS_TABLE", "IDEMPOTENCY_TABLE"):
+        os.environ.pop(f"ERPBRIDGE_{name}", None)  # the local batch state, never a stack's tables
     local.apply_env()
     applied = upgrade(local.database_url)
     console.print(f"shop database      {local.database_url} ({len(applied)} migration(s) applied)")
@@ -201,10 +183,11 @@ def object_created_event(bucket: str, key: str, size: int, etag: str) -> dict[st
 
 def run_fetch_jobs(local: LocalStack, jobs: tuple[str, ...] = FETCH_JOBS) -> list[dict[str, Any]]:
     """Each job through the fetch handler; each staged object through the importer handler."""
-    import boto3
+    from erpbridge.settings import load_settings
+    from erpbridge.wiring.batch import runtime_from_settings
 
     fetch, import_staged = _handlers()
-    s3 = boto3.client("s3")
+    store = runtime_from_settings(load_settings()).store()
     outcomes = []
     for job in jobs:
         if _long_running(job):
@@ -214,8 +197,9 @@ def run_fetch_jobs(local: LocalStack, jobs: tuple[str, ...] = FETCH_JOBS) -> lis
             fetched = fetch({"job": job, "trigger": "local"}, LambdaContext("FetchJobFunction"))
         console.print(f"{job}: {fetched['result']}, {fetched['pages']} page(s), {fetched['bytes']:,} bytes")
         for key in fetched["keys"]:
-            head = s3.head_object(Bucket=BUCKET, Key=key)
-            event = object_created_event(BUCKET, key, head["ContentLength"], head["ETag"].strip('"'))
+            head = store.head(key)
+            assert head is not None, key  # the fetch has just staged it
+            event = object_created_event(store.bucket, key, head.size, head.etag)
             with console.status(f"{job}: importing {key} …"):
                 imported = import_staged(event, LambdaContext("ImportStagedFunction"))
             counts = imported["counts"]
@@ -301,9 +285,10 @@ def serve_console(local: LocalStack, *, port: int = 8090) -> str:
     return f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def serve_live_api(local: LocalStack, *, port: int = 8080) -> None:
+def serve_live_api(local: LocalStack, *, port: int = 8080) -> str:
     """Step 6 (live): serve the live API on the emulator and the SQLite database, show a few
-    example requests and their answers; keep serving until Ctrl-C when run from a terminal."""
+    example requests and their answers; keep serving until Ctrl-C when run from a terminal.
+    Returns the id of the order the examples placed."""
     import socket
 
     from erpbridge_cli.commands.live import demo_requests, example_requests, serve_in_background
@@ -315,7 +300,8 @@ def serve_live_api(local: LocalStack, *, port: int = 8080) -> None:
     local.stack.callback(server.shutdown)
     base_url = f"http://127.0.0.1:{server.server_address[1]}"
     console.print(f"live API           {base_url}  (Swagger UI: {base_url}/v1/swagger)")
-    for line in demo_requests(base_url):
+    lines, order_id = demo_requests(base_url)
+    for line in lines:
         console.print(f"  {line}", highlight=False, soft_wrap=True)
     console.print("try:")
     for line in example_requests(base_url):
@@ -327,6 +313,28 @@ def serve_live_api(local: LocalStack, *, port: int = 8080) -> None:
         console.print("serving; Ctrl-C stops everything")
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
+    return order_id
+
+
+def next_steps(order_id: str) -> list[str]:
+    """Commands that work on what `make run` leaves behind, once it has stopped (the runs, the
+    orders and the shop database are in the state folder; the ERP and the API are not)."""
+    from erpbridge.settings import load_settings
+    from erpbridge.wiring.batch import runtime_from_settings
+
+    runs = runtime_from_settings(load_settings()).runs.list_runs(limit=1)
+    cli = ".venv/bin/erpbridge"
+    steps = [f"{cli} runs list                          # the runs above, kept in .erpbridge/batch.db"]
+    if runs:
+        steps.append(f"{cli} runs show {runs[0].run_id}   # one run in full (--json)")
+    steps.append(f"{cli} orders show {order_id}   # the demo order's timeline")
+    steps += [
+        f"{cli} mappings show fetch-stock-level        # how a job's columns map",
+        f"{cli} jobs list                              # every job and its schedule",
+        f"{cli} emulator                               # BC again; it prints the settings that",
+        f"{cli} jobs run fetch-stock-level             # …this and `{cli} serve` need",
+    ]
+    return steps
 
 
 @contextmanager
@@ -341,7 +349,6 @@ def local_stack(
     local = LocalStack(state_dir=state_dir, env=dict(env or {}))
     with local.stack:
         start_emulator(local, products=products, customers=customers)
-        start_local_aws(local)
         create_database(local)
         yield local
 
@@ -358,7 +365,11 @@ def main() -> int:
             outcomes = run_fetch_jobs(local)
             print_landed(local)
             serve_console(local)
-            serve_live_api(local)
+            order_id = serve_live_api(local)
+            steps = next_steps(order_id)
+        console.print("next steps (they still work once this has stopped; the state is in .erpbridge/):")
+        for line in steps:
+            console.print(f"  {line}", highlight=False, soft_wrap=True)
     except ErpBridgeError as error:
         console.print(f"[red]error:[/red] {type(error).__name__}: {error}")
         return 1

@@ -7,6 +7,7 @@ Each module in :mod:`erpbridge_cli.commands` registers its own sub-commands, so 
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -14,14 +15,34 @@ import typer
 
 from erpbridge.errors import ErpBridgeError
 from erpbridge_cli import commands
+from erpbridge_cli.commands._batch_common import command_group, fail
+from erpbridge_cli.project import HOME_VARIABLE, Project, find_project, project_settings
 
-app = typer.Typer(
+app = command_group(
+    "Connect a web shop to Business Central: run jobs, inspect runs and orders, start the emulator.\n\n"
+    "Every command works on the project's state folder (<project>/.erpbridge/, the one `make run` "
+    "fills) and job files (<project>/mappings/); the project is $ERPBRIDGE_HOME, else the nearest "
+    "folder upwards with a mappings/ folder, else this checkout. Exit codes: 0 done, 1 the operation "
+    "failed, 2 bad arguments or settings (nothing was done).",
     name="erpbridge",
-    help="Connect a web shop to Business Central: run jobs, inspect runs and orders, start the emulator.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+    add_completion=True,
 )
+
+
+@app.callback()
+def _project(ctx: typer.Context) -> None:
+    """Fill in the project's defaults (state folder, database, job files) for this command."""
+    from erpbridge.settings import get_settings
+
+    try:
+        project = Project(find_project())
+    except ErpBridgeError as error:
+        if os.environ.get(HOME_VARIABLE):  # a project named, and not there
+            raise fail(str(error), 2) from None
+        return  # no project: commands that need job files say so (`emulator`, `version` need none)
+    ctx.with_resource(project_settings(project))
+    get_settings.cache_clear()
+    ctx.call_on_close(get_settings.cache_clear)
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -127,13 +128,13 @@ def test_import_with_an_unknown_job_fails(app: Any, local_env: str, tmp_path: Pa
     file = tmp_path / "customers.xml"
     file.write_bytes(CUSTOMERS)
     result = runner.invoke(app, ["import", str(file), "--job", "fetch-nothing"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a bad argument: nothing was read
     assert "fetch-nothing" in result.output
 
 
 def test_runs_show_of_an_unknown_run_fails(app: Any, local_env: str) -> None:
     result = runner.invoke(app, ["runs", "show", "no-such-run"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no run 'no-such-run'" in result.output
     listed = runner.invoke(app, ["runs", "list"])
     assert listed.exit_code == 0 and "no runs yet" in listed.output
@@ -146,7 +147,7 @@ def test_jobs_run_locally_fetches_imports_and_is_listed(app: Any, local_env: str
     assert _count(local_env, "AccessUser") > 0
     listed = runner.invoke(app, ["runs", "list", "--job", "fetch-customer-data"])
     assert listed.exit_code == 0 and "fetch-customer-data" in listed.output
-    run_id = next(line.split("│")[1].strip() for line in listed.output.splitlines() if "local" in line)
+    run_id = json.loads(runner.invoke(app, ["runs", "list", "--json"]).stdout)[0]["run_id"]
     shown = runner.invoke(app, ["runs", "show", run_id, "--json"])
     assert shown.exit_code == 0, shown.output
     assert '"status": "succeeded"' in shown.output
@@ -154,7 +155,7 @@ def test_jobs_run_locally_fetches_imports_and_is_listed(app: Any, local_env: str
 
 def test_jobs_run_of_an_unknown_job_fails(app: Any, local_env: str, erp_env: None) -> None:
     result = runner.invoke(app, ["jobs", "run", "fetch-nothing"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "fetch-nothing" in result.output
 
 
@@ -198,7 +199,8 @@ def test_jobs_run_of_a_long_running_job_runs_the_workflow_and_runs_show_says_fin
     assert result.exit_code == 0, result.output
     assert "finalised" in result.output and _count(local_env, "EcomProducts") > 0
     listed = runner.invoke(app, ["runs", "list", "--job", "fetch-shop-data"])
-    run_id = next(line.split("│")[1].strip() for line in listed.output.splitlines() if "local" in line)
+    assert listed.exit_code == 0 and "fetch-shop-data" in listed.output
+    run_id = json.loads(runner.invoke(app, ["runs", "list", "--json"]).stdout)[0]["run_id"]
     shown = runner.invoke(app, ["runs", "show", run_id])
     assert shown.exit_code == 0, shown.output
     assert "finalised" in shown.output and "removed/deactivated" in shown.output

@@ -8,20 +8,22 @@ import typer
 from rich.console import Console
 
 from erpbridge.errors import ErpBridgeError
+from erpbridge_cli.commands._batch_common import command_group, settings, sqlite_file
 
 console = Console()
-DEFAULT_DATABASE_URL = "sqlite:///.erpbridge/shop.db"  # the database `make run` fills
 
 DatabaseUrl = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--database-url",
         envvar="ERPBRIDGE_DATABASE_URL",
-        help="SQLAlchemy URL of the shop database (default: $ERPBRIDGE_DATABASE_URL)",
+        help="SQLAlchemy URL of the shop database (default: $ERPBRIDGE_DATABASE_URL, else the "
+        "project's .erpbridge/shop.db, the one `make run` fills)",
+        show_default=False,
     ),
 ]
 
-db_app = typer.Typer(help="The shop database: schema migrations.", no_args_is_help=True)
+db_app = command_group("The shop database: schema migrations.")
 
 
 FunctionOption = Annotated[
@@ -36,9 +38,7 @@ FunctionOption = Annotated[
 
 
 @db_app.command("upgrade")
-def upgrade_command(
-    database_url: DatabaseUrl = DEFAULT_DATABASE_URL, function: FunctionOption = None
-) -> None:
+def upgrade_command(database_url: DatabaseUrl = None, function: FunctionOption = None) -> None:
     """Apply every pending migration (safe to run again: applied migrations are skipped)."""
     if function:
         from erpbridge_cli.commands.jobs import _invoke
@@ -56,20 +56,24 @@ def upgrade_command(
 
     from erpbridge.shopdb.migrate import current_revision, upgrade
 
+    database_url = database_url or settings().database_url
+    file = sqlite_file(database_url)
+    if file is not None:  # a new local database: its folder too
+        file.parent.mkdir(parents=True, exist_ok=True)
     try:
         applied = upgrade(database_url)
     except (ErpBridgeError, sa.exc.SQLAlchemyError) as error:
-        console.print(f"[red]error:[/red] cannot upgrade {_safe(database_url)}: {error}")
+        console.print(f"[red]error:[/red] cannot upgrade {safe_url(database_url)}: {error}")
         raise typer.Exit(1) from None
     if applied:
         for revision in applied:
             console.print(f"applied [bold]{revision}[/bold]")
     else:
         console.print("already up to date")
-    console.print(f"{_safe(database_url)} is at [bold]{current_revision(database_url)}[/bold]")
+    console.print(f"{safe_url(database_url)} is at [bold]{current_revision(database_url)}[/bold]")
 
 
-def _safe(database_url: str) -> str:
+def safe_url(database_url: str) -> str:
     """The URL without its password."""
     import sqlalchemy as sa
 

@@ -18,7 +18,14 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 from rich.table import Table
 
 from erpbridge.errors import DatabaseUnavailableError, ErpBridgeError
-from erpbridge_cli.commands._batch_common import console, fail, runtime
+from erpbridge_cli.commands._batch_common import (
+    complete_job,
+    console,
+    fail,
+    known_job,
+    runtime,
+    shop_database,
+)
 
 _WARNINGS_SHOWN = 20
 
@@ -40,12 +47,20 @@ def import_file(
     file: Annotated[
         Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="tables/table/item XML")
     ],
-    job: Annotated[str, typer.Option("--job", help="whose mapping to apply, e.g. fetch-shop-data")],
+    job: Annotated[
+        str,
+        typer.Option(
+            "--job", help="whose mapping to apply, e.g. fetch-shop-data", autocompletion=complete_job
+        ),
+    ],
     partial: Annotated[
         bool, typer.Option("--partial", help="one page of several: never remove or deactivate missing rows")
     ] = False,
     mappings: Annotated[
-        Path | None, typer.Option("--mappings", help="job files folder (default ./mappings)")
+        Path | None,
+        typer.Option(
+            "--mappings", help="job files folder (default: the project's mappings/)", show_default=False
+        ),
     ] = None,
     param: Annotated[
         list[str], typer.Option("--param", help="a run parameter NAME=VALUE, e.g. shopID=SHOP2 (the scope)")
@@ -58,7 +73,9 @@ def import_file(
         if not sep or not name:
             raise fail(f"--param {value!r}: use NAME=VALUE", 2)
         parameters[name] = text
+    known_job(job, mappings)
     batch = runtime(mappings)
+    shop_database(batch.settings.database_url)
     try:
         batch.job(job).parameters(parameters)  # clear errors (unknown job/parameter) before reading
         importer = batch.importer()

@@ -19,63 +19,110 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from erpbridge.batch.fetch import FetchResult
-from erpbridge.batch.jobs import list_batch_jobs
+from erpbridge.batch.jobs import BatchJob, list_batch_jobs, load_batch_job
 from erpbridge.batch.models import RunStatus, Trigger
 from erpbridge.batch.workflow import run_workflow
 from erpbridge.errors import ConfigurationError, ErpBridgeError
 from erpbridge.wiring.batch import BatchRuntime
-from erpbridge_cli.commands._batch_common import console, fail, run_recorder, runs_table, runtime
+from erpbridge_cli.commands._batch_common import (
+    EXPORT_FAILED_ORDERS,
+    JobArgument,
+    JsonOption,
+    column,
+    command_group,
+    console,
+    fail,
+    known_job,
+    mappings_folder,
+    print_json,
+    run_recorder,
+    runs_table,
+    runtime,
+    shop_database,
+    table,
+)
 
-jobs_app = typer.Typer(help="Batch jobs (mappings/*.yaml): list them, run one now.", no_args_is_help=True)
+jobs_app = command_group("Batch jobs (the project's mappings/*.yaml): list them, run one now.")
 
-EXPORT_FAILED_ORDERS = "export-failed-orders"
 EXPORT_SCHEDULE = "rate(5 minutes)"  # template.yaml ExportFailedOrdersFunction (a test keeps them equal)
 EXPORT_PARAMETERS: dict[str, type[float] | type[int]] = {"older_than_s": float, "limit": int}
 
 _FINAL_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FINALISED, RunStatus.FAILED)
 
 MappingsOption = Annotated[
-    Path | None, typer.Option("--mappings", help="job files folder (default ./mappings)")
+    Path | None,
+    typer.Option(
+        "--mappings", help="job files folder (default: the project's mappings/)", show_default=False
+    ),
 ]
 
 
+def _job_rows(jobs: list[BatchJob]) -> list[dict[str, Any]]:
+    """One row per job and per extra schedule (the same job for another shop), then the export."""
+    rows = []
+    for job in jobs:
+        erp = "own endpoint" if job.fetch.erp else "live settings"
+        schedule = f"{job.fetch.schedule} ({job.fetch.schedule_timezone})" if job.fetch.schedule else None
+        rows.append(
+            {
+                "job": job.id,
+                "description": job.description,
+                "schedule": schedule,
+                "parameters": dict(job.fetch.parameters),
+                "erp": erp,
+            }
+        )
+        for extra in job.fetch.schedules:
+            rows.append(
+                {
+                    "job": job.id,
+                    "description": f"schedule {extra.name}",
+                    "schedule": f"{extra.schedule} ({extra.schedule_timezone})",
+                    "parameters": dict(job.parameters(extra.parameters)),
+                    "erp": erp,
+                }
+            )
+    rows.append(
+        {
+            "job": EXPORT_FAILED_ORDERS,
+            "description": "Export Failed Orders: send the orders the live API could not deliver (live area)",
+            "schedule": f"{EXPORT_SCHEDULE} (UTC)",
+            "parameters": {name: "(default from the settings)" for name in EXPORT_PARAMETERS},
+            "erp": "live settings",
+        }
+    )
+    return rows
+
+
 @jobs_app.command("list")
-def list_jobs(mappings: MappingsOption = None) -> None:
+def list_jobs(mappings: MappingsOption = None, as_json: JsonOption = False) -> None:
     """Every job with its request parameters and schedule."""
+    folder = mappings_folder(mappings)
     try:
-        jobs = list_batch_jobs(mappings)
+        jobs = list_batch_jobs(folder)
     except ErpBridgeError as error:
         raise fail(str(error), 2) from None
-    table = Table(title="batch jobs")
-    for column in ("job", "description", "schedule", "parameters", "ERP"):
-        table.add_column(column)
-    for job in jobs:
-        table.add_row(
-            job.id,
-            job.description,
-            f"{job.fetch.schedule} ({job.fetch.schedule_timezone})" if job.fetch.schedule else "-",
-            ", ".join(f"{k}={v}" for k, v in job.fetch.parameters.items()) or "-",
-            "own endpoint" if job.fetch.erp else "live settings",
+    if not jobs:
+        raise fail(f"no job files in {folder} (mappings/*.yaml with a fetch section)", 2)
+    rows = _job_rows(jobs)
+    if as_json:
+        print_json(rows)
+        return
+    listed = table("batch jobs")
+    column(listed, "job", no_wrap=True, min_width=max(len(row["job"]) for row in rows))
+    for name in ("description", "schedule", "parameters", "ERP"):
+        column(listed, name)
+    for row in rows:
+        listed.add_row(
+            row["job"],
+            row["description"],
+            row["schedule"] or "-",
+            ", ".join(f"{k}={v}" for k, v in row["parameters"].items()) or "-",
+            row["erp"],
         )
-        for extra in job.fetch.schedules:  # the same job for another shop, its own parameters
-            table.add_row(
-                job.id,
-                f"schedule {extra.name}",
-                f"{extra.schedule} ({extra.schedule_timezone})",
-                ", ".join(f"{k}={v}" for k, v in job.parameters(extra.parameters).items()),
-                "own endpoint" if job.fetch.erp else "live settings",
-            )
-    table.add_row(
-        EXPORT_FAILED_ORDERS,
-        "Export Failed Orders: send the orders the live API could not deliver (live area)",
-        f"{EXPORT_SCHEDULE} (UTC)",
-        "older_than_s, limit (defaults from the settings)",
-        "live settings",
-    )
-    console.print(table)
+    console.print(listed)
 
 
 def _parse_parameters(values: list[str]) -> dict[str, str]:
@@ -90,8 +137,14 @@ def _parse_parameters(values: list[str]) -> dict[str, str]:
 
 @jobs_app.command("run")
 def run_job(
-    job: Annotated[str, typer.Argument(help="job id, e.g. fetch-shop-data")],
-    wait: Annotated[bool, typer.Option("--wait", help="wait until the run is fetched and imported")] = False,
+    job: JobArgument,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait/--no-wait",
+            help="in AWS: wait until the run is fetched and imported (a local run always is)",
+        ),
+    ] = False,
     param: Annotated[list[str], typer.Option("--param", help="override a request parameter NAME=VALUE")] = [],  # noqa: B006
     function: Annotated[
         str | None,
@@ -110,6 +163,7 @@ def run_job(
 ) -> None:
     """Run JOB now (in AWS: invoke the fetch function; locally: fetch and import here)."""
     parameters = _parse_parameters(param)
+    known_job(job, mappings, extra=(EXPORT_FAILED_ORDERS,))
     if job == EXPORT_FAILED_ORDERS:
         _export_failed_orders(parameters, export_function, in_aws=bool(function), wait=wait)
         return
@@ -120,7 +174,12 @@ def run_job(
 
 
 def _run_locally(job: str, parameters: dict[str, str], mappings: Path | None) -> None:
-    batch = runtime(mappings, needs_erp=True)
+    try:  # a job with an endpoint of its own checks its settings when it runs
+        own_endpoint = load_batch_job(job, mappings_folder(mappings)).fetch.erp is not None
+    except ErpBridgeError as error:
+        raise fail(str(error), 2) from None
+    batch = runtime(mappings, needs_erp=not own_endpoint, what=f"jobs run {job}")
+    shop_database(batch.settings.database_url)
     try:
         long_running = batch.job(job).long_running
     except ErpBridgeError as error:

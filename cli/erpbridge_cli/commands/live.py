@@ -24,7 +24,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import typer
 from rich.console import Console
-from rich.table import Table
+
+from erpbridge_cli.commands._batch_common import JsonOption, column, command_group, fail, print_json, table
 
 console = Console()
 LIVE_FUNCTIONS = Path(__file__).resolve().parents[3] / "functions" / "live"
@@ -58,13 +59,23 @@ def _check_serve_settings() -> None:
         )
 
 
-def _local_services(*, migrate: bool = True) -> Any:
+def _local_services(*, migrate: bool = True, needs_erp: bool = True, what: str = "this command") -> Any:
+    """The live services of these settings; ``needs_erp=False`` for commands that only read the
+    shop database (``orders show``), which then work without ERP settings."""
     from erpbridge.live.config import get_live_settings
-    from erpbridge.settings import get_settings
     from erpbridge.wiring.live import LiveServices, use_services
+    from erpbridge_cli.commands._batch_common import settings, shop_database
 
-    services = LiveServices(get_settings(), get_live_settings(), migrate=migrate)
-    use_services(services)
+    loaded = settings(needs_erp=needs_erp, what=what)
+    if not needs_erp and loaded.erp_url is None:
+        # The services are built whole; a reading command never calls the ERP, so an address
+        # that cannot resolve (RFC 2606 .invalid) stands in for the one that is not set.
+        loaded = loaded.model_copy(update={"erp_url": "http://erp-not-configured.invalid/"})
+    if not migrate:
+        shop_database(loaded.database_url)
+    services = LiveServices(loaded, get_live_settings(), migrate=migrate)
+    if needs_erp:  # a reading command's stand-in ERP is never installed for the process
+        use_services(services)
     return services
 
 
@@ -80,7 +91,9 @@ def export_failed_orders_here(*, older_than_s: float | None = None, limit: int |
     """Run Export Failed Orders once in this process and print its report (`orders export`,
     `jobs run export-failed-orders`); None takes the setting's default."""
     from erpbridge.wiring.batch import order_export
+    from erpbridge_cli.commands._batch_common import settings
 
+    settings(needs_erp=True, what="Export Failed Orders")  # names what is missing, before building
     report = order_export().orders.export_failed_orders(older_than_s=older_than_s, limit=limit)
     console.print(
         f"picked {report.picked}: created {report.created}, queued {report.queued}, "
@@ -225,8 +238,9 @@ def serve_in_background(port: int = 0) -> tuple[ThreadingHTTPServer, threading.T
     return server, thread
 
 
-def demo_requests(base_url: str) -> list[str]:
-    """Send a few requests to a running local API; one line per answer (for `make run`)."""
+def demo_requests(base_url: str) -> tuple[list[str], str]:
+    """Send a few requests to a running local API: one line per answer, and the order placed
+    (for `make run`)."""
     import requests
 
     session = requests.Session()
@@ -248,7 +262,7 @@ def demo_requests(base_url: str) -> list[str]:
         f"POST /v1/orders → {created.status_code} {body['status']}, order {body['order_id']}, "
         f"ERP order {body['erp_order_id']}"
     )
-    return lines
+    return lines, str(body["order_id"])
 
 
 def example_requests(base_url: str) -> list[str]:
@@ -296,41 +310,50 @@ def register(app: typer.Typer) -> None:
             write.write_text(text, encoding="utf-8")
             console.print(f"wrote {write}")
 
-    orders_app = typer.Typer(
-        help="Orders sent through the live API: timeline, re-send, export.", no_args_is_help=True
-    )
+    orders_app = command_group("Orders sent through the live API: timeline, re-send, export.")
 
     @orders_app.command("show")
-    def show(order_id: str) -> None:
+    def show(
+        order_id: Annotated[str, typer.Argument(help="the shop's order id, e.g. WEB-20261202-42B47AD7CD")],
+        as_json: JsonOption = False,
+    ) -> None:
         """An order's state and the timeline of every attempt."""
-        orders = _local_services(migrate=False).orders
-        detail = orders.detail(orders.get_order(order_id))
+        from erpbridge.errors import ErpBridgeError
+
+        orders = _local_services(migrate=False, needs_erp=False).orders
+        try:
+            detail = orders.detail(orders.get_order(order_id))
+        except ErpBridgeError as error:
+            raise fail(f"order {order_id!r}: {error}", 2) from None
+        if as_json:
+            print_json(detail.model_dump(mode="json"))
+            return
         console.print(
             f"order [bold]{detail.order_id}[/]  customer {detail.customer_number or '-'}  "
             f"status [bold]{detail.status.value}[/] ({detail.state})  "
             f"ERP order {detail.erp_order_id or '-'}  "
             f"counted failures {detail.attempts}"
         )
-        table = Table(title="timeline")
-        for column in ("at (UTC)", "trigger", "outcome", "ERP order", "ms", "ERP message", "request XML"):
-            table.add_column(column)
+        timeline = table("timeline")
+        for name in ("at (UTC)", "trigger", "outcome", "ERP order", "ms", "ERP message", "request XML"):
+            column(timeline, name)
         for entry in detail.timeline:
-            table.add_row(
+            timeline.add_row(
                 f"{entry.at:%Y-%m-%d %H:%M:%S}",
                 entry.trigger,
                 entry.outcome,
                 entry.erp_order_id or "",
                 "" if entry.duration_ms is None else str(entry.duration_ms),
-                (entry.erp_message or "")[:80],
+                entry.erp_message or "",
                 entry.request_xml or "",
             )
-        console.print(table)
+        console.print(timeline)
 
     @orders_app.command("resend")
     def resend(order_id: str) -> None:
         """Send an order to the ERP again (looked up first if its last attempt may have arrived);
         also a rejected order, once its cause is corrected (in BC or in the shop)."""
-        response = _local_services(migrate=False).orders.resend(order_id)
+        response = _local_services(migrate=False, what="orders resend").orders.resend(order_id)
         console.print(
             f"order {response.order_id}: [bold]{response.status.value}[/] "
             f"ERP order {response.erp_order_id or '-'}  {response.message or ''}"

@@ -3,21 +3,37 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from erpbridge.errors import ErpBridgeError
-from erpbridge_cli.commands.db import DEFAULT_DATABASE_URL, DatabaseUrl
+from erpbridge_cli.commands._batch_common import (
+    JobArgument,
+    JsonOption,
+    column,
+    command_group,
+    complete_job,
+    console,
+    fail,
+    known_job,
+    mappings_folder,
+    print_json,
+    shop_database,
+    table,
+)
+from erpbridge_cli.commands.db import DatabaseUrl
 
-console = Console()
-mappings_app = typer.Typer(help="Job mappings: validate them, show how columns map.", no_args_is_help=True)
+mappings_app = command_group("Job mappings: validate them, show how columns map.")
 
 MappingsDir = Annotated[
     Path | None,
-    typer.Option("--mappings", envvar="ERPBRIDGE_MAPPINGS_DIR", help="job files folder (default ./mappings)"),
+    typer.Option(
+        "--mappings",
+        envvar="ERPBRIDGE_MAPPINGS_DIR",
+        help="job files folder (default: the project's mappings/)",
+        show_default=False,
+    ),
 ]
 
 ORIGIN_STYLE = {
@@ -33,24 +49,23 @@ ORIGIN_TEXT = {
     "constant": "constant",
     "shop": "job shop",
     "language": "job language",
+    "derived": "derived",
 }
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(1)
 
 
 @mappings_app.command("check")
 def check(
     job: Annotated[
-        str | None, typer.Argument(help="job id (default: every job with an import section)")
+        str | None,
+        typer.Argument(
+            help="job id (default: every job with an import section)", autocompletion=complete_job
+        ),
     ] = None,
     sample: Annotated[
         Path | None,
         typer.Option("--sample", exists=True, dir_okay=False, help="a staged XML file to check against"),
     ] = None,
-    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+    database_url: DatabaseUrl = None,
     mappings: MappingsDir = None,
 ) -> None:
     """Validate mappings against the live database schema (and a sample file); list every problem."""
@@ -58,10 +73,11 @@ def check(
     from erpbridge.mapping.jobfile import list_job_ids, load_job
     from erpbridge.shopdb.engine import engine_for
 
+    folder = mappings_folder(mappings)
+    ids = [known_job(job, folder)] if job else list_job_ids(folder)
+    engine = engine_for(shop_database(database_url))
     try:
-        ids = [job] if job else list_job_ids(mappings)
-        jobs = [load_job(job_id, mappings) for job_id in ids]
-        engine = engine_for(database_url)
+        jobs = [load_job(job_id, folder) for job_id in ids]
         errors = 0
         for definition in jobs:
             if definition.import_ is None and job is None:
@@ -71,109 +87,152 @@ def check(
             if not problems:
                 console.print(f"[green]✓[/green] {definition.id}: no problems")
                 continue
-            table = Table(title=f"{definition.id}: {len(problems)} problem(s)", title_justify="left")
-            table.add_column("severity")
-            table.add_column("mapping")
-            table.add_column("problem", overflow="fold")
+            found = table(f"{definition.id}: {len(problems)} problem(s)")
+            for name in ("severity", "mapping", "problem"):
+                column(found, name)
             for problem in problems:
                 style = "red" if problem.severity == "error" else "yellow"
-                table.add_row(f"[{style}]{problem.severity}[/{style}]", problem.mapping, problem.message)
-            console.print(table)
+                found.add_row(f"[{style}]{problem.severity}[/{style}]", problem.mapping, problem.message)
+            console.print(found)
     except ErpBridgeError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if errors:
         raise typer.Exit(1)
 
 
 @mappings_app.command("show")
 def show(
-    job: Annotated[str, typer.Argument(help="job id, e.g. fetch-shop-data")],
+    job: JobArgument,
     sample: Annotated[
         Path | None,
         typer.Option("--sample", exists=True, dir_okay=False, help="a staged XML file (shows name matches)"),
     ] = None,
-    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+    database_url: DatabaseUrl = None,
     mappings: MappingsDir = None,
+    as_json: JsonOption = False,
 ) -> None:
     """The job's table mappings and, per table, its column mappings: matched by name, explicit, constant."""
-    from erpbridge.admin.mappings import column_rules, removal_rule
     from erpbridge.mapping.jobfile import load_job
     from erpbridge.mapping.rules import plan_mapping
     from erpbridge.protocol.streaming import StreamingTableReader
     from erpbridge.shopdb.engine import engine_for
     from erpbridge.shopdb.introspect import read_schema
 
+    folder = mappings_folder(mappings)
+    known_job(job, folder)
+    url = shop_database(database_url)
     try:
-        definition = load_job(job, mappings)
+        definition = load_job(job, folder)
         if definition.import_ is None:
-            raise _fail(f"job {job} has no import section")
-        schema = read_schema(engine_for(database_url))
+            raise fail(f"job {job} has no import section", 2)
+        schema = read_schema(engine_for(url))
         first_rows: dict[str, list[str]] = {}
         if sample is not None:
             with sample.open("rb") as stream:
                 for table_name, row in StreamingTableReader(stream, what="sample").rows():
                     first_rows.setdefault(table_name.lower(), list(row))
     except ErpBridgeError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     imports = definition.import_for()
-    overview = Table(title=f"{job}: table mappings", title_justify="left")
-    for column in ("source", "destination", "mode", "keys", "removal", "conditions"):
-        overview.add_column(column)
-    for mapping in imports.mappings:
-        removal = removal_rule(mapping).replace("none", "—")
-        overview.add_row(
-            mapping.source + ("" if mapping.active else " (inactive)"),
-            mapping.destination,
-            mapping.mode.value,
-            ", ".join(mapping.keys) or "primary key",
-            removal,
-            str(len(mapping.conditions)) if mapping.conditions else "—",
-        )
-    console.print(overview)
-    if sample is None:
-        console.print(
-            "[dim]without --sample, columns matched by name cannot be listed (they come from the file)[/dim]"
-        )
+    shown = []
     for mapping in imports.mappings:
         columns = first_rows.get(mapping.source.lower()) if sample is not None else None
         plan, problems = plan_mapping(
             mapping, schema.table(mapping.destination), columns, imports, resolve_table=schema.table
         )
-        table = Table(title=f"{mapping.source} → {mapping.destination}", title_justify="left")
-        for column in ("destination column", "type", "source", "how", "rules"):
-            table.add_column(column)
-        if plan is not None:
-            for column_plan in plan.columns:
-                rules = column_rules(plan, column_plan)
-                source = (
-                    repr(column_plan.constant)
+        shown.append(_mapping_view(mapping, plan, problems, by_name_listed=sample is not None))
+    if as_json:
+        print_json({"job": job, "mappings": shown})
+        return
+    _print_mappings(job, shown, sample_given=sample is not None)
+
+
+def _mapping_view(mapping: Any, plan: Any, problems: Any, *, by_name_listed: bool) -> dict[str, Any]:
+    """One table mapping as data: what the table and the JSON output show."""
+    from erpbridge.admin.mappings import column_rules, removal_rule
+
+    columns: list[dict[str, Any]] = []
+    unmapped: list[str] = []
+    if plan is not None:
+        for column_plan in plan.columns:
+            columns.append(
+                {
+                    "destination": column_plan.destination.name,
+                    "type": column_plan.destination.type_name,
+                    "source": repr(column_plan.constant)
                     if column_plan.constant is not None
-                    else " + ".join(column_plan.sources)
-                )
-                style = ORIGIN_STYLE.get(column_plan.origin, "white")
-                table.add_row(
-                    column_plan.destination.name,
-                    column_plan.destination.type_name,
-                    source,
-                    f"[{style}]{ORIGIN_TEXT.get(column_plan.origin, column_plan.origin)}[/{style}]",
-                    ", ".join(rules),
-                )
-            for relation in plan.relations:
-                table.add_row(
-                    relation.relation.relation_table,
-                    "relation",
-                    relation.list_source,
-                    "[blue]derived[/blue]",
-                    "replaces the owner's relations",
-                )
-            if plan.unmapped_sources:
-                table.caption = f"not mapped: {', '.join(plan.unmapped_sources)}"
-        if mapping.auto_map and sample is None:
-            table.caption = "+ every source column whose name matches a destination column (auto_map)"
-        console.print(table)
-        for problem in problems:
-            style = "red" if problem.severity == "error" else "yellow"
-            console.print(f"  [{style}]{problem.severity}[/{style}]: {problem.message}")
+                    else " + ".join(column_plan.sources),
+                    "how": column_plan.origin,
+                    "rules": column_rules(plan, column_plan),
+                }
+            )
+        for relation in plan.relations:
+            columns.append(
+                {
+                    "destination": relation.relation.relation_table,
+                    "type": "relation",
+                    "source": relation.list_source,
+                    "how": "derived",
+                    "rules": ["replaces the owner's relations"],
+                }
+            )
+        unmapped = list(plan.unmapped_sources)
+    return {
+        "source": mapping.source,
+        "destination": mapping.destination,
+        "active": mapping.active,
+        "mode": mapping.mode.value,
+        "keys": list(mapping.keys),
+        "removal": None if removal_rule(mapping) == "none" else removal_rule(mapping),
+        "conditions": len(mapping.conditions),
+        "auto_map": bool(mapping.auto_map),
+        "columns_matched_by_name_listed": by_name_listed,
+        "columns": columns,
+        "not_mapped": unmapped,
+        "problems": [{"severity": p.severity, "message": p.message} for p in problems],
+    }
+
+
+def _print_mappings(job: str, shown: list[dict[str, Any]], *, sample_given: bool) -> None:
+    overview = table(f"{job}: table mappings")
+    for name in ("source", "destination", "mode", "keys", "removal", "conditions"):
+        column(overview, name)
+    for view in shown:
+        overview.add_row(
+            view["source"] + ("" if view["active"] else " (inactive)"),
+            view["destination"],
+            view["mode"],
+            ", ".join(view["keys"]) or "primary key",
+            view["removal"] or "—",
+            str(view["conditions"]) if view["conditions"] else "—",
+        )
+    console.print(overview)
+    if not sample_given:
+        console.print(
+            "[dim]without --sample, columns matched by name cannot be listed (they come from the file)[/dim]"
+        )
+    for view in shown:
+        columns = table(f"{view['source']} → {view['destination']}")
+        for name in ("destination column", "type", "source", "how", "rules"):
+            column(columns, name)
+        for entry in view["columns"]:
+            how = entry["how"]
+            style = "blue" if how == "derived" else ORIGIN_STYLE.get(how, "white")
+            columns.add_row(
+                entry["destination"],
+                entry["type"],
+                entry["source"],
+                f"[{style}]{ORIGIN_TEXT.get(how, how)}[/{style}]",
+                ", ".join(entry["rules"]),
+            )
+        if view["not_mapped"]:
+            columns.caption = f"not mapped: {', '.join(view['not_mapped'])}"
+        if view["auto_map"] and not sample_given:
+            columns.caption = "+ every source column whose name matches a destination column (auto_map)"
+        console.print(columns)
+        for problem in view["problems"]:
+            style = "red" if problem["severity"] == "error" else "yellow"
+            console.print(f"  [{style}]{problem['severity']}[/{style}]: {problem['message']}")
 
 
 def register(app: typer.Typer) -> None:

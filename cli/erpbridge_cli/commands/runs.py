@@ -1,27 +1,44 @@
 """`erpbridge runs list [--job JOB]` and `erpbridge runs show RUN`: the runs table (DynamoDB in
-AWS, ``.erpbridge/batch.db`` locally)."""
+AWS, the project's ``.erpbridge/batch.db`` locally, where `make run` records its runs too)."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from erpbridge.batch.models import RunRecord
-from erpbridge_cli.commands._batch_common import STATUS_STYLE, console, fail, run_recorder, runs_table
+from erpbridge_cli.commands._batch_common import (
+    EXPORT_FAILED_ORDERS,
+    STATUS_STYLE,
+    JsonOption,
+    column,
+    command_group,
+    console,
+    fail,
+    known_job,
+    print_json,
+    run_recorder,
+    runs_table,
+    table,
+)
 
-runs_app = typer.Typer(help="Batch runs: what ran, when, with which counts and errors.", no_args_is_help=True)
+runs_app = command_group("Batch runs: what ran, when, with which counts and errors.")
 
 
 @runs_app.command("list")
 def list_runs(
     job: Annotated[str | None, typer.Option("--job", help="only this job's runs")] = None,
-    limit: Annotated[int, typer.Option(help="newest N runs")] = 20,
+    limit: Annotated[int, typer.Option(min=1, help="newest N runs")] = 20,
+    as_json: JsonOption = False,
 ) -> None:
     """The newest runs, newest first."""
+    if job is not None:
+        known_job(job, extra=(EXPORT_FAILED_ORDERS,))
     records = run_recorder().list_runs(job=job, limit=limit)
+    if as_json:
+        print_json([record.as_dict() for record in records])
+        return
     if not records:
         console.print("no runs yet" + (f" for {job}" if job else ""))
         return
@@ -31,18 +48,20 @@ def list_runs(
 @runs_app.command("show")
 def show_run(
     run_id: Annotated[str, typer.Argument(help="run id (from `erpbridge runs list`)")],
-    as_json: Annotated[bool, typer.Option("--json", help="print the record as JSON")] = False,
+    as_json: JsonOption = False,
 ) -> None:
-    """One run in full: phases, counts, every error."""
+    """One run in full: phases, counts, every error (exit 1 when the run failed)."""
     record = run_recorder().get(run_id)
     if record is None:
-        raise fail(f"no run {run_id!r} (see `erpbridge runs list`)")
+        raise fail(f"no run {run_id!r} (see `erpbridge runs list`)", 2)
     if as_json:
-        console.print_json(json.dumps(record.as_dict()))
+        print_json(record.as_dict())
+        if record.status.value == "failed":
+            raise typer.Exit(1)
         return
-    table = Table(title=f"run {record.run_id}", show_header=False)
-    table.add_column("field", style="bold")
-    table.add_column("value")
+    shown = table(f"run {record.run_id}", show_header=False)
+    column(shown, "field", style="bold")
+    column(shown, "value")
     status = record.status
     ended = record.ended_at.isoformat(timespec="seconds") if record.ended_at else "-"
     for name, value in (
@@ -62,17 +81,17 @@ def show_run(
         ("pages imported / failed", f"{len(record.pages_imported)} / {len(record.pages_failed)}"),
         ("finalise", _finalise_line(record)),
     ):
-        table.add_row(name, value)
+        shown.add_row(name, value)
     for number, error in enumerate(record.import_errors, 1):
-        table.add_row(f"import error {number}", error)
+        shown.add_row(f"import error {number}", error)
     for number, warning in enumerate(record.warnings, 1):
-        table.add_row(f"warning {number}", warning)
+        shown.add_row(f"warning {number}", warning)
     for number, row_error in enumerate(record.row_errors, 1):
         where = f"{row_error.get('table')} row {row_error.get('row')} column {row_error.get('column')}"
-        table.add_row(
+        shown.add_row(
             f"row left out {number}", f"{where} value {row_error.get('value')!r}: {row_error.get('reason')}"
         )
-    console.print(table)
+    console.print(shown)
     if status.value == "failed":
         raise typer.Exit(1)
 
