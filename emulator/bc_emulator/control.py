@@ -298,7 +298,9 @@ class ControlClient:
         self._call("POST", "/release-hanging")
 
     def requests(self, kind: str | None = None) -> list[dict[str, Any]]:
-        return list(self._call("GET", "/requests", **({"kind": kind} if kind else {})))
+        if not kind:
+            return list(self._call("GET", "/requests"))
+        return list(self._call("GET", "/requests", kind=kind))
 
     def sales_orders(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/sales-orders"))

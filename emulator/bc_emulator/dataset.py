@@ -621,10 +621,10 @@ class _Generator:
                 dated = rand() < 0.5
                 start = ref - timedelta(days=randrange(0, 90)) if dated else None
                 end = ref + timedelta(days=randrange(30, 900)) if dated else None
-                factor = (85, 90, 95)[randrange(3)]
+                percent = (85, 90, 95)[randrange(3)]
                 lines.append(
                     self._all_customers_price(
-                        no, unit_price * factor / 100, starting_date=start, ending_date=end
+                        no, unit_price * percent / 100, starting_date=start, ending_date=end
                     )
                 )
             if rand() < 0.05:  # a campaign that has not started yet
@@ -637,10 +637,10 @@ class _Generator:
                     )
                 )
             if rand() < 0.3:  # quantity breaks for everybody
-                for min_qty, factor in ((10, 95), (50, 90), (100, 86))[: randrange(1, 4)]:
+                for min_qty, percent in ((10, 95), (50, 90), (100, 86))[: randrange(1, 4)]:
                     lines.append(
                         self._all_customers_price(
-                            no, unit_price * factor / 100, minimum_quantity=Decimal(min_qty)
+                            no, unit_price * percent / 100, minimum_quantity=Decimal(min_qty)
                         )
                     )
             if rand() < 0.45:  # customer price group prices
