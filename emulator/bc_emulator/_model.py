@@ -6,15 +6,14 @@ dataset.py re-exports everything a caller needs.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from collections.abc import Iterable
 from typing import Protocol, overload
 
 # A table row as the server serialises it: Dynamicweb column name → text (None = isNull="true").
 Row = dict[str, str | None]
-
 
 
 class RequestHeaders(Protocol):
