@@ -6,12 +6,26 @@ dataset.py re-exports everything a caller needs.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Protocol, overload
 
 # A table row as the server serialises it: Dynamicweb column name → text (None = isNull="true").
 Row = dict[str, str | None]
+
+
+class RequestHeaders(Protocol):
+    """Request headers as the emulator reads them: the server passes http.client's case-insensitive
+    message, tests may pass a plain dict."""
+
+    @overload
+    def get(self, name: str, /) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str, /) -> str: ...
+    def items(self) -> Iterable[tuple[str, str]]: ...
+
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)

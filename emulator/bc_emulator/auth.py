@@ -18,10 +18,12 @@ import hmac
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import parse_qs, unquote
+
+from bc_emulator._model import RequestHeaders
 
 AuthMode = Literal["none", "key", "basic", "oauth2"]
 AUTH_MODES: tuple[AuthMode, ...] = ("none", "key", "basic", "oauth2")
@@ -82,7 +84,7 @@ class Authenticator:
 
     # --- SOAP requests ----------------------------------------------------------------------
 
-    def check(self, headers: Mapping[str, str]) -> AuthFailure | None:
+    def check(self, headers: RequestHeaders) -> AuthFailure | None:
         """None when the request may pass, else the 401 to send."""
         if self.mode == "none":
             return None
@@ -140,7 +142,7 @@ class Authenticator:
     def token_path(self) -> str:
         return f"/{self.tenant}/oauth2/v2.0/token"
 
-    def issue_token(self, path_tenant: str, headers: Mapping[str, str], body: bytes) -> TokenAnswer:
+    def issue_token(self, path_tenant: str, headers: RequestHeaders, body: bytes) -> TokenAnswer:
         if path_tenant != self.tenant:
             return self._token_error(
                 400,

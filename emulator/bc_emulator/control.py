@@ -31,7 +31,7 @@ import json
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -42,6 +42,9 @@ from bc_emulator.limits import LimitsSpec
 
 if TYPE_CHECKING:
     from bc_emulator.server import Emulator, Reply
+
+    # A control endpoint: (emulator, query, JSON body) → reply.
+    _Handler = Callable[[Emulator, dict[str, str], dict[str, Any]], Reply]
 
 MAX_RECORDS = 2000
 MAX_RECORDED_XML = 256 * 1024
@@ -130,92 +133,177 @@ def handle(emulator: Emulator, method: str, raw_path: str, body: bytes) -> Reply
         return json_reply(400, {"error": str(error)})
 
 
+def _json(status: int, body: Any) -> Reply:
+    from bc_emulator.server import json_reply
+
+    return json_reply(status, body)
+
+
+def _put_faults(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+    return _json(200, emulator.set_faults(payload).to_dict())
+
+
+def _clear_faults(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+    emulator.faults.clear()
+    return _json(200, emulator.faults.spec.to_dict())
+
+
+def _put_mode(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+    dedup = payload.get("dedup")
+    if not isinstance(dedup, bool):
+        raise ValueError('PUT /_control/mode needs {"dedup": true|false}')
+    emulator.set_dedup(dedup)
+    return _json(200, {"dedup": emulator.dedup})
+
+
+def _limits(emulator: Emulator) -> Reply:
+    return _json(200, emulator.limits.spec.to_dict() if emulator.limits else {})
+
+
+def _put_limits(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+    emulator.set_limits(LimitsSpec.from_dict(payload))
+    return _limits(emulator)
+
+
+def _clear_limits(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+    emulator.set_limits(None)
+    return _limits(emulator)
+
+
+def _reset(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+    emulator.reset()
+    return _json(200, {"reset": True})
+
+
+def _down(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+    seconds = payload.get("seconds")
+    emulator.go_down(None if seconds is None else float(seconds))
+    return _json(200, {"down": True, "seconds": seconds})
+
+
+def _up(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+    emulator.come_up()
+    return _json(200, {"down": emulator.is_down})
+
+
+def _release_hanging(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+    emulator.release_hanging()
+    return _json(200, {"released": True})
+
+
+def _counters(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+    counters = emulator._journal.counter_snapshot()
+    counters["tokens_issued_total"] = emulator.auth.tokens_issued
+    counters.update(emulator.dispatcher.counters())
+    return _json(200, counters)
+
+
+def _clear_checkpoints(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+    emulator.dispatcher.clear_checkpoints()
+    return _json(200, {})
+
+
+def _set_token_ttl(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+    emulator.auth.set_token_ttl(int(payload["ttl_s"]))
+    return _json(200, {"ttl_s": emulator.auth.token_ttl_s})
+
+
+def _describe(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+    return _json(200, emulator.describe())
+
+
+def _blob_of(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+    return _blob(int(query.get("bytes", "1048576")))
+
+
+def _faults(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+    return _json(200, emulator.faults.spec.to_dict())
+
+
+def _mode(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+    return _json(200, {"dedup": emulator.dedup})
+
+
+def _get_limits(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+    return _limits(emulator)
+
+
+def _requests(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+    return _json(200, emulator._journal.snapshot(query.get("kind")))
+
+
+def _sales_orders(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+    return _json(200, emulator.dispatcher.sales_orders())
+
+
+def _checkpoints(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+    return _json(200, emulator.dispatcher.checkpoints())
+
+
+def _expire_tokens(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+    return _json(200, {"expired": emulator.auth.expire_tokens()})
+
+
+_ROUTES: dict[tuple[str, str], _Handler] = {
+    ("GET", "/_control"): _describe,
+    ("GET", "/_control/blob"): _blob_of,
+    ("POST", "/_control/reset"): _reset,
+    ("GET", "/_control/faults"): _faults,
+    ("PUT", "/_control/faults"): _put_faults,
+    ("DELETE", "/_control/faults"): _clear_faults,
+    ("GET", "/_control/mode"): _mode,
+    ("PUT", "/_control/mode"): _put_mode,
+    ("GET", "/_control/limits"): _get_limits,
+    ("PUT", "/_control/limits"): _put_limits,
+    ("DELETE", "/_control/limits"): _clear_limits,
+    ("POST", "/_control/down"): _down,
+    ("POST", "/_control/up"): _up,
+    ("POST", "/_control/release-hanging"): _release_hanging,
+    ("GET", "/_control/requests"): _requests,
+    ("GET", "/_control/counters"): _counters,
+    ("GET", "/_control/sales-orders"): _sales_orders,
+    ("GET", "/_control/checkpoints"): _checkpoints,
+    ("DELETE", "/_control/checkpoints"): _clear_checkpoints,
+    ("POST", "/_control/tokens/expire"): _expire_tokens,
+    ("PUT", "/_control/tokens"): _set_token_ttl,
+}
+_SALES_ORDER = "/_control/sales-orders/"
+_CUSTOMER = "/_control/customers/"
+
+
+def _sales_order(emulator: Emulator, shop_order_id: str) -> Reply:
+    order = emulator.dispatcher.sales_order(shop_order_id)
+    if order is None:
+        return _json(404, {"error": f"no sales order for shop OrderId {shop_order_id!r}"})
+    return _json(200, order)
+
+
+def _block_customer(emulator: Emulator, customer_no: str, payload: dict[str, Any]) -> Reply:
+    from bc_emulator.dataset import BcError
+
+    blocked = payload.get("blocked")
+    if not isinstance(blocked, bool):
+        raise ValueError('PUT /_control/customers/<no> needs {"blocked": true|false}')
+    try:
+        emulator.dispatcher.bc.block_customer(customer_no, blocked)
+    except BcError as error:
+        return _json(404, {"error": str(error)})
+    return _json(200, {"customer": customer_no, "blocked": blocked})
+
+
 def _route(
     emulator: Emulator, method: str, path: str, query: dict[str, str], payload: dict[str, Any]
 ) -> Reply:
-    from bc_emulator.dataset import BcError
-    from bc_emulator.server import json_reply
-
-    journal = emulator._journal
-    if path == "/_control" and method == "GET":
-        return json_reply(200, emulator.describe())
-    if path == "/_control/health":
-        return json_reply(200, {"ok": True})
-    if path == "/_control/blob" and method == "GET":
-        return _blob(int(query.get("bytes", "1048576")))
-    if path == "/_control/reset" and method == "POST":
-        emulator.reset()
-        return json_reply(200, {"reset": True})
-    if path == "/_control/faults":
-        if method == "GET":
-            return json_reply(200, emulator.faults.spec.to_dict())
-        if method == "PUT":
-            return json_reply(200, emulator.set_faults(payload).to_dict())
-        if method == "DELETE":
-            emulator.faults.clear()
-            return json_reply(200, emulator.faults.spec.to_dict())
-    if path == "/_control/mode":
-        if method == "PUT":
-            dedup = payload.get("dedup")
-            if not isinstance(dedup, bool):
-                raise ValueError('PUT /_control/mode needs {"dedup": true|false}')
-            emulator.set_dedup(dedup)
-        if method in ("GET", "PUT"):
-            return json_reply(200, {"dedup": emulator.dedup})
-    if path == "/_control/limits":
-        if method == "PUT":
-            emulator.set_limits(LimitsSpec.from_dict(payload))
-        if method == "DELETE":
-            emulator.set_limits(None)
-        if method in ("GET", "PUT", "DELETE"):
-            return json_reply(200, emulator.limits.spec.to_dict() if emulator.limits else {})
-    if path == "/_control/down" and method == "POST":
-        seconds = payload.get("seconds")
-        emulator.go_down(None if seconds is None else float(seconds))
-        return json_reply(200, {"down": True, "seconds": seconds})
-    if path == "/_control/up" and method == "POST":
-        emulator.come_up()
-        return json_reply(200, {"down": emulator.is_down})
-    if path == "/_control/release-hanging" and method == "POST":
-        emulator.release_hanging()
-        return json_reply(200, {"released": True})
-    if path == "/_control/requests" and method == "GET":
-        return json_reply(200, journal.snapshot(query.get("kind")))
-    if path == "/_control/counters" and method == "GET":
-        counters = journal.counter_snapshot()
-        counters["tokens_issued_total"] = emulator.auth.tokens_issued
-        counters.update(emulator.dispatcher.counters())
-        return json_reply(200, counters)
-    if path == "/_control/sales-orders" and method == "GET":
-        return json_reply(200, emulator.dispatcher.sales_orders())
-    if path.startswith("/_control/sales-orders/") and method == "GET":
-        shop_order_id = path.removeprefix("/_control/sales-orders/")
-        order = emulator.dispatcher.sales_order(shop_order_id)
-        if order is None:
-            return json_reply(404, {"error": f"no sales order for shop OrderId {shop_order_id!r}"})
-        return json_reply(200, order)
-    if path.startswith("/_control/customers/") and method == "PUT":
-        blocked = payload.get("blocked")
-        if not isinstance(blocked, bool):
-            raise ValueError('PUT /_control/customers/<no> needs {"blocked": true|false}')
-        customer_no = path.removeprefix("/_control/customers/")
-        try:
-            emulator.dispatcher.bc.block_customer(customer_no, blocked)
-        except BcError as error:
-            return json_reply(404, {"error": str(error)})
-        return json_reply(200, {"customer": customer_no, "blocked": blocked})
-    if path == "/_control/checkpoints":
-        if method == "GET":
-            return json_reply(200, emulator.dispatcher.checkpoints())
-        if method == "DELETE":
-            emulator.dispatcher.clear_checkpoints()
-            return json_reply(200, {})
-    if path == "/_control/tokens/expire" and method == "POST":
-        return json_reply(200, {"expired": emulator.auth.expire_tokens()})
-    if path == "/_control/tokens" and method == "PUT":
-        emulator.auth.set_token_ttl(int(payload["ttl_s"]))
-        return json_reply(200, {"ttl_s": emulator.auth.token_ttl_s})
-    return json_reply(404, {"error": f"no control endpoint {method} {path}"})
+    if path == "/_control/health":  # any method
+        return _json(200, {"ok": True})
+    handler = _ROUTES.get((method, path))
+    if handler is not None:
+        return handler(emulator, query, payload)
+    if path.startswith(_SALES_ORDER) and method == "GET":
+        return _sales_order(emulator, path.removeprefix(_SALES_ORDER))
+    if path.startswith(_CUSTOMER) and method == "PUT":
+        return _block_customer(emulator, path.removeprefix(_CUSTOMER), payload)
+    return _json(404, {"error": f"no control endpoint {method} {path}"})
 
 
 def _blob(size: int) -> Reply:
@@ -298,7 +386,9 @@ class ControlClient:
         self._call("POST", "/release-hanging")
 
     def requests(self, kind: str | None = None) -> list[dict[str, Any]]:
-        return list(self._call("GET", "/requests", **({"kind": kind} if kind else {})))
+        if not kind:
+            return list(self._call("GET", "/requests"))
+        return list(self._call("GET", "/requests", kind=kind))
 
     def sales_orders(self) -> list[dict[str, Any]]:
         return list(self._call("GET", "/sales-orders"))

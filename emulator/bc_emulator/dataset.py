@@ -46,7 +46,7 @@ import gc
 import itertools
 import random
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -519,6 +519,88 @@ class _Generator:
                 options[option_id] = VariantOption(option_id, group_id, self._names3(option_names), color)
         return groups, options
 
+    def _price_lines(
+        self,
+        item: Item,
+        rand: Callable[[], float],
+        randrange: Callable[..., int],
+        sample: Callable[[Sequence[str], int], list[str]],
+    ) -> list[SalesPrice]:
+        """The item's price list lines (its draws come from the same stream as the item's)."""
+        ref = self.ref
+        no, unit_price, units, variant_ids = item.no, item.unit_price, item.units, item.variant_ids
+        group_codes = list(PRICE_GROUPS)
+        lines: list[SalesPrice] = []
+        if rand() < 0.25:  # an all-customers special price, often a dated campaign
+            dated = rand() < 0.5
+            start = ref - timedelta(days=randrange(0, 90)) if dated else None
+            end = ref + timedelta(days=randrange(30, 900)) if dated else None
+            percent = (85, 90, 95)[randrange(3)]
+            lines.append(
+                self._all_customers_price(
+                    no, unit_price * percent / 100, starting_date=start, ending_date=end
+                )
+            )
+        if rand() < 0.05:  # a campaign that has not started yet
+            lines.append(
+                self._all_customers_price(
+                    no,
+                    unit_price * 60 / 100,
+                    starting_date=ref + timedelta(days=3650),
+                    ending_date=ref + timedelta(days=3680),
+                )
+            )
+        if rand() < 0.3:  # quantity breaks for everybody
+            for min_qty, percent in ((10, 95), (50, 90), (100, 86))[: randrange(1, 4)]:
+                lines.append(
+                    self._all_customers_price(
+                        no, unit_price * percent / 100, minimum_quantity=Decimal(min_qty)
+                    )
+                )
+        if rand() < 0.45:  # customer price group prices
+            for code in sample(group_codes, randrange(1, 3)):
+                lo, hi = PRICE_GROUP_FACTORS[code]
+                factor = Decimal(randrange(lo, hi + 1)) / 100
+                incl_vat = PRICE_GROUPS[code][1]
+                amount = unit_price * factor
+                if incl_vat:
+                    vat = Decimal(7 if item.vat_prod_posting_group == "REDUCED" else 19)
+                    amount = amount * (100 + vat) / 100
+                lines.append(
+                    SalesPrice(
+                        self._price_id(),
+                        no,
+                        SALES_TYPE_PRICE_GROUP,
+                        code,
+                        money(amount),
+                        price_includes_vat=incl_vat,
+                        allow_line_disc=code != "VIP",
+                    )
+                )
+        r = rand()
+        if r < 0.1:  # prices fixed in a foreign currency
+            lines.append(
+                self._all_customers_price(
+                    no, unit_price * Decimal("1.0850") * Decimal("0.97"), currency_code="USD"
+                )
+            )
+        if r < 0.05:
+            lines.append(
+                self._all_customers_price(
+                    no, unit_price * Decimal("0.8550") * Decimal("0.98"), currency_code="GBP"
+                )
+            )
+        box = next((u for u in units if u.code == "BOX"), None)
+        if box is not None and rand() < 0.5:  # a cheaper price per box
+            lines.append(
+                self._all_customers_price(no, unit_price * box.qty_per_unit * Decimal("0.9"), unit_code="BOX")
+            )
+        if variant_ids and rand() < 0.25:  # the last variant (e.g. XL, oak) costs more
+            lines.append(
+                self._all_customers_price(no, unit_price * Decimal("1.1"), variant_id=variant_ids[-1])
+            )
+        return lines
+
     def _items(
         self,
         leaves: list[tuple[str, list[tuple[str, str, str]]]],
@@ -539,7 +621,6 @@ class _Generator:
         def sample(population: Sequence[str], k: int) -> list[str]:
             return sorted(population, key=lambda _: rand())[:k]
 
-        ref = self.ref
         lang_codes = self.lang_codes
         adjectives = _names.ADJECTIVES
         models = _names.MODEL_NAMES
@@ -547,7 +628,6 @@ class _Generator:
         n_manu = len(manufacturers)
         n_leaves = len(leaves)
         variant_patterns = [("COLOR",), ("SIZE",), ("COLOR", "SIZE"), ("MATERIAL",), ("COLOR", "MATERIAL")]
-        group_codes = list(PRICE_GROUPS)
         items: list[Item] = []
         pcs = ItemUnit("PCS", 1)
         for i in range(n_products):
@@ -615,78 +695,7 @@ class _Generator:
             )
             items.append(item)
 
-            # Price list lines for this item.
-            lines: list[SalesPrice] = []
-            if rand() < 0.25:  # an all-customers special price, often a dated campaign
-                dated = rand() < 0.5
-                start = ref - timedelta(days=randrange(0, 90)) if dated else None
-                end = ref + timedelta(days=randrange(30, 900)) if dated else None
-                factor = (85, 90, 95)[randrange(3)]
-                lines.append(
-                    self._all_customers_price(
-                        no, unit_price * factor / 100, starting_date=start, ending_date=end
-                    )
-                )
-            if rand() < 0.05:  # a campaign that has not started yet
-                lines.append(
-                    self._all_customers_price(
-                        no,
-                        unit_price * 60 / 100,
-                        starting_date=ref + timedelta(days=3650),
-                        ending_date=ref + timedelta(days=3680),
-                    )
-                )
-            if rand() < 0.3:  # quantity breaks for everybody
-                for min_qty, factor in ((10, 95), (50, 90), (100, 86))[: randrange(1, 4)]:
-                    lines.append(
-                        self._all_customers_price(
-                            no, unit_price * factor / 100, minimum_quantity=Decimal(min_qty)
-                        )
-                    )
-            if rand() < 0.45:  # customer price group prices
-                for code in sample(group_codes, randrange(1, 3)):
-                    lo, hi = PRICE_GROUP_FACTORS[code]
-                    factor = Decimal(randrange(lo, hi + 1)) / 100
-                    incl_vat = PRICE_GROUPS[code][1]
-                    amount = unit_price * factor
-                    if incl_vat:
-                        vat = Decimal(7 if item.vat_prod_posting_group == "REDUCED" else 19)
-                        amount = amount * (100 + vat) / 100
-                    lines.append(
-                        SalesPrice(
-                            self._price_id(),
-                            no,
-                            SALES_TYPE_PRICE_GROUP,
-                            code,
-                            money(amount),
-                            price_includes_vat=incl_vat,
-                            allow_line_disc=code != "VIP",
-                        )
-                    )
-            r = rand()
-            if r < 0.1:  # prices fixed in a foreign currency
-                lines.append(
-                    self._all_customers_price(
-                        no, unit_price * Decimal("1.0850") * Decimal("0.97"), currency_code="USD"
-                    )
-                )
-            if r < 0.05:
-                lines.append(
-                    self._all_customers_price(
-                        no, unit_price * Decimal("0.8550") * Decimal("0.98"), currency_code="GBP"
-                    )
-                )
-            box = next((u for u in units if u.code == "BOX"), None)
-            if box is not None and rand() < 0.5:  # a cheaper price per box
-                lines.append(
-                    self._all_customers_price(
-                        no, unit_price * box.qty_per_unit * Decimal("0.9"), unit_code="BOX"
-                    )
-                )
-            if variant_ids and rand() < 0.25:  # the last variant (e.g. XL, oak) costs more
-                lines.append(
-                    self._all_customers_price(no, unit_price * Decimal("1.1"), variant_id=variant_ids[-1])
-                )
+            lines = self._price_lines(item, rand, randrange, sample)
             if lines:
                 sales_prices[no] = lines
             if rand() < 0.1:  # an item line discount for the MEDIUM group from 20 units

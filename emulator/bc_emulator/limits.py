@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from bc_emulator._model import RequestHeaders
+
 _PRINCIPAL_HEADERS = ("authorization", "x-security-key")
 
 
@@ -53,7 +55,7 @@ class Refusal:
     retry_after_s: int
 
 
-def principal_of(headers: Mapping[str, str]) -> str:
+def principal_of(headers: RequestHeaders) -> str:
     """Who a request counts against: a digest of its credential (never the credential itself)."""
     lowered = {name.lower(): value for name, value in headers.items()}
     for name in _PRINCIPAL_HEADERS:

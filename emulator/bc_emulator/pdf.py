@@ -6,6 +6,7 @@ and the totals, drawn with fpdf2's core fonts (Latin-1; other characters become 
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -157,8 +158,5 @@ def render_document_pdf(dataset: Dataset, doc: SalesDocument) -> bytes:
     return bytes(pdf.output())
 
 
-def _as_datetime(day: object) -> object:
-    from datetime import date, datetime
-
-    assert isinstance(day, date)
+def _as_datetime(day: date) -> datetime:
     return datetime(day.year, day.month, day.day)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, unquote, urlsplit
 
 from bc_emulator import control as control_api
+from bc_emulator._model import RequestHeaders
 from bc_emulator.auth import BC_SCOPE, Authenticator, AuthMode
 from bc_emulator.faults import FaultDecision, FaultInjector, FaultSpec
 from bc_emulator.limits import BcLimits, LimitsSpec, principal_of
@@ -633,7 +634,7 @@ class Emulator:
     # --- request handling ------------------------------------------------------------------------------
 
     def _app_handle(
-        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes, *, control_only: bool
+        self, method: str, raw_path: str, headers: RequestHeaders, body: bytes, *, control_only: bool
     ) -> Reply:
         path = unquote(urlsplit(raw_path).path)
         if path == "/_control" or path.startswith("/_control/"):
@@ -646,7 +647,7 @@ class Emulator:
             return self._soap(method, headers, body)
         return text_reply(404, f"No web service is published at {path}.")
 
-    def _token(self, method: str, tenant: str, headers: Mapping[str, str], body: bytes) -> Reply:
+    def _token(self, method: str, tenant: str, headers: RequestHeaders, body: bytes) -> Reply:
         if method != "POST":
             return text_reply(405, "The token endpoint accepts POST only.", {"Allow": "POST"})
         if "token" in self.faults.spec.kinds:  # the token endpoint fails only when asked by name
@@ -680,7 +681,7 @@ class Emulator:
             {"error": "server_error", "error_description": f"AADSTS90033: {self.faults.spec.error_message}"},
         )
 
-    def _soap(self, method: str, headers: Mapping[str, str], body: bytes) -> Reply:
+    def _soap(self, method: str, headers: RequestHeaders, body: bytes) -> Reply:
         limits = self.limits
         if limits is None:
             return self._soap_admitted(method, headers, body)
@@ -700,7 +701,7 @@ class Emulator:
         finally:
             limits.leave(principal)
 
-    def _soap_admitted(self, method: str, headers: Mapping[str, str], body: bytes) -> Reply:
+    def _soap_admitted(self, method: str, headers: RequestHeaders, body: bytes) -> Reply:
         record = self._journal.start(method)
         failure = self.auth.check(headers)
         if failure is not None:

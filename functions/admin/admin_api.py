@@ -18,6 +18,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.api_gateway import Response
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -36,7 +37,7 @@ app = APIGatewayRestResolver(enable_validation=True)
 app.include_router(admin_routes.router)
 
 
-def _identify(app: APIGatewayRestResolver, next_middleware: Any) -> Response[Any]:
+def _identify(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
     event = app.current_event
     if event.path in ("/login", "/favicon.ico"):
         return next_middleware(app)

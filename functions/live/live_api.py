@@ -98,8 +98,12 @@ def _http_error(error: ServiceError) -> Response[Any]:
         wrong_method = method_not_allowed(app, event.http_method, event.path)
         if wrong_method is not None:
             return map_error(wrong_method)
-        return error_response(404, "not_found", error.msg or "no such route")
-    return error_response(error.status_code, "http_error", error.msg or "no such route")
+        return error_response(404, "not_found", _message(error))
+    return error_response(error.status_code, "http_error", _message(error))
+
+
+def _message(error: ServiceError) -> str:
+    return error.msg if isinstance(error.msg, str) and error.msg else "no such route"
 
 
 @app.exception_handler(Exception)

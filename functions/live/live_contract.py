@@ -14,7 +14,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Example, HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.models import (
+    APIKey,
+    APIKeyIn,
+    Example,
+    HTTPBearer,
+    SecurityScheme,
+)
+from aws_lambda_powertools.event_handler.openapi.types import (
+    OpenAPIResponse,
+    OpenAPIResponseContentModel,
+    OpenAPIResponseHeader,
+)
 
 from erpbridge.live.models import ErrorBody
 
@@ -52,7 +63,7 @@ ERP_REFUSED: Reason = {
 }
 DEGRADED: Reason = {503: "the ERP cannot answer and the degradation policy (ERPBRIDGE_DEGRADE_*) refuses"}
 
-RETRY_AFTER: dict[str, Any] = {
+RETRY_AFTER: dict[str, OpenAPIResponseHeader] = {
     "Retry-After": {
         "description": "seconds to wait before trying again",
         "schema": {"type": "integer", "minimum": 1},
@@ -62,7 +73,7 @@ _RETRY_STATUSES = (429, 503)
 
 API_KEY_SCHEME = "ApiKey"
 BEARER_SCHEME = "CustomerToken"
-SECURITY_SCHEMES = {
+SECURITY_SCHEMES: dict[str, SecurityScheme] = {
     API_KEY_SCHEME: APIKey(
         name="x-api-key",
         in_=APIKeyIn.header,  # type: ignore[call-arg]  # pydantic alias "in"
@@ -74,9 +85,12 @@ SECURITY_SCHEMES = {
         "customer claim. Required when ERPBRIDGE_JWT_REQUIRED is set.",
     ),
 }
-STOREFRONT = [{API_KEY_SCHEME: []}]
+STOREFRONT: list[dict[str, list[str]]] = [{API_KEY_SCHEME: []}]
 """The API key alone (the route serves no customer's data)."""
-STOREFRONT_OR_CUSTOMER = [{API_KEY_SCHEME: []}, {API_KEY_SCHEME: [], BEARER_SCHEME: []}]
+STOREFRONT_OR_CUSTOMER: list[dict[str, list[str]]] = [
+    {API_KEY_SCHEME: []},
+    {API_KEY_SCHEME: [], BEARER_SCHEME: []},
+]
 """The API key, with or without a customer token."""
 
 
@@ -87,15 +101,15 @@ def examples(**named: Any) -> dict[str, Example]:
 
 def success(
     status: int, description: str, model: type, example: Any, *, name: str = "example"
-) -> dict[int, dict[str, Any]]:
+) -> dict[int, OpenAPIResponse]:
     """A JSON success answer with its schema (``model``) and one example."""
-    media = {"model": model, "examples": {name: {"value": example}}}
+    media: OpenAPIResponseContentModel = {"model": model, "examples": {name: {"value": example}}}
     return {status: {"description": description, "content": {"application/json": media}}}
 
 
-def responses(*answers: dict[int, dict[str, Any]], fails: tuple[Reason, ...]) -> dict[int, dict[str, Any]]:
+def responses(*answers: dict[int, OpenAPIResponse], fails: tuple[Reason, ...]) -> dict[int, OpenAPIResponse]:
     """A route's ``responses``: its success answers, then one per status its reasons can give."""
-    documented: dict[int, dict[str, Any]] = {}
+    documented: dict[int, OpenAPIResponse] = {}
     for answer in answers:
         documented.update(answer)
     why: dict[int, list[str]] = {}
@@ -103,7 +117,7 @@ def responses(*answers: dict[int, dict[str, Any]], fails: tuple[Reason, ...]) ->
         for status, text in reason.items():
             why.setdefault(status, []).append(text)
     for status in sorted(why):
-        error: dict[str, Any] = {
+        error: OpenAPIResponse = {
             "description": "; ".join(why[status]),
             "content": {"application/json": {"model": ErrorBody}},
         }

@@ -196,7 +196,7 @@ STATUS: dict[type[errors.ErpBridgeError], HttpAnswer] = {
 def answer_for(error_class: type[BaseException]) -> HttpAnswer:
     """The entry of the most specific class of ``error_class``'s MRO in :data:`STATUS`."""
     for cls in error_class.__mro__:
-        found = STATUS.get(cls)  # type: ignore[call-overload]
+        found = STATUS.get(cls)
         if found is not None:
             return found
     return _INTERNAL

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Response, Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponseContentSchema
 from live_contract import (
     CUSTOMER_TOKEN,
     ERP,
@@ -45,7 +46,7 @@ Number = Annotated[
         openapi_examples=examples(invoice=example.INVOICE),
     ),
 ]
-PDF = {
+PDF: OpenAPIResponseContentSchema = {
     "schema": {"type": "string", "format": "binary", "contentMediaType": "application/pdf"},
     "examples": {"pdf": {"value": example.PDF_START}},
 }
@@ -119,7 +120,7 @@ def get_document(
     ),
     tags=["documents"],
 )
-def get_document_pdf(
+def get_document_pdf(  # type: ignore[no-untyped-def]  # see the comment below
     customer: Customer,
     doc_type: DocType,
     number: Number,

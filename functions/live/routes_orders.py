@@ -75,7 +75,7 @@ def post_order(
     services().tokens.caller(authorization).ensure_may_order_for(request.customer_number)
     status_code, body = services().orders.place_order(request, idempotency_key)
     # A dict body is validated against OrderResponse and serialised by Powertools.
-    return Response(status_code=status_code, content_type="application/json", body=body)
+    return Response(status_code=status_code, content_type="application/json", body=body)  # type: ignore[arg-type]
 
 
 @router.get(

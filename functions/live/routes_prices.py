@@ -39,7 +39,7 @@ Authorization = Annotated[str | None, Header(alias="Authorization", include_in_s
     ),
     tags=["prices"],
 )
-def post_prices(
+def post_prices(  # type: ignore[no-untyped-def]  # no return annotation, see below
     request: Annotated[PriceRequest, Body(openapi_examples=examples(two_products=example.PRICE_REQUEST))],
     authorization: Authorization = None,
 ):

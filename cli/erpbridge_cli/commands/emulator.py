@@ -82,7 +82,7 @@ def emulator(
         seed=seed,
         products=products,
         customers=customers,
-        auth=auth,  # type: ignore[arg-type]
+        auth=auth,
         tenant=tenant,
         environment=environment,
         company=company,

@@ -9,9 +9,13 @@ mapping knows, refused removals, discarded duplicates) and the rows left out bec
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, BinaryIO
+from typing import TYPE_CHECKING, Annotated
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
@@ -30,17 +34,20 @@ from erpbridge_cli.commands._batch_common import (
 _WARNINGS_SHOWN = 20
 
 
-class _ProgressReader:
-    """A read-only file that reports how far it has been read."""
+class _ProgressReader(io.RawIOBase):
+    """A read-only file that reports how far it has been read (wrap it in ``io.BufferedReader``)."""
 
-    def __init__(self, handle: BinaryIO, advance: Callable[[int], object]) -> None:
+    def __init__(self, handle: io.BufferedReader, advance: Callable[[int], object]) -> None:
         self._handle = handle
         self._advance = advance
 
-    def read(self, size: int = -1) -> bytes:
-        data = self._handle.read(size)
-        self._advance(len(data))
-        return data
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
+        count = self._handle.readinto(buffer)
+        self._advance(count)
+        return count
 
 
 def import_file(
@@ -90,9 +97,9 @@ def import_file(
             ) as progress,
         ):
             task = progress.add_task(file.name, total=file.stat().st_size)
-            reader = _ProgressReader(handle, lambda n: progress.advance(task, n))
+            reader = io.BufferedReader(_ProgressReader(handle, lambda n: progress.advance(task, n)))
             source = str(file.resolve())  # the same file twice at once: the second fails fast
-            imported = importer.import_file(  # type: ignore[arg-type]
+            imported = importer.import_file(
                 job, reader, partial=partial, source=source, parameters=parameters
             )
     except DatabaseUnavailableError as error:  # the shop database could not be reached or dropped us
@@ -123,11 +130,11 @@ def import_file(
         console.print(f"[yellow]warning:[/] {warning}", markup=True, highlight=False, soft_wrap=True)
     if counts.failed:
         console.print(f"[red]{counts.failed:,} rows left out because of errors[/] (on_row_error: skip_row):")
-        for error in imported.row_errors:
-            value = "" if error.get("value") is None else f" value {error['value']!r}"
-            column = f" column {error['column']}" if error.get("column") else ""
+        for row_error in imported.row_errors:
+            value = "" if row_error.get("value") is None else f" value {row_error['value']!r}"
+            column = f" column {row_error['column']}" if row_error.get("column") else ""
             console.print(
-                f"  {error['table']} row {error['row']}{column}{value}: {error['reason']}",
+                f"  {row_error['table']} row {row_error['row']}{column}{value}: {row_error['reason']}",
                 markup=False,
                 highlight=False,
             )

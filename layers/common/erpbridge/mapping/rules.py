@@ -615,6 +615,63 @@ def plan_mapping(
     virtual_names = {name.lower() for relation in relations for name in relation.virtual_columns}
     columns: list[ColumnPlan] = []
     mapped: set[str] = set()
+    explicit_sources = _explicit_columns(
+        mapping, table, source_columns, virtual_names, columns, mapped, problem, resolve_table
+    )
+    unmapped, relation_sources = _automatic_columns(
+        mapping, table, source_columns, virtual_names, explicit_sources, columns, mapped
+    )
+    _fill_shop_and_language(table, definition, columns, mapped)
+
+    created, updated = STAMP_COLUMNS.get(table.name, (None, None))
+    stamps = tuple(name if name and table.column(name) else None for name in (created, updated))
+    columns = [c for c in columns if c.destination.name not in stamps]
+    mapped -= {name for name in stamps if name}
+
+    # Without the file's columns, automatic mapping may still map any destination column.
+    unknown = source_columns is None and mapping.auto_map
+    keys = _keys(mapping, table, mapped, unknown, problem)
+    _check_keys(mapping, table, columns, mapped, keys, unknown, problem)
+    relation_plans = _relation_plans(relations, relation_sources, columns, problem)
+    consumed = {p.list_source.lower() for p in relation_plans} | {
+        s.lower() for p in relation_plans for s in (p.sorting_source, p.primary_source) if s
+    }
+    unmapped.extend(source for lowered, source in relation_sources.items() if lowered not in consumed)
+
+    plan = TablePlan(
+        label=label,
+        mapping=mapping,
+        table=table,
+        columns=columns,
+        keys=keys,
+        condition=compile_conditions(mapping.conditions),
+        unmapped_sources=unmapped,
+        relations=relation_plans,
+        stamps=(stamps[0], stamps[1]),
+    )
+    if mapping.remove_missing or mapping.deactivate_missing:
+        try:
+            condition_scope(plan)
+        except ValueError as error:
+            problem(str(error))
+    if not columns and not unknown:
+        problem("no column is mapped")
+    errors = [p for p in problems if p.severity == "error"]
+    return (None if errors and not keep_partial_plan else plan), problems
+
+
+def _explicit_columns(
+    mapping: TableMapping,
+    table: TableSchema,
+    source_columns: Sequence[str] | None,
+    virtual_names: set[str],
+    columns: list[ColumnPlan],
+    mapped: set[str],
+    problem: Callable[..., None],
+    resolve_table: Callable[[str], TableSchema | None] | None,
+) -> set[str]:
+    """Plan the mapping's active columns into ``columns``/``mapped``; returns the sources they read
+    (lower case)."""
     explicit_sources: set[str] = set()
     for column_mapping in mapping.columns:
         if not column_mapping.active:
@@ -631,7 +688,20 @@ def plan_mapping(
             columns.append(column_plan)
             mapped.add(info.name)
             explicit_sources.update(s.lower() for s in column_plan.sources)
+    return explicit_sources
 
+
+def _automatic_columns(
+    mapping: TableMapping,
+    table: TableSchema,
+    source_columns: Sequence[str] | None,
+    virtual_names: set[str],
+    explicit_sources: set[str],
+    columns: list[ColumnPlan],
+    mapped: set[str],
+) -> tuple[list[str], dict[str, str]]:
+    """Map the file's other columns by name (``auto_map``) into ``columns``/``mapped``. Returns the
+    sources nothing maps, and the virtual (relation) sources by lower-case name."""
     unmapped: list[str] = []
     relation_sources: dict[str, str] = {}
     ignored = {name.lower() for name in mapping.ignore}
@@ -658,8 +728,13 @@ def plan_mapping(
         unmapped = [
             s for s in source_columns if s.lower() not in explicit_sources and s.lower() not in ignored
         ]
+    return unmapped, relation_sources
 
-    # The job's shop and language fill (and, for removals, scope) the table's shop/language column.
+
+def _fill_shop_and_language(
+    table: TableSchema, definition: ImportDefinition, columns: list[ColumnPlan], mapped: set[str]
+) -> None:
+    """The job's shop and language fill (and, for removals, scope) the table's shop/language column."""
     for fill, column_name, origin in (
         (definition.shop, SHOP_COLUMNS.get(table.name), "shop"),
         (definition.language, LANGUAGE_COLUMNS.get(table.name), "language"),
@@ -681,14 +756,11 @@ def plan_mapping(
             # with; another shop's import does not take it over.
             existing.insert_only = True
 
-    created, updated = STAMP_COLUMNS.get(table.name, (None, None))
-    stamps = tuple(name if name and table.column(name) else None for name in (created, updated))
-    columns = [c for c in columns if c.destination.name not in stamps]
-    mapped -= {name for name in stamps if name}
 
-    # Without the file's columns, automatic mapping may still map any destination column.
-    unknown = source_columns is None and mapping.auto_map
-    keys: tuple[str, ...]
+def _keys(
+    mapping: TableMapping, table: TableSchema, mapped: set[str], unknown: bool, problem: Callable[..., None]
+) -> tuple[str, ...]:
+    """The columns rows are matched by: the mapping's ``keys``, else the mapped primary key."""
     if mapping.keys:
         resolved = []
         for key in mapping.keys:
@@ -701,14 +773,26 @@ def plan_mapping(
                 problem(f"key column {info.name} is not mapped")
             else:
                 resolved.append(info.name)
-        keys = tuple(resolved)
-    else:
-        keys = tuple(name for name in table.primary_key if name in mapped or unknown)
-        if not keys:
-            problem(
-                f"no key: none of the primary key columns of {table.name} "
-                f"({', '.join(table.primary_key) or 'none'}) is mapped; map one or set 'keys'"
-            )
+        return tuple(resolved)
+    keys = tuple(name for name in table.primary_key if name in mapped or unknown)
+    if not keys:
+        problem(
+            f"no key: none of the primary key columns of {table.name} "
+            f"({', '.join(table.primary_key) or 'none'}) is mapped; map one or set 'keys'"
+        )
+    return keys
+
+
+def _check_keys(
+    mapping: TableMapping,
+    table: TableSchema,
+    columns: list[ColumnPlan],
+    mapped: set[str],
+    keys: tuple[str, ...],
+    unknown: bool,
+    problem: Callable[..., None],
+) -> None:
+    """What inserts and removals need of the keys and the primary key."""
     for name in table.primary_key:
         info = table.columns[name]
         if (
@@ -728,6 +812,14 @@ def plan_mapping(
     if mapping.deactivate_missing and table.column("ProductActive") is None:
         problem(f"deactivate_missing needs a ProductActive column; {table.name} has none")
 
+
+def _relation_plans(
+    relations: Sequence[DerivedRelation],
+    relation_sources: dict[str, str],
+    columns: list[ColumnPlan],
+    problem: Callable[..., None],
+) -> list[RelationPlan]:
+    """A plan per relation whose list column the file has (its owner column must be mapped)."""
     relation_plans: list[RelationPlan] = []
     for relation in relations:
         list_source = relation_sources.get(relation.list_column.lower())
@@ -751,31 +843,7 @@ def plan_mapping(
                 stage_columns=relation.stage_columns,
             )
         )
-    consumed = {p.list_source.lower() for p in relation_plans} | {
-        s.lower() for p in relation_plans for s in (p.sorting_source, p.primary_source) if s
-    }
-    unmapped.extend(source for lowered, source in relation_sources.items() if lowered not in consumed)
-
-    plan = TablePlan(
-        label=label,
-        mapping=mapping,
-        table=table,
-        columns=columns,
-        keys=keys,
-        condition=compile_conditions(mapping.conditions),
-        unmapped_sources=unmapped,
-        relations=relation_plans,
-        stamps=(stamps[0], stamps[1]),
-    )
-    if mapping.remove_missing or mapping.deactivate_missing:
-        try:
-            condition_scope(plan)
-        except ValueError as error:
-            problem(str(error))
-    if not columns and not unknown:
-        problem("no column is mapped")
-    errors = [p for p in problems if p.severity == "error"]
-    return (None if errors and not keep_partial_plan else plan), problems
+    return relation_plans
 
 
 def _column_plan(

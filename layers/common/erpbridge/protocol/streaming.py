@@ -122,8 +122,7 @@ class StreamingTableReader:
         # A text of more characters than this may exceed max_text bytes (UTF-8: ≤ 4 bytes each).
         # libxml2 already refuses a text node over 10 MB (CDATA sections are merged into it), so
         # only a stricter limit needs a look at every column.
-        text_check = max_text // 4
-        check_text = max_text < LIBXML2_TEXT_CAP
+        text_limit = max_text // 4 if max_text < LIBXML2_TEXT_CAP else None
         # Column names already seen on an element whose only attribute is columnName: for them
         # the attribute's name need not be fetched again (bounded, so hostile names cannot grow it).
         # The interned copy becomes the row's key: rows share one string per name, and lookups
@@ -170,29 +169,11 @@ class StreamingTableReader:
                     # The common shapes are read inline: <column columnName="..">text</column> and
                     # <column columnName=".." isNull="true"/>. Anything else (nested markup, other
                     # attributes, comments, duplicates, long text) goes through the general reader.
-                    row: Row = {}
                     children = item.getchildren()
                     # lxml's values() takes time quadratic in an element's attributes: when the
                     # input since the last item could hold many, the general reader (get() only)
                     # reads the item.
-                    for column in () if equals > _MANY_ATTRIBUTES else children:
-                        values = column.values()
-                        if len(values) == 1 and not len(column):
-                            name = verified.get(values[0])
-                            if name is None:
-                                if column.keys() != _COLUMN_KEYS or len(values[0]) > MAX_NAME_CHARS:
-                                    break
-                                if len(verified) > _VERIFIED_MAX:
-                                    verified.clear()
-                                name = verified[values[0]] = sys.intern(values[0])
-                            text = column.text
-                            if check_text and text is not None and len(text) > text_check:
-                                break
-                            row[name] = text or ""
-                        elif len(values) == 2 and values[1] == "true" and column.keys() == _NULL_KEYS:
-                            row[values[0]] = None
-                        else:
-                            break
+                    row = {} if equals > _MANY_ATTRIBUTES else _inline_row(children, verified, text_limit)
                     if len(row) != len(children):
                         row = self._general_row(item, max_depth, max_text)
                     name = item.get("table")
@@ -281,3 +262,31 @@ class StreamingTableReader:
                         where=element_path(element),
                     )
         return row_from_item(item, what=self._what)
+
+
+def _inline_row(columns: Any, verified: dict[str, str], text_limit: int | None) -> Row:
+    """The columns of the common shapes, <column columnName="..">text</column> and
+    <column columnName=".." isNull="true"/>, up to the first of another shape (nested markup,
+    other attributes, a name not yet verified that is too long, a text over ``text_limit``
+    characters): the caller reads a row shorter than its columns with the general reader.
+    ``verified`` holds the interned names already seen (bounded: hostile names cannot grow it)."""
+    row: Row = {}
+    for column in columns:
+        values = column.values()
+        if len(values) == 1 and not len(column):
+            name = verified.get(values[0])
+            if name is None:
+                if column.keys() != _COLUMN_KEYS or len(values[0]) > MAX_NAME_CHARS:
+                    break
+                if len(verified) > _VERIFIED_MAX:
+                    verified.clear()
+                name = verified[values[0]] = sys.intern(values[0])
+            text = column.text
+            if text_limit is not None and text is not None and len(text) > text_limit:
+                break
+            row[name] = text or ""
+        elif len(values) == 2 and values[1] == "true" and column.keys() == _NULL_KEYS:
+            row[values[0]] = None
+        else:
+            break
+    return row
