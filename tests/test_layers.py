@@ -30,4 +30,4 @@ def test_a_handler_imports_no_adapter_when_it_builds_its_services(handler: Path)
 
 
 def test_every_handler_folder_is_checked_when_the_layers_are_tested() -> None:
-    assert {path.parent.name for path in HANDLERS} == {"live", "batch"}
+    assert {path.parent.name for path in HANDLERS} == {"live", "batch", "admin"}

@@ -190,6 +190,7 @@ STATUS: dict[type[errors.ErpBridgeError], HttpAnswer] = {
     ),
     errors.ImportRejectedError: _INTERNAL,
     errors.ImportLockedError: _INTERNAL,
+    errors.BatchRunError: _INTERNAL,
 }
 
 

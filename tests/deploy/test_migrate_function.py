@@ -142,7 +142,7 @@ def test_a_failed_migration_fails_the_deploy_with_the_reason_and_delete_keeps_th
         get_settings.cache_clear()
         dispose_engines()
     failed, deleted = recorder.bodies
-    assert failed["Status"] == "FAILED" and "OperationalError" in failed["Reason"]
+    assert failed["Status"] == "FAILED" and "DatabaseUnavailableError" in failed["Reason"]
     assert deleted["Status"] == "SUCCESS" and "kept" in deleted["Reason"]
 
 

@@ -13,7 +13,14 @@ from erpbridge import errors
 from erpbridge.live import errors as live
 
 # Every module that defines an erpbridge error class.
-ERROR_MODULES = ("erpbridge.errors", "erpbridge.live.errors", "erpbridge.erp.auth", "erpbridge.erp.breaker")
+ERROR_MODULES = (
+    "erpbridge.errors",
+    "erpbridge.live.errors",
+    "erpbridge.erp.auth",
+    "erpbridge.erp.breaker",
+    "erpbridge.erp.limiter",
+    "erpbridge.batch.workflow",
+)
 
 
 def _all_error_classes() -> list[type[errors.ErpBridgeError]]:

@@ -18,7 +18,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from test_serve_and_cli import database_url, served  # noqa: F401  (the fixtures)
+from test_serve_and_cli import database_url  # noqa: F401  (the fixture)
 
 from erpbridge.live import examples
 
@@ -67,7 +67,7 @@ def _api(operation: str) -> Any:
 
 def test_a_generated_client_gets_typed_models_from_every_operation_when_served(
     client_package: ModuleType,
-    served: str,  # noqa: F811
+    served: str,
     live: Any,
 ) -> None:
     # GIVEN the storefront's client (API key) and a customer's (API key + customer token)
@@ -158,7 +158,7 @@ def test_a_generated_client_gets_typed_models_from_every_operation_when_served(
 
 def test_a_generated_client_gets_the_error_body_when_a_token_reaches_for_another_customer(
     client_package: ModuleType,
-    served: str,  # noqa: F811
+    served: str,
     live: Any,
 ) -> None:
     from erpbridge_client import models

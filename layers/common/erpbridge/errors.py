@@ -27,6 +27,10 @@ run states and exit codes in one place, by class, never by message. Messages nev
     │   └── DatabaseUnavailableError    retry later: unreachable, lost, locked, not migrated
     ├── ImportRejectedError             the staged file goes to failed/ (.report)
     ├── ImportLockedError               retry later: another import holds the lock
+    ├── BatchRunError                   a paged run's workflow step cannot go on (erpbridge.batch.workflow)
+    │   ├── RunNotReadyError            retry later: pages still importing
+    │   ├── RunBlockedError, PageFailedError  the run ends failed
+    │   └── LockLostError               stop fetching: another run took the lock
     └── LiveApiError                    the live API's own (erpbridge.live.errors)
         ├── BadRequestError, UnsupportedMediaTypeError, MethodNotAllowedError, InvalidRequestError
         ├── UnauthorizedError, ForbiddenError, NotFoundError, ConflictError
@@ -168,3 +172,8 @@ class ImportLockedError(ErpBridgeError):
         self.job = job
         self.holder_pid = holder_pid
         super().__init__(message)
+
+
+class BatchRunError(ErpBridgeError):
+    """A step of a paged run's workflow cannot go on; Step Functions retries or catches it by
+    its class name (see ``erpbridge.batch.workflow``)."""

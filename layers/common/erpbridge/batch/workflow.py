@@ -33,24 +33,24 @@ from erpbridge.batch.fetch import FetchOutcome, FetchResult
 from erpbridge.batch.finalise import FinaliseOutcome, FinaliseResult
 from erpbridge.batch.importer import ImportOutcome, ImportResult
 from erpbridge.batch.models import Trigger
-from erpbridge.errors import ErpBridgeError
+from erpbridge.errors import BatchRunError
 
 logger = logging.getLogger(__name__)
 
 
-class RunNotReadyError(ErpBridgeError):
+class RunNotReadyError(BatchRunError):
     """The run's pages are not all imported yet: finalise again later (the state retries)."""
 
 
-class RunBlockedError(ErpBridgeError):
+class RunBlockedError(BatchRunError):
     """The run cannot be finalised (a page failed or is missing): the workflow ends failed."""
 
 
-class LockLostError(ErpBridgeError):
+class LockLostError(BatchRunError):
     """Another run took the job's lock (this one's expired between two pages): stop fetching."""
 
 
-class PageFailedError(ErpBridgeError):
+class PageFailedError(BatchRunError):
     """A page was bad input (moved to failed/ with its report): the run cannot be finalised."""
 
 
