@@ -31,6 +31,8 @@ def _type(field: FieldInfo) -> str:
     text = str(field.annotation).replace("typing.", "").replace("NoneType", "None")
     text = text.replace("pydantic.types.SecretStr", "secret").replace("<class '", "").replace("'>", "")
     text = text.replace("pydantic.networks.AnyHttpUrl", "URL")
+    # Python 3.13 names pathlib's class pathlib._local.Path; the page must read the same on 3.11.
+    text = text.replace("pathlib._local.Path", "path").replace("pathlib.Path", "path")
     if text.startswith("Literal["):
         text = " \\| ".join(part.strip().strip("'") for part in text[len("Literal[") : -1].split(","))
     return text.replace(" | ", " \\| ")
