@@ -76,7 +76,8 @@ PRODUCT_INFO = """<?xml version="1.0" encoding="utf-16"?>
 
 
 def test_product_info_is_keyed_by_identifier_with_prices_joined_case_insensitively() -> None:
-    infos = parse_product_info(PRODUCT_INFO.encode("utf-8"))  # utf-16 declared, UTF-8 bytes
+    # utf-16 declared, UTF-8 bytes
+    infos = parse_product_info(PRODUCT_INFO.encode("utf-8"), anonymous_user_key="Anonymous")
     assert set(infos) == {"1896-S..LANG1.PCS", "1900.RED.LANG1"}
     chair = infos["1896-S..LANG1.PCS"]
     assert (chair.product_id, chair.variant_id, chair.price, chair.price_with_vat, chair.stock) == (
@@ -98,7 +99,7 @@ def test_product_info_is_keyed_by_identifier_with_prices_joined_case_insensitive
 
 
 def test_price_choice_follows_the_reference() -> None:
-    infos = parse_product_info(PRODUCT_INFO)
+    infos = parse_product_info(PRODUCT_INFO, anonymous_user_key="Anonymous")
     assert infos["1896-S..LANG1.PCS"].price_for(50) == (Decimal("100.5"), Decimal("125.63"))
     red = infos["1900.RED.LANG1"]
     assert red.price_for(1) == (Decimal(99), None)
@@ -111,16 +112,16 @@ def test_product_info_errors_name_the_column() -> None:
         '<column columnName="ProductStock">42', '<column columnName="ProductStock">4,2'
     )
     with pytest.raises(ProtocolError, match=r"EcomProducts\.ProductStock .*'4,2'"):
-        parse_product_info(junk)
+        parse_product_info(junk, anonymous_user_key="Anonymous")
     without_key = (
         '<tables><item table="EcomProducts"><column columnName="ProductId">X</column></item></tables>'
     )
     with pytest.raises(ProtocolError, match="no ProductIdentifier"):
-        parse_product_info(without_key)
+        parse_product_info(without_key, anonymous_user_key="Anonymous")
 
 
 def test_an_empty_product_answer_is_an_empty_dict() -> None:
-    assert parse_product_info("<tables/>") == {}
+    assert parse_product_info("<tables/>", anonymous_user_key="Anonymous") == {}
 
 
 def _order_response(created: str | None, *, totals: str = "") -> str:
