@@ -142,7 +142,9 @@ def bench_prices() -> None:
     shared = TimingStore(MemoryCacheStore())
     # The shared layer stands in for DynamoDB: its reads and writes are "cache store I/O", timed
     # separately; the in-process local layer is erpbridge's own work.
-    services.__dict__["cache"] = TieredCache(local=MemoryCacheStore(), shared=shared)
+    services.__dict__["cache"] = TieredCache(
+        local=MemoryCacheStore(), shared=shared, local_ttl_s=settings.local_cache_ttl_s
+    )
     use_services(services)
 
     products = [f"P{n:06d}" for n in range(1, ITEMS + 1)]
