@@ -393,7 +393,14 @@ def _remote_values(env: Mapping[str, str]) -> dict[str, str]:
         secret = parameters.get_secret(secret_name, transform="json")
         if not isinstance(secret, dict):
             raise ConfigurationError(f"{ENV_PREFIX}SECRETS_NAME: secret {secret_name!r} is not a JSON object")
-        values.update({ENV_PREFIX + str(key).upper(): _text(value) for key, value in secret.items()})
+        # A null leaves the setting at its default, as an unset variable does.
+        values.update(
+            {
+                ENV_PREFIX + str(key).upper(): _text(value)
+                for key, value in secret.items()
+                if value is not None
+            }
+        )
     return values
 
 
