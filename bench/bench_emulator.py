@@ -126,6 +126,7 @@ def bench_product_info(count: int) -> None:
         [ProductQuery(item.no, quantity=3) for item in dataset.items[:50]],
         customer_number=dataset.customers[0].no,
         unit_prices=False,
+        anonymous_user_key="Anonymous",
     )
     body = build_request_envelope(request)
     ping = build_request_envelope(b"<GetEcomData></GetEcomData>")

@@ -113,7 +113,6 @@ def bench_prices() -> None:
     from erpbridge.erp.ports import RequestKind
     from erpbridge.erp.soap import SoapContract, build_envelope
     from erpbridge.live.cache import TieredCache
-    from erpbridge.live.config import LiveSettings
     from erpbridge.live.models import PriceRequest
     from erpbridge.protocol.request_builders import ProductQuery, build_product_info_request
     from erpbridge.protocol.response_parsers import parse_product_info
@@ -139,11 +138,13 @@ def bench_prices() -> None:
     )
     client = SoapErpClient(settings)
     erp = TimingErp(client)
-    services = LiveServices(settings, LiveSettings(), erp=erp)
+    services = LiveServices(settings, erp=erp)
     shared = TimingStore(MemoryCacheStore())
     # The shared layer stands in for DynamoDB: its reads and writes are "cache store I/O", timed
     # separately; the in-process local layer is erpbridge's own work.
-    services.__dict__["cache"] = TieredCache(local=MemoryCacheStore(), shared=shared)
+    services.__dict__["cache"] = TieredCache(
+        local=MemoryCacheStore(), shared=shared, local_ttl_s=settings.local_cache_ttl_s
+    )
     use_services(services)
 
     products = [f"P{n:06d}" for n in range(1, ITEMS + 1)]
@@ -225,15 +226,17 @@ def bench_prices() -> None:
     # Breakdown on the same data.
     raw = body("10000")
     validation = timed(lambda: PriceRequest.model_validate(raw))
-    build = timed(lambda: build_product_info_request(queries, customer_number="10000"))
+    build = timed(
+        lambda: build_product_info_request(queries, customer_number="10000", anonymous_user_key="Anonymous")
+    )
     response_text = client.call(request_xml, kind=RequestKind.PRODUCT_INFO)
     erp_call = timed(lambda: client.call(request_xml, kind=RequestKind.PRODUCT_INFO))
-    parse = timed(lambda: parse_product_info(response_text))
+    parse = timed(lambda: parse_product_info(response_text, anonymous_user_key="Anonymous"))
     from datetime import UTC, datetime
 
     from erpbridge.live.prices import _item_json, _value_from_info
 
-    infos = list(parse_product_info(response_text).values())
+    infos = list(parse_product_info(response_text, anonymous_user_key="Anonymous").values())
     price_items = PriceRequest.model_validate(raw).items
 
     def render() -> None:  # each ERP answer → its cacheable value and its JSON fragment

@@ -63,7 +63,9 @@ def fetch_answer() -> str:
     try:
         settings = load_settings({**emulator.settings_env(), "ERPBRIDGE_DATABASE_URL": "sqlite://"})
         queries = [ProductQuery(product_id=p, number=p) for p in (f"P{n:06d}" for n in range(1, ITEMS + 1))]
-        request_xml = build_product_info_request(queries, customer_number="10000")
+        request_xml = build_product_info_request(
+            queries, customer_number="10000", anonymous_user_key="Anonymous"
+        )
         return str(SoapErpClient(settings).call(request_xml, kind=RequestKind.PRODUCT_INFO))
     finally:
         emulator.stop()
@@ -145,7 +147,7 @@ def bench_readers(text: str) -> None:
     expected = lxml_rows(text)
     for reader in (plain_rows, etree_rows, expat_rows):
         assert reader(text) == expected, f"{reader.__name__} reads other rows than lxml"
-    infos = parse_product_info(text)
+    infos = parse_product_info(text, anonymous_user_key="Anonymous")
     assert len(infos) == ITEMS, len(infos)
 
     baseline = "(b) tables_from_root(parse_xml(text))  [baseline]"
@@ -156,7 +158,9 @@ def bench_readers(text: str) -> None:
             "(c) parse_xml(text) alone (libxml2)": lambda: parse_xml(text),
             "(d) ElementTree.fromstring + rows": lambda: etree_rows(text),
             "(e) pyexpat handlers + rows": lambda: expat_rows(text),
-            "(f) parse_product_info(text), whole": lambda: parse_product_info(text),
+            "(f) parse_product_info(text), whole": lambda: parse_product_info(
+                text, anonymous_user_key="Anonymous"
+            ),
         },
         ROUNDS,
     )

@@ -91,7 +91,6 @@ def main() -> int:
 
     from bc_emulator.faults import FaultSpec
     from bc_emulator.server import Emulator, EmulatorConfig
-    from erpbridge.live.config import LiveSettings
     from erpbridge.live.models import OrderRequest
     from erpbridge.live.ports import OrderState
     from erpbridge.settings import load_settings
@@ -113,7 +112,7 @@ def main() -> int:
     }
     for name, value in env.items():
         os.environ[name] = value
-    services = LiveServices(load_settings(), LiveSettings(), migrate=True)
+    services = LiveServices(load_settings(), migrate=True)
     orders = services.orders
     run = secrets.token_hex(3).upper()  # order ids and keys of this run: a reused database is fine
 

@@ -66,3 +66,46 @@ def test_degradation_choices_are_validated() -> None:
         load_settings({"ERPBRIDGE_ERP_AUTH": "none", "ERPBRIDGE_DEGRADE_PRICES": "cache-stale,guess"})
     with pytest.raises(ConfigurationError, match="ERPBRIDGE_DEGRADE_CHECKOUT"):
         load_settings({"ERPBRIDGE_ERP_AUTH": "none", "ERPBRIDGE_DEGRADE_CHECKOUT": "maybe"})
+
+
+def test_every_setting_is_in_exactly_one_section() -> None:
+    from erpbridge.settings import Settings
+
+    names = [name for section in Settings.sections() for name in section.model_fields]
+    assert sorted(names) == sorted(Settings.model_fields), (
+        "a section repeats a name, or a field has no section"
+    )
+
+
+def test_ssm_and_secrets_values_read_as_the_environment_does() -> None:
+    """Every section through the same path: a list as JSON, a number, a live and an admin setting."""
+    import boto3
+    from moto import mock_aws
+
+    env = {
+        "ERPBRIDGE_ERP_AUTH": "none",
+        "ERPBRIDGE_ORDER_EXPORT_BATCH": "10",
+        "ERPBRIDGE_SSM_PATH": "/eb/read-as-env",
+    }
+    with mock_aws():
+        ssm = boto3.client("ssm")
+        ssm.put_parameter(
+            Name="/eb/read-as-env/admin_operators", Value='["arn:aws:iam::1:role/Ops"]', Type="String"
+        )
+        ssm.put_parameter(Name="/eb/read-as-env/order_export_batch", Value="40", Type="String")
+        boto3.client("secretsmanager").create_secret(
+            Name="eb/read-as-env",
+            SecretString='{"order_max_attempts": 9, "jwt_algorithms": ["RS256", "ES256"]}',
+        )
+        settings = load_settings({**env, "ERPBRIDGE_SECRETS_NAME": "eb/read-as-env"})
+    assert settings.admin_operators == ("arn:aws:iam::1:role/Ops",)
+    assert settings.order_export_batch == 40  # SSM wins over the environment
+    assert settings.order_max_attempts == 9
+    assert settings.jwt_algorithms == ("RS256", "ES256")
+
+
+def test_a_wrong_live_or_admin_setting_names_the_variable() -> None:
+    with pytest.raises(ConfigurationError, match="ERPBRIDGE_ORDER_EXPORT_BATCH"):
+        load_settings({"ERPBRIDGE_ERP_AUTH": "none", "ERPBRIDGE_ORDER_EXPORT_BATCH": "0"})
+    with pytest.raises(ConfigurationError, match="ERPBRIDGE_ADMIN_OPERATORS"):
+        load_settings({"ERPBRIDGE_ERP_AUTH": "none", "ERPBRIDGE_ADMIN_OPERATORS": "not json"})

@@ -66,11 +66,9 @@ class LocalStack:
 
     def apply_env(self) -> None:
         os.environ.update(self.env)
-        from erpbridge.live.config import get_live_settings
         from erpbridge.settings import get_settings
 
         get_settings.cache_clear()
-        get_live_settings.cache_clear()
 
 
 @dataclass(frozen=True)

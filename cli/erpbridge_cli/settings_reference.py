@@ -16,14 +16,16 @@ HEADER = """# Settings reference
 
 Every setting is read from the environment with the prefix `ERPBRIDGE_` and validated once, at
 start; a wrong or missing value stops the process with a message naming the setting, never its
-value. In AWS, settings also come from SSM Parameter Store (`ERPBRIDGE_SSM_PATH`: a parameter per
-setting, named without the prefix in lower case) and from Secrets Manager (`ERPBRIDGE_SECRETS_NAME`:
-a JSON object keyed the same way; `ERPBRIDGE_DB_SECRET_NAME`: the database in the RDS format, see
-[Deploy to AWS](deploy.md)). Secrets (type *secret*) are never logged or echoed.
+value. In AWS, any setting can also come from SSM Parameter Store (`ERPBRIDGE_SSM_PATH`: a
+parameter per setting, named without the prefix in lower case) and from Secrets Manager
+(`ERPBRIDGE_SECRETS_NAME`: a JSON object keyed the same way); a later source wins (environment,
+then SSM, then Secrets Manager), and a value reads the same wherever it is set (lists as JSON).
+`ERPBRIDGE_DB_SECRET_NAME` names the database in the RDS format, see [Deploy to AWS](deploy.md).
+Secrets (type *secret*) are never logged or echoed.
 
-This page is generated from the models (`erpbridge.settings.Settings`,
-`erpbridge.live.config.LiveSettings` and `erpbridge.admin.config.AdminSettings`): run `make docs`
-after changing them.
+The settings are one model, `erpbridge.settings.Settings`, loaded by one function
+(`load_settings`); each table below is one of its sections, the type a use case asks for when it
+needs only that group. This page is generated from the model: run `make docs` after changing it.
 """
 
 
@@ -56,14 +58,12 @@ def _rows(model: Any) -> list[str]:
 
 
 def render() -> str:
-    from erpbridge.admin.config import AdminSettings
-    from erpbridge.live.config import LiveSettings
     from erpbridge.settings import Settings
 
     table = ["| setting | type | default | meaning |", "| --- | --- | --- | --- |"]
-    parts = [HEADER, "## Every function and the CLI\n", *table, *_rows(Settings), ""]
-    parts += ["## The live API\n", *table, *_rows(LiveSettings), ""]
-    parts += ["## The admin API and console\n", *table, *_rows(AdminSettings), ""]
+    parts = [HEADER]
+    for section in Settings.sections():
+        parts += [f"## {section.title}\n", *table, *_rows(section), ""]
     return "\n".join(parts)
 
 

@@ -18,10 +18,10 @@ from pydantic import BaseModel, Field
 
 from erpbridge import errors
 from erpbridge.admin import auth
-from erpbridge.admin.config import get_admin_settings
 from erpbridge.admin.service import AdminService, RunDetail
 from erpbridge.admin.web import render, static_file
 from erpbridge.live import errors as live
+from erpbridge.settings import get_settings
 
 router = Router()
 
@@ -64,7 +64,7 @@ def use_admin(service: AdminService | None) -> None:
 
 
 def identify_request(event: Any) -> auth.Operator:
-    operator = auth.identify(get_admin_settings(), dict(event.headers or {}), event.request_context.raw_event)
+    operator = auth.identify(get_settings(), dict(event.headers or {}), event.request_context.raw_event)
     current_operator["operator"] = operator
     if event.http_method == "POST":
         auth.check_csrf(operator, dict(event.headers or {}), _form(event))
@@ -372,7 +372,7 @@ def _xml(order_id: str, key: str) -> Response[Any]:
 @router.get("/login", include_in_schema=False)
 def login(token: Annotated[str, Query(max_length=200)] = "") -> Response[Any]:
     """The link `erpbridge console` prints: a valid token becomes an HttpOnly cookie."""
-    settings = get_admin_settings()
+    settings = get_settings()
     expected = settings.admin_token.get_secret_value() if settings.admin_token else ""
     import hmac
 

@@ -49,8 +49,6 @@ class ConsoleStack:
 def console_stack(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, emulator: Any, database_url: str
 ) -> Iterator[ConsoleStack]:
-    from erpbridge.admin.config import get_admin_settings
-    from erpbridge.live.config import get_live_settings
     from erpbridge.settings import get_settings
     from erpbridge.shopdb import dispose_engines
     from erpbridge.wiring.live import use_services
@@ -89,7 +87,6 @@ def console_stack(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
-    get_live_settings.cache_clear()
     services, latency = console_services()
     live_server = make_server(0)
     import threading
@@ -115,7 +112,7 @@ def console_stack(
         dispose_engines()
         monkeypatch.delenv("ERPBRIDGE_ADMIN_TOKEN", raising=False)
         monkeypatch.delenv("ERPBRIDGE_ADMIN_AUTH", raising=False)
-        get_admin_settings.cache_clear()
+        get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -167,8 +167,8 @@ def test_health_pings_and_reports_breaker_and_latency(stack: ConsoleStack, queue
 
 def test_iam_mode_takes_the_operator_from_the_signed_principal(monkeypatch: pytest.MonkeyPatch) -> None:
     from erpbridge.admin.auth import identify
-    from erpbridge.admin.config import AdminSettings
     from erpbridge.live.errors import ForbiddenError, UnauthorizedError
+    from erpbridge.settings import AdminSettings
 
     settings = AdminSettings(
         admin_auth="iam", admin_operators=("arn:aws:sts::123456789012:assumed-role/Ops/*",)

@@ -39,10 +39,7 @@ def test_the_local_stack_runs_the_three_jobs_through_the_handlers(tmp_path: Path
     finally:
         import admin_routes
 
-        from erpbridge.admin.config import get_admin_settings
-
         admin_routes.use_admin(None)
-        get_admin_settings.cache_clear()
         os.environ.clear()
         os.environ.update(saved)
         get_settings.cache_clear()

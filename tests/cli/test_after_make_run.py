@@ -18,7 +18,6 @@ runner = CliRunner()
 def after_make_run(project: Path) -> dict[str, Any]:
     """`make run`'s steps (a small emulator data set) into the project's state folder; then
     everything is stopped and its settings are gone, as when `make run` has ended."""
-    from erpbridge.live.config import get_live_settings
     from erpbridge.settings import get_settings
     from erpbridge.shopdb import dispose_engines
     from erpbridge.wiring.live import use_services
@@ -34,7 +33,6 @@ def after_make_run(project: Path) -> dict[str, Any]:
         os.environ.clear()
         os.environ.update(saved)
         get_settings.cache_clear()
-        get_live_settings.cache_clear()
         use_services(None)
         dispose_engines()
     assert {outcome["result"] for outcome in outcomes} == {"imported"}

@@ -113,8 +113,9 @@ def test_product_info_prices_every_requested_product(any_auth_emulator: Emulator
         [ProductQuery(item.no, quantity=1) for item in items],
         customer_number=dataset.customers[0].no,
         unit_prices=False,
+        anonymous_user_key="Anonymous",
     )
-    infos = parse_product_info(inner(any_auth_emulator.call(request)))
+    infos = parse_product_info(inner(any_auth_emulator.call(request)), anonymous_user_key="Anonymous")
     assert sorted(info.product_id for info in infos.values()) == sorted(item.no for item in items)
     for info in infos.values():
         assert info.price is not None and info.price > 0
@@ -191,8 +192,12 @@ def test_erpbridge_client_talks_to_the_emulator(auth: str, emulator_factory: Cal
     client = SoapErpClient(load_settings(env=emulator.settings_env()))
     assert client.ping()
     dataset = emulator.dispatcher.bc.dataset
-    request = build_product_info_request([ProductQuery(dataset.items[0].no)], customer_number=None)
-    infos = parse_product_info(client.call(request, kind=RequestKind.PRODUCT_INFO))
+    request = build_product_info_request(
+        [ProductQuery(dataset.items[0].no)], customer_number=None, anonymous_user_key="Anonymous"
+    )
+    infos = parse_product_info(
+        client.call(request, kind=RequestKind.PRODUCT_INFO), anonymous_user_key="Anonymous"
+    )
     assert [info.product_id for info in infos.values()] == [dataset.items[0].no]
     created = parse_order_response(
         client.call(
@@ -259,8 +264,13 @@ def test_an_order_for_an_unknown_item_is_a_fault_with_bcs_message(emulator: Emul
 
 def test_unknown_products_are_left_out_of_a_product_info_answer(emulator: Emulator) -> None:
     known = emulator.dispatcher.bc.dataset.items[0].no
-    request = build_product_info_request([ProductQuery(known), ProductQuery("NO-SUCH")], customer_number=None)
-    assert [info.product_id for info in parse_product_info(inner(emulator.call(request))).values()] == [known]
+    request = build_product_info_request(
+        [ProductQuery(known), ProductQuery("NO-SUCH")], customer_number=None, anonymous_user_key="Anonymous"
+    )
+    assert [
+        info.product_id
+        for info in parse_product_info(inner(emulator.call(request)), anonymous_user_key="Anonymous").values()
+    ] == [known]
 
 
 def test_get_item_of_an_unknown_document_is_a_fault(emulator: Emulator) -> None:
@@ -498,10 +508,18 @@ def test_concurrent_requests_are_all_answered(emulator: Emulator) -> None:
 
     items = emulator.dispatcher.bc.dataset.items[:40]
     requests_xml = [
-        build_product_info_request([ProductQuery(item.no)], customer_number=None) for item in items
+        build_product_info_request(
+            [ProductQuery(item.no)], customer_number=None, anonymous_user_key="Anonymous"
+        )
+        for item in items
     ]
     with ThreadPoolExecutor(max_workers=16) as pool:
-        answers = list(pool.map(lambda xml: parse_product_info(inner(emulator.call(xml))), requests_xml))
+        answers = list(
+            pool.map(
+                lambda xml: parse_product_info(inner(emulator.call(xml)), anonymous_user_key="Anonymous"),
+                requests_xml,
+            )
+        )
     assert [next(iter(a.values())).product_id for a in answers] == [item.no for item in items]
 
 
@@ -528,9 +546,23 @@ def test_unit_currency_and_variant_of_a_product_request_are_honoured(emulator: E
         ProductQuery(item.no, variant_id=item.variant_ids[0]),
         ProductQuery(item.no, variant_id=item.variant_ids[0], unit_id=other_unit.code),
     ]
-    eur = parse_product_info(inner(emulator.call(build_product_info_request(queries, customer_number=None))))
+    eur = parse_product_info(
+        inner(
+            emulator.call(
+                build_product_info_request(queries, customer_number=None, anonymous_user_key="Anonymous")
+            )
+        ),
+        anonymous_user_key="Anonymous",
+    )
     usd = parse_product_info(
-        inner(emulator.call(build_product_info_request(queries, customer_number=None, currency_code="USD")))
+        inner(
+            emulator.call(
+                build_product_info_request(
+                    queries, customer_number=None, currency_code="USD", anonymous_user_key="Anonymous"
+                )
+            )
+        ),
+        anonymous_user_key="Anonymous",
     )
     base_key, unit_key = list(eur)
     assert eur[base_key].variant_id == item.variant_ids[0]
@@ -548,7 +580,7 @@ def test_product_fields_sent_as_columns_are_accepted_too(emulator: Emulator) -> 
         f'<column columnName="ProductIdentifier">{item.no}..</column>'
         "</Product></Products></tables></GetEcomData>"
     )
-    infos = parse_product_info(inner(emulator.call(request)))
+    infos = parse_product_info(inner(emulator.call(request)), anonymous_user_key="Anonymous")
     assert list(infos) == [f"{item.no}.."]
 
 

@@ -25,8 +25,12 @@ def test_each_auth_mode_gets_prices_from_the_emulator(
     assert client.ping() is True
 
     item = emulator.dispatcher.bc.dataset.items[0]
-    request = build_product_info_request([ProductQuery(product_id=item.no)], customer_number=None)
-    answer = parse_product_info(client.call(request, kind=RequestKind.PRODUCT_INFO))
+    request = build_product_info_request(
+        [ProductQuery(product_id=item.no)], customer_number=None, anonymous_user_key="Anonymous"
+    )
+    answer = parse_product_info(
+        client.call(request, kind=RequestKind.PRODUCT_INFO), anonymous_user_key="Anonymous"
+    )
     assert [info.product_id for info in answer.values()] == [item.no]
 
     wrong = {**emulator.settings_env(), "ERPBRIDGE_ERP_SECURITY_KEY": "x", "ERPBRIDGE_ERP_PASSWORD": "x"}

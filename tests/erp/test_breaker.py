@@ -97,7 +97,7 @@ def test_store_compare_and_set_refuses_a_stale_version() -> None:
 
 def test_happy_path_writes_nothing_to_the_store() -> None:
     store = InMemoryBreakerStore()
-    breaker = CircuitBreaker(store, name="b")
+    breaker = CircuitBreaker(store, name="b", failure_threshold=5, cooldown_s=30)
     for _ in range(5):
         breaker.before_call()
         breaker.record_success()
@@ -121,7 +121,7 @@ class CountingStore(InMemoryBreakerStore):
 
 def test_a_healthy_call_costs_one_read_of_a_shared_store() -> None:
     store = CountingStore()
-    breaker = CircuitBreaker(store, name="b")
+    breaker = CircuitBreaker(store, name="b", failure_threshold=5, cooldown_s=30)
     seen = breaker.before_call()
     assert breaker.record_success(seen) is BreakerPhase.CLOSED
     assert (store.loads, store.saves) == (1, 0)

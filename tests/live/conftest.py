@@ -80,7 +80,6 @@ def build_live(
     erp_env: dict[str, str],
     **extra: str,
 ) -> Live:
-    from erpbridge.live.config import LiveSettings, get_live_settings
     from erpbridge.settings import get_settings, load_settings
     from erpbridge.wiring.live import LiveServices, use_services
 
@@ -111,8 +110,7 @@ def build_live(
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     get_settings.cache_clear()
-    get_live_settings.cache_clear()
-    services = LiveServices(load_settings(), LiveSettings(), migrate=True)
+    services = LiveServices(load_settings(), migrate=True)
     services.engine  # noqa: B018 - migrate now, not inside the first request
     use_services(services)
     return Live(services, database_url, _caller(lambda_context))

@@ -4,6 +4,7 @@ a price cached by one container is served to another, and Export Failed Orders s
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -119,6 +120,32 @@ def test_a_price_cached_by_one_container_is_served_by_another(
     answer = second_container.call("POST", "/v1/prices", {"items": [{"product_id": "P000010"}]})
     assert answer.body["items"][0]["source"] == "cache"
     assert len(emulator.control.requests("product_info")) == 1
+
+
+def test_live_settings_from_ssm_and_secrets_manager_reach_the_live_api(
+    aws: dict[str, str], live_factory: Any
+) -> None:
+    """Customer-token settings held in SSM (jwt_required) and Secrets Manager (jwt_secret) are
+    the live API's: one settings model, loaded one way (they used to be read from the environment only)."""
+    import jwt
+
+    stored_secret = "customer-token-secret-from-secrets-manager-0123"
+    boto3.client("ssm").put_parameter(Name="/erpbridge/ssm-test/jwt_required", Value="true", Type="String")
+    boto3.client("secretsmanager").create_secret(
+        Name="erpbridge/ssm-test/live", SecretString=json.dumps({"jwt_secret": stored_secret})
+    )
+    live = live_factory(
+        **aws, ERPBRIDGE_SSM_PATH="/erpbridge/ssm-test", ERPBRIDGE_SECRETS_NAME="erpbridge/ssm-test/live"
+    )
+    prices = {"items": [{"product_id": "P000010"}]}
+
+    def token(key: str) -> str:
+        return jwt.encode({"customer_number": "10000", "exp": int(time.time()) + 300}, key, algorithm="HS256")
+
+    assert live.call("POST", "/v1/prices", prices).status == 401  # a token is required (SSM)
+    # The environment's ERPBRIDGE_JWT_SECRET is overridden by Secrets Manager's.
+    assert live.call("POST", "/v1/prices", prices, token=live.token("10000")).status == 401
+    assert live.call("POST", "/v1/prices", prices, token=token(stored_secret)).status == 200
 
 
 def test_export_failed_orders_lambda_stages_xml_in_s3(

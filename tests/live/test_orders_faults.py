@@ -174,6 +174,7 @@ def test_two_export_workers_at_once_send_each_order_exactly_once(live_factory: A
             idempotency=base._idempotency,
             xml_store=live.services.xml_store,
             policy=base._policy,
+            degradation=live.services.degradation,
             worker_id=f"worker-{n}",
         )
         for n in range(2)
@@ -258,7 +259,7 @@ def test_an_order_another_worker_created_meanwhile_is_not_sent_again(live: Any, 
     from erpbridge.adapters.sql.idempotency import SqlIdempotencyStore
     from erpbridge.adapters.sql.orders import SqlOrderStore
     from erpbridge.live.models import OrderStatus
-    from erpbridge.live.orders import OrderPolicy, OrderService
+    from erpbridge.live.orders import OrderService
 
     emulator.control.down(30)
     try:
@@ -280,7 +281,8 @@ def test_an_order_another_worker_created_meanwhile_is_not_sent_again(live: Any, 
         orders=ExportRunsFirst(live.services.engine),
         idempotency=SqlIdempotencyStore(live.services.engine),
         xml_store=live.services.xml_store,
-        policy=OrderPolicy(),
+        policy=exporter._policy,
+        degradation=live.services.degradation,
     )
     answer = operator.resend("WEB-RACE-1")
 

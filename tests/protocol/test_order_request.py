@@ -286,7 +286,12 @@ def test_unknown_submit_type_and_clashing_custom_field_are_refused() -> None:
 # --- what production sends ----------------------------------------------------------------------
 
 ORDER_DATE = datetime(2026, 3, 4, 5, 6, 7)
-POLICY = OrderDocumentPolicy(anonymous_user_key="Anonymous", local_currency="EUR")
+POLICY = OrderDocumentPolicy(
+    anonymous_user_key="Anonymous",
+    local_currency="EUR",
+    shipping_item_type="ItemCharge",
+    shipping_item_key="DW-SHIP",
+)
 ADDRESS = {
     "name": "Anna Berg",
     "company": "Berg & Co",

@@ -201,16 +201,19 @@ def test_the_emulators_product_answer_takes_the_plain_path(
     settings = load_settings({**emulator.settings_env(), "ERPBRIDGE_DATABASE_URL": "sqlite://"})  # type: ignore[attr-defined]
     queries = [ProductQuery(product_id=f"P{n:06d}") for n in range(1, 21)]
     answer = SoapErpClient(settings).call(
-        build_product_info_request(queries, customer_number="10000"), kind=RequestKind.PRODUCT_INFO
+        build_product_info_request(queries, customer_number="10000", anonymous_user_key="Anonymous"),
+        kind=RequestKind.PRODUCT_INFO,
     )
 
     document = read_plain_tables(answer)
     assert document is not None and document == read_by_lxml(answer)
     assert set(document.table_names) == {"EcomProducts", "EcomPrices"}
     spy = PlainReaderSpy(monkeypatch)
-    infos = parse_product_info(answer)
+    infos = parse_product_info(answer, anonymous_user_key="Anonymous")
     assert [result is not None for result in spy.results_for(answer)] == [True]  # the plain path read it
-    assert infos == parse_product_info(answer.encode())  # bytes go through lxml: the same infos
+    assert infos == parse_product_info(
+        answer.encode(), anonymous_user_key="Anonymous"
+    )  # bytes go through lxml: the same infos
     assert len(spy.calls) == 1  # bytes never reach the plain reader
     assert len(infos) == 20
 

@@ -39,6 +39,7 @@ def build_both(
     monkeypatch: pytest.MonkeyPatch, queries: list[ProductQuery], **options: Any
 ) -> tuple[bytes, bytes, bool]:
     """(request as built, request built by lxml alone, whether the text writer wrote the first)."""
+    options.setdefault("anonymous_user_key", "Anonymous")
     text_writer = request_builders._product_info_text
     used: list[bool] = []
 

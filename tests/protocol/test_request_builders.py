@@ -49,6 +49,7 @@ def test_product_info_request_has_the_reference_shape() -> None:
         currency_code="EUR",
         vat_country_code="DK",
         vat_posting_group="DOMESTIC",
+        anonymous_user_key="Anonymous",
     )
     assert xml.startswith(DECLARATION)
     root = parse_xml(xml)
@@ -108,7 +109,11 @@ def test_anonymous_user_and_local_currency_and_no_unit_prices() -> None:
 
 def test_custom_field_names_must_be_xml_names() -> None:
     with pytest.raises(ProtocolError, match="not a valid XML element name"):
-        build_product_info_request([ProductQuery("A", custom_fields={"bad name": "x"})], customer_number="1")
+        build_product_info_request(
+            [ProductQuery("A", custom_fields={"bad name": "x"})],
+            customer_number="1",
+            anonymous_user_key="Anonymous",
+        )
 
 
 def test_get_list_with_and_without_optional_attributes() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 from decimal import Decimal
 
 import pytest
@@ -76,7 +77,8 @@ PRODUCT_INFO = """<?xml version="1.0" encoding="utf-16"?>
 
 
 def test_product_info_is_keyed_by_identifier_with_prices_joined_case_insensitively() -> None:
-    infos = parse_product_info(PRODUCT_INFO.encode("utf-8"))  # utf-16 declared, UTF-8 bytes
+    # utf-16 declared, UTF-8 bytes
+    infos = parse_product_info(PRODUCT_INFO.encode("utf-8"), anonymous_user_key="Anonymous")
     assert set(infos) == {"1896-S..LANG1.PCS", "1900.RED.LANG1"}
     chair = infos["1896-S..LANG1.PCS"]
     assert (chair.product_id, chair.variant_id, chair.price, chair.price_with_vat, chair.stock) == (
@@ -98,7 +100,7 @@ def test_product_info_is_keyed_by_identifier_with_prices_joined_case_insensitive
 
 
 def test_price_choice_follows_the_reference() -> None:
-    infos = parse_product_info(PRODUCT_INFO)
+    infos = parse_product_info(PRODUCT_INFO, anonymous_user_key="Anonymous")
     assert infos["1896-S..LANG1.PCS"].price_for(50) == (Decimal("100.5"), Decimal("125.63"))
     red = infos["1900.RED.LANG1"]
     assert red.price_for(1) == (Decimal(99), None)
@@ -111,16 +113,16 @@ def test_product_info_errors_name_the_column() -> None:
         '<column columnName="ProductStock">42', '<column columnName="ProductStock">4,2'
     )
     with pytest.raises(ProtocolError, match=r"EcomProducts\.ProductStock .*'4,2'"):
-        parse_product_info(junk)
+        parse_product_info(junk, anonymous_user_key="Anonymous")
     without_key = (
         '<tables><item table="EcomProducts"><column columnName="ProductId">X</column></item></tables>'
     )
     with pytest.raises(ProtocolError, match="no ProductIdentifier"):
-        parse_product_info(without_key)
+        parse_product_info(without_key, anonymous_user_key="Anonymous")
 
 
 def test_an_empty_product_answer_is_an_empty_dict() -> None:
-    assert parse_product_info("<tables/>") == {}
+    assert parse_product_info("<tables/>", anonymous_user_key="Anonymous") == {}
 
 
 def _order_response(created: str | None, *, totals: str = "") -> str:
@@ -269,7 +271,8 @@ def test_anything_but_a_pdf_is_refused(answer: str, message: str) -> None:
 
 
 def test_response_parsers_refuse_hostile_xml() -> None:
-    for parse in (parse_product_info, parse_document_list, parse_document):
+    product_info = functools.partial(parse_product_info, anonymous_user_key="Anonymous")
+    for parse in (product_info, parse_document_list, parse_document):
         with pytest.raises(XmlSecurityError):
             parse('<!DOCTYPE t [<!ENTITY a "b">]><tables>&a;</tables>')
         with pytest.raises(MalformedXmlError):
@@ -310,4 +313,5 @@ def test_text_in_the_plain_shape_reads_as_bytes_do(monkeypatch: pytest.MonkeyPat
 
     assert read_plain(order_response, order) == read_bytes(order_response, order)
     assert read_plain(parse_document, order) == read_bytes(parse_document, order)
-    assert read_plain(parse_product_info, PRODUCT_INFO) == read_bytes(parse_product_info, PRODUCT_INFO)
+    product_info = functools.partial(parse_product_info, anonymous_user_key="Anonymous")
+    assert read_plain(product_info, PRODUCT_INFO) == read_bytes(product_info, PRODUCT_INFO)

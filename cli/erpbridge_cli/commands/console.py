@@ -33,28 +33,27 @@ def _import_admin_api() -> Any:
 
 def use_console_token(token: str | None = None, operator: str | None = None) -> str:
     """Token authentication for this process's admin API (a new random token by default)."""
-    from erpbridge.admin.config import get_admin_settings
+    from erpbridge.settings import get_settings
 
     token = token or secrets.token_urlsafe(24)
     os.environ["ERPBRIDGE_ADMIN_AUTH"] = "token"
     os.environ["ERPBRIDGE_ADMIN_TOKEN"] = token
     if operator:
         os.environ["ERPBRIDGE_ADMIN_OPERATOR_NAME"] = operator
-    get_admin_settings.cache_clear()
+    get_settings.cache_clear()
     return token
 
 
 def console_services() -> tuple[Any, Any]:
     """Live services whose ERP latencies the console's health page sees, installed for the
     process (a live API served here shares them), and that latency log; migrated now."""
-    from erpbridge.live.config import get_live_settings
     from erpbridge.settings import get_settings
     from erpbridge.wiring.admin import MemoryLatencyLog
     from erpbridge.wiring.live import LiveServices, use_services
     from erpbridge.wiring.orders import LoggingMetrics
 
     latency = MemoryLatencyLog(forward=LoggingMetrics())
-    services = LiveServices(get_settings(), get_live_settings(), metrics=latency, migrate=True)
+    services = LiveServices(get_settings(), metrics=latency, migrate=True)
     services.engine  # noqa: B018 - migrated before the first request
     use_services(services)
     return services, latency

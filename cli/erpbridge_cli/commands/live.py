@@ -62,7 +62,6 @@ def _check_serve_settings() -> None:
 def _local_services(*, migrate: bool = True, needs_erp: bool = True, what: str = "this command") -> Any:
     """The live services of these settings; ``needs_erp=False`` for commands that only read the
     shop database (``orders show``), which then work without ERP settings."""
-    from erpbridge.live.config import get_live_settings
     from erpbridge.wiring.live import LiveServices, use_services
     from erpbridge_cli.commands._batch_common import settings, shop_database
 
@@ -73,7 +72,7 @@ def _local_services(*, migrate: bool = True, needs_erp: bool = True, what: str =
         loaded = loaded.model_copy(update={"erp_url": "http://erp-not-configured.invalid/"})
     if not migrate:
         shop_database(loaded.database_url)
-    services = LiveServices(loaded, get_live_settings(), migrate=migrate)
+    services = LiveServices(loaded, migrate=migrate)
     if needs_erp:  # a reading command's stand-in ERP is never installed for the process
         use_services(services)
     return services

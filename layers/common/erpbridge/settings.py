@@ -1,24 +1,34 @@
-"""Settings: one pydantic model, validated once per process.
+"""Settings: one pydantic model in sections, loaded one way and validated once per process.
 
-Values come from the environment (prefix ``ERPBRIDGE_``). In AWS, secrets are not put in plain
-environment variables: ``ERPBRIDGE_SECRETS_NAME`` names a Secrets Manager secret (a JSON object
-whose keys are setting names without the prefix, e.g. ``{"erp_security_key": "..."}``) and
-``ERPBRIDGE_SSM_PATH`` names an SSM Parameter Store path whose parameters (``<path>/erp_url``,
-...) fill settings too. Both are read through Powertools parameters (cached). A wrong or missing
-setting raises :class:`ConfigurationError` naming the setting; secret values are ``SecretStr`` so
-they are never logged or echoed.
+Every setting is a field of :class:`Settings`, named as its environment variable without the prefix
+``ERPBRIDGE_`` (``ERPBRIDGE_ORDER_EXPORT_BATCH`` is ``order_export_batch``). The fields are grouped
+in sections, one class each (:class:`ErpSettings`, :class:`PricingSettings`, ...): a use case or an
+adapter that needs one group declares that section as its parameter type, and ``docs/settings.md``
+has a table per section. A new section is a :class:`Section` subclass added to ``Settings``' bases;
+its field names must not repeat another section's (``tests/test_settings.py`` checks).
+
+:func:`load_settings` is the one way in, the same for every section: the environment, then SSM
+Parameter Store (``ERPBRIDGE_SSM_PATH`` names a path whose parameters ``<path>/erp_url``, ... fill
+settings), then Secrets Manager (``ERPBRIDGE_SECRETS_NAME`` names a JSON object whose keys are
+setting names without the prefix, e.g. ``{"erp_security_key": "..."}``); a later source wins. All
+three are read as text by pydantic-settings' environment source, so a value means the same wherever
+it is set (lists as JSON). SSM and Secrets Manager are read through Powertools parameters (cached).
+A wrong or missing setting raises :class:`ConfigurationError` naming the ``ERPBRIDGE_`` variable;
+secret values are ``SecretStr`` so they are never logged or echoed.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 from erpbridge.errors import ConfigurationError
 
@@ -28,13 +38,20 @@ _PRICE_FALLBACKS = r"^(refuse|(cache-stale|shop-prices)(,(cache-stale|shop-price
 AuthMode = Literal["none", "key", "basic", "oauth2"]
 
 
-class ErpSettings(BaseSettings):
-    """How to reach Business Central (or the emulator). Also used per batch job as an override."""
+class Section(BaseModel):
+    """A group of settings: a table of ``docs/settings.md``, and a type a use case can ask for."""
 
     # Each field's docstring is its description (docs/settings.md is generated from them).
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, use_attribute_docstrings=True
-    )
+    model_config = ConfigDict(extra="ignore", frozen=True, use_attribute_docstrings=True)
+
+    title: ClassVar[str]
+    """the heading of the section's table in docs/settings.md"""
+
+
+class ErpSettings(Section):
+    """How to reach Business Central (or the emulator). Also used per batch job as an override."""
+
+    title: ClassVar[str] = "The ERP connection"
 
     erp_url: AnyHttpUrl | None = Field(default=None, description="SOAP URL of the DWWebService codeunit")
     erp_auth: AuthMode = "key"
@@ -139,8 +156,10 @@ class ErpSettings(BaseSettings):
         return None
 
 
-class Settings(ErpSettings):
-    """Everything a function or the CLI needs. Read it with :func:`get_settings`."""
+class StorageSettings(Section):
+    """Where erpbridge keeps its state: the shop database, AWS tables and buckets, or local files."""
+
+    title: ClassVar[str] = "Storage: the shop database, tables, buckets and the state folder"
 
     stage: str = "local"
     """the deployment stage (dev, test, prod; local on a laptop)"""
@@ -161,6 +180,10 @@ class Settings(ErpSettings):
     """PostgreSQL sslmode of a database built from the secret"""
     db_credentials_ttl_s: float = Field(default=300.0, ge=0)
     """how long database credentials are used before the secret is read again (seconds)"""
+    import_statement_timeout_s: float = Field(default=300.0, gt=0, lt=900)
+    """how long one statement of an import, or one pause between two of its statements, may last
+    on PostgreSQL (statement_timeout and idle_in_transaction_session_timeout; seconds, below the
+    import function's 900 s timeout): the most a killed import's server session can cost"""
     staging_bucket: str | None = None
     """S3 bucket of staged, archived and failed batch files"""
     runs_table: str | None = None
@@ -169,10 +192,22 @@ class Settings(ErpSettings):
     """DynamoDB table of batch job locks"""
     cache_table: str | None = None
     """DynamoDB table of the shared price and basket cache"""
+    breaker_table: str | None = Field(default=None, description="DynamoDB table of the shared breaker state")
     idempotency_table: str | None = None
     """DynamoDB table of staged-file import claims"""
     orders_xml_bucket: str | None = None
     """S3 bucket of the orders' request/response XML copies"""
+    orders_xml_prefix: str = "orders-xml"
+    """key prefix of the orders' XML copies in the orders XML bucket"""
+    state_dir: str = ".erpbridge"
+    """local state folder (runs, locks, order XML) when not in AWS"""
+
+
+class PricingSettings(Section):
+    """Live prices and baskets: what is asked of the ERP, and how long answers are reused."""
+
+    title: ClassVar[str] = "Prices and baskets (the live API)"
+
     anonymous_user_key: str = "Anonymous"
     """the customer number sent to BC for anonymous prices"""
     local_currency: str | None = None
@@ -186,10 +221,20 @@ class Settings(ErpSettings):
     """how long "BC does not know this product" is cached (seconds)"""
     live_deadline_s: float = Field(default=5.0, gt=0)
     """how long a price request waits for BC before answering from fallbacks (seconds)"""
-    state_dir: str = ".erpbridge"
-    """local state folder (runs, locks, order XML) when not in AWS"""
-    # What the live API does while the ERP cannot answer (erpbridge.live.degradation; the stale
-    # window of prices is ERPBRIDGE_STALE_FALLBACK_S). docs/degradation.md has the trade-offs.
+    local_cache_ttl_s: float = Field(default=10.0, ge=0, description="per-container cache layer lifetime")
+    stale_fallback_s: float = Field(
+        default=86_400.0, ge=0, description="how long expired prices may serve as fallback"
+    )
+    basket_cache_ttl_s: float = Field(default=300.0, ge=0)
+    """how long an unchanged basket is answered from the cache (seconds)"""
+
+
+class DegradationSettings(Section):
+    """What the live API does while the ERP cannot answer (erpbridge.live.degradation; the stale
+    window of prices is ERPBRIDGE_STALE_FALLBACK_S). docs/degradation.md has the trade-offs."""
+
+    title: ClassVar[str] = "While the ERP is down (the live API)"
+
     degrade_prices: str = Field(default="cache-stale,shop-prices", pattern=_PRICE_FALLBACKS)
     """prices while the ERP is down: fallback sources tried in this order (cache-stale: an expired
     cached price within the stale window; shop-prices: the shop database's imported price), or
@@ -205,10 +250,116 @@ class Settings(ErpSettings):
     Retry-After; the order is kept as declined and never sent on its own)"""
     degrade_retry_after_s: float = Field(default=30.0, gt=0, le=3600)
     """the Retry-After of a refusal while the ERP is down (prices, baskets, checkout, documents)"""
-    import_statement_timeout_s: float = Field(default=300.0, gt=0, lt=900)
-    """how long one statement of an import, or one pause between two of its statements, may last
-    on PostgreSQL (statement_timeout and idle_in_transaction_session_timeout; seconds, below the
-    import function's 900 s timeout): the most a killed import's server session can cost"""
+
+
+class OrderSettings(Section):
+    """Orders: the document sent to the ERP, and Export Failed Orders."""
+
+    title: ClassVar[str] = "Orders (the live API and Export Failed Orders)"
+
+    order_export_after_s: float = Field(default=300.0, ge=0, description="X: export orders older than this")
+    order_export_batch: int = Field(default=25, ge=1, le=500, description="N: orders per export run")
+    order_max_attempts: int = Field(
+        default=5, ge=1, le=100, description="K: counted failures before dead-letter"
+    )
+    order_lookup_search_field: str = "ExternalDocumentNo"
+    """the BC field GetList searches to find an order whose outcome is unknown (empty: no lookup)"""
+    order_lookup_number_column: str = "No"
+    """the column of the found sales order's number"""
+    order_unknown_settle_s: float = Field(
+        default=120.0,
+        ge=0,
+        description="seconds after an unknown send during which an order the ERP does not show yet is not "
+        "re-sent (the ERP may still commit it)",
+    )
+    erp_shipping_item_type: str = "ItemCharge"
+    """the order line type the shipping fee is sent as"""
+    erp_shipping_item_key: str = "DW-SHIP"
+    """the item (charge) number of the shipping fee line"""
+
+
+class CustomerTokenSettings(Section):
+    """Customer-scoped tokens (JWT): verified with a public key, a JWKS URL or (dev only) a secret."""
+
+    title: ClassVar[str] = "Customer tokens (the live API)"
+
+    jwt_required: bool = False
+    """refuse calls without a customer token"""
+    jwt_public_key: str | None = None
+    """PEM public key that customer tokens are signed with"""
+    jwt_jwks_url: str | None = None
+    """JWKS URL of the customer-token issuer"""
+    jwt_secret: SecretStr | None = None
+    """HS256 secret of customer tokens (development only)"""
+    jwt_algorithms: tuple[str, ...] = ("RS256",)
+    """accepted signing algorithms"""
+    jwt_audience: str | None = None
+    """the audience tokens must name (checked when set)"""
+    jwt_issuer: str | None = None
+    """the issuer tokens must name (checked when set)"""
+    jwt_customer_claim: str = "customer_number"
+    """the claim holding the BC customer number"""
+
+
+class AdminSettings(Section):
+    """Who may use the admin API and the operator console."""
+
+    title: ClassVar[str] = "The admin API and console"
+
+    admin_auth: Literal["iam", "token"] = "token"
+    """iam: the operator is the IAM principal API Gateway authorised (SigV4); token: a local console's
+    token (printed at start) in a cookie or an Authorization: Bearer header"""
+    admin_token: SecretStr | None = Field(default=None, min_length=16)
+    """the local console's token (admin_auth=token); `erpbridge console` makes one at start"""
+    admin_operators: tuple[str, ...] = ()
+    """IAM principal ARNs (or prefixes ending in *) allowed to act (admin_auth=iam); empty: any
+    principal the API's IAM policy lets in"""
+    admin_operator_name: str = "local operator"
+    """the name a token holder's actions are recorded under (admin_auth=token)"""
+
+
+class Settings(
+    ErpSettings,
+    StorageSettings,
+    PricingSettings,
+    DegradationSettings,
+    OrderSettings,
+    CustomerTokenSettings,
+    AdminSettings,
+    BaseSettings,
+):
+    """Everything a function or the CLI needs, every section in one. Read it with :func:`get_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, use_attribute_docstrings=True
+    )
+
+    @classmethod
+    def sections(cls) -> tuple[type[Section], ...]:
+        """The sections, in the order of ``docs/settings.md``."""
+        return tuple(base for base in cls.__bases__ if issubclass(base, Section))
+
+
+class _TextSource(EnvSettingsSource):
+    """pydantic-settings' environment source over given ``ERPBRIDGE_*`` texts (the environment,
+    SSM parameters and Secrets Manager values alike), so each is parsed the same way."""
+
+    def __init__(self, texts: Mapping[str, str]) -> None:
+        self._texts = {name.lower(): value for name, value in texts.items()}
+        super().__init__(Settings)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return self._texts
+
+    def prepare_field_value(
+        self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool
+    ) -> Any:
+        try:
+            return super().prepare_field_value(field_name, field, value, value_is_complex)
+        except ValueError:
+            raise ConfigurationError(
+                f"invalid settings: {ENV_PREFIX}{field_name.upper()}: not valid JSON"
+            ) from None
 
 
 def _describe(error: ValidationError) -> str:
@@ -221,9 +372,14 @@ def _describe(error: ValidationError) -> str:
     return "invalid settings: " + "; ".join(problems)
 
 
-def _remote_values(env: Mapping[str, str]) -> dict[str, Any]:
-    """Settings held in Secrets Manager / SSM (AWS only), read through Powertools (cached)."""
-    values: dict[str, Any] = {}
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _remote_values(env: Mapping[str, str]) -> dict[str, str]:
+    """Settings held in SSM / Secrets Manager (AWS only) as ``ERPBRIDGE_*`` texts, read through
+    Powertools (cached)."""
+    values: dict[str, str] = {}
     ssm_path = env.get(ENV_PREFIX + "SSM_PATH")
     secret_name = env.get(ENV_PREFIX + "SECRETS_NAME")
     if not ssm_path and not secret_name:
@@ -232,29 +388,30 @@ def _remote_values(env: Mapping[str, str]) -> dict[str, Any]:
 
     if ssm_path:
         for key, value in parameters.get_parameters(ssm_path, decrypt=True).items():
-            values[key.rsplit("/", 1)[-1].lower()] = value
+            values[ENV_PREFIX + key.rsplit("/", 1)[-1].upper()] = _text(value)
     if secret_name:
         secret = parameters.get_secret(secret_name, transform="json")
         if not isinstance(secret, dict):
             raise ConfigurationError(f"{ENV_PREFIX}SECRETS_NAME: secret {secret_name!r} is not a JSON object")
-        values.update({str(k).lower(): v for k, v in secret.items()})
+        # A null leaves the setting at its default, as an unset variable does.
+        values.update(
+            {
+                ENV_PREFIX + str(key).upper(): _text(value)
+                for key, value in secret.items()
+                if value is not None
+            }
+        )
     return values
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-    """Validate settings from ``env`` (default: the process environment) plus remote values."""
+    """Every section from ``env`` (default: the process environment), SSM and Secrets Manager,
+    validated; ``overrides`` (field names) win over all three."""
     source = dict(os.environ if env is None else env)
-    remote = _remote_values(source)
+    texts = {name: value for name, value in source.items() if name.upper().startswith(ENV_PREFIX)}
+    texts.update(_remote_values(source))
     try:
-        if env is None:
-            settings = Settings(**{**remote, **overrides})
-        else:
-            fields = {
-                name[len(ENV_PREFIX) :].lower(): value
-                for name, value in source.items()
-                if name.startswith(ENV_PREFIX) and name[len(ENV_PREFIX) :].lower() in Settings.model_fields
-            }
-            settings = Settings.model_validate({**fields, **remote, **overrides})
+        settings = Settings.model_validate({**_TextSource(texts)(), **overrides})
     except ValidationError as error:
         raise ConfigurationError(_describe(error)) from None
     if settings.db_secret_name and "database_url" not in overrides:

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import Any
 
-from erpbridge.admin.config import AdminSettings
 from erpbridge.live.errors import ForbiddenError, UnauthorizedError
+from erpbridge.settings import AdminSettings
 
 COOKIE = "erpbridge_console"
 

@@ -37,8 +37,8 @@ class CircuitBreaker:
         store: BreakerStore | None = None,
         *,
         name: str = "erp",
-        failure_threshold: int = 5,
-        cooldown_s: float = 30.0,
+        failure_threshold: int,
+        cooldown_s: float,
         clock: Callable[[], float] = time.time,
         on_open: Callable[[], None] | None = None,
     ) -> None:

@@ -45,11 +45,11 @@ class ErpLimitReachedError(ErpBusyError):
 
 @dataclass(frozen=True)
 class RequestLimits:
-    """The limits of one principal (defaults: BC online's)."""
+    """The limits of one principal (``ERPBRIDGE_ERP_LIMIT_*``, whose defaults are BC online's)."""
 
-    max_in_flight: int = 5
-    max_per_window: int = 6000
-    window_s: float = 300.0
+    max_in_flight: int
+    max_per_window: int
+    window_s: float
     buckets: int = 10
     #: A lease outlives its request by at most this long when its holder dies.
     lease_s: float = 120.0

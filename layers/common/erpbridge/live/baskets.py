@@ -45,12 +45,12 @@ class BasketService:
         cache: TieredCache,
         prices: PriceService,
         policy: OrderDocumentPolicy,
-        ttl_s: float = 300.0,
+        ttl_s: float,
         keep_stale_s: float = 3_600.0,
-        degradation: DegradationPolicy | None = None,
+        degradation: DegradationPolicy,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._degradation = degradation or DegradationPolicy()
+        self._degradation = degradation
         self._erp = erp
         self._cache = cache
         self._prices = prices

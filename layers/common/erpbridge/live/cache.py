@@ -56,7 +56,7 @@ class TieredCache:
         *,
         local: CacheStore,
         shared: CacheStore | None,
-        local_ttl_s: float = 10.0,
+        local_ttl_s: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._local = local

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from erpbridge.errors import ErpError
 
 if TYPE_CHECKING:
-    from erpbridge.settings import Settings
+    from erpbridge.settings import DegradationSettings
 
 
 def describe(error: BaseException) -> str:
@@ -57,14 +57,16 @@ class CheckoutWhenDown(StrEnum):
 
 @dataclass(frozen=True)
 class DegradationPolicy:
-    prices: tuple[PriceFallback, ...] = (PriceFallback.CACHE_STALE, PriceFallback.SHOP_PRICES)
-    stock: StockWhenDown = StockWhenDown.LAST_KNOWN
-    basket: BasketWhenDown = BasketWhenDown.ESTIMATE
-    checkout: CheckoutWhenDown = CheckoutWhenDown.QUEUE
-    retry_after_s: float = 30.0
+    """The choices of ``ERPBRIDGE_DEGRADE_*``; the defaults are the settings' (:meth:`from_settings`)."""
+
+    prices: tuple[PriceFallback, ...]
+    stock: StockWhenDown
+    basket: BasketWhenDown
+    checkout: CheckoutWhenDown
+    retry_after_s: float
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> DegradationPolicy:
+    def from_settings(cls, settings: DegradationSettings) -> DegradationPolicy:
         """The policy of ``ERPBRIDGE_DEGRADE_*`` (validated by the settings model)."""
         prices = settings.degrade_prices
         return cls(

@@ -28,9 +28,9 @@ if TYPE_CHECKING:
 
 
 class DocumentService:
-    def __init__(self, *, erp: LiveErp, degradation: DegradationPolicy | None = None) -> None:
+    def __init__(self, *, erp: LiveErp, degradation: DegradationPolicy) -> None:
         self._erp = erp
-        self._degradation = degradation or DegradationPolicy()
+        self._degradation = degradation
         self._columns: dict[DocumentType, frozenset[str]] = {}  # learned from the ERP's answers
 
     def _call(self, xml: bytes, *, kind: RequestKind) -> str:

@@ -43,10 +43,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class OrderDocumentPolicy:
-    anonymous_user_key: str = "Anonymous"
-    local_currency: str | None = None
-    shipping_item_type: str = "ItemCharge"
-    shipping_item_key: str = "DW-SHIP"
+    """What an order document takes from the settings (pricing and order sections, in wiring)."""
+
+    anonymous_user_key: str
+    local_currency: str | None
+    shipping_item_type: str
+    shipping_item_key: str
     unit_prices: bool = True
 
 

@@ -97,19 +97,22 @@ STATUS_OF_STATE: dict[OrderState, OrderStatus] = {
 
 @dataclass(frozen=True)
 class OrderPolicy:
-    documents: OrderDocumentPolicy = field(default_factory=OrderDocumentPolicy)
-    max_attempts: int = 5  # K: counted failures before dead-letter
-    idempotency_lock_s: float = 120.0
-    claim_s: float = 300.0  # longer than one ERP create can take, retries included
-    export_after_s: float = 300.0  # X: only orders older than this are exported by the task
-    export_batch: int = 25  # N: at most this many orders per run
-    lookup_search_field: str | None = "ExternalDocumentNo"  # GetList field holding the shop's order id
-    lookup_number_column: str = "No"
-    lookup_page_size: int = 50  # GetList rows per lookup request
-    lookup_max_pages: int = 20  # more matches than this many pages: the lookup is not conclusive
+    """How orders are sent and exported; the first fields come from the settings' order section
+    (wiring), the rest are fixed by the design."""
+
+    documents: OrderDocumentPolicy
+    max_attempts: int  # K: counted failures before dead-letter
+    export_after_s: float  # X: only orders older than this are exported by the task
+    export_batch: int  # N: at most this many orders per run
+    lookup_search_field: str | None  # GetList field holding the shop's order id (None: no lookup)
+    lookup_number_column: str
     # How long after an unknown send "not found" is not yet trusted: an ERP still processing the
     # request (the client gave up first) commits it later. Above the ERP's longest create.
-    unknown_settle_s: float = 120.0
+    unknown_settle_s: float
+    idempotency_lock_s: float = 120.0
+    claim_s: float = 300.0  # longer than one ERP create can take, retries included
+    lookup_page_size: int = 50  # GetList rows per lookup request
+    lookup_max_pages: int = 20  # more matches than this many pages: the lookup is not conclusive
     idempotency_keep_s: float = 7 * 86_400.0  # a client retries within minutes; a week is generous
 
 
@@ -152,9 +155,9 @@ class OrderService:
         metrics: MetricsSink | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         worker_id: str | None = None,
-        degradation: DegradationPolicy | None = None,
+        degradation: DegradationPolicy,
     ) -> None:
-        self._degradation = degradation or DegradationPolicy()
+        self._degradation = degradation
         self._erp = erp
         self._orders = orders
         self._idempotency = idempotency

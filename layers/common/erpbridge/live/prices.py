@@ -21,7 +21,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -74,16 +74,18 @@ _SOURCE_METRICS = {
 
 @dataclass(frozen=True)
 class PricingPolicy:
-    max_products_per_request: int = 50
-    ttl_s: float = 300.0
-    negative_ttl_s: float = 60.0
-    keep_stale_s: float = 86_400.0  # how long an expired entry may still serve as a fallback
-    deadline_s: float = 5.0
-    anonymous_user_key: str = "Anonymous"
-    local_currency: str | None = None
+    """How prices are asked for and reused; built from the settings' pricing section in wiring."""
+
+    max_products_per_request: int
+    ttl_s: float
+    negative_ttl_s: float
+    keep_stale_s: float  # how long an expired entry may still serve as a fallback
+    deadline_s: float
+    anonymous_user_key: str
+    local_currency: str | None
+    degradation: DegradationPolicy
     unit_prices: bool = True
     parallel_chunks: int = 4
-    degradation: DegradationPolicy = field(default_factory=DegradationPolicy)
 
 
 UNKNOWN_TO_ERP = "the ERP does not know this product"
@@ -263,7 +265,10 @@ class PriceService:
             currency_code=currency,
             unit_prices=self._policy.unit_prices,
         )
-        infos = parse_product_info(self._erp.call(xml, kind=RequestKind.PRODUCT_INFO))
+        infos = parse_product_info(
+            self._erp.call(xml, kind=RequestKind.PRODUCT_INFO),
+            anonymous_user_key=self._policy.anonymous_user_key,
+        )
         now = self._now()
         as_of = now.timestamp()
         values: dict[str, JsonValue] = {}

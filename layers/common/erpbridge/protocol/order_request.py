@@ -175,8 +175,8 @@ class OrderHeader:
     shipping_method_id: str = ""
     shipping_fee: Money = None  # with VAT
     shipping_fee_without_vat: Money = None
-    shipping_item_type: str = "ItemCharge"
-    shipping_item_key: str = "DW-SHIP"
+    shipping_item_type: str = ""  # the shop's shipping line: ERPBRIDGE_ERP_SHIPPING_ITEM_TYPE
+    shipping_item_key: str = ""  # and ERPBRIDGE_ERP_SHIPPING_ITEM_KEY (the live use case sets both)
     shipping_code: str = ""
     shipping_agent_code: str = ""
     shipping_agent_service_code: str = ""

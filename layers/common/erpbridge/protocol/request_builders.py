@@ -135,7 +135,7 @@ def build_product_info_request(
     queries: Iterable[ProductQuery],
     *,
     customer_number: str | None,
-    anonymous_user_key: str = "Anonymous",
+    anonymous_user_key: str,
     currency_code: str = "",
     vat_country_code: str = "",
     vat_posting_group: str = "",

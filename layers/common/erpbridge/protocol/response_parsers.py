@@ -125,7 +125,7 @@ class ProductInfo(NamedTuple):
 
 
 def parse_product_info(
-    xml: bytes | str, *, anonymous_user_key: str = "Anonymous", limits: XmlLimits = DEFAULT_LIMITS
+    xml: bytes | str, *, anonymous_user_key: str, limits: XmlLimits = DEFAULT_LIMITS
 ) -> dict[str, ProductInfo]:
     """Product infos keyed by ``ProductIdentifier`` (the request's join key); duplicates ignored.
 

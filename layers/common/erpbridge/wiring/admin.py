@@ -105,7 +105,6 @@ def build_admin(live_services: Any | None = None, latency: MemoryLatencyLog | No
     from erpbridge.adapters.sql.admin_orders import SqlOrderListing
     from erpbridge.admin.mappings import mapping_view
     from erpbridge.batch.jobs import list_batch_jobs
-    from erpbridge.live.config import get_live_settings
     from erpbridge.mapping.jobfile import load_job
     from erpbridge.settings import get_settings
     from erpbridge.wiring.live import LiveServices
@@ -115,7 +114,7 @@ def build_admin(live_services: Any | None = None, latency: MemoryLatencyLog | No
     mappings_dir = Path(mappings) if mappings else None
     runtime = runtime_from_settings(settings, mappings_dir=mappings_dir)
     latency = latency or MemoryLatencyLog()
-    services = live_services or LiveServices(settings, get_live_settings(), metrics=latency, migrate=True)
+    services = live_services or LiveServices(settings, metrics=latency, migrate=True)
     function = os.environ.get("ERPBRIDGE_FETCH_FUNCTION")
     launcher = LambdaLauncher(function) if function else LocalLauncher(runtime)
 

@@ -295,6 +295,4 @@ def batch_runtime() -> BatchRuntime:
 def order_export(metrics: MetricsSink | None = None) -> OrderServices:
     """Export Failed Orders' graph from the process settings: the order use case with the ERP
     client, the shop database, the cache and the XML copies, and nothing of the storefront API."""
-    from erpbridge.live.config import get_live_settings
-
-    return OrderServices(get_settings(), get_live_settings(), metrics=metrics)
+    return OrderServices(get_settings(), metrics=metrics)

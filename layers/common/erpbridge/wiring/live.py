@@ -38,7 +38,7 @@ class LiveServices(OrderServices):
                 max_products_per_request=self.settings.max_products_per_request,
                 ttl_s=self.settings.price_cache_ttl_s,
                 negative_ttl_s=self.settings.negative_cache_ttl_s,
-                keep_stale_s=self.live.stale_fallback_s,
+                keep_stale_s=self.settings.stale_fallback_s,
                 deadline_s=self.settings.live_deadline_s,
                 anonymous_user_key=self.settings.anonymous_user_key,
                 local_currency=self.settings.local_currency,
@@ -55,7 +55,7 @@ class LiveServices(OrderServices):
             cache=self.cache,
             prices=self.prices,
             policy=self.document_policy,
-            ttl_s=self.live.basket_cache_ttl_s,
+            ttl_s=self.settings.basket_cache_ttl_s,
             degradation=self.degradation,
         )
 
@@ -76,7 +76,7 @@ class LiveServices(OrderServices):
     def tokens(self) -> JwtCustomerTokens:
         from erpbridge.adapters.jwt.customer_tokens import JwtCustomerTokens
 
-        return JwtCustomerTokens(self.live)
+        return JwtCustomerTokens(self.settings)
 
 
 class _LazyShopPrices:
@@ -109,10 +109,9 @@ def services() -> LiveServices:
     global _services
     with _services_lock:
         if _services is None:
-            from erpbridge.live.config import get_live_settings
             from erpbridge.settings import get_settings
 
-            _services = LiveServices(get_settings(), get_live_settings(), metrics=_default_metrics)
+            _services = LiveServices(get_settings(), metrics=_default_metrics)
         return _services
 
 

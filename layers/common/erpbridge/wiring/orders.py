@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from erpbridge.live.cache import TieredCache
-    from erpbridge.live.config import LiveSettings
     from erpbridge.live.degradation import DegradationPolicy
     from erpbridge.live.order_documents import OrderDocumentPolicy
     from erpbridge.live.orders import OrderService
@@ -117,14 +116,12 @@ class OrderServices:
     def __init__(
         self,
         settings: Settings,
-        live: LiveSettings,
         *,
         erp: LiveErp | None = None,
         metrics: MetricsSink | None = None,
         migrate: bool = False,
     ) -> None:
         self.settings = settings
-        self.live = live
         self._erp = erp
         self._metrics: MetricsSink = metrics or LoggingMetrics()
         self._migrate = migrate
@@ -142,10 +139,10 @@ class OrderServices:
         from erpbridge.live.ports import Metric
 
         store: BreakerStore
-        if self.live.breaker_table:
+        if self.settings.breaker_table:
             from erpbridge.adapters.aws.dynamodb_breaker import DynamoDbBreakerStore
 
-            store = DynamoDbBreakerStore(self.live.breaker_table)
+            store = DynamoDbBreakerStore(self.settings.breaker_table)
         else:
             store = InMemoryBreakerStore()
         breaker = CircuitBreaker(
@@ -185,19 +182,21 @@ class OrderServices:
             from erpbridge.adapters.aws.dynamodb_cache import DynamoDbCacheStore
 
             shared = DynamoDbCacheStore(self.settings.cache_table)
-        return TieredCache(local=MemoryCacheStore(), shared=shared, local_ttl_s=self.live.local_cache_ttl_s)
+        return TieredCache(
+            local=MemoryCacheStore(), shared=shared, local_ttl_s=self.settings.local_cache_ttl_s
+        )
 
     @built_once
     def xml_store(self) -> XmlCopyStore:
         if self.settings.orders_xml_bucket:
             from erpbridge.adapters.aws.s3_xml_copies import S3XmlCopyStore
 
-            return S3XmlCopyStore(self.settings.orders_xml_bucket, prefix=self.live.orders_xml_prefix)
+            return S3XmlCopyStore(self.settings.orders_xml_bucket, prefix=self.settings.orders_xml_prefix)
         from pathlib import Path
 
         from erpbridge.adapters.local.xml_copies import FolderXmlCopyStore
 
-        return FolderXmlCopyStore(Path(self.settings.state_dir) / self.live.orders_xml_prefix)
+        return FolderXmlCopyStore(Path(self.settings.state_dir) / self.settings.orders_xml_prefix)
 
     # --- use cases ------------------------------------------------------------------------------
 
@@ -214,8 +213,8 @@ class OrderServices:
         return OrderDocumentPolicy(
             anonymous_user_key=self.settings.anonymous_user_key,
             local_currency=self.settings.local_currency,
-            shipping_item_type=self.live.erp_shipping_item_type,
-            shipping_item_key=self.live.erp_shipping_item_key,
+            shipping_item_type=self.settings.erp_shipping_item_type,
+            shipping_item_key=self.settings.erp_shipping_item_key,
         )
 
     @built_once
@@ -231,15 +230,15 @@ class OrderServices:
             xml_store=self.xml_store,
             policy=OrderPolicy(
                 documents=self.document_policy,
-                max_attempts=self.live.order_max_attempts,
-                export_after_s=self.live.order_export_after_s,
-                export_batch=self.live.order_export_batch,
-                lookup_search_field=self.live.order_lookup_search_field or None,
-                lookup_number_column=self.live.order_lookup_number_column,
-                unknown_settle_s=self.live.order_unknown_settle_s,
+                max_attempts=self.settings.order_max_attempts,
+                export_after_s=self.settings.order_export_after_s,
+                export_batch=self.settings.order_export_batch,
+                lookup_search_field=self.settings.order_lookup_search_field or None,
+                lookup_number_column=self.settings.order_lookup_number_column,
+                unknown_settle_s=self.settings.order_unknown_settle_s,
             ),
             degradation=self.degradation,
             cache=self.cache,
-            cache_invalidation_ttl_s=self.settings.price_cache_ttl_s + self.live.stale_fallback_s,
+            cache_invalidation_ttl_s=self.settings.price_cache_ttl_s + self.settings.stale_fallback_s,
             metrics=self._metrics,
         )

@@ -16,8 +16,8 @@ import jwt
 
 from erpbridge.errors import ConfigurationError
 from erpbridge.live.access import STOREFRONT, Caller
-from erpbridge.live.config import LiveSettings
 from erpbridge.live.errors import TokenKeysUnavailableError, UnauthorizedError
+from erpbridge.settings import CustomerTokenSettings
 
 _NUMERIC_CLAIMS = ("exp", "nbf", "iat")
 _STRING_CLAIMS = ("iss", "sub", "jti")
@@ -42,7 +42,7 @@ def registered_claim_problem(claims: dict[str, Any]) -> str | None:
 
 
 class JwtCustomerTokens:
-    def __init__(self, settings: LiveSettings) -> None:
+    def __init__(self, settings: CustomerTokenSettings) -> None:
         self._settings = settings
         self._jwks: jwt.PyJWKClient | None = (
             jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True) if settings.jwt_jwks_url else None
