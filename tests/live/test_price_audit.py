@@ -269,3 +269,35 @@ def test_the_scheduled_handler_records_its_slot_once_and_publishes_the_mismatch_
     assert published("PriceAuditComparisons") == [10] and published("PriceAuditMismatches") == [0]
     record = _auditor(live).runs.get(answer["run_id"])
     assert record.trigger is Trigger.SCHEDULE and record.audit["sampled"] == 10
+
+
+def test_the_cli_audits_records_the_run_and_runs_show_has_the_report(
+    live_factory: Callable[..., Any], emulator: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from erpbridge_cli.main import app
+
+    live = live_factory()
+    _shop_rows(live.database_url)
+    runner = CliRunner()
+    # WHEN `erpbridge audit prices` runs (its own cache: every price fresh from BC)
+    as_json = runner.invoke(app, ["audit", "prices", "--sample", "8", "--seed", "2", "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    body = json.loads(as_json.stdout)
+    assert body["sampled"] == 8 and body["seed"] == 2 and body["served"]["mismatches"] == 0
+    # THEN the table reads at 80 columns, with the batch price's mismatch as an example
+    shown = runner.invoke(app, ["audit", "prices", "--sample", "100"], env={"COLUMNS": "80"})
+    assert shown.exit_code == 0, shown.output
+    assert max(len(line) for line in shown.output.splitlines()) <= 80
+    assert "served, all" in shown.output and "largest difference: 1 → " in shown.output  # P000001 × 5
+    # AND the run is in the runs table with its report
+    record = runner.invoke(app, ["runs", "show", body["run_id"]], env={"COLUMNS": "80"})
+    assert record.exit_code == 0 and "audit: served" in record.output and "price-audit" in record.output
+    # AND an audit that could quote nothing exits 1
+    emulator.control.down()
+    try:
+        down = runner.invoke(app, ["audit", "prices", "--sample", "4"])
+    finally:
+        emulator.control.up()
+    assert down.exit_code == 1 and "BC quoted none of the sample" in down.output

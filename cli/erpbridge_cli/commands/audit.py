@@ -9,6 +9,7 @@ arguments or settings. docs/price-audit.md has the classification and the schedu
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 import typer
@@ -116,13 +117,13 @@ def _print(run_id: str, report: AuditReport, error: str | None) -> None:
 
 def _amount(comparison: Comparison, side: Any) -> str:
     value = getattr(side, comparison.compared_field or "price", None) if side is not None else None
-    return "-" if value is None else f"{value:f}"
+    return "-" if value is None else f"{value.normalize():f}"
 
 
 def _difference(comparison: Comparison) -> str:
     return (
         f"{_amount(comparison, comparison.served)} → {_amount(comparison, comparison.quoted)}"
-        f" ({comparison.difference:+f})"
+        f" ({(comparison.difference or Decimal(0)).normalize():+f})"
     )
 
 
