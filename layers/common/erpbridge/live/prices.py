@@ -10,6 +10,9 @@
   discontinued item does not ask the ERP again on every view (Dynamicweb PR #52).
 * A chunk slower than the deadline is answered from fallbacks; when its answer arrives later it
   still fills the cache for the next request.
+* For the price audit (:mod:`erpbridge.batch.price_audit`): :meth:`PriceService.get_prices_traced`
+  says which fallback source answered each item, :meth:`PriceService.quote` asks the ERP directly
+  (no cache, no fallback) and :meth:`PriceService.from_shop_database` reads the batch prices alone.
 """
 
 from __future__ import annotations

@@ -53,12 +53,16 @@ def _figure(item: PriceItem) -> Figure:
     return Figure(item.price, item.price_with_vat) if item.found is True else Figure()
 
 
-class InProcessServedPrices:
-    """:class:`~erpbridge.batch.ports.ServedPrices` on the live price use case (not over HTTP)."""
+class _OnPriceService:
+    """An audit port on the live price use case, for one shop ("" = the default)."""
 
     def __init__(self, prices: PriceService, *, shop_id: str = "") -> None:
         self._prices = prices
         self._shop_id = shop_id
+
+
+class InProcessServedPrices(_OnPriceService):
+    """:class:`~erpbridge.batch.ports.ServedPrices` on the live price use case (not over HTTP)."""
 
     def serve(self, probes: Sequence[Probe]) -> list[Served]:
         served: list[Served] = []
@@ -79,12 +83,8 @@ class InProcessServedPrices:
         return figures
 
 
-class DirectQuotes:
+class DirectQuotes(_OnPriceService):
     """:class:`~erpbridge.batch.ports.FreshQuotes`: the live use case's ERP request, asked directly."""
-
-    def __init__(self, prices: PriceService, *, shop_id: str = "") -> None:
-        self._prices = prices
-        self._shop_id = shop_id
 
     def quote(self, probes: Sequence[Probe]) -> list[Figure]:
         figures: list[Figure] = []
