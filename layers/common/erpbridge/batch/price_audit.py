@@ -19,7 +19,8 @@ The mismatch rate (the metric ``PriceAuditMismatchRate`` and its alarm) is misma
 plus mismatches of what the API served; the batch prices have their own rate. A run is recorded
 like a batch run (job ``price-audit``) with the report in its record. The sample is drawn in groups
 of up to :data:`GROUP_SIZE` products per customer and currency, so it costs few ERP requests; every
-request goes through the ERP client's shared limiter (the quotes wait the batch budget).
+request goes through the ERP client's shared limiter (the quotes wait the batch budget); once a
+quote is refused as busy (the limit reached, BC's 429/503), the rest of the sample is not asked.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from erpbridge.batch.models import RunRecord, Trigger, new_run_id
-from erpbridge.errors import ErpError, ProtocolError, XmlError
+from erpbridge.errors import ErpBusyError, ErpError, ProtocolError, XmlError
 
 if TYPE_CHECKING:
     from erpbridge.batch.ports import AuditCandidates, FreshQuotes, RunRecorder, ServedPrices
@@ -338,19 +339,21 @@ def audit_prices(
     """Price every probe as served, from the shop database and as quoted by BC, and compare."""
     comparisons: list[Comparison] = []
     errors: dict[str, None] = {}
+    busy: str | None = None  # once BC is busy (its limit reached), the rest is not asked
     for group in groups(probes):
         answers = served.serve(group)  # first: a cache miss asks the ERP (and fills the cache)
         batch = served.batch(group)
-        try:
-            quoted = [Quote(figure) for figure in quotes.quote(group)]
-        except (
-            ErpError,
-            ProtocolError,
-            XmlError,
-        ) as error:  # not sent, not answered, unreadable: not compared
-            reason = f"{type(error).__name__}: {error}"
-            errors[reason] = None
-            quoted = [Quote(None, reason)] * len(group)
+        if busy is not None:
+            quoted = [Quote(None, busy)] * len(group)
+        else:
+            try:
+                quoted = [Quote(figure) for figure in quotes.quote(group)]
+            except (ErpError, ProtocolError, XmlError) as error:  # not sent, not answered, unreadable
+                reason = f"{type(error).__name__}: {error}"
+                errors[reason] = None
+                quoted = [Quote(None, reason)] * len(group)
+                if isinstance(error, ErpBusyError):
+                    busy = f"not asked: BC was busy ({reason})"
         for probe, answer, shop, quote in zip(group, answers, batch, quoted, strict=True):
             comparisons.append(compare(probe, answer.origin, answer.figure, quote))
             comparisons.append(compare(probe, Origin.BATCH, shop, quote))
