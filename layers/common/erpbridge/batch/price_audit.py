@@ -167,15 +167,17 @@ def draw_sample(candidates: Candidates, size: int, rng: random.Random) -> list[P
     there are no more than ``size`` of them."""
     if not candidates.customers or not candidates.products or not candidates.currencies:
         return []
-    every = [
-        probe
-        for customer in candidates.customers
-        for currency in candidates.currencies
-        for product in candidates.products
-        for probe in _probes(customer, currency, product, candidates.price_breaks.get(product.product_id, ()))
-    ]
-    if len(every) <= size:
-        return sorted(set(every), key=_order)
+    buyers = len(candidates.customers) * len(candidates.currencies)
+    per_buyer = sum(len(_quantities(candidates, product)) for product in candidates.products)
+    if buyers * per_buyer <= size:  # counted first: thousands of customers × products never fit a list
+        every = {
+            Probe(customer, currency, product.product_id, product.variant_id, product.unit, quantity)
+            for customer in candidates.customers
+            for currency in candidates.currencies
+            for product in candidates.products
+            for quantity in _quantities(candidates, product)
+        }
+        return sorted(every, key=_order)
     chosen: set[Probe] = set()
     attempts = 0
     while len(chosen) < size and attempts < size * 20:
@@ -184,19 +186,16 @@ def draw_sample(candidates: Candidates, size: int, rng: random.Random) -> list[P
         currency = rng.choice(list(candidates.currencies))
         group = min(GROUP_SIZE, size - len(chosen), len(candidates.products))
         for product in rng.sample(list(candidates.products), group):
-            breaks = candidates.price_breaks.get(product.product_id, ())
-            quantity = rng.choice([Decimal(1), *breaks]) if breaks else Decimal(1)
+            quantity = rng.choice(_quantities(candidates, product))
             chosen.add(
                 Probe(customer, currency, product.product_id, product.variant_id, product.unit, quantity)
             )
     return sorted(chosen, key=_order)[:size]
 
 
-def _probes(
-    customer: str | None, currency: str, product: ProductRef, breaks: Sequence[Decimal]
-) -> Iterable[Probe]:
-    for quantity in dict.fromkeys([Decimal(1), *breaks]):
-        yield Probe(customer, currency, product.product_id, product.variant_id, product.unit, quantity)
+def _quantities(candidates: Candidates, product: ProductRef) -> list[Decimal]:
+    """1 and the product's price-break quantities."""
+    return list(dict.fromkeys([Decimal(1), *candidates.price_breaks.get(product.product_id, ())]))
 
 
 def _order(probe: Probe) -> tuple[str, str, str, str, str, Decimal]:
