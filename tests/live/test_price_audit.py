@@ -295,6 +295,8 @@ def test_the_cli_audits_records_the_run_and_runs_show_has_the_report(
     # AND the run is in the runs table with its report
     record = runner.invoke(app, ["runs", "show", body["run_id"]], env={"COLUMNS": "80"})
     assert record.exit_code == 0 and "audit: served" in record.output and "price-audit" in record.output
+    listed = runner.invoke(app, ["runs", "list", "--job", "price-audit", "--json"])
+    assert listed.exit_code == 0 and len(json.loads(listed.stdout)) == 2
     # AND an audit that could quote nothing exits 1
     emulator.control.down()
     try:

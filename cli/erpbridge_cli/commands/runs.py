@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from erpbridge.batch.models import RunRecord
+from erpbridge.batch.price_audit import JOB as PRICE_AUDIT
 from erpbridge_cli.commands._batch_common import (
     EXPORT_FAILED_ORDERS,
     STATUS_STYLE,
@@ -35,7 +36,7 @@ def list_runs(
 ) -> None:
     """The newest runs, newest first."""
     if job is not None:
-        known_job(job, extra=(EXPORT_FAILED_ORDERS,))
+        known_job(job, extra=(EXPORT_FAILED_ORDERS, PRICE_AUDIT))
     records = run_recorder().list_runs(job=job, limit=limit)
     if as_json:
         print_json([record.as_dict() for record in records])
