@@ -145,9 +145,8 @@ def runs_for(settings: Settings) -> RunRecorder:
 def price_auditor(settings: Settings | None = None, *, services: LiveServices | None = None) -> PriceAuditor:
     """The auditor of these settings (default: the process's): its own live services, unmetered,
     unless ``services`` (a running local API's, tests) are given."""
-    from erpbridge.live.config import get_live_settings
     from erpbridge.settings import get_settings
 
     loaded = settings or get_settings()
-    built = services or LiveServices(loaded, get_live_settings(), metrics=_Unmetered())
+    built = services or LiveServices(loaded, metrics=_Unmetered())
     return PriceAuditor(built, runs_for(loaded))
