@@ -73,11 +73,13 @@ def test_a_price_change_changes_every_quote_of_the_item_until_reset(emulator: Em
 
     def price(customer: str) -> Decimal:
         xml = build_product_info_request(
-            [ProductQuery(product_id="P000003", number="P000003")], customer_number=customer
+            [ProductQuery(product_id="P000003", number="P000003")],
+            customer_number=customer,
+            anonymous_user_key="Anonymous",
         )
         response = emulator.call(xml)
         assert response.status_code == 200, response.text[:500]
-        (info,) = parse_product_info(read_response(response.content)).values()
+        (info,) = parse_product_info(read_response(response.content), anonymous_user_key="Anonymous").values()
         assert info.price is not None
         return info.price
 
