@@ -1,7 +1,7 @@
 """The golden-price audit over real HTTP against the BC emulator: what the live price use case
 serves (in-process, its own cache and fallbacks) against fresh quotes, a price changed in BC
 found while the cache still serves the old one, the shared limiter respected, the run recorded,
-the scheduled handler's metric."""
+the scheduled handler's metric, and in AWS (moto) the storefront's shared cache seen by the audit."""
 
 from __future__ import annotations
 
@@ -304,3 +304,49 @@ def test_the_cli_audits_records_the_run_and_runs_show_has_the_report(
     finally:
         emulator.control.up()
     assert down.exit_code == 1 and "BC quoted none of the sample" in down.output
+
+
+def test_in_aws_the_scheduled_audit_sees_the_storefronts_cache_and_records_in_dynamodb(
+    live_factory: Callable[..., Any],
+    emulator: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    lambda_context: Any,
+) -> None:
+    from moto import mock_aws
+
+    from erpbridge_cli.local_stack import create_tables_from_template
+
+    with mock_aws():
+        create_tables_from_template({"CacheTable": "cache", "BreakerTable": "breaker", "RunsTable": "runs"})
+        tables = {
+            "ERPBRIDGE_CACHE_TABLE": "cache",
+            "ERPBRIDGE_BREAKER_TABLE": "breaker",
+            "ERPBRIDGE_ERP_LIMITER_TABLE": "breaker",
+            "ERPBRIDGE_RUNS_TABLE": "runs",
+        }
+        # GIVEN the storefront's container priced every combination (into the shared cache)
+        live = live_factory(**tables)
+        _shop_rows(live.database_url)
+        assert _audit_everything(live).report.served.matches == EVERY_COMBINATION
+        # WHEN BC changes a price and the scheduled audit runs in its own container
+        emulator.control.change_price("P000003", "1.10")
+        import audit_prices as handler
+
+        monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED")
+        handler.auditor.cache_clear()
+        try:
+            answer = handler.lambda_handler({"sample": 1000, "seed": 7}, lambda_context)
+        finally:
+            handler.auditor.cache_clear()
+        # THEN it was served what the storefront is served (the shared cache) and found the change
+        assert answer["by_origin"]["cached"]["matches"] + answer["by_origin"]["cached"]["mismatches"] == 24
+        assert answer["served"]["mismatches"] == 6 and answer["largest"]["product_id"] == "P000003"
+        emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+        assert [v for blob in emitted for v in blob.get("PriceAuditMismatchRate", [])] == [25.0]
+        # AND the run is in the DynamoDB runs table with its report
+        from erpbridge.adapters.aws.dynamodb_batch_state import DynamoDbRunRecorder
+
+        record = DynamoDbRunRecorder("runs").get(answer["run_id"], job="price-audit")
+        assert record is not None and record.status is RunStatus.SUCCEEDED
+        assert record.audit["served"]["mismatches"] == 6 and len(record.audit["examples"]) == 10
