@@ -23,7 +23,7 @@ REQUIREMENTS = ROOT / "layers/common/requirements.txt"
 HANDLERS = {
     "functions/live": ["live_api"],
     "functions/admin": ["admin_api"],
-    "functions/batch": ["fetch_job", "import_staged", "export_failed_orders", "migrate_db"],
+    "functions/batch": ["fetch_job", "import_staged", "export_failed_orders", "migrate_db", "audit_prices"],
 }
 SMOKE = """
 import importlib, os, sys

@@ -16,6 +16,7 @@
 | GET | `/_control/sales-orders` | sales orders created through the emulator |
 | GET | `/_control/sales-orders/<shop OrderId>` | the sales order created for that shop order (404: none) |
 | PUT | `/_control/customers/<no>` | `{"blocked": true}`: baskets fault, orders get `OrderCreated` False |
+| PUT | `/_control/items/<no>` | `{"price_factor": "1.10"}`: the item's prices × 1.10 (reset restores) |
 | GET | `/_control/counters` | counters (requests by kind and status, faults by name, orders, tokens, …) |
 | GET / DELETE | `/_control/checkpoints` | batch paging checkpoints per caller (custom modifier) |
 | POST | `/_control/tokens/expire` | expire every issued OAuth2 token |
@@ -269,6 +270,7 @@ _ROUTES: dict[tuple[str, str], _Handler] = {
 }
 _SALES_ORDER = "/_control/sales-orders/"
 _CUSTOMER = "/_control/customers/"
+_ITEM = "/_control/items/"
 
 
 def _sales_order(emulator: Emulator, shop_order_id: str) -> Reply:
@@ -291,6 +293,24 @@ def _block_customer(emulator: Emulator, customer_no: str, payload: dict[str, Any
     return _json(200, {"customer": customer_no, "blocked": blocked})
 
 
+def _change_price(emulator: Emulator, item_no: str, payload: dict[str, Any]) -> Reply:
+    from decimal import Decimal, InvalidOperation
+
+    from bc_emulator.dataset import BcError
+
+    try:
+        factor = Decimal(str(payload.get("price_factor")))
+    except InvalidOperation:
+        factor = Decimal("NaN")
+    if not factor.is_finite() or factor <= 0:
+        raise ValueError('PUT /_control/items/<no> needs {"price_factor": <a number above 0>}')
+    try:
+        unit_price = emulator.dispatcher.bc.change_price(item_no, factor)
+    except BcError as error:
+        return _json(404, {"error": str(error)})
+    return _json(200, {"item": item_no, "price_factor": str(factor), "unit_price": str(unit_price)})
+
+
 def _route(
     emulator: Emulator, method: str, path: str, query: dict[str, str], payload: dict[str, Any]
 ) -> Reply:
@@ -303,6 +323,8 @@ def _route(
         return _sales_order(emulator, path.removeprefix(_SALES_ORDER))
     if path.startswith(_CUSTOMER) and method == "PUT":
         return _block_customer(emulator, path.removeprefix(_CUSTOMER), payload)
+    if path.startswith(_ITEM) and method == "PUT":
+        return _change_price(emulator, path.removeprefix(_ITEM), payload)
     return _json(404, {"error": f"no control endpoint {method} {path}"})
 
 
@@ -398,6 +420,12 @@ class ControlClient:
         from urllib.parse import quote
 
         self._call("PUT", "/customers/" + quote(customer_no, safe=""), {"blocked": blocked})
+
+    def change_price(self, item_no: str, factor: float | str) -> dict[str, Any]:
+        """Multiply an item's prices by ``factor`` (a price update in BC; ``reset`` restores them)."""
+        from urllib.parse import quote
+
+        return dict(self._call("PUT", "/items/" + quote(item_no, safe=""), {"price_factor": str(factor)}))
 
     def sales_order(self, shop_order_id: str) -> dict[str, Any] | None:
         from urllib.parse import quote

@@ -882,6 +882,8 @@ class BusinessCentral:
         self.lock = threading.RLock()
         self.pricing = PricingEngine(dataset)
         self.documents = DocumentStore(dataset, self.pricing)
+        # item no → its item card price and price list line prices before change_price
+        self._prices_before: dict[str, tuple[Decimal, list[Decimal]]] = {}
 
     @property
     def today(self) -> date:
@@ -942,10 +944,30 @@ class BusinessCentral:
             else:
                 self.documents.blocked_customers.discard(customer_no)
 
+    def change_price(self, item_no: str, factor: Decimal) -> Decimal:
+        """Multiply an item's prices (its item card price and every price list line) by ``factor``,
+        rounded to cents, as a price update in BC would; :meth:`reset` restores them. Returns the
+        new item card price."""
+        with self.lock:
+            item = self.dataset.item_by_no.get(item_no)
+            if item is None:
+                raise BcError(f"The Item does not exist. Identification fields and values: No.='{item_no}'")
+            lines = self.dataset.sales_prices.get(item_no, [])
+            self._prices_before.setdefault(item_no, (item.unit_price, [line.unit_price for line in lines]))
+            item.unit_price = money(item.unit_price * factor)
+            for line in lines:
+                line.unit_price = money(line.unit_price * factor)
+            return item.unit_price
+
     def reset(self) -> None:
-        """Forget orders created through the emulator (the generated history stays)."""
+        """Forget orders created through the emulator (the generated history stays) and price changes."""
         with self.lock:
             self.documents.reset()
+            for item_no, (unit_price, line_prices) in self._prices_before.items():
+                self.dataset.item_by_no[item_no].unit_price = unit_price
+                for line, price in zip(self.dataset.sales_prices.get(item_no, []), line_prices, strict=True):
+                    line.unit_price = price
+            self._prices_before.clear()
 
     def list_documents(
         self,

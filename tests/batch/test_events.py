@@ -31,3 +31,10 @@ def test_the_s3_sample_event_names_a_staged_page() -> None:
     staged = StagedObject.parse(event.detail.object.key)
     assert staged.job in FETCH_JOBS and staged.name == "page-0001.xml"
     assert staged.archive_key.startswith("archive/") and staged.failed_key.startswith("failed/")
+
+
+def test_the_price_audit_sample_event_runs_as_a_manual_audit() -> None:
+    from audit_prices import AuditEvent
+
+    event = AuditEvent.model_validate(json.loads((ROOT / "events" / "audit-prices.json").read_text()))
+    assert event.sample == 200 and event.scheduled_time is None  # Scheduler's placeholder, verbatim

@@ -132,6 +132,28 @@ def test_a_failed_run_may_be_retried_under_the_same_id(state: tuple[Any, Any, An
     assert runs.create(run, stale_before=NOW - timedelta(hours=1))
 
 
+def test_a_price_audit_keeps_its_report_in_its_run(state: tuple[Any, Any, Any]) -> None:
+    runs, _, _ = state
+    run = RunRecord(
+        job="price-audit", run_id="20261126T050000Z-sched", trigger=Trigger.SCHEDULE, started_at=NOW
+    )
+    report = {"served": {"matches": 9, "mismatches": 1}, "examples": [{"product_id": "P000003"}]}
+    assert runs.create(run, stale_before=NOW)
+    runs.finish_audit(run.job, run.run_id, audit=report, ended_at=NOW, error=None)
+    done = runs.get(run.run_id, job="price-audit")
+    assert done.status is RunStatus.SUCCEEDED and done.audit == report and done.error is None
+    assert done.as_dict()["audit"] == report
+    failing = RunRecord(
+        job="price-audit", run_id="20261127T050000Z-sched", trigger=Trigger.SCHEDULE, started_at=NOW
+    )
+    assert runs.create(failing, stale_before=NOW)
+    runs.finish_audit(
+        failing.job, failing.run_id, audit=None, ended_at=NOW, error="ErpUnavailableError: down"
+    )
+    failed = runs.get(failing.run_id)
+    assert failed.status is RunStatus.FAILED and failed.audit is None and "audit" not in failed.as_dict()
+
+
 def test_an_import_of_a_hand_staged_file_creates_its_run(state: tuple[Any, Any, Any]) -> None:
     runs, _, _ = state
     runs.add_import(

@@ -141,6 +141,7 @@ def _secret_names_readable_by(function: str) -> set[str]:
         ("LiveApiFunction", {"erp", "db"}),
         ("AdminApiFunction", {"erp", "db"}),
         ("ExportFailedOrdersFunction", {"erp", "db"}),
+        ("PriceAuditFunction", {"erp", "db"}),
         ("MigrateFunction", {"db"}),
     ],
 )
@@ -178,7 +179,12 @@ def test_the_live_function_rolls_out_behind_an_alias_with_alarm_rollback() -> No
 
 def test_every_asynchronously_invoked_function_has_a_failure_destination() -> None:
     template = source()["Resources"]
-    for name in ("FetchJobFunction", "ImportStagedFunction", "ExportFailedOrdersFunction"):
+    for name in (
+        "FetchJobFunction",
+        "ImportStagedFunction",
+        "ExportFailedOrdersFunction",
+        "PriceAuditFunction",
+    ):
         config = template[name]["Properties"]["EventInvokeConfig"]
         assert config["DestinationConfig"]["OnFailure"]["Type"] == "SQS", name
     assert template["MigrateFunction"]["Properties"]["EventInvokeConfig"]["MaximumRetryAttempts"] == 0

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 import requests
 
+from bc_emulator.control import ControlError
 from bc_emulator.server import Emulator
+from bc_emulator.soap import read_response
 from erpbridge.protocol.order_request import (
     OrderDocument,
     OrderHeader,
@@ -60,6 +63,38 @@ def test_sales_orders_are_found_by_shop_order_id(emulator: Emulator) -> None:
     assert order["customer_no"] == emulator.dispatcher.bc.dataset.customers[1].no
     assert [line["quantity"] for line in order["lines"] if line["line_type"] == 0] == ["3"]
     assert emulator.control.sales_order("NOT-SENT") is None
+
+
+def test_a_price_change_changes_every_quote_of_the_item_until_reset(emulator: Emulator) -> None:
+    from decimal import Decimal
+
+    from erpbridge.protocol.request_builders import ProductQuery, build_product_info_request
+    from erpbridge.protocol.response_parsers import parse_product_info
+
+    def price(customer: str) -> Decimal:
+        xml = build_product_info_request(
+            [ProductQuery(product_id="P000003", number="P000003")],
+            customer_number=customer,
+            anonymous_user_key="Anonymous",
+        )
+        response = emulator.call(xml)
+        assert response.status_code == 200, response.text[:500]
+        (info,) = parse_product_info(read_response(response.content), anonymous_user_key="Anonymous").values()
+        assert info.price is not None
+        return info.price
+
+    before = {customer: price(customer) for customer in ("10000", "Anonymous")}
+    changed = emulator.control.change_price("P000003", "1.10")
+    assert changed["item"] == "P000003" and changed["price_factor"] == "1.10"
+    after = {customer: price(customer) for customer in before}
+    for customer, old in before.items():
+        assert abs(after[customer] - old * Decimal("1.10")) <= Decimal("0.02"), customer
+    with pytest.raises(ControlError):
+        emulator.control.change_price("NO-SUCH-ITEM", "1.1")
+    with pytest.raises(ControlError):
+        emulator.control.change_price("P000003", "-1")
+    emulator.control.reset()
+    assert {customer: price(customer) for customer in before} == before
 
 
 def test_counters_count_requests_faults_and_orders(emulator: Emulator) -> None:

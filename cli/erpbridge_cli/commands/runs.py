@@ -3,11 +3,13 @@ AWS, the project's ``.erpbridge/batch.db`` locally, where `make run` records its
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
 from erpbridge.batch.models import RunRecord
+from erpbridge.batch.price_audit import JOB as PRICE_AUDIT
 from erpbridge_cli.commands._batch_common import (
     EXPORT_FAILED_ORDERS,
     STATUS_STYLE,
@@ -34,7 +36,7 @@ def list_runs(
 ) -> None:
     """The newest runs, newest first."""
     if job is not None:
-        known_job(job, extra=(EXPORT_FAILED_ORDERS,))
+        known_job(job, extra=(EXPORT_FAILED_ORDERS, PRICE_AUDIT))
     records = run_recorder().list_runs(job=job, limit=limit)
     if as_json:
         print_json([record.as_dict() for record in records])
@@ -82,6 +84,8 @@ def show_run(
         ("finalise", _finalise_line(record)),
     ):
         shown.add_row(name, value)
+    if record.audit is not None:
+        _add_audit_rows(shown, record.audit)
     for number, error in enumerate(record.import_errors, 1):
         shown.add_row(f"import error {number}", error)
     for number, warning in enumerate(record.warnings, 1):
@@ -109,6 +113,25 @@ def _finalise_line(record: RunRecord) -> str:
         f"{done.counts.deleted:,} removed/deactivated over {done.counts.rows_read:,} rows"
         + "".join(f"; {warning}" for warning in done.warnings)
     )
+
+
+def _add_audit_rows(shown: Table, audit: dict[str, Any]) -> None:
+    """A price audit's report (docs/price-audit.md): its counts, the largest difference, examples."""
+    for part in ("served", "batch"):
+        counts = audit[part]
+        shown.add_row(
+            f"audit: {part}",
+            f"{counts['matches']} match, {counts['mismatches']} mismatch ({counts['mismatch_rate']:g} %), "
+            f"{counts['missing']} missing, {counts['not_quoted']} not quoted",
+        )
+    for number, example in enumerate(audit["examples"], 1):
+        amount = example["field"] or "price"
+        shown.add_row(
+            f"audit mismatch {number}",
+            f"{example['customer'] or 'anonymous'} {example['product_id']} × {example['quantity']} "
+            f"{example['currency']} ({example['origin']}): {example['served'][amount]} served, "
+            f"{example['quoted'][amount]} from BC ({example['difference']})",
+        )
 
 
 def register(app: typer.Typer) -> None:

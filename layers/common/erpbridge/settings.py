@@ -120,7 +120,7 @@ class ErpSettings(Section):
     erp_limit_order_wait_s: float = Field(default=2.0, ge=0, le=900)
     """how long an order waits for room before it is queued for the export"""
     erp_limit_batch_wait_s: float = Field(default=600.0, ge=0, le=3600)
-    """how long a batch fetch or order export waits for room before it fails as busy"""
+    """how long a batch fetch, an order export or a price audit's quote waits for room before it fails"""
     erp_limiter_table: str | None = None
     """DynamoDB table holding the shared limiter state (in AWS: the breaker table)"""
     erp_limiter_file: Path | None = None
@@ -213,6 +213,8 @@ class PricingSettings(Section):
     local_currency: str | None = None
     """BC's local currency code (sent as empty); also the fallback's currency when the shop
     database names none"""
+    price_audit_sample: int = Field(default=200, ge=1, le=10_000)
+    """how many customer × product × quantity × currency combinations the scheduled price audit checks"""
     max_products_per_request: int = Field(default=50, ge=1, le=1000)
     """products per ERP price request (a longer list is sent in chunks)"""
     price_cache_ttl_s: int = Field(default=300, ge=0)

@@ -227,6 +227,7 @@ class RunRecord:
     pages_failed: list[str] = field(default_factory=list)
     last_page: int | None = None  # the page whose root said ExportIsDone="true"
     finalised: FinaliseRecord | None = None
+    audit: dict[str, Any] | None = None  # a price audit's report (erpbridge.batch.price_audit)
 
     def missing_pages(self) -> list[str]:
         """The pages of the run not imported (yet); every page up to the last one known."""
@@ -293,6 +294,7 @@ class RunRecord:
             "last_page": self.last_page,
             "finalised": self.finalised.as_dict() if self.finalised else None,
             "requested_by": self.requested_by,
+            **({"audit": self.audit} if self.audit is not None else {}),
         }
 
 

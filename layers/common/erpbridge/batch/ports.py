@@ -18,6 +18,7 @@ from erpbridge.batch.models import (
     PageImport,
     RunRecord,
 )
+from erpbridge.batch.price_audit import Candidates, Figure, Probe, Served
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,19 @@ class RunRecorder(Protocol):
         was finalised already."""
         ...
 
+    def finish_audit(
+        self,
+        job: str,
+        run_id: str,
+        *,
+        audit: Mapping[str, object] | None,
+        ended_at: datetime,
+        error: str | None,
+    ) -> None:
+        """End a price audit's run: its report (``AuditReport.as_dict()``) into the record, fetched
+        (or failed, with ``error``)."""
+        ...
+
     def get(self, run_id: str, *, job: str | None = None) -> RunRecord | None: ...
 
     def list_runs(self, *, job: str | None = None, limit: int = 50) -> list[RunRecord]:
@@ -191,4 +205,36 @@ class StagedFileImporter(Protocol):
         """The finalise step of a paged run: read the keys of every page (``pages`` open them, in
         order) and run the mapping's remove/deactivate-missing once over all of them, with the
         guards of a whole file; nothing else is written. Same errors as :meth:`import_file`."""
+        ...
+
+
+# --- the price audit (erpbridge.batch.price_audit) ----------------------------------------------
+
+
+class AuditCandidates(Protocol):
+    """What the audit's sample is drawn from: the shop database's customers, products, price-break
+    quantities and currencies."""
+
+    def read(self) -> Candidates: ...
+
+
+class ServedPrices(Protocol):
+    """Prices as the live API serves them, asked in-process (not over HTTP). Every call gets probes
+    of one customer and currency and answers in their order."""
+
+    def serve(self, probes: Sequence[Probe]) -> list[Served]:
+        """What the API serves now, and from where (the ERP, the cache, a stale entry, a fallback)."""
+        ...
+
+    def batch(self, probes: Sequence[Probe]) -> list[Figure | None]:
+        """The shop database's batch-imported price (None: it holds none for this probe)."""
+        ...
+
+
+class FreshQuotes(Protocol):
+    """Business Central's price now, asked directly (no cache read or write, no fallback), through
+    the ERP client's shared limiter. Probes of one customer and currency, answered in their order."""
+
+    def quote(self, probes: Sequence[Probe]) -> list[Figure]:
+        """Raises an ``ErpError`` when BC cannot be asked or does not answer."""
         ...

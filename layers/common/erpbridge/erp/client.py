@@ -737,10 +737,11 @@ def _limiter_for(settings: ErpSettings, url: str, store: LimiterStore) -> Reques
 
 def _limit_wait_s(settings: ErpSettings, kind: RequestKind) -> float:
     """How long a request of ``kind`` may wait for room: an order is queued rather than kept
-    waiting, a batch fetch has time, the probe must not hang the health answer."""
+    waiting, a batch fetch (and the price audit's quotes) has time, the probe must not hang the
+    health answer."""
     if kind is RequestKind.CREATE_ORDER:
         return settings.erp_limit_order_wait_s
-    if kind in (RequestKind.BATCH_FETCH, RequestKind.EXPORT_ORDER):
+    if kind in (RequestKind.BATCH_FETCH, RequestKind.EXPORT_ORDER, RequestKind.PRICE_AUDIT):
         return settings.erp_limit_batch_wait_s
     if kind is RequestKind.PING:
         return min(settings.erp_limit_live_wait_s, 1.0)

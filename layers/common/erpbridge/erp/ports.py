@@ -19,6 +19,7 @@ class RequestKind(StrEnum):
 
     PING = "ping"
     PRODUCT_INFO = "product_info"
+    PRICE_AUDIT = "price_audit"  # a product-info request of the price audit: background, not live
     CALCULATE_ORDER = "calculate_order"
     CREATE_ORDER = "create_order"
     GET_LIST = "get_list"

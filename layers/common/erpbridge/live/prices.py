@@ -10,6 +10,9 @@
   discontinued item does not ask the ERP again on every view (Dynamicweb PR #52).
 * A chunk slower than the deadline is answered from fallbacks; when its answer arrives later it
   still fills the cache for the next request.
+* For the price audit (:mod:`erpbridge.batch.price_audit`): :meth:`PriceService.get_prices_traced`
+  says which fallback source answered each item, :meth:`PriceService.quote` asks the ERP directly
+  (no cache, no fallback) and :meth:`PriceService.from_shop_database` reads the batch prices alone.
 """
 
 from __future__ import annotations
@@ -63,6 +66,8 @@ log = logging.getLogger("erpbridge.live.prices")
 # reads entries written by the previous one (Dynamicweb PRs #21/#22: keys not unique across versions).
 CACHE_VERSION = "price.v3"
 _FRAGMENT = "json"  # the item's rendered JSON, stored beside its data
+_ORIGIN = "_fallback"  # which fallback source answered an item (see get_prices_traced)
+_PRIVATE = frozenset({_FRAGMENT, _ORIGIN})  # keys of an answer that are not PriceItem fields
 _AS_ERP = '"source":"erp"'  # unambiguous: quotes inside values are escaped in JSON
 _AS_CACHE = '"source":"cache"'
 _SOURCE_METRICS = {
@@ -145,6 +150,32 @@ class PriceService:
         items, message = self._answer(request)
         return self._validated(request, items, message)
 
+    def get_prices_traced(self, request: PriceRequest) -> tuple[PriceResponse, list[PriceFallback | None]]:
+        """The same answer, and per item the fallback source that answered it (None: the ERP or a
+        fresh cache entry did, or no source had a figure), which ``source=fallback`` leaves open."""
+        items, message = self._answer(request)
+        return self._validated(request, items, message), [item.get(_ORIGIN) for item in items]
+
+    def quote(self, request: PriceRequest, *, kind: RequestKind = RequestKind.PRODUCT_INFO) -> PriceResponse:
+        """What the ERP quotes for ``request`` now: asked directly, one chunk after another, neither
+        reading nor filling the cache, with no fallback (an ERP error is raised). ``kind`` is the
+        request kind the ERP client limits it as (the price audit: ``PRICE_AUDIT``)."""
+        customer = request.customer_number or self._policy.anonymous_user_key
+        wanted = [_Wanted(str(index), item) for index, item in enumerate(request.items)]
+        size = self._policy.max_products_per_request
+        values: dict[str, JsonValue] = {}
+        for start in range(0, len(wanted), size):
+            values.update(self._ask_erp(request, customer, wanted[start : start + size], kind))
+        items = [self._item_from_cache(w.item, values[w.key], PriceSource.ERP) for w in wanted]
+        return self._validated(request, items, None)
+
+    def from_shop_database(self, request: PriceRequest) -> PriceResponse:
+        """What the shop database's batch-imported prices answer for ``request``: the figures a
+        fallback would serve, read whether or not the ERP is up (``source=fallback``)."""
+        wanted = [_Wanted(str(index), item) for index, item in enumerate(request.items)]
+        answers = self._from_shop(request, wanted)
+        return self._validated(request, [answers[w.key] for w in wanted], None)
+
     def get_prices_json(self, request: PriceRequest) -> str:
         """The same answer as JSON text. Items answered by the ERP or the cache carry the JSON their
         ERP answer was rendered to (validated once, when it arrived), so a cache hit is assembled
@@ -163,7 +194,7 @@ class PriceService:
 
     @staticmethod
     def _validated(request: PriceRequest, items: list[dict[str, Any]], message: str | None) -> PriceResponse:
-        plain = [{k: v for k, v in item.items() if k != _FRAGMENT} for item in items]
+        plain = [{k: v for k, v in item.items() if k not in _PRIVATE} for item in items]
         return PriceResponse.model_validate(_envelope(request, plain, message))
 
     def _answer(self, request: PriceRequest) -> tuple[list[dict[str, Any]], str | None]:
@@ -239,6 +270,20 @@ class PriceService:
     def _fetch_chunk(
         self, request: PriceRequest, customer: str, chunk: Sequence[_Wanted]
     ) -> dict[str, JsonValue]:
+        values = self._ask_erp(request, customer, chunk, RequestKind.PRODUCT_INFO)
+        self._cache.put_many(
+            (
+                (key, value, self._policy.ttl_s if value["found"] else self._policy.negative_ttl_s)
+                for key, value in values.items()
+            ),
+            keep_for_s=self._policy.keep_stale_s,
+        )
+        return values
+
+    def _ask_erp(
+        self, request: PriceRequest, customer: str, chunk: Sequence[_Wanted], kind: RequestKind
+    ) -> dict[str, JsonValue]:
+        """One product-info request for ``chunk``: each item's cacheable value, by its key."""
         from erpbridge.protocol.request_builders import (
             ProductQuery,
             build_product_info_request,
@@ -266,7 +311,7 @@ class PriceService:
             unit_prices=self._policy.unit_prices,
         )
         infos = parse_product_info(
-            self._erp.call(xml, kind=RequestKind.PRODUCT_INFO),
+            self._erp.call(xml, kind=kind),
             anonymous_user_key=self._policy.anonymous_user_key,
         )
         now = self._now()
@@ -277,13 +322,6 @@ class PriceService:
             value = _value_from_info(info, w.item.quantity, as_of)
             value[_FRAGMENT] = _item_json(w.item, value, now)
             values[w.key] = value
-        self._cache.put_many(
-            (
-                (key, value, self._policy.ttl_s if value["found"] else self._policy.negative_ttl_s)
-                for key, value in values.items()
-            ),
-            keep_for_s=self._policy.keep_stale_s,
-        )
         return values
 
     def _pool(self) -> ThreadPoolExecutor:
@@ -314,8 +352,12 @@ class PriceService:
                     hit = hits.get(w.key)
                     if hit is not None:  # stale (or invalidated) but better than nothing, and labelled so
                         answers[w.key] = self._item_from_cache(w.item, hit.value, PriceSource.FALLBACK)
+                        answers[w.key][_ORIGIN] = source
             else:
-                answers.update(self._from_shop(request, remaining))
+                answers.update(
+                    (key, {**answer, _ORIGIN: source})
+                    for key, answer in self._from_shop(request, remaining).items()
+                )
             remaining = [w for w in remaining if w.key not in answers or answers[w.key]["found"] is not True]
         now = self._now()
         for w in unanswered:

@@ -223,6 +223,34 @@ class DynamoDbRunRecorder:
             raise
         return True
 
+    def finish_audit(
+        self,
+        job: str,
+        run_id: str,
+        *,
+        audit: Mapping[str, object] | None,
+        ended_at: datetime,
+        error: str | None,
+    ) -> None:
+        status = FetchStatus.FAILED if error else FetchStatus.FETCHED
+        values: dict[str, Any] = {":status": _s(str(status)), ":ended": _s(_ts(ended_at))}
+        expression = "SET fetch_status = :status, ended_at = :ended"
+        if audit is not None:  # a few kB: the report keeps at most ten examples
+            expression += ", audit = :audit"
+            values[":audit"] = _s(json.dumps(audit))
+        if error is not None:
+            expression += ", #error = :error"
+            values[":error"] = _s(error[:2000])
+        else:
+            expression += " REMOVE #error"
+        self._client.update_item(
+            TableName=self._table,
+            Key={"job": _s(job), "run_id": _s(run_id)},
+            UpdateExpression=expression,
+            ExpressionAttributeNames={"#error": "error"},
+            ExpressionAttributeValues=values,
+        )
+
     def _add_row_errors(self, job: str, run_id: str, row_errors: Sequence[Mapping[str, object]]) -> None:
         """Keep the *first* errors of rows left out: append only while the list is short."""
         entries = [_s(json.dumps(dict(e), default=str)[:2000]) for e in row_errors[:MAX_FAILED_ROWS_KEPT]]
@@ -343,6 +371,7 @@ def _record(item: Mapping[str, Any]) -> RunRecord:
         last_page=_num(item, "last_page") if "last_page" in item else None,
         finalised=FinaliseRecord.from_json(_str(item, "finalised")),
         requested_by=_str(item, "requested_by"),
+        audit=json.loads(audit) if (audit := _str(item, "audit")) else None,
     )
 
 

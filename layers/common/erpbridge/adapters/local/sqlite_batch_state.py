@@ -60,6 +60,7 @@ _ADDED_RUN_COLUMNS = {
     "last_page": "INTEGER",
     "finalised": "TEXT",
     "requested_by": "TEXT",
+    "audit": "TEXT",
 }
 
 
@@ -237,6 +238,30 @@ class SqliteRunRecorder(_SqliteState):
             ).rowcount
         return bool(changed)
 
+    def finish_audit(
+        self,
+        job: str,
+        run_id: str,
+        *,
+        audit: Mapping[str, object] | None,
+        ended_at: datetime,
+        error: str | None,
+    ) -> None:
+        status = FetchStatus.FAILED if error else FetchStatus.FETCHED
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE runs SET fetch_status = ?, ended_at = ?, error = ?, audit = ?"
+                " WHERE job = ? AND run_id = ?",
+                (
+                    str(status),
+                    _ts(ended_at),
+                    error,
+                    None if audit is None else json.dumps(audit),
+                    job,
+                    run_id,
+                ),
+            )
+
     def get(self, run_id: str, *, job: str | None = None) -> RunRecord | None:
         with self._transaction() as conn:
             if job is None:
@@ -343,6 +368,7 @@ def _record(row: Mapping[str, Any]) -> RunRecord:
         last_page=row["last_page"],
         finalised=FinaliseRecord.from_json(row["finalised"]),
         requested_by=row["requested_by"],
+        audit=json.loads(row["audit"]) if row["audit"] else None,
     )
 
 

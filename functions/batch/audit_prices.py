@@ -1,0 +1,83 @@
+"""Price Audit Lambda: the golden-price audit, daily (EventBridge Scheduler), or a console test event.
+
+Event (all optional; see ``events/audit-prices.json``)::
+
+    {"sample": 200, "seed": 7, "scheduled_time": "<aws.scheduler.scheduled-time>"}
+
+``sample`` defaults to ``ERPBRIDGE_PRICE_AUDIT_SAMPLE``; ``scheduled_time`` makes the run id (a
+duplicate delivery of one slot runs once). The report goes into the run record (job
+``price-audit``); the metrics ``PriceAuditMismatchRate`` (percent of the served prices compared),
+``PriceAuditMismatches`` and ``PriceAuditComparisons`` feed the alarm. An audit that could check
+nothing (BC quoted none of the sample) is recorded failed and raised, so the function's errors
+alarm sees it.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from erpbridge.batch.models import Trigger
+from erpbridge.errors import ConfigurationError, ErpUnavailableError
+from erpbridge.wiring.price_audit import PriceAuditor, price_auditor
+
+logger = Logger()
+metrics = Metrics()
+
+
+class AuditEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    sample: int | None = Field(default=None, ge=1, le=10_000)
+    seed: int | None = Field(default=None, ge=0)
+    scheduled_time: datetime | None = None
+
+    @field_validator("scheduled_time", mode="before")
+    @classmethod
+    def _placeholder_means_none(cls, value: object) -> object:
+        # The console sample carries Scheduler's placeholder verbatim: treat it as "not scheduled".
+        return None if isinstance(value, str) and (not value or value.startswith("<aws.")) else value
+
+
+@functools.cache
+def auditor() -> PriceAuditor:
+    """The auditor of this execution environment, built on the first invocation."""
+    return price_auditor()
+
+
+@logger.inject_lambda_context  # logs the event where POWERTOOLS_LOGGER_LOG_EVENT=true (dev only)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    metrics.clear_metrics()  # a previous invocation's dimensions linger when metrics are disabled (local)
+    try:
+        request = AuditEvent.model_validate(event or {})
+    except ValidationError as error:
+        raise ConfigurationError(f"price audit event: {error.errors(include_url=False)}") from None
+    audit = auditor()
+    run = audit.run(
+        sample=request.sample or audit.services.settings.price_audit_sample,
+        trigger=Trigger.SCHEDULE if request.scheduled_time else Trigger.MANUAL,
+        seed=request.seed,
+        scheduled_time=request.scheduled_time,
+    )
+    if run.report is None:
+        logger.info("price audit skipped: this schedule slot ran already", extra={"run_id": run.run_id})
+        return {"run_id": run.run_id, "skipped": True}
+    served = run.report.served
+    if run.error is None:
+        metrics.add_metric(name="PriceAuditMismatchRate", unit=MetricUnit.Percent, value=served.rate)
+        metrics.add_metric(name="PriceAuditMismatches", unit=MetricUnit.Count, value=served.mismatches)
+        metrics.add_metric(
+            name="PriceAuditComparisons", unit=MetricUnit.Count, value=served.matches + served.mismatches
+        )
+    logger.info("price audit finished", extra={"run_id": run.run_id, "served": served.as_dict()})
+    if run.error is not None:
+        failure = ConfigurationError if run.report.sampled == 0 else ErpUnavailableError
+        raise failure(f"price audit {run.run_id}: {run.error}")
+    return {"run_id": run.run_id, **run.report.as_dict()}

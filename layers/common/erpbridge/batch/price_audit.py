@@ -1,0 +1,415 @@
+"""The golden-price audit: are the prices the API serves the prices Business Central quotes?
+
+A sample of customers × products × quantities × currencies, drawn from the shop database, is
+priced twice: as the live API serves it (in-process, through the live price use case: from the
+ERP now, from the cache, a stale cache entry or the shop database's batch-imported price while the
+ERP is down) and as BC quotes it now (asked directly, bypassing the cache). The shop database's
+batch-imported price is compared too, for every sample: it is what a fallback would show.
+
+Each comparison has an *origin* (what served the figure) and an *outcome*:
+
+| outcome | when |
+| --- | --- |
+| ``match`` | both amounts within :data:`TOLERANCE` (in the price's currency), or neither side has one |
+| ``mismatch`` | both have an amount and they differ by more than the tolerance |
+| ``missing`` | one side has an amount, the other none (a fallback without a figure, no batch price) |
+| ``not_quoted`` | BC could not be asked (down, busy, its request limit reached): nothing to compare |
+
+The mismatch rate (the metric ``PriceAuditMismatchRate`` and its alarm) is mismatches over matches
+plus mismatches of what the API served; the batch prices have their own rate. A run is recorded
+like a batch run (job ``price-audit``) with the report in its record. The sample is drawn in groups
+of up to :data:`GROUP_SIZE` products per customer and currency, so it costs few ERP requests; every
+request goes through the ERP client's shared limiter (the quotes wait the batch budget); once a
+quote is refused as busy (the limit reached, BC's 429/503), the rest of the sample is not asked.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from erpbridge.batch.models import RunRecord, Trigger, new_run_id
+from erpbridge.errors import ErpBusyError, ErpError, ProtocolError, XmlError
+
+if TYPE_CHECKING:
+    from erpbridge.batch.ports import AuditCandidates, FreshQuotes, RunRecorder, ServedPrices
+
+JOB = "price-audit"
+TOLERANCE = Decimal("0.005")
+GROUP_SIZE = 10  # probes per (customer, currency): one ERP request each way for the group
+MAX_EXAMPLES = 10  # mismatching examples a report keeps (the largest difference is kept apart)
+_STALE_RUN_S = 3600  # a run still "running" after this long was killed: its slot may run again
+
+
+class Origin(StrEnum):
+    """What produced the figure compared with BC's quote."""
+
+    FRESH = "fresh"  # the API asked the ERP just now
+    CACHED = "cached"  # a fresh cache entry
+    STALE = "stale"  # an expired cache entry, served as a fallback
+    FALLBACK = "fallback"  # the shop database's price served as a fallback (or no figure at all)
+    BATCH = "batch"  # the shop database's batch-imported price, checked whatever the API served
+
+
+SERVED_ORIGINS = (Origin.FRESH, Origin.CACHED, Origin.STALE, Origin.FALLBACK)
+
+
+class Outcome(StrEnum):
+    MATCH = "match"
+    MISMATCH = "mismatch"
+    MISSING = "missing"
+    NOT_QUOTED = "not_quoted"
+
+
+@dataclass(frozen=True, order=True)
+class Probe:
+    """One priced combination. ``customer`` None: anonymous; ``currency`` as the shop spells it."""
+
+    customer: str | None
+    currency: str
+    product_id: str
+    variant_id: str
+    unit: str
+    quantity: Decimal
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "customer": self.customer,
+            "currency": self.currency,
+            "product_id": self.product_id,
+            "variant_id": self.variant_id,
+            "unit": self.unit,
+            "quantity": _text(self.quantity),
+        }
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A price as one side gives it (no amount: not found, or no source had one)."""
+
+    price: Decimal | None = None
+    price_with_vat: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Served:
+    origin: Origin
+    figure: Figure
+
+
+@dataclass(frozen=True)
+class Quote:
+    """BC's answer for one probe, or why there is none (``error``)."""
+
+    figure: Figure | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ProductRef:
+    product_id: str
+    variant_id: str = ""
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """What the sample is drawn from (read from the shop database)."""
+
+    customers: Sequence[str | None]  # None: anonymous
+    products: Sequence[ProductRef]
+    currencies: Sequence[str]
+    price_breaks: Mapping[str, Sequence[Decimal]] = field(default_factory=dict)  # product → quantities > 1
+
+
+@dataclass(frozen=True)
+class Comparison:
+    probe: Probe
+    origin: Origin
+    outcome: Outcome
+    served: Figure | None
+    quoted: Figure | None
+    compared_field: str | None = None  # "price" or "price_with_vat"
+    difference: Decimal | None = None  # served − quoted
+
+    def as_dict(self) -> dict[str, object]:
+        def amounts(figure: Figure | None) -> dict[str, str | None] | None:
+            if figure is None:
+                return None
+            return {"price": _text(figure.price), "price_with_vat": _text(figure.price_with_vat)}
+
+        return {
+            **self.probe.as_dict(),
+            "origin": str(self.origin),
+            "outcome": str(self.outcome),
+            "served": amounts(self.served),
+            "quoted": amounts(self.quoted),
+            "field": self.compared_field,
+            "difference": _text(self.difference),
+        }
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else format(value.normalize(), "f")
+
+
+# --- sampling ---------------------------------------------------------------------------------
+
+
+def draw_sample(candidates: Candidates, size: int, rng: random.Random) -> list[Probe]:
+    """Up to ``size`` distinct probes: groups of up to :data:`GROUP_SIZE` products for one customer
+    and currency, each at quantity 1 or one of its price-break quantities. Every combination when
+    there are no more than ``size`` of them."""
+    if not candidates.customers or not candidates.products or not candidates.currencies:
+        return []
+    buyers = len(candidates.customers) * len(candidates.currencies)
+    per_buyer = sum(len(_quantities(candidates, product)) for product in candidates.products)
+    if buyers * per_buyer <= size:  # counted first: thousands of customers × products never fit a list
+        every = {
+            Probe(customer, currency, product.product_id, product.variant_id, product.unit, quantity)
+            for customer in candidates.customers
+            for currency in candidates.currencies
+            for product in candidates.products
+            for quantity in _quantities(candidates, product)
+        }
+        return sorted(every, key=_order)
+    chosen: set[Probe] = set()
+    attempts = 0
+    while len(chosen) < size and attempts < size * 20:
+        attempts += 1
+        customer = rng.choice(list(candidates.customers))
+        currency = rng.choice(list(candidates.currencies))
+        group = min(GROUP_SIZE, size - len(chosen), len(candidates.products))
+        for product in rng.sample(list(candidates.products), group):
+            quantity = rng.choice(_quantities(candidates, product))
+            chosen.add(
+                Probe(customer, currency, product.product_id, product.variant_id, product.unit, quantity)
+            )
+    return sorted(chosen, key=_order)[:size]
+
+
+def _quantities(candidates: Candidates, product: ProductRef) -> list[Decimal]:
+    """1 and the product's price-break quantities."""
+    return list(dict.fromkeys([Decimal(1), *candidates.price_breaks.get(product.product_id, ())]))
+
+
+def _order(probe: Probe) -> tuple[str, str, str, str, str, Decimal]:
+    return (
+        probe.customer or "",
+        probe.currency,
+        probe.product_id,
+        probe.variant_id,
+        probe.unit,
+        probe.quantity,
+    )
+
+
+def groups(probes: Sequence[Probe]) -> list[list[Probe]]:
+    """The probes by (customer, currency), in order: one price request each way per group."""
+    by_buyer: dict[tuple[str | None, str], list[Probe]] = {}
+    for probe in probes:
+        by_buyer.setdefault((probe.customer, probe.currency), []).append(probe)
+    return list(by_buyer.values())
+
+
+# --- comparing --------------------------------------------------------------------------------
+
+
+def compare(probe: Probe, origin: Origin, served: Figure | None, quote: Quote) -> Comparison:
+    """One figure against BC's quote (``served`` None: no figure, e.g. no batch price)."""
+    if quote.figure is None:
+        return Comparison(probe, origin, Outcome.NOT_QUOTED, served, None)
+    quoted = quote.figure
+    have = served or Figure()
+    for name in ("price", "price_with_vat"):
+        ours, theirs = getattr(have, name), getattr(quoted, name)
+        if ours is not None and theirs is not None:
+            difference = ours - theirs
+            outcome = Outcome.MATCH if abs(difference) <= TOLERANCE else Outcome.MISMATCH
+            return Comparison(probe, origin, outcome, served, quoted, name, difference)
+    if _empty(have) and _empty(quoted):
+        return Comparison(probe, origin, Outcome.MATCH, served, quoted)
+    return Comparison(probe, origin, Outcome.MISSING, served, quoted)
+
+
+def _empty(figure: Figure) -> bool:
+    return figure.price is None and figure.price_with_vat is None
+
+
+@dataclass(frozen=True)
+class Tally:
+    matches: int = 0
+    mismatches: int = 0
+    missing: int = 0
+    not_quoted: int = 0
+
+    @property
+    def rate(self) -> float:
+        """Mismatches in percent of the comparisons with an amount on both sides (0 when none)."""
+        compared = self.matches + self.mismatches
+        return round(100.0 * self.mismatches / compared, 2) if compared else 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "matches": self.matches,
+            "mismatches": self.mismatches,
+            "missing": self.missing,
+            "not_quoted": self.not_quoted,
+            "mismatch_rate": self.rate,
+        }
+
+
+def tally(comparisons: Iterable[Comparison]) -> Tally:
+    counts = dict.fromkeys(Outcome, 0)
+    for comparison in comparisons:
+        counts[comparison.outcome] += 1
+    return Tally(
+        counts[Outcome.MATCH], counts[Outcome.MISMATCH], counts[Outcome.MISSING], counts[Outcome.NOT_QUOTED]
+    )
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """What one audit found (``as_dict`` is what the run record keeps)."""
+
+    sampled: int
+    seed: int
+    comparisons: tuple[Comparison, ...]
+    run_id: str | None = None
+    quote_errors: tuple[str, ...] = ()  # why BC could not be asked, distinct reasons
+
+    def of(self, *origins: Origin) -> list[Comparison]:
+        return [c for c in self.comparisons if c.origin in origins]
+
+    @property
+    def served(self) -> Tally:
+        return tally(self.of(*SERVED_ORIGINS))
+
+    @property
+    def batch(self) -> Tally:
+        return tally(self.of(Origin.BATCH))
+
+    @property
+    def mismatches(self) -> list[Comparison]:
+        """Every mismatch, the largest difference first (served before batch on a tie)."""
+        found = [c for c in self.comparisons if c.outcome is Outcome.MISMATCH]
+        return sorted(
+            found, key=lambda c: (-abs(c.difference or Decimal(0)), c.origin is Origin.BATCH, _order(c.probe))
+        )
+
+    @property
+    def largest(self) -> Comparison | None:
+        """The served mismatch with the largest difference (else the batch one)."""
+        ranked = self.mismatches
+        served = [c for c in ranked if c.origin is not Origin.BATCH]
+        return served[0] if served else ranked[0] if ranked else None
+
+    @property
+    def nothing_quoted(self) -> bool:
+        """BC answered none of the probes: the audit could not check anything."""
+        return bool(self.comparisons) and all(c.outcome is Outcome.NOT_QUOTED for c in self.comparisons)
+
+    def as_dict(self) -> dict[str, object]:
+        largest = self.largest
+        return {
+            "sampled": self.sampled,
+            "seed": self.seed,
+            "tolerance": str(TOLERANCE),
+            "served": self.served.as_dict(),
+            "batch": self.batch.as_dict(),
+            "by_origin": {str(origin): tally(self.of(origin)).as_dict() for origin in Origin},
+            "largest": largest.as_dict() if largest is not None else None,
+            "examples": [c.as_dict() for c in self.mismatches[:MAX_EXAMPLES]],
+            "quote_errors": list(self.quote_errors),
+        }
+
+
+# --- the use case -----------------------------------------------------------------------------
+
+
+def audit_prices(
+    probes: Sequence[Probe], *, served: ServedPrices, quotes: FreshQuotes, seed: int
+) -> AuditReport:
+    """Price every probe as served, from the shop database and as quoted by BC, and compare."""
+    comparisons: list[Comparison] = []
+    errors: dict[str, None] = {}
+    busy: str | None = None  # once BC is busy (its limit reached), the rest is not asked
+    for group in groups(probes):
+        answers = served.serve(group)  # first: a cache miss asks the ERP (and fills the cache)
+        batch = served.batch(group)
+        if busy is not None:
+            quoted = [Quote(None, busy)] * len(group)
+        else:
+            try:
+                quoted = [Quote(figure) for figure in quotes.quote(group)]
+            except (ErpError, ProtocolError, XmlError) as error:  # not sent, not answered, unreadable
+                reason = f"{type(error).__name__}: {error}"
+                errors[reason] = None
+                quoted = [Quote(None, reason)] * len(group)
+                if isinstance(error, ErpBusyError):
+                    busy = f"not asked: BC was busy ({reason})"
+        for probe, answer, shop, quote in zip(group, answers, batch, quoted, strict=True):
+            comparisons.append(compare(probe, answer.origin, answer.figure, quote))
+            comparisons.append(compare(probe, Origin.BATCH, shop, quote))
+    return AuditReport(len(probes), seed, tuple(comparisons), quote_errors=tuple(errors))
+
+
+@dataclass(frozen=True)
+class AuditRun:
+    """An audit as a recorded run: None ``report`` when the schedule slot had run already."""
+
+    run_id: str
+    report: AuditReport | None
+    error: str | None = None
+
+
+def run_price_audit(
+    *,
+    candidates: AuditCandidates,
+    served: ServedPrices,
+    quotes: FreshQuotes,
+    runs: RunRecorder,
+    sample: int,
+    trigger: Trigger,
+    seed: int | None = None,
+    scheduled_time: datetime | None = None,
+    now: datetime | None = None,
+) -> AuditRun:
+    """Draw the sample, audit it and record the run (job ``price-audit``) with its report.
+
+    The run fails (and says why) when the sample is empty or BC quoted none of it; mismatches do
+    not fail it: they are the report, the metric and its alarm.
+    """
+    started = now or datetime.now(UTC)
+    seed = seed if seed is not None else random.SystemRandom().randrange(1 << 31)
+    run_id = new_run_id(started, scheduled_time=scheduled_time)
+    record = RunRecord(
+        job=JOB,
+        run_id=run_id,
+        trigger=trigger,
+        started_at=started,
+        parameters={"sample": str(sample), "seed": str(seed)},
+    )
+    if not runs.create(record, stale_before=started - timedelta(seconds=_STALE_RUN_S)):
+        return AuditRun(run_id, None)  # a duplicate delivery of this schedule slot
+    try:
+        probes = draw_sample(candidates.read(), sample, random.Random(seed))
+        report = audit_prices(probes, served=served, quotes=quotes, seed=seed)
+    except Exception as error:
+        runs.finish_audit(
+            JOB, run_id, audit=None, ended_at=datetime.now(UTC), error=f"{type(error).__name__}: {error}"
+        )
+        raise
+    report = AuditReport(report.sampled, seed, report.comparisons, run_id, report.quote_errors)
+    failure = None
+    if not probes:
+        failure = "nothing to sample: the shop database has no customers, products or currencies"
+    elif report.nothing_quoted:
+        failure = "BC quoted none of the sample: " + "; ".join(report.quote_errors)
+    runs.finish_audit(JOB, run_id, audit=report.as_dict(), ended_at=datetime.now(UTC), error=failure)
+    return AuditRun(run_id, report, failure)
