@@ -237,13 +237,17 @@ def test_order_lines_product_lines_first_with_nested_field_values() -> None:
     assert discount_values["OrderLineDiscountType"] == "Percentage"
 
 
-def test_create_flag_and_delivery_address_id_only_when_creating() -> None:
-    calc = parse_xml(build_order_request(_order(delivery_address_id="ADDR-1"), create=False))
-    create = parse_xml(build_order_request(_order(delivery_address_id="ADDR-1"), create=True))
-    assert "OrderDeliveryAddressId" not in _columns(calc[0][0])
-    create_columns = _columns(create[0][0])
-    assert create_columns.index("OrderDeliveryAddressId") == create_columns.index("OrderDeliveryCompany") + 1
-    assert {c.get("columnName"): c.text for c in create[0][0]}["CreateOrder"] == "True"
+def test_create_flag_and_delivery_address_id_on_calculate_and_create() -> None:
+    """The ship-to code goes with the basket too, so the basket is priced for the order's address."""
+    for create in (False, True):
+        root = parse_xml(build_order_request(_order(delivery_address_id="ADDR-1"), create=create))
+        columns = _columns(root[0][0])
+        assert columns.index("OrderDeliveryAddressId") == columns.index("OrderDeliveryCompany") + 1
+        values = {c.get("columnName"): c.text for c in root[0][0]}
+        assert values["OrderDeliveryAddressId"] == "ADDR-1"
+        assert values["CreateOrder"] == str(create)
+    plain = parse_xml(build_order_request(_order(), create=True))
+    assert "OrderDeliveryAddressId" not in _columns(plain[0][0])
 
 
 def test_erp_controlled_shipping_sends_three_empty_columns() -> None:
