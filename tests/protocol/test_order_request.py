@@ -346,6 +346,24 @@ PRODUCTION_CASES = {
         True,
         SubmitType.SCHEDULED_TASK,
     ),
+    # The commerce context (docs/commerce-context.md): VAT country and posting group, a ship-to
+    # code with a delivery address, order custom fields and a line's field values.
+    "order-commerce-context": (
+        OrderRequest.model_validate(
+            {
+                "customer_number": "10020",
+                "vat_country": "DK",
+                "vat_posting_group": "EU",
+                "ship_to_code": "WAREHOUSE",
+                "delivery_address": {"name": "Goods in", "address": "Dock 4", "city": "Aarhus", "country_code": "DK"},
+                "custom_fields": {"CustomerPO": "PO-4711", "Gate": "B"},
+                "lines": [{"product_id": "1896-S", "quantity": 1, "custom_fields": {"Engraving": "For A. & B."}}],
+                "billing_address": ADDRESS,
+            }
+        ),
+        True,
+        SubmitType.LIVE_ORDER_OR_CART,
+    ),
 }
 
 
@@ -418,4 +436,21 @@ def test_production_sends_shop_shipping_and_discount_lines_when_the_shop_control
         "O-1-2",
         "O-1-3",
         "O-1-4",
+    ]
+
+
+def test_production_sends_the_commerce_context() -> None:
+    root = parse_xml(_production_xml("order-commerce-context"))
+    (header,) = root[0]
+    columns = _columns(header)
+    assert columns[-2:] == ["CustomerPO", "Gate"]
+    values = {c.get("columnName"): c for c in header}
+    assert values["OrderDeliveryAddressId"].text == "WAREHOUSE"
+    assert (values["OrderDeliveryCity"].text, values["OrderCustomerCity"].text) == ("Aarhus", "Copenhagen")
+    assert (values["VatCountryCode"].text, values["VatPostingGroup"].text) == ("DK", "EU")
+    assert [values[name].get("isCustomField") for name in ("CustomerPO", "Gate")] == ["True", "True"]
+    (line,) = root[1]
+    (collection,) = {c.get("columnName"): c for c in line}["OrderLineFieldValues"]
+    assert [(e.findtext("OrderLineFieldSystemName"), e.findtext("Value")) for e in collection] == [
+        ("Engraving", "For A. & B.")
     ]
