@@ -318,7 +318,9 @@ class Dataset:
         (destination VAT), EXPORT none."""
         return self.vat_rate(item.vat_prod_posting_group, country_code, posting_group)
 
-    def vat_rate(self, product_group: str, country_code: str | None, posting_group: str | None = None) -> Decimal:
+    def vat_rate(
+        self, product_group: str, country_code: str | None, posting_group: str | None = None
+    ) -> Decimal:
         """:meth:`vat_pct` for a VAT product posting group (STANDARD, REDUCED)."""
         country = self.countries.get((country_code or "").upper()) or self.countries[self.home_country]
         group = (posting_group or country.vat_bus_posting_group).upper()

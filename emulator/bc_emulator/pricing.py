@@ -136,7 +136,8 @@ class PricingEngine:
         group = (vat_posting_group or "").strip().upper()
         if group and group not in VAT_BUS_POSTING_GROUPS:
             raise BcError(
-                f"The VAT Business Posting Group does not exist. Identification fields and values: Code='{group}'"
+                "The VAT Business Posting Group does not exist. "
+                f"Identification fields and values: Code='{group}'"
             )
         return PriceContext(customer, code, code == ds.lcy_code, cur.per_lcy, on, country, group)
 

@@ -86,7 +86,9 @@ def _run(job: str, bucket: str, context: Any) -> list[dict[str, Any]]:
 def _source(services: Any) -> str:
     from erpbridge.live.models import PriceRequest
 
-    answer = services.prices.get_prices(PriceRequest(customer_number="10000", items=[{"product_id": PRODUCT}]))
+    answer = services.prices.get_prices(
+        PriceRequest(customer_number="10000", items=[{"product_id": PRODUCT}])
+    )
     return str(answer.items[0].source)
 
 

@@ -434,7 +434,9 @@ def test_a_ship_to_code_must_be_the_customers_and_is_echoed(bc: BusinessCentral)
     assert result.header_row["OrderDeliveryAddressId"] == ship_to.code
     assert result.header_row["OrderDeliveryCity"] == ship_to.city
     _, number, _ = bc.create_order(
-        header(OrderCustomerNumber=customer.no, OrderDeliveryAddressId=ship_to.external_id, CreateOrder="True"),
+        header(
+            OrderCustomerNumber=customer.no, OrderDeliveryAddressId=ship_to.external_id, CreateOrder="True"
+        ),
         [line("L1", a, "1")],
     )
     created = bc.sales_order_for("ORDER1")

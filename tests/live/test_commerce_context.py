@@ -53,7 +53,11 @@ def test_the_posting_group_decides_the_vat(live: Any) -> None:
 
 
 def test_a_cached_price_never_answers_another_vat_context(live: Any, emulator: Any) -> None:
-    contexts = [{"vat_country": "DK"}, {"vat_country": "FR"}, {"vat_country": "DK", "vat_posting_group": "EXPORT"}]
+    contexts = [
+        {"vat_country": "DK"},
+        {"vat_country": "FR"},
+        {"vat_country": "DK", "vat_posting_group": "EXPORT"},
+    ]
     first = [_price(live, **dict(c)).body["items"][0] for c in contexts]
     again = [_price(live, **dict(c)).body["items"][0] for c in contexts]
     assert [i["source"] for i in first] == ["erp"] * 3

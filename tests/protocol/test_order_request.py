@@ -355,9 +355,16 @@ PRODUCTION_CASES = {
                 "vat_country": "DK",
                 "vat_posting_group": "EU",
                 "ship_to_code": "WAREHOUSE",
-                "delivery_address": {"name": "Goods in", "address": "Dock 4", "city": "Aarhus", "country_code": "DK"},
+                "delivery_address": {
+                    "name": "Goods in",
+                    "address": "Dock 4",
+                    "city": "Aarhus",
+                    "country_code": "DK",
+                },
                 "custom_fields": {"CustomerPO": "PO-4711", "Gate": "B"},
-                "lines": [{"product_id": "1896-S", "quantity": 1, "custom_fields": {"Engraving": "For A. & B."}}],
+                "lines": [
+                    {"product_id": "1896-S", "quantity": 1, "custom_fields": {"Engraving": "For A. & B."}}
+                ],
                 "billing_address": ADDRESS,
             }
         ),

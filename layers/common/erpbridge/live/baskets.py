@@ -30,7 +30,12 @@ from erpbridge.live.models import (
     PriceSource,
     Totals,
 )
-from erpbridge.live.order_documents import OrderDocumentPolicy, build_order_xml, priced_result, returned_fields
+from erpbridge.live.order_documents import (
+    OrderDocumentPolicy,
+    build_order_xml,
+    priced_result,
+    returned_fields,
+)
 from erpbridge.live.ports import LiveErp, fingerprint
 from erpbridge.live.prices import PriceService
 from erpbridge.live.shop_discounts import vat_of, with_shop_discounts

@@ -134,7 +134,9 @@ class TieredCache:
 
     def invalidate_products(self, shop_id: str, product_ids: Iterable[str], *, ttl_s: float) -> None:
         """Mark every cached entry of these products stale (all customers, units, quantities)."""
-        self._stamp([product_stamp_key(shop_id, product_id) for product_id in sorted(set(product_ids))], ttl_s)
+        self._stamp(
+            [product_stamp_key(shop_id, product_id) for product_id in sorted(set(product_ids))], ttl_s
+        )
 
     def invalidate_namespace(self, namespace: str = "", *, ttl_s: float) -> None:
         """Mark every entry of ``namespace`` stale: all customers, products, baskets (a batch

@@ -106,7 +106,9 @@ def _field_name(name: str) -> str:
 
 # A custom field's name becomes an XML element (product fields) or a column name (order fields).
 FieldName = Annotated[
-    str, Field(min_length=1, max_length=50, pattern=r"^[A-Za-z_][A-Za-z0-9_.\-]*$"), AfterValidator(_field_name)
+    str,
+    Field(min_length=1, max_length=50, pattern=r"^[A-Za-z_][A-Za-z0-9_.\-]*$"),
+    AfterValidator(_field_name),
 ]
 FieldValue = Annotated[str, _text(500)]
 
@@ -131,7 +133,7 @@ ProductCustomFields = Annotated[
     _FIELDS,
     Field(
         max_length=MAX_CUSTOM_FIELDS,
-        description="product custom fields, sent with isCustomField=\"True\" (system name → value); "
+        description='product custom fields, sent with isCustomField="True" (system name → value); '
         "the ERP's answer comes back in the item's custom_fields",
     ),
     _not_standard("Product"),
@@ -140,7 +142,7 @@ OrderCustomFields = Annotated[
     _FIELDS,
     Field(
         max_length=MAX_CUSTOM_FIELDS,
-        description="order custom fields: EcomOrders columns with isCustomField=\"True\" (system name → "
+        description='order custom fields: EcomOrders columns with isCustomField="True" (system name → '
         "value); the ERP's answer to them comes back in custom_fields",
     ),
     _not_standard("EcomOrders"),

@@ -62,7 +62,12 @@ from erpbridge.live.cache import TieredCache
 from erpbridge.live.degradation import CheckoutWhenDown, DegradationPolicy, describe
 from erpbridge.live.errors import ConflictError, DegradedRefusalError, NotFoundError, OrderRejectedError
 from erpbridge.live.models import OrderDetail, OrderRequest, OrderResponse, OrderStatus, TimelineEntry, Totals
-from erpbridge.live.order_documents import OrderDocumentPolicy, build_order_xml, priced_result, returned_fields
+from erpbridge.live.order_documents import (
+    OrderDocumentPolicy,
+    build_order_xml,
+    priced_result,
+    returned_fields,
+)
 from erpbridge.live.ports import (
     Attempt,
     ExportClaim,

@@ -297,7 +297,9 @@ def live_cache_invalidation(settings: Settings) -> Callable[[], None] | None:
     from erpbridge.live.cache import TieredCache
     from erpbridge.live.config import get_live_settings
 
-    cache = TieredCache(local=MemoryCacheStore(max_entries=16), shared=DynamoDbCacheStore(settings.cache_table))
+    cache = TieredCache(
+        local=MemoryCacheStore(max_entries=16), shared=DynamoDbCacheStore(settings.cache_table)
+    )
     # The stamp outlives every entry it makes stale, fallback window included.
     ttl_s = settings.price_cache_ttl_s + get_live_settings().stale_fallback_s
     return functools.partial(cache.invalidate_namespace, "", ttl_s=ttl_s)
