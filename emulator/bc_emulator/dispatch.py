@@ -54,6 +54,7 @@ from bc_emulator.documents import CalculatedOrder
 from bc_emulator.soap import SERVER_FAULT
 from erpbridge.errors import ErpBridgeError, XmlError
 from erpbridge.protocol.formats import parse_bool, parse_number
+from erpbridge.protocol.request_builders import PRODUCT_ELEMENTS
 from erpbridge.protocol.tables import build_tables, iter_tables_xml, tables_from_root
 from erpbridge.protocol.xmlsafe import XmlLimits, parse_xml
 
@@ -63,15 +64,7 @@ UTF8_DECLARATION = b'<?xml version="1.0" encoding="utf-8"?>\n'
 BACKEND_SUBMIT_TYPES = frozenset(
     {"ScheduledTask", "ManualSubmit", "CaptureTask", "Backend", "WebApi", "DownloadedFromBackEnd"}
 )
-PRODUCT_FIELDS = {
-    "ProductId",
-    "ProductVariantId",
-    "ProductNumber",
-    "ProductUnitId",
-    "ProductIdentifier",
-    "CurrencyCode",
-    "Quantity",
-}
+PRODUCT_FIELDS = frozenset(PRODUCT_ELEMENTS)  # a Product's standard children; the others are custom
 SUPPORTED_ROOTS = "GetEcomData, tables (referenceName OrdersPut), GetList, GetItem, GetPDFForItem"
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
-from batch_support import ROOT, AwsBatch
+from batch_support import AwsBatch, set_batch_env
 
 from erpbridge_cli.local_stack import create_tables_from_template, object_created_event
 
@@ -42,19 +42,16 @@ def wired(
 
     create_tables_from_template({"CacheTable": "cache"})
     emulator = emulator_factory(auth="key", products=200, customers=12)
-    for name, value in {
-        **emulator.settings_env(),
-        **aws_batch.env(),
-        "ERPBRIDGE_CACHE_TABLE": "cache",
-        "ERPBRIDGE_LOCAL_CACHE_TTL_S": "0",  # no per-container layer: what another container sees
-        "ERPBRIDGE_DATABASE_URL": database_url,
-        "ERPBRIDGE_MAPPINGS_DIR": str(ROOT / "mappings"),
-        "ERPBRIDGE_STATE_DIR": str(tmp_path / "state"),
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in ("ERPBRIDGE_SECRETS_NAME", "ERPBRIDGE_SSM_PATH", "ERPBRIDGE_BREAKER_TABLE"):
-        monkeypatch.delenv(name, raising=False)
+    set_batch_env(
+        monkeypatch,
+        emulator,
+        aws_batch,
+        database_url,
+        tmp_path / "state",
+        ERPBRIDGE_CACHE_TABLE="cache",
+        ERPBRIDGE_LOCAL_CACHE_TTL_S="0",  # no per-container layer: what another container sees
+    )
+    monkeypatch.delenv("ERPBRIDGE_BREAKER_TABLE", raising=False)
     get_settings.cache_clear()
     get_live_settings.cache_clear()
     upgrade(database_url)
