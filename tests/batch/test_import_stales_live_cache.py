@@ -34,7 +34,6 @@ def wired(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> Iterator[tuple[Any, Any]]:
-    from erpbridge.live.config import LiveSettings, get_live_settings
     from erpbridge.settings import get_settings, load_settings
     from erpbridge.shopdb import dispose_engines, upgrade
     from erpbridge.wiring import batch as batch_wiring
@@ -53,13 +52,11 @@ def wired(
     )
     monkeypatch.delenv("ERPBRIDGE_BREAKER_TABLE", raising=False)
     get_settings.cache_clear()
-    get_live_settings.cache_clear()
     upgrade(database_url)
     batch_wiring.batch_runtime.cache_clear()
-    yield LiveServices(load_settings(), LiveSettings()), emulator
+    yield LiveServices(load_settings()), emulator
     batch_wiring.batch_runtime.cache_clear()
     get_settings.cache_clear()
-    get_live_settings.cache_clear()
     dispose_engines()
 
 

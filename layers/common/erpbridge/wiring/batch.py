@@ -295,13 +295,14 @@ def live_cache_invalidation(settings: Settings) -> Callable[[], None] | None:
     from erpbridge.adapters.aws.dynamodb_cache import DynamoDbCacheStore
     from erpbridge.adapters.local.memory_cache import MemoryCacheStore
     from erpbridge.live.cache import TieredCache
-    from erpbridge.live.config import get_live_settings
 
     cache = TieredCache(
-        local=MemoryCacheStore(max_entries=16), shared=DynamoDbCacheStore(settings.cache_table)
+        local=MemoryCacheStore(max_entries=16),
+        shared=DynamoDbCacheStore(settings.cache_table),
+        local_ttl_s=settings.local_cache_ttl_s,
     )
-    # The stamp outlives every entry it makes stale, fallback window included.
-    ttl_s = settings.price_cache_ttl_s + get_live_settings().stale_fallback_s
+    # The stamp outlives every entry it makes stale, fallback window included (as an order's).
+    ttl_s = settings.price_cache_ttl_s + settings.stale_fallback_s
     return functools.partial(cache.invalidate_namespace, "", ttl_s=ttl_s)
 
 
