@@ -362,6 +362,9 @@ class SalesDocument:
     shipping_method: str = ""
     created_at: datetime | None = None
     payment_method: str = ""
+    # Orders created through the emulator: the custom order fields and line field values they came with.
+    custom_fields: dict[str, str] = field(default_factory=dict)
+    line_fields: dict[str, dict[str, str]] = field(default_factory=dict)  # shop OrderLineId → fields
 
     @property
     def amount(self) -> Decimal:

@@ -9,7 +9,8 @@ Public API (no HTTP, no XML — the server serialises what these return)
 
 ``BusinessCentral(dataset, today=None)`` — thread-safe (one re-entrant lock around mutations):
 
-``product_info(customer_no, lines: list[PriceQuery], currency=None, on=None, *, vat_country=None)``
+``product_info(customer_no, lines: list[PriceQuery], currency=None, on=None, *, vat_country=None,
+vat_posting_group=None)``
     → ``list[PriceAnswer | None]`` in request order; None = item (or unit) unknown: omit it.
     ``PriceAnswer.product_row()`` is the ``EcomProducts`` row (ProductId, ProductVariantId,
     ProductIdentifier echoed, ProductPrice, ProductPriceWithVat, ProductStock, ProductDefaultUnitId,
@@ -311,9 +312,23 @@ class Dataset:
             return sum(per_location)
         return per_location[self.locations.index(location)]
 
-    def vat_pct(self, item: Item, country_code: str | None) -> Decimal:
+    def vat_pct(self, item: Item, country_code: str | None, posting_group: str | None = None) -> Decimal:
+        """VAT % of ``item`` sold with this VAT country and business posting group (empty: the
+        country's own group): DOMESTIC charges the home country's rate, EU the VAT country's
+        (destination VAT), EXPORT none."""
+        return self.vat_rate(item.vat_prod_posting_group, country_code, posting_group)
+
+    def vat_rate(
+        self, product_group: str, country_code: str | None, posting_group: str | None = None
+    ) -> Decimal:
+        """:meth:`vat_pct` for a VAT product posting group (STANDARD, REDUCED)."""
         country = self.countries.get((country_code or "").upper()) or self.countries[self.home_country]
-        return country.vat_rates.get(item.vat_prod_posting_group, ZERO)
+        group = (posting_group or country.vat_bus_posting_group).upper()
+        if group == "EXPORT":
+            return ZERO
+        if group == "DOMESTIC":
+            country = self.countries[self.home_country]
+        return country.vat_rates.get(product_group, ZERO)
 
     # -- generation --------------------------------------------------------------------------------
 
@@ -897,10 +912,16 @@ class BusinessCentral:
         on: date | None = None,
         *,
         vat_country: str | None = None,
+        vat_posting_group: str | None = None,
     ) -> list[PriceAnswer | None]:
         """Best price, best line discount, VAT and stock per line (None = unknown item or unit)."""
         return self.pricing.product_info(
-            customer_no, lines, currency, on or self.today, vat_country=vat_country
+            customer_no,
+            lines,
+            currency,
+            on or self.today,
+            vat_country=vat_country,
+            vat_posting_group=vat_posting_group,
         )
 
     def calculate_order(

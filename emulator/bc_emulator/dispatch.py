@@ -34,7 +34,7 @@ import base64
 import itertools
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
@@ -50,9 +50,11 @@ from bc_emulator.dataset import (
     PriceQuery,
     SalesDocument,
 )
+from bc_emulator.documents import CalculatedOrder
 from bc_emulator.soap import SERVER_FAULT
 from erpbridge.errors import ErpBridgeError, XmlError
 from erpbridge.protocol.formats import parse_bool, parse_number
+from erpbridge.protocol.request_builders import PRODUCT_ELEMENTS
 from erpbridge.protocol.tables import build_tables, iter_tables_xml, tables_from_root
 from erpbridge.protocol.xmlsafe import XmlLimits, parse_xml
 
@@ -62,15 +64,7 @@ UTF8_DECLARATION = b'<?xml version="1.0" encoding="utf-8"?>\n'
 BACKEND_SUBMIT_TYPES = frozenset(
     {"ScheduledTask", "ManualSubmit", "CaptureTask", "Backend", "WebApi", "DownloadedFromBackEnd"}
 )
-PRODUCT_FIELDS = {
-    "ProductId",
-    "ProductVariantId",
-    "ProductNumber",
-    "ProductUnitId",
-    "ProductIdentifier",
-    "CurrencyCode",
-    "Quantity",
-}
+PRODUCT_FIELDS = frozenset(PRODUCT_ELEMENTS)  # a Product's standard children; the others are custom
 SUPPORTED_ROOTS = "GetEcomData, tables (referenceName OrdersPut), GetList, GetItem, GetPDFForItem"
 
 
@@ -311,6 +305,7 @@ class Dispatcher:
     def _product_info(self, root: Any) -> DispatchResult:
         customer_no = _attr(root, "AccessUserCustomerNumber") or _attr(root, "ExternalUserId")
         vat_country = _attr(root, "VatCountryCode") or None
+        vat_posting_group = _attr(root, "VatPostingGroup") or None
         products = root.find("tables/Products")
         queries: list[PriceQuery] = []
         for index, product in enumerate(_children(products), start=1):
@@ -350,7 +345,9 @@ class Dispatcher:
                     custom_fields=custom,
                 )
             )
-        answers = self.bc.product_info(customer_no or None, queries, vat_country=vat_country)
+        answers = self.bc.product_info(
+            customer_no or None, queries, vat_country=vat_country, vat_posting_group=vat_posting_group
+        )
         product_rows = []
         price_rows = []
         anonymous_key = customer_no if self.bc.dataset.find_customer(customer_no) is None else ""
@@ -370,6 +367,7 @@ class Dispatcher:
     def _calculate_order(self, root: Any) -> DispatchResult:
         header, lines = self._orders(root)
         calculated = self.bc.calculate_order(header, lines)
+        _echo_custom_fields(calculated, *_custom_fields(root))
         self._count("orders_calculated")
         result = self._xml(dict(calculated.tables()))
         result.shop_order_id = calculated.shop_order_id
@@ -378,6 +376,12 @@ class Dispatcher:
     def _create_order(self, root: Any) -> DispatchResult:
         header, lines = self._orders(root)
         calculated, number, created_now = self.bc.create_order(header, lines)
+        custom, line_fields = _custom_fields(root)
+        if number:
+            _echo_custom_fields(calculated, custom, line_fields)
+        doc = self.bc.sales_order_for(calculated.shop_order_id) if created_now else None
+        if doc is not None and doc.no == number:
+            doc.custom_fields, doc.line_fields = custom, line_fields
         self._count("orders_created" if created_now else "orders_repeated" if number else "orders_refused")
         result = self._xml(dict(calculated.tables()))
         result.shop_order_id = calculated.shop_order_id
@@ -499,6 +503,37 @@ class Dispatcher:
             )
 
         return DispatchResult(chunks=chunks())
+
+
+def _custom_fields(root: Any) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """An order request's custom order fields (``isCustomField`` EcomOrders columns) and each
+    line's ``OrderLineFieldValues`` collection, by the shop's ``OrderLineId``."""
+    header: dict[str, str] = {}
+    for column in root.iterfind("table/item[@table='EcomOrders']/column[@isCustomField]"):
+        if _attr(column, "isCustomField").lower() == "true":
+            header[_attr(column, "columnName")] = "".join(column.itertext())
+    lines: dict[str, dict[str, str]] = {}
+    for item in root.iterfind("table/item[@table='EcomOrderLines']"):
+        line_id = "".join(item.findtext("column[@columnName='OrderLineId']") or "").strip()
+        values = {
+            (entry.findtext("OrderLineFieldSystemName") or "").strip(): entry.findtext("Value") or ""
+            for entry in item.iterfind("column[@columnName='OrderLineFieldValues']/*/OrderLineFieldValue")
+        }
+        if values:
+            lines[line_id] = values
+    return header, lines
+
+
+def _echo_custom_fields(
+    calculated: CalculatedOrder, header: Mapping[str, str], lines: Mapping[str, Mapping[str, str]]
+) -> None:
+    """Answer custom fields as a plug-in unit that stores them does: the order's on the
+    EcomOrders item, a line's as columns of its product line (Dynamicweb writes both back)."""
+    calculated.header_row.update(header)
+    for row in calculated.line_rows:
+        fields = lines.get(row.get("OrderLineId") or "")
+        if fields and row.get("OrderLineType") == "0":
+            row.update(fields)
 
 
 def _order_json(doc: SalesDocument) -> dict[str, Any]:

@@ -9,8 +9,14 @@ Order calculation (the response Dynamicweb reads, live-integration-anchor §3.3)
   discount, each line discount comes back as a product-discount line (type 3, negative, parent =
   the product line) and the customer's invoice discount as an order-discount line (type 1).
   False: the shop owns discounts, BC applies none.
-* VAT per line at the rate of the customer's (else ``VatCountryCode``'s) country and the item's VAT
-  group; US-style sales tax comes back as tax lines (type 4).
+* VAT per line at the rate of the VAT country (``VatCountryCode`` when sent, else the customer's
+  country, else the home country) and business posting group (``VatPostingGroup`` when sent:
+  DOMESTIC = home rates, EU = the VAT country's rates, EXPORT = no VAT; else the country's own
+  group) for the item's VAT group; both are echoed in the answer. An unknown posting group is BC's
+  error. US-style sales tax comes back as tax lines (type 4).
+* ``OrderDeliveryAddressId`` (calculate and create) must be one of the customer's ship-to codes (or
+  their external ids), else BC's error; the answer echoes it with the ship-to's delivery columns.
+  Without it the request's ``OrderDelivery*`` columns are the delivery address (echoed too).
 * Shipping: when the shop sends ``OrderShippingMethodId`` it controls shipping and its fee is added
   to the totals as sent; otherwise BC charges 4.95 (LCY, excl. VAT, converted) below a goods
   amount of 100 LCY and nothing from there on.
@@ -163,8 +169,13 @@ class DocumentStore:
             raise BcError(blocked)
         currency_in = _text(header, "OrderCurrencyCode")
         ctx = self.pricing.context(
-            customer.no if customer else None, currency_in, today, _text(header, "VatCountryCode")
+            customer.no if customer else None,
+            currency_in,
+            today,
+            _text(header, "VatCountryCode"),
+            _text(header, "VatPostingGroup"),
         )
+        delivery = self._delivery(header, customer)
         erp_discounts = _bool(_text(header, "ErpControlsDiscount"), True)
         country = ds.countries[ctx.vat_country]
         language = customer.language_code if customer else ds.default_language.code
@@ -354,7 +365,7 @@ class DocumentStore:
 
         # Shipping.
         shop_controls_shipping = bool(_text(header, "OrderShippingMethodId"))
-        std_vat = country.vat_rates.get("STANDARD", ZERO)
+        std_vat = ds.vat_rate("STANDARD", ctx.vat_country, ctx.vat_posting_group)
         if shop_controls_shipping:
             fee_with_vat = _decimal(_text(header, "OrderShippingFee"), "OrderShippingFee")
             fee_text = _text(header, "OrderShippingFeeWithoutVat")
@@ -387,7 +398,18 @@ class DocumentStore:
             "OrderShippingFee": fmt_number(fee_with_vat),
             "OrderShippingFeeWithoutVat": fmt_number(fee),
             "OrderShippingMethodName": method,
+            "VatCountryCode": ctx.vat_country,
+            "VatPostingGroup": ctx.vat_posting_group or country.vat_bus_posting_group,
         }
+        if delivery is not None:
+            header_row |= {
+                "OrderDeliveryAddressId": _text(header, "OrderDeliveryAddressId"),
+                "OrderDeliveryName": delivery.name,
+                "OrderDeliveryAddress": delivery.address,
+                "OrderDeliveryZip": delivery.zip,
+                "OrderDeliveryCity": delivery.city,
+                "OrderDeliveryCountryCode": delivery.country_code,
+            }
         if warning:
             header_row["OrderShippingWarning"] = warning
         return CalculatedOrder(
@@ -517,11 +539,17 @@ class DocumentStore:
 
     @staticmethod
     def _delivery(header: Mapping[str, str | None], customer: Customer | None) -> ShipToAddress | None:
+        """The customer's ship-to named by ``OrderDeliveryAddressId`` (BcError when it has none of
+        that code), else the request's delivery columns (None when they are empty)."""
         address_id = _text(header, "OrderDeliveryAddressId")
-        if customer is not None and address_id:
-            for ship_to in customer.ship_to:
+        if address_id:
+            for ship_to in customer.ship_to if customer is not None else ():
                 if address_id in (ship_to.external_id, ship_to.code):
                     return ship_to
+            raise BcError(
+                "The Ship-to Address does not exist. Identification fields and values: "
+                f"Customer No.='{customer.no if customer else ''}',Code='{address_id}'"
+            )
         if not _text(header, "OrderDeliveryAddress") and not _text(header, "OrderDeliveryName"):
             return None
         return ShipToAddress(

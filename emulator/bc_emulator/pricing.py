@@ -50,12 +50,13 @@ if TYPE_CHECKING:
     from bc_emulator.dataset import Dataset, PriceAnswer, PriceQuery
 
 MAX_QUANTITY_BREAKS = 12
+VAT_BUS_POSTING_GROUPS = frozenset({"DOMESTIC", "EU", "EXPORT"})  # the countries' groups (dataset)
 _SALES_TYPE_RANK = {SALES_TYPE_CUSTOMER: 0, SALES_TYPE_PRICE_GROUP: 1, SALES_TYPE_ALL: 2}
 
 
 @dataclass(frozen=True, slots=True)
 class PriceContext:
-    """Who buys, in which currency, on which date, with which VAT country."""
+    """Who buys, in which currency, on which date, with which VAT country and posting group."""
 
     customer: Customer | None
     currency: str  # ISO code; the LCY code for local currency
@@ -63,6 +64,7 @@ class PriceContext:
     per_lcy: Decimal  # exchange rate: units of `currency` per 1 LCY
     on: date
     vat_country: str
+    vat_posting_group: str = ""  # VAT Bus. Posting Group; "" = the VAT country's own
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,18 +114,32 @@ class PricingEngine:
     # -- context ------------------------------------------------------------------------------------
 
     def context(
-        self, customer_no: str | None, currency: str | None, on: date, vat_country: str | None = None
+        self,
+        customer_no: str | None,
+        currency: str | None,
+        on: date,
+        vat_country: str | None = None,
+        vat_posting_group: str | None = None,
     ) -> PriceContext:
+        """The request's VAT country and posting group, when it sends them, win over the customer
+        card's country (the shop knows where this sale is taxed: a multi-country shop, an
+        anonymous buyer); an unknown posting group is BC's error."""
         ds = self.dataset
         customer = ds.find_customer(customer_no)
         code = (currency or "").strip().upper() or ds.lcy_code
         cur = ds.currencies.get(code)
         if cur is None:
             raise BcError(f"The Currency does not exist. Identification fields and values: Code='{code}'")
-        country = customer.country_code if customer is not None else (vat_country or "").upper()
+        country = (vat_country or "").strip().upper() or (customer.country_code if customer else "")
         if country not in ds.countries:
             country = ds.home_country
-        return PriceContext(customer, code, code == ds.lcy_code, cur.per_lcy, on, country)
+        group = (vat_posting_group or "").strip().upper()
+        if group and group not in VAT_BUS_POSTING_GROUPS:
+            raise BcError(
+                "The VAT Business Posting Group does not exist. "
+                f"Identification fields and values: Code='{group}'"
+            )
+        return PriceContext(customer, code, code == ds.lcy_code, cur.per_lcy, on, country, group)
 
     # -- the rules ---------------------------------------------------------------------------------
 
@@ -264,7 +280,7 @@ class PricingEngine:
             list_price,
             pct,
             net,
-            self.dataset.vat_pct(item, ctx.vat_country),
+            self.dataset.vat_pct(item, ctx.vat_country, ctx.vat_posting_group),
             source,
         )
 
@@ -326,6 +342,7 @@ class PricingEngine:
         on: date,
         *,
         vat_country: str | None = None,
+        vat_posting_group: str | None = None,
     ) -> list[PriceAnswer | None]:
         from bc_emulator.dataset import PriceAnswer, QuantityBreak
 
@@ -337,7 +354,7 @@ class PricingEngine:
             key = (code or "").upper()
             ctx = contexts.get(key)
             if ctx is None:
-                ctx = contexts[key] = self.context(customer_no, code, on, vat_country)
+                ctx = contexts[key] = self.context(customer_no, code, on, vat_country, vat_posting_group)
             item = ds.find_item(query.product_id, query.product_number)
             if item is None or item.blocked:
                 answers.append(None)

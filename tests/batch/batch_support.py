@@ -36,6 +36,25 @@ class AwsBatch:
         }
 
 
+def set_batch_env(
+    monkeypatch: Any, emulator: Any, aws: AwsBatch, database_url: str, state_dir: Path, **extra: str
+) -> None:
+    """The batch functions' environment: the emulator, the moto resources, the shop database, the
+    job files, a state folder; ``extra`` settings on top; no secrets store."""
+    for name, value in {
+        **emulator.settings_env(),
+        **aws.env(),
+        "ERPBRIDGE_DATABASE_URL": database_url,
+        "ERPBRIDGE_MAPPINGS_DIR": str(ROOT / "mappings"),
+        "ERPBRIDGE_STATE_DIR": str(state_dir),
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        **extra,
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("ERPBRIDGE_SECRETS_NAME", "ERPBRIDGE_SSM_PATH"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def create_batch_resources() -> AwsBatch:
     from erpbridge_cli.local_stack import create_batch_resources as create
 

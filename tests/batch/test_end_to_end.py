@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 import sqlalchemy as sa
-from batch_support import ROOT, AwsBatch
+from batch_support import AwsBatch, set_batch_env
 
 from erpbridge.adapters.aws.s3_staging import S3StagingStore
 from erpbridge.batch.models import RunStatus
@@ -87,17 +87,7 @@ def batch(
 
     emulator = emulator_factory(auth="key", products=200, customers=12)  # small: keeps the suite fast
 
-    for name, value in {
-        **emulator.settings_env(),
-        **aws_batch.env(),
-        "ERPBRIDGE_DATABASE_URL": database_url,
-        "ERPBRIDGE_MAPPINGS_DIR": str(ROOT / "mappings"),
-        "ERPBRIDGE_STATE_DIR": str(tmp_path / "state"),
-        "POWERTOOLS_METRICS_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in ("ERPBRIDGE_SECRETS_NAME", "ERPBRIDGE_SSM_PATH"):
-        monkeypatch.delenv(name, raising=False)
+    set_batch_env(monkeypatch, emulator, aws_batch, database_url, tmp_path / "state")
     get_settings.cache_clear()
     upgrade(database_url)
     import fetch_job

@@ -412,3 +412,34 @@ def test_response_lines_add_up_to_the_totals(bc: BusinessCentral) -> None:
     for column in ("WithoutVat", "WithVat"):
         lines_total = sum(D(r[f"OrderLinePrice{column}"] or "0") for r in result.line_rows)
         assert lines_total == D(h[f"OrderPriceBeforeFees{column}"] or "0"), column
+
+
+def test_the_order_is_taxed_for_the_requested_vat_context_and_echoes_it(bc: BusinessCentral) -> None:
+    a, _ = items(bc)
+    export = bc.calculate_order(header(VatCountryCode="DK", VatPostingGroup="EXPORT"), [line("L1", a, "1")])
+    assert export.header_row["OrderPriceBeforeFeesWithVat"] == "100"
+    assert (export.header_row["VatCountryCode"], export.header_row["VatPostingGroup"]) == ("DK", "EXPORT")
+    danish = bc.calculate_order(header(VatCountryCode="DK"), [line("L1", a, "1")])
+    assert danish.header_row["OrderPriceBeforeFeesWithVat"] == "125"
+    assert danish.header_row["VatPostingGroup"] == "EU"  # the country's own group
+
+
+def test_a_ship_to_code_must_be_the_customers_and_is_echoed(bc: BusinessCentral) -> None:
+    a, _ = items(bc)
+    customer = next(c for c in bc.dataset.customers if c.ship_to)
+    ship_to = customer.ship_to[0]
+    result = bc.calculate_order(
+        header(OrderCustomerNumber=customer.no, OrderDeliveryAddressId=ship_to.code), [line("L1", a, "1")]
+    )
+    assert result.header_row["OrderDeliveryAddressId"] == ship_to.code
+    assert result.header_row["OrderDeliveryCity"] == ship_to.city
+    _, number, _ = bc.create_order(
+        header(
+            OrderCustomerNumber=customer.no, OrderDeliveryAddressId=ship_to.external_id, CreateOrder="True"
+        ),
+        [line("L1", a, "1")],
+    )
+    created = bc.sales_order_for("ORDER1")
+    assert created is not None and created.no == number and created.ship_to == ship_to
+    with pytest.raises(BcError, match="Ship-to Address does not exist"):
+        bc.calculate_order(header(OrderDeliveryAddressId="NOWHERE"), [line("L1", a, "1")])

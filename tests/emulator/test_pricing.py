@@ -53,6 +53,7 @@ class Scenario:
         on: date | None = None,
         variant: str = "",
         vat_country: str | None = None,
+        vat_posting_group: str | None = None,
     ) -> PriceAnswer:
         (answer,) = self.bc.product_info(
             customer_no,
@@ -64,6 +65,7 @@ class Scenario:
             currency,
             on,
             vat_country=vat_country,
+            vat_posting_group=vat_posting_group,
         )
         assert answer is not None
         return answer
@@ -364,3 +366,17 @@ def test_answers_follow_the_request_and_unknown_products_are_none(sc: Scenario) 
 def test_a_service_item_has_no_stock_column(sc: Scenario) -> None:
     sc.item.item_type = 1
     assert "ProductStock" not in sc.ask(sc.customer.no).product_row()
+
+
+def test_the_requested_vat_context_wins_over_the_customer_card(sc: Scenario) -> None:
+    sc.customer.country_code = "DE"
+    assert sc.ask(sc.customer.no).vat_pct == D(19)
+    assert sc.ask(sc.customer.no, vat_country="DK").vat_pct == D(25)  # a multi-country shop's sale
+    assert sc.ask(sc.customer.no, vat_country="DK", vat_posting_group="EXPORT").vat_pct == D(0)
+    assert sc.ask(None, vat_country="DK", vat_posting_group="DOMESTIC").vat_pct == D(19)  # home rates
+    assert sc.ask(None, vat_country="FR", vat_posting_group="eu").vat_pct == D(20)  # destination rates
+
+
+def test_an_unknown_vat_posting_group_is_bcs_error(sc: Scenario) -> None:
+    with pytest.raises(BcError, match="VAT Business Posting Group does not exist"):
+        sc.ask(None, vat_posting_group="MOON")

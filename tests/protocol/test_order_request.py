@@ -237,13 +237,17 @@ def test_order_lines_product_lines_first_with_nested_field_values() -> None:
     assert discount_values["OrderLineDiscountType"] == "Percentage"
 
 
-def test_create_flag_and_delivery_address_id_only_when_creating() -> None:
-    calc = parse_xml(build_order_request(_order(delivery_address_id="ADDR-1"), create=False))
-    create = parse_xml(build_order_request(_order(delivery_address_id="ADDR-1"), create=True))
-    assert "OrderDeliveryAddressId" not in _columns(calc[0][0])
-    create_columns = _columns(create[0][0])
-    assert create_columns.index("OrderDeliveryAddressId") == create_columns.index("OrderDeliveryCompany") + 1
-    assert {c.get("columnName"): c.text for c in create[0][0]}["CreateOrder"] == "True"
+def test_create_flag_and_delivery_address_id_on_calculate_and_create() -> None:
+    """The ship-to code goes with the basket too, so the basket is priced for the order's address."""
+    for create in (False, True):
+        root = parse_xml(build_order_request(_order(delivery_address_id="ADDR-1"), create=create))
+        columns = _columns(root[0][0])
+        assert columns.index("OrderDeliveryAddressId") == columns.index("OrderDeliveryCompany") + 1
+        values = {c.get("columnName"): c.text for c in root[0][0]}
+        assert values["OrderDeliveryAddressId"] == "ADDR-1"
+        assert values["CreateOrder"] == str(create)
+    plain = parse_xml(build_order_request(_order(), create=True))
+    assert "OrderDeliveryAddressId" not in _columns(plain[0][0])
 
 
 def test_erp_controlled_shipping_sends_three_empty_columns() -> None:
@@ -342,6 +346,31 @@ PRODUCTION_CASES = {
         True,
         SubmitType.SCHEDULED_TASK,
     ),
+    # The commerce context (docs/commerce-context.md): VAT country and posting group, a ship-to
+    # code with a delivery address, order custom fields and a line's field values.
+    "order-commerce-context": (
+        OrderRequest.model_validate(
+            {
+                "customer_number": "10020",
+                "vat_country": "DK",
+                "vat_posting_group": "EU",
+                "ship_to_code": "WAREHOUSE",
+                "delivery_address": {
+                    "name": "Goods in",
+                    "address": "Dock 4",
+                    "city": "Aarhus",
+                    "country_code": "DK",
+                },
+                "custom_fields": {"CustomerPO": "PO-4711", "Gate": "B"},
+                "lines": [
+                    {"product_id": "1896-S", "quantity": 1, "custom_fields": {"Engraving": "For A. & B."}}
+                ],
+                "billing_address": ADDRESS,
+            }
+        ),
+        True,
+        SubmitType.LIVE_ORDER_OR_CART,
+    ),
 }
 
 
@@ -414,4 +443,21 @@ def test_production_sends_shop_shipping_and_discount_lines_when_the_shop_control
         "O-1-2",
         "O-1-3",
         "O-1-4",
+    ]
+
+
+def test_production_sends_the_commerce_context() -> None:
+    root = parse_xml(_production_xml("order-commerce-context"))
+    (header,) = root[0]
+    columns = _columns(header)
+    assert columns[-2:] == ["CustomerPO", "Gate"]
+    values = {c.get("columnName"): c for c in header}
+    assert values["OrderDeliveryAddressId"].text == "WAREHOUSE"
+    assert (values["OrderDeliveryCity"].text, values["OrderCustomerCity"].text) == ("Aarhus", "Copenhagen")
+    assert (values["VatCountryCode"].text, values["VatPostingGroup"].text) == ("DK", "EU")
+    assert [values[name].get("isCustomField") for name in ("CustomerPO", "Gate")] == ["True", "True"]
+    (line,) = root[1]
+    (collection,) = {c.get("columnName"): c for c in line}["OrderLineFieldValues"]
+    assert [(e.findtext("OrderLineFieldSystemName"), e.findtext("Value")) for e in collection] == [
+        ("Engraving", "For A. & B.")
     ]

@@ -1,6 +1,7 @@
 """Basket calculation by the ERP (``CreateOrder=False``), cached, with an honest fallback.
 
-An unchanged basket (same customer, currency, shop, lines, discounts, shipping) is answered from
+An unchanged basket (same customer, currency, shop, lines, discounts, shipping, VAT context,
+ship-to and custom fields: the key is a fingerprint of the whole request) is answered from
 the cache without an ERP call (Dynamicweb's order-hash skip, but shared across containers and
 with a TTL). When the ERP is down, busy or fails, the answer is computed here from cached or shop
 prices and says so: ``source=fallback`` and a message; the ERP prices the order when it is created.
@@ -17,7 +18,7 @@ from decimal import Decimal
 
 from erpbridge.erp.ports import RequestKind
 from erpbridge.errors import ErpBridgeError, ErpRejectedError
-from erpbridge.live.cache import TieredCache, cache_key
+from erpbridge.live.cache import TieredCache, cache_key, namespace_stamp_key
 from erpbridge.live.degradation import BasketWhenDown, DegradationPolicy, describe
 from erpbridge.live.errors import DegradedRefusalError
 from erpbridge.live.models import (
@@ -29,7 +30,12 @@ from erpbridge.live.models import (
     PriceSource,
     Totals,
 )
-from erpbridge.live.order_documents import OrderDocumentPolicy, build_order_xml, priced_result
+from erpbridge.live.order_documents import (
+    OrderDocumentPolicy,
+    build_order_xml,
+    priced_result,
+    returned_fields,
+)
 from erpbridge.live.ports import LiveErp, fingerprint
 from erpbridge.live.prices import PriceService
 from erpbridge.live.shop_discounts import vat_of, with_shop_discounts
@@ -48,9 +54,11 @@ class BasketService:
         ttl_s: float,
         keep_stale_s: float = 3_600.0,
         degradation: DegradationPolicy,
+        cache_namespace: str = "",
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._degradation = degradation
+        self._namespace_stamp = namespace_stamp_key(cache_namespace)
         self._erp = erp
         self._cache = cache
         self._prices = prices
@@ -64,7 +72,8 @@ class BasketService:
 
         basket_print = fingerprint(request.model_dump(mode="json"))
         key = cache_key("basket", request.customer_number or self._policy.anonymous_user_key, basket_print)
-        hit = self._cache.get_many([key]).get(key)
+        # A batch import of prices or stock makes the cached totals stale (cache.namespace_stamp_key).
+        hit = self._cache.get_many([key], namespace_stamp=self._namespace_stamp).get(key)
         if hit is not None and hit.fresh:
             return BasketResponse.model_validate({**hit.value, "source": PriceSource.CACHE})
         try:
@@ -98,6 +107,7 @@ class BasketService:
             shipping_warning=result.shipping_warning or "",
             discounts_by="erp" if request.erp_controls_discount else "shop",
             shipping_by="erp" if request.erp_controls_shipping else "shop",
+            custom_fields=returned_fields(result.header, request.custom_fields),
         )
         self._cache.put_many(
             [(key, response.model_dump(mode="json"), self._ttl_s)], keep_for_s=self._keep_stale_s
@@ -113,6 +123,8 @@ class BasketService:
                 currency=request.currency,
                 shop_id=request.shop_id,
                 language=request.language,
+                vat_country=request.vat_country,
+                vat_posting_group=request.vat_posting_group,
                 items=[
                     PriceItemRequest(
                         product_id=line.product_id,

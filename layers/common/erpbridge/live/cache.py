@@ -9,6 +9,11 @@ Invalidation (after an order, the ordered products' prices and stock are stale) 
 *stamp* per product instead of finding every (customer, unit, quantity) key: a record stored
 before its product's stamp is treated as expired. Stamps are read in the same round trip as the
 records, so invalidation costs no extra call.
+
+A batch import of prices or stock makes *every* cached figure of its namespace stale at once: it
+writes the namespace's stamp (:meth:`TieredCache.invalidate_namespace`), which lookups that name it
+(``namespace_stamp``) read in the same round trip — one key per request, not per item. Stale
+records stay usable as labelled fallbacks while the ERP is down (docs/commerce-context.md).
 """
 
 from __future__ import annotations
@@ -44,6 +49,12 @@ def product_stamp_key(shop_id: str, product_id: str) -> str:
     return STAMP_PREFIX + cache_key("p", shop_id, product_id)
 
 
+def namespace_stamp_key(namespace: str = "") -> str:
+    """The stamp a batch import writes for every live figure of ``namespace`` (the cache namespace
+    of one ERP endpoint; "" = the default)."""
+    return STAMP_PREFIX + cache_key("ns", namespace)
+
+
 class CacheHit(NamedTuple):  # a NamedTuple: a 50-item lookup makes 50, built at C speed
     value: JsonValue
     stored_at: float
@@ -64,11 +75,19 @@ class TieredCache:
         self._local_ttl_s = local_ttl_s
         self._clock = clock
 
-    def get_many(self, keys: Sequence[str], *, stamps: dict[str, str] | None = None) -> dict[str, CacheHit]:
-        """Look ``keys`` up. ``stamps`` maps a key to its product's stamp key (see module doc)."""
+    def get_many(
+        self,
+        keys: Sequence[str],
+        *,
+        stamps: dict[str, str] | None = None,
+        namespace_stamp: str | None = None,
+    ) -> dict[str, CacheHit]:
+        """Look ``keys`` up. ``stamps`` maps a key to its product's stamp key; a record stored
+        before ``namespace_stamp`` (a :func:`namespace_stamp_key`) is stale too (see module doc)."""
         now = self._clock()
         stamps = stamps or {}
-        wanted = list(dict.fromkeys([*keys, *stamps.values()]))
+        extra = () if namespace_stamp is None else (namespace_stamp,)
+        wanted = list(dict.fromkeys([*keys, *stamps.values(), *extra]))
         records = self._local.get_many(wanted)
         missing = [key for key in wanted if key not in records]
         if missing and self._shared is not None:
@@ -84,6 +103,8 @@ class TieredCache:
                 self._local.put_many([self._localised(r, now) for r in from_shared.values()] + absent)
                 records.update(from_shared)
         hits: dict[str, CacheHit] = {}
+        whole = None if namespace_stamp is None else records.get(namespace_stamp)
+        since = float(whole.value) if whole is not None and whole.value is not None else None
         for key in keys:
             record = records.get(key)
             if record is None or record.keep_until <= now:
@@ -92,7 +113,7 @@ class TieredCache:
             stamp = None if stamp_key is None else records.get(stamp_key)
             invalidated = (
                 stamp is not None and stamp.value is not None and float(stamp.value) >= record.stored_at
-            )
+            ) or (since is not None and since >= record.stored_at)
             hits[key] = CacheHit(
                 record.value, record.stored_at, fresh=record.is_fresh(now) and not invalidated
             )
@@ -113,12 +134,20 @@ class TieredCache:
 
     def invalidate_products(self, shop_id: str, product_ids: Iterable[str], *, ttl_s: float) -> None:
         """Mark every cached entry of these products stale (all customers, units, quantities)."""
+        self._stamp(
+            [product_stamp_key(shop_id, product_id) for product_id in sorted(set(product_ids))], ttl_s
+        )
+
+    def invalidate_namespace(self, namespace: str = "", *, ttl_s: float) -> None:
+        """Mark every entry of ``namespace`` stale: all customers, products, baskets (a batch
+        import changed prices or stock). Other containers see it within ``local_ttl_s``."""
+        self._stamp([namespace_stamp_key(namespace)], ttl_s)
+
+    def _stamp(self, keys: Sequence[str], ttl_s: float) -> None:
+        """Write "stale before now" stamps; ``ttl_s`` must outlive every record a stamp can
+        invalidate, fallback window included."""
         now = self._clock()
-        # A stamp must outlive every record it can invalidate, fallback window included.
-        stamps = [
-            CacheRecord(product_stamp_key(shop_id, product_id), now, now, now + ttl_s, now + ttl_s)
-            for product_id in sorted(set(product_ids))
-        ]
+        stamps = [CacheRecord(key, now, now, now + ttl_s, now + ttl_s) for key in keys]
         self._local.put_many(stamps)
         if self._shared is not None:
             self._shared.put_many(stamps)

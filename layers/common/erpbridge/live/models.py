@@ -80,6 +80,86 @@ CurrencyCode = Annotated[
 
 MAX_PRICE_ITEMS = 500
 MAX_ORDER_LINES = 500
+MAX_CUSTOM_FIELDS = 20
+
+# The commerce context (docs/commerce-context.md). VAT country and posting group travel as the
+# request root's VatCountryCode / VatPostingGroup (prices) or the EcomOrders columns of the same
+# names (baskets, orders); empty = the ERP's default (the customer's card, else its home country).
+VatCountry = Annotated[
+    str, Field(pattern=r"^([A-Z]{2})?$", description="ISO 3166 alpha-2; empty = the ERP's default")
+]
+VatPostingGroup = Annotated[
+    str,
+    Field(
+        max_length=20,
+        pattern=r"^[A-Za-z0-9_.\-]*$",
+        description="the ERP's VAT business posting group (BC: Code[20]); empty = the ERP's default",
+    ),
+]
+
+
+def _field_name(name: str) -> str:
+    if name[:3].lower() == "xml":  # XML reserves names starting with xml (any case)
+        raise ValueError("a custom field name must not start with 'xml'")
+    return name
+
+
+# A custom field's name becomes an XML element (product fields) or a column name (order fields).
+FieldName = Annotated[
+    str,
+    Field(min_length=1, max_length=50, pattern=r"^[A-Za-z_][A-Za-z0-9_.\-]*$"),
+    AfterValidator(_field_name),
+]
+FieldValue = Annotated[str, _text(500)]
+
+
+def _not_standard(kind: str) -> AfterValidator:
+    """Refuse custom field names that are standard columns of ``kind`` (the ERP would read the
+    value as that column). Imported on first use: the protocol package is not on the cold path."""
+
+    def check(fields: dict[str, str]) -> dict[str, str]:
+        if fields:
+            from erpbridge.protocol.order_request import STANDARD_COLUMNS
+
+            if any(name in STANDARD_COLUMNS[kind] for name in fields):  # the reason names no input
+                raise ValueError(f"a custom field name must not be one of the standard {kind} columns")
+        return fields
+
+    return AfterValidator(check)
+
+
+_FIELDS = dict[FieldName, FieldValue]
+ProductCustomFields = Annotated[
+    _FIELDS,
+    Field(
+        max_length=MAX_CUSTOM_FIELDS,
+        description='product custom fields, sent with isCustomField="True" (system name → value); '
+        "the ERP's answer comes back in the item's custom_fields",
+    ),
+    _not_standard("Product"),
+]
+OrderCustomFields = Annotated[
+    _FIELDS,
+    Field(
+        max_length=MAX_CUSTOM_FIELDS,
+        description='order custom fields: EcomOrders columns with isCustomField="True" (system name → '
+        "value); the ERP's answer to them comes back in custom_fields",
+    ),
+    _not_standard("EcomOrders"),
+]
+LineCustomFields = Annotated[
+    _FIELDS,
+    Field(
+        max_length=MAX_CUSTOM_FIELDS,
+        description="order line field values: the line's OrderLineFieldValues collection (system name → "
+        "value); the ERP's answer comes back in the priced line's custom_fields",
+    ),
+    _not_standard("EcomOrderLines"),
+]
+ReturnedFields = Annotated[
+    dict[str, str | None],
+    Field(description="custom fields the ERP answered with (column name → value; null = isNull)"),
+]
 
 
 class ApiModel(BaseModel):
@@ -106,6 +186,7 @@ class PriceItemRequest(ApiModel):
     variant_id: OptionalCode = ""
     unit: OptionalCode = Field(default="", description="unit of measure; empty = the product's default")
     quantity: Quantity = Field(default=Decimal(1), json_schema_extra={"default": 1})
+    custom_fields: ProductCustomFields = {}
 
 
 class PriceRequest(ApiModel):
@@ -113,6 +194,8 @@ class PriceRequest(ApiModel):
     currency: CurrencyCode = ""
     shop_id: OptionalCode = ""
     language: OptionalCode = ""
+    vat_country: VatCountry = ""
+    vat_posting_group: VatPostingGroup = ""
     items: list[PriceItemRequest] = Field(min_length=1, max_length=MAX_PRICE_ITEMS)
 
 
@@ -150,6 +233,7 @@ class PriceItem(ApiModel):
     stock_age_s: float | None = Field(
         default=None, description="last_known: seconds since the stock figure was produced"
     )
+    custom_fields: ReturnedFields = {}
 
 
 class PriceResponse(ApiModel):
@@ -157,6 +241,8 @@ class PriceResponse(ApiModel):
     currency: str
     shop_id: str
     language: str
+    vat_country: str = ""
+    vat_posting_group: str = ""
     items: list[PriceItem]
     degraded: bool = Field(description="true when some figures are fallbacks because the ERP was unavailable")
     message: str | None = None
@@ -184,6 +270,7 @@ class OrderLineRequest(ApiModel):
     unit: OptionalCode = ""
     quantity: Quantity
     name: Text100 = ""
+    custom_fields: LineCustomFields = {}
 
 
 class ShopDiscount(ApiModel):
@@ -212,6 +299,17 @@ class BasketRequest(ApiModel):
     erp_controls_discount: bool = Field(default=True, description="false = the shop's `discounts` are sent")
     erp_controls_shipping: bool = Field(default=True, description="false = the shop's `shipping.fee` is sent")
     voucher_code: OptionalCode = ""
+    vat_country: VatCountry = ""
+    vat_posting_group: VatPostingGroup = ""
+    ship_to_code: OptionalCode = Field(
+        default="",
+        description="the customer's saved ship-to address in the ERP (OrderDeliveryAddressId); the ERP "
+        "refuses a code it does not know",
+    )
+    delivery_address: Address | None = Field(
+        default=None, description="where the goods go (OrderDelivery* columns); absent = the billing address"
+    )
+    custom_fields: OrderCustomFields = {}
 
 
 class OrderRequest(BasketRequest):
@@ -219,7 +317,6 @@ class OrderRequest(BasketRequest):
         default=None, description="the shop's order id; generated when absent"
     )
     billing_address: Address = Address()
-    delivery_address: Address | None = None
     comment: Text500 = ""
     reference: Text50 = ""
     payment_method: OptionalCode = ""
@@ -236,6 +333,7 @@ class PricedLine(ApiModel):
     unit_price_with_vat: Amount | None = None
     price: Amount | None = None
     price_with_vat: Amount | None = None
+    custom_fields: ReturnedFields = {}
 
 
 class Totals(ApiModel):
@@ -265,6 +363,7 @@ class BasketResponse(ApiModel):
     shipping_warning: str = ""
     discounts_by: Literal["erp", "shop"]
     shipping_by: Literal["erp", "shop"]
+    custom_fields: ReturnedFields = {}
     message: str | None = None
 
 
@@ -285,6 +384,7 @@ class OrderResponse(ApiModel):
     erp_order_id: str | None
     totals: Totals | None
     lines: list[PricedLine]
+    custom_fields: ReturnedFields = {}
     message: str | None = None
 
 
@@ -313,6 +413,7 @@ class OrderDetail(ApiModel):
     updated_at: datetime
     totals: Totals | None = Field(default=None, description="the ERP's totals once created")
     lines: list[PricedLine] = []
+    custom_fields: ReturnedFields = {}
     last_error: str | None = None
     timeline: list[TimelineEntry]
 

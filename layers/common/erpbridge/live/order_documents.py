@@ -11,6 +11,7 @@ ERP controls shipping the shipping columns are sent empty and the fee comes back
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -31,6 +32,7 @@ from erpbridge.protocol.order_request import (
     OrderHeader,
     OrderLine,
     OrderLineDiscount,
+    OrderLineFieldValue,
     OrderLineType,
     SubmitType,
     build_order_request,
@@ -63,13 +65,14 @@ def order_document(
 
     The customer number (the anonymous key without one) is also the external user id; the
     currency is empty when it is the ERP's local currency; the delivery address defaults to the
-    billing address, its name to the billing name. Lines are numbered ``<order id>-<n>``: the
+    billing address, its name to the billing name; the ship-to code, the VAT context and the custom
+    fields travel as they came (docs/commerce-context.md). Lines are numbered ``<order id>-<n>``: the
     products, then the shop's discounts when the shop controls them (as ``Amount`` discounts).
     """
     customer = request.customer_number or policy.anonymous_user_key
     order = request if isinstance(request, OrderRequest) else None
     billing = order.billing_address if order else Address()
-    delivery = (order.delivery_address or billing) if order else Address()
+    delivery = request.delivery_address or billing
     header = OrderHeader(
         order_id=order_id,
         customer_access_user_external_id=customer,
@@ -95,12 +98,16 @@ def order_document(
         delivery_email=delivery.email,
         delivery_phone=delivery.phone,
         delivery_company=delivery.company,
+        delivery_address_id=request.ship_to_code or None,
         currency_code="" if request.currency == (policy.local_currency or "") else request.currency,
         order_date=(order_date or datetime.now(UTC)).replace(tzinfo=None, microsecond=0),
         payment_method_name=order.payment_method if order else "",
         reference=order.reference if order else "",
         voucher_code=request.voucher_code,
         erp_controls_discount=request.erp_controls_discount,
+        vat_country_code=request.vat_country,
+        vat_posting_group=request.vat_posting_group,
+        custom_fields=request.custom_fields,
         **_shipping_columns(request.shipping if not request.erp_controls_shipping else None, policy),
     )
     lines = [
@@ -116,6 +123,7 @@ def order_document(
             ),
             quantity=line.quantity,
             unit_id=line.unit,
+            field_values=[OrderLineFieldValue(name, value) for name, value in line.custom_fields.items()],
         )
         for number, line in enumerate(request.lines, start=1)
     ]
@@ -182,8 +190,16 @@ LINE_TYPE_NAMES: dict[int, Literal["product", "discount", "product_discount", "t
 }
 
 
-def priced_lines(result: OrderResult) -> list[PricedLine]:
-    """The ERP's lines (products, discounts, tax), in the order it sent them."""
+def returned_fields(row: Mapping[str, str | None], names: Iterable[str]) -> dict[str, str | None]:
+    """The values the ERP answered for the custom fields ``names`` (the ones it left out are left
+    out: Dynamicweb writes back only what comes back)."""
+    return {name: row[name] for name in names if name in row}
+
+
+def priced_lines(result: OrderResult, line_fields: Iterable[str] = ()) -> list[PricedLine]:
+    """The ERP's lines (products, discounts, tax), in the order it sent them, each with its answer
+    to the line custom fields ``line_fields``."""
+    names = tuple(line_fields)
     return [
         PricedLine(
             line_type=LINE_TYPE_NAMES.get(line.line_type, "product"),
@@ -196,6 +212,7 @@ def priced_lines(result: OrderResult) -> list[PricedLine]:
             unit_price_with_vat=line.unit_price_with_vat,
             price=line.price_without_vat,
             price_with_vat=line.price_with_vat,
+            custom_fields=returned_fields(line.row, names) if names else {},
         )
         for line in result.lines
     ]
@@ -221,7 +238,8 @@ def priced_result(request: BasketRequest, result: OrderResult) -> tuple[list[Pri
     """The ERP's lines and totals, with the shop's own discounts applied when the shop controls
     discounts and the ERP did not apply them (Dynamicweb recalculates its discounts after applying
     the ERP's prices, anchor §6.3), by :func:`~erpbridge.live.shop_discounts.with_shop_discounts`."""
-    lines, totals = priced_lines(result), totals_of(result)
+    line_fields = dict.fromkeys(name for line in request.lines for name in line.custom_fields)
+    lines, totals = priced_lines(result, line_fields), totals_of(result)
     if request.erp_controls_discount or not request.discounts:
         return lines, totals
     if any(line.line_type in ("discount", "product_discount") for line in lines):

@@ -62,7 +62,12 @@ from erpbridge.live.cache import TieredCache
 from erpbridge.live.degradation import CheckoutWhenDown, DegradationPolicy, describe
 from erpbridge.live.errors import ConflictError, DegradedRefusalError, NotFoundError, OrderRejectedError
 from erpbridge.live.models import OrderDetail, OrderRequest, OrderResponse, OrderStatus, TimelineEntry, Totals
-from erpbridge.live.order_documents import OrderDocumentPolicy, build_order_xml, priced_result
+from erpbridge.live.order_documents import (
+    OrderDocumentPolicy,
+    build_order_xml,
+    priced_result,
+    returned_fields,
+)
 from erpbridge.live.ports import (
     Attempt,
     ExportClaim,
@@ -260,6 +265,7 @@ class OrderService:
             updated_at=order.updated_at or created,
             totals=(order.result or {}).get("totals"),
             lines=(order.result or {}).get("lines", []),
+            custom_fields=(order.result or {}).get("custom_fields", {}),
             last_error=order.last_error,
             timeline=[
                 TimelineEntry(
@@ -491,6 +497,7 @@ class OrderService:
             outcome: dict[str, JsonValue] = {
                 "totals": priced_totals.model_dump(mode="json"),
                 "lines": [line.model_dump(mode="json") for line in priced],
+                "custom_fields": returned_fields(result.header, request.custom_fields),
             }
             json.dumps(outcome, allow_nan=False)  # inf/nan (a Decimal beyond float) are not JSON
         except (ArithmeticError, ValueError):
@@ -703,5 +710,6 @@ class OrderService:
             erp_order_id=order.erp_order_id,
             totals=Totals.model_validate(totals) if totals else None,
             lines=result.get("lines", []),
+            custom_fields=result.get("custom_fields", {}),
             message=message,
         )

@@ -35,7 +35,7 @@ from pydantic import TypeAdapter
 from typing_extensions import TypedDict
 
 from erpbridge.erp.ports import RequestKind
-from erpbridge.live.cache import TieredCache, cache_key, product_stamp_key
+from erpbridge.live.cache import TieredCache, cache_key, namespace_stamp_key, product_stamp_key
 from erpbridge.live.degradation import DegradationPolicy, PriceFallback, StockWhenDown, describe
 from erpbridge.live.errors import DegradedRefusalError
 from erpbridge.live.models import (
@@ -54,6 +54,7 @@ from erpbridge.live.ports import (
     ShopPrice,
     ShopPriceData,
     ShopPrices,
+    fingerprint,
 )
 from erpbridge.live.shop_fallback import shop_price
 
@@ -64,7 +65,7 @@ log = logging.getLogger("erpbridge.live.prices")
 
 # Part of every price cache key: a release that changes what is cached changes this, so it never
 # reads entries written by the previous one (Dynamicweb PRs #21/#22: keys not unique across versions).
-CACHE_VERSION = "price.v3"
+CACHE_VERSION = "price.v4"
 _FRAGMENT = "json"  # the item's rendered JSON, stored beside its data
 _ORIGIN = "_fallback"  # which fallback source answered an item (see get_prices_traced)
 _PRIVATE = frozenset({_FRAGMENT, _ORIGIN})  # keys of an answer that are not PriceItem fields
@@ -91,6 +92,7 @@ class PricingPolicy:
     degradation: DegradationPolicy
     unit_prices: bool = True
     parallel_chunks: int = 4
+    cache_namespace: str = ""  # whose batch imports make these entries stale (namespace_stamp_key)
 
 
 UNKNOWN_TO_ERP = "the ERP does not know this product"
@@ -200,12 +202,24 @@ class PriceService:
     def _answer(self, request: PriceRequest) -> tuple[list[dict[str, Any]], str | None]:
         """Every item's answer (in request order) and, when some are fallbacks, why."""
         customer = request.customer_number or self._policy.anonymous_user_key
-        prefix = cache_key(CACHE_VERSION, customer, request.currency, request.shop_id, request.language)
+        # The whole commerce context is in the key: one buyer's VAT country or posting group never
+        # answers another's (docs/commerce-context.md).
+        prefix = cache_key(
+            CACHE_VERSION,
+            customer,
+            request.currency,
+            request.shop_id,
+            request.language,
+            request.vat_country,
+            request.vat_posting_group,
+        )
         keys = [self._key(prefix, item) for item in request.items]
         wanted = dict(zip(keys, request.items, strict=True))
         shop_id = request.shop_id
         stamps = {key: product_stamp_key(shop_id, item.product_id) for key, item in wanted.items()}
-        hits = self._cache.get_many(list(wanted), stamps=stamps)
+        hits = self._cache.get_many(
+            list(wanted), stamps=stamps, namespace_stamp=namespace_stamp_key(self._policy.cache_namespace)
+        )
 
         # Items are plain dicts until the end: one pydantic validation of the whole response (in
         # pydantic-core) is several times cheaper than building 50 models one by one.
@@ -299,6 +313,7 @@ class PriceService:
                 unit_id=w.item.unit,
                 language_id=request.language,
                 quantity=w.item.quantity,
+                custom_fields=w.item.custom_fields,
             )
             for w in chunk
         ]
@@ -308,6 +323,8 @@ class PriceService:
             customer_number=customer,
             anonymous_user_key=self._policy.anonymous_user_key,
             currency_code=currency,
+            vat_country_code=request.vat_country,
+            vat_posting_group=request.vat_posting_group,
             unit_prices=self._policy.unit_prices,
         )
         infos = parse_product_info(
@@ -422,6 +439,9 @@ class PriceService:
     def _key(prefix: str, item: PriceItemRequest) -> str:
         """``prefix`` = the request's customer, currency, shop and language (see get_prices)."""
         quantity = quantity_text(item.quantity)
+        if item.custom_fields:  # the ERP may answer differently for other field values
+            fields = fingerprint(item.custom_fields)
+            return cache_key(prefix, item.product_id, item.variant_id, item.unit, quantity, fields)
         body = f"{item.product_id}|{item.variant_id}|{item.unit}|{quantity}"
         if "%" in body or body.count("|") != 3:  # a part needs cache_key's escaping (rare)
             return cache_key(prefix, item.product_id, item.variant_id, item.unit, quantity)
@@ -454,6 +474,7 @@ def _unpriced(item: PriceItemRequest, now: datetime) -> dict[str, Any]:
         "source": PriceSource.FALLBACK,
         "as_of": now,
         "reason": None,
+        "custom_fields": {},
     }
 
 
@@ -476,6 +497,8 @@ def _envelope(request: PriceRequest, items: list[dict[str, Any]], message: str |
         "currency": request.currency,
         "shop_id": request.shop_id,
         "language": request.language,
+        "vat_country": request.vat_country,
+        "vat_posting_group": request.vat_posting_group,
         "items": items,
         "degraded": message is not None,
         "message": message,
@@ -507,6 +530,7 @@ class _PriceItemJson(TypedDict):
     reason: str | None
     stock_status: str
     stock_age_s: float | None
+    custom_fields: dict[str, str | None]
 
 
 # An ERP answer is rendered once, when it arrives, and its JSON cached beside its data. The data
@@ -535,6 +559,7 @@ def _item_json(item: PriceItemRequest, value: dict[str, JsonValue], as_of: datet
         "reason": reason if isinstance(reason := value.get("reason"), str) else None,
         "stock_status": "current",
         "stock_age_s": None,
+        "custom_fields": value.get("custom_fields", {}),
     }
     return str(_item_serializer().to_json(rendered).decode())
 
@@ -576,4 +601,5 @@ def _value_from_info(info: ProductInfo | None, quantity: Decimal, as_of: float) 
             for q in info.quantity_prices
         ],
         "as_of": as_of,
+        "custom_fields": dict(info.custom_fields),
     }

@@ -12,7 +12,9 @@ Production maps the storefront's basket or order onto :class:`OrderDocument`
 Every column the reference emits is written, in its order, whether or not the shop knows a value
 (an unknown value is empty text, never ``isNull``): ``CreateOrder`` False = calculate, True = create.
 The shipping group depends on who controls shipping, the discount columns are on discount lines
-only, and ``OrderDeliveryAddressId`` is sent only when creating with a chosen address.
+only, and ``OrderDeliveryAddressId`` is sent when an address (a ship-to code) is chosen — on
+calculate too, unlike Dynamicweb (which has no address before checkout), so the basket is priced
+for the address the order will have.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from erpbridge.protocol.request_builders import element_name, text_child
 from erpbridge.protocol.tables import Column, ColumnInput, build_tables
 
 __all__ = [
+    "STANDARD_COLUMNS",
     "SUBMIT_TYPES",
     "OrderDocument",
     "OrderHeader",
@@ -159,7 +162,7 @@ class OrderHeader:
     delivery_phone: str = ""
     delivery_fax: str = ""
     delivery_company: str = ""
-    delivery_address_id: str | None = None  # sent only when creating and an address is chosen
+    delivery_address_id: str | None = None  # the chosen saved address (ship-to code), when there is one
     auto_id: str = ""
     integration_order_id: str = ""
     currency_code: str = ""
@@ -241,7 +244,7 @@ def order_columns(header: OrderHeader, *, create: bool) -> dict[str, ColumnInput
         "OrderDeliveryFax": h.delivery_fax,
         "OrderDeliveryCompany": h.delivery_company,
     }
-    if create and h.delivery_address_id:
+    if h.delivery_address_id:  # Dynamicweb sends it on create only; erpbridge on both (protocol.md)
         columns["OrderDeliveryAddressId"] = h.delivery_address_id
     columns |= {
         "CreateOrder": create,
@@ -376,3 +379,28 @@ def build_order_request(
             "referenceName": "OrdersPut",
         },
     )
+
+
+def _standard_columns() -> dict[str, frozenset[str]]:
+    """Every standard name a custom field must not take, per kind: the columns (elements) the
+    requests write and the answer columns erpbridge reads."""
+    from erpbridge.protocol.request_builders import PRODUCT_ELEMENTS
+    from erpbridge.protocol.response_parsers import ORDER_ANSWER_COLUMNS, PRODUCT_ANSWER_COLUMNS
+
+    header = OrderHeader("", delivery_address_id="x")
+    orders = {
+        *order_columns(header, create=True),
+        *order_columns(OrderHeader("", erp_controls_shipping=True), create=True),
+        *ORDER_ANSWER_COLUMNS,
+    }
+    line = OrderLine("", "", discount=OrderLineDiscount())
+    lines = {*order_line_columns(line), "OrderLinePriceWithVat", "OrderLineUnitPriceWithVat"}
+    lines |= {"OrderLinePriceVat", "OrderLineUnitPriceVat", "OrderLineTypeId", "OrderLineVatPercent"}
+    return {
+        "EcomOrders": frozenset(orders),
+        "EcomOrderLines": frozenset(lines),
+        "Product": frozenset({*PRODUCT_ELEMENTS, *PRODUCT_ANSWER_COLUMNS}),
+    }
+
+
+STANDARD_COLUMNS: Final = _standard_columns()

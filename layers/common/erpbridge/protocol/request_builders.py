@@ -33,6 +33,7 @@ from erpbridge.protocol.xmlsafe import parse_xml
 
 __all__ = [
     "DOCUMENT_TYPES",
+    "PRODUCT_ELEMENTS",
     "DocumentType",
     "ProductQuery",
     "build_batch_request",
@@ -48,6 +49,16 @@ __all__ = [
 ]
 
 PING: Final = b"<GetEcomData></GetEcomData>"
+# The standard children of a product-info request's ``Product`` (custom fields are extra ones).
+PRODUCT_ELEMENTS: Final = (
+    "ProductId",
+    "ProductVariantId",
+    "ProductNumber",
+    "ProductUnitId",
+    "ProductIdentifier",
+    "CurrencyCode",
+    "Quantity",
+)
 
 
 class DocumentType(StrEnum):

@@ -22,6 +22,8 @@ from erpbridge.protocol.tables import Row, TablesDocument, parse_tables
 from erpbridge.protocol.xmlsafe import DEFAULT_LIMITS, XmlLimits
 
 __all__ = [
+    "ORDER_ANSWER_COLUMNS",
+    "PRODUCT_ANSWER_COLUMNS",
     "DocumentDetail",
     "DocumentList",
     "OrderResult",
@@ -35,7 +37,7 @@ __all__ = [
     "parse_product_info",
 ]
 
-_PRODUCT_COLUMNS: Final = frozenset(
+PRODUCT_ANSWER_COLUMNS: Final = frozenset(
     {
         "ProductId",
         "ProductVariantId",
@@ -46,6 +48,7 @@ _PRODUCT_COLUMNS: Final = frozenset(
         "ProductDefaultUnitId",
     }
 )
+_PRODUCT_COLUMNS = PRODUCT_ANSWER_COLUMNS
 
 
 def _number(row: Row, column: str, *, table: str) -> Decimal | None:
@@ -275,6 +278,21 @@ def _order_line(row: Row) -> OrderResultLine:
 # The EcomOrders column a plug-in unit that answers ``OrderCreated`` False puts its reason in (the
 # anchor defines none; docs/protocol.md names this choice).
 REFUSAL_REASON_COLUMN = "OrderErrorMessage"
+# The EcomOrders columns of an answer that erpbridge reads (custom order fields must not take them).
+ORDER_ANSWER_COLUMNS: Final = frozenset(
+    {
+        "OrderPrice",
+        "OrderPriceWithVat",
+        "OrderPriceWithoutVat",
+        "OrderPriceBeforeFeesWithVat",
+        "OrderPriceBeforeFeesWithoutVat",
+        "OrderSalesDiscount",
+        "OrderShippingFeeWithoutVat",
+        "OrderShippingWarning",
+        "OrderCreated",
+        REFUSAL_REASON_COLUMN,
+    }
+)
 
 
 def parse_order_response(

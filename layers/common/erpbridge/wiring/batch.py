@@ -82,6 +82,7 @@ class BatchRuntime:
                 self.settings.database_url,
                 mappings_dir=self.mappings_dir,
                 statement_timeout_s=self.settings.import_statement_timeout_s,
+                live_figures_changed=live_cache_invalidation(self.settings),
             )
         return self._importer
 
@@ -282,6 +283,27 @@ def _local_runtime(settings: Settings, mappings_dir: Path | None) -> BatchRuntim
         store_for=lambda bucket: FolderStagingStore(state_dir / "objects", bucket),
         mappings_dir=mappings_dir,
     )
+
+
+def live_cache_invalidation(settings: Settings) -> Callable[[], None] | None:
+    """What an import that changed prices or stock calls: the live API's shared cache
+    (``ERPBRIDGE_CACHE_TABLE``) gets its namespace stamp, so every container asks the ERP again.
+    Without a shared cache there is nothing to reach: the local server's cache lives in its own
+    memory (and expires with its TTL)."""
+    if not settings.cache_table:
+        return None
+    from erpbridge.adapters.aws.dynamodb_cache import DynamoDbCacheStore
+    from erpbridge.adapters.local.memory_cache import MemoryCacheStore
+    from erpbridge.live.cache import TieredCache
+
+    cache = TieredCache(
+        local=MemoryCacheStore(max_entries=16),
+        shared=DynamoDbCacheStore(settings.cache_table),
+        local_ttl_s=settings.local_cache_ttl_s,
+    )
+    # The stamp outlives every entry it makes stale, fallback window included (as an order's).
+    ttl_s = settings.price_cache_ttl_s + settings.stale_fallback_s
+    return functools.partial(cache.invalidate_namespace, "", ttl_s=ttl_s)
 
 
 @functools.cache

@@ -73,7 +73,9 @@ class ShopDbImporter:
         *,
         mappings_dir: Path | None = None,
         statement_timeout_s: float = DEFAULT_STATEMENT_TIMEOUT_S,
+        live_figures_changed: Callable[[], None] | None = None,
     ) -> None:
+        self._live_figures_changed = live_figures_changed
         self._database_url = database_url
         self._mappings_dir = mappings_dir
         self._statement_timeout_s = statement_timeout_s
@@ -99,6 +101,7 @@ class ShopDbImporter:
             parameters=parameters,
             on_progress=on_progress,
             statement_timeout_s=self._statement_timeout_s,
+            live_figures_changed=self._live_figures_changed,
         )
         return self._imported(report, definition.import_for(parameters).mappings)
 
@@ -116,6 +119,7 @@ class ShopDbImporter:
             self._database_url,
             parameters=parameters,
             statement_timeout_s=self._statement_timeout_s,
+            live_figures_changed=self._live_figures_changed,
         )
         return self._imported(report, definition.import_for(parameters).mappings)
 
