@@ -176,6 +176,8 @@ def _job(view: Any) -> dict[str, Any]:
         "schedule_timezone": fetch.schedule_timezone,
         "parameters": dict(fetch.parameters),
         "enabled": view.enabled,
+        "long_running": view.job.long_running,
+        "erp": "own endpoint" if fetch.erp else "live settings",
         "next_run": view.next_run.isoformat() if view.next_run else None,
         "last_run": view.last_run.as_dict() if view.last_run else None,
     }
@@ -216,6 +218,10 @@ def _mapping(view: Any) -> dict[str, Any]:
                 "keys": t.keys,
                 "removal": t.removal,
                 "active": t.active,
+                "key_columns": t.key_columns,
+                "conditions": t.conditions,
+                "auto_map": t.auto_map,
+                "not_mapped": t.not_mapped,
                 "problems": [{"severity": s, "message": m} for s, m in t.problems],
                 "columns": [c.__dict__ for c in t.columns],
             }
@@ -233,6 +239,10 @@ def _health(view: Any) -> dict[str, Any]:
 
 class RunNowRequest(BaseModel):
     parameters: dict[str, str] = Field(default_factory=dict, description="request parameters to override")
+
+
+class ScheduleRequest(BaseModel):
+    enabled: bool = Field(description="true: the schedule fires; false: it is switched off")
 
 
 class RedriveRequest(BaseModel):
@@ -261,6 +271,15 @@ def api_jobs() -> Response[Any]:
 def api_run_now(job: JobId, request: Annotated[RunNowRequest, Body()]) -> Response[Any]:
     run_id = admin().run_now(job, request.parameters, operator=operator().name)
     return json_answer({"run_id": run_id, "job": job, "requested_by": operator().name}, 202)
+
+
+@router.post(
+    "/api/jobs/<job>/schedule",
+    summary="Switch a job's schedule on or off (AWS: its EventBridge Scheduler schedule)",
+    tags=["jobs"],
+)
+def api_schedule(job: JobId, request: Annotated[ScheduleRequest, Body()]) -> Response[Any]:
+    return json_answer(_job(admin().set_enabled(job, request.enabled, operator=operator().name)))
 
 
 @router.get("/api/runs", summary="Runs, newest first, filtered by job and status", tags=["runs"])

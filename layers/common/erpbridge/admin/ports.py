@@ -32,16 +32,71 @@ class OrderListing(Protocol):
 
 class JobLauncher(Protocol):
     """Starts a fetch now without waiting for it (locally: a thread that fetches and imports; in
-    AWS: an asynchronous invocation of the fetch function). The run appears under ``run_id``."""
+    AWS: an asynchronous invocation of the fetch function, or for a ``long_running`` job an
+    execution of the long-run workflow). The run appears under ``run_id``."""
 
-    def launch(self, job: str, run_id: str, parameters: Mapping[str, str], requested_by: str) -> None: ...
+    def launch(
+        self,
+        job: str,
+        run_id: str,
+        parameters: Mapping[str, str],
+        requested_by: str,
+        *,
+        long_running: bool = False,
+    ) -> None: ...
 
     def launch_import(self, bucket: str, key: str, requested_by: str) -> None:
         """Import a file put back into staging/ (in AWS its S3 event does this: nothing to do)."""
         ...
 
 
-class LatencyLog(Protocol):
-    """ERP call latencies of the last hour (milliseconds)."""
+@dataclass(frozen=True)
+class LatencySummary:
+    """ERP call latencies over a span (milliseconds; None when there were no calls)."""
 
-    def recent(self, *, since: datetime) -> list[float]: ...
+    calls: int = 0
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    max_ms: float | None = None
+    source: str = "this process"  # where the figures come from ("CloudWatch ErpLatency", …)
+
+    def as_dict(self) -> dict[str, float | int | str | None]:
+        return {
+            "calls": self.calls,
+            "p50_ms": self.p50_ms,
+            "p95_ms": self.p95_ms,
+            "max_ms": self.max_ms,
+            "source": self.source,
+        }
+
+
+def summarise(values: Sequence[float], source: str = "this process") -> LatencySummary:
+    """The summary of measured latencies (the local log's figures)."""
+    ordered = sorted(values)
+    if not ordered:
+        return LatencySummary(source=source)
+    return LatencySummary(
+        calls=len(ordered),
+        p50_ms=round(ordered[len(ordered) // 2], 1),
+        p95_ms=round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))], 1),
+        max_ms=round(ordered[-1], 1),
+        source=source,
+    )
+
+
+class LatencyLog(Protocol):
+    """ERP call latencies since a time: in AWS the live function's ``ErpLatency`` metric in
+    CloudWatch; locally what this process measured."""
+
+    def summary(self, *, since: datetime) -> LatencySummary: ...
+
+
+class ScheduleStates(Protocol):
+    """Whether a job's schedule fires (in AWS: the EventBridge Scheduler schedule's State; locally:
+    whether the job file has a schedule) and, where the schedules are real, switching it."""
+
+    def enabled(self, job: str, *, has_schedule: bool) -> bool: ...
+
+    def set_enabled(self, job: str, enabled: bool, *, operator: str) -> None:
+        """ConflictError where schedules cannot be switched (locally: edit the job file)."""
+        ...
