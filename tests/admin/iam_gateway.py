@@ -81,12 +81,16 @@ def iam_gateway(
         )
         request.context["timestamp"] = amz_date
         signer = SigV4Auth(Credentials(key.access_key, key.secret_key, key.session_token), service, region)
-        expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+        expected = signer.signature(
+            signer.string_to_sign(request, signer.canonical_request(request)), request
+        )
         if expected != fields["Signature"]:
             return _refused("The request signature we calculated does not match the signature you provided.")
         if seen is not None:
             seen.append(headers)
         identity = {**event["requestContext"].get("identity", {}), "userArn": key.principal}
-        return handler({**event, "requestContext": {**event["requestContext"], "identity": identity}}, context)
+        return handler(
+            {**event, "requestContext": {**event["requestContext"], "identity": identity}}, context
+        )
 
     return gateway

@@ -32,7 +32,13 @@ ALICE = FakeKey(
     session_token="alice-session-token-example",
     principal="arn:aws:sts::123456789012:assumed-role/Operators/alice",
 )
-ERP_AND_DATABASE = ("ERPBRIDGE_ERP", "ERPBRIDGE_DATABASE", "ERPBRIDGE_DB_", "ERPBRIDGE_SECRETS", "ERPBRIDGE_STATE")
+ERP_AND_DATABASE = (
+    "ERPBRIDGE_ERP",
+    "ERPBRIDGE_DATABASE",
+    "ERPBRIDGE_DB_",
+    "ERPBRIDGE_SECRETS",
+    "ERPBRIDGE_STATE",
+)
 
 
 @dataclass
@@ -53,7 +59,9 @@ def deployed(
 
     with console_stack(monkeypatch, tmp_path, emulator, sqlite_url) as stack:
         monkeypatch.setenv("ERPBRIDGE_ADMIN_AUTH", "iam")
-        monkeypatch.setenv("ERPBRIDGE_ADMIN_OPERATORS", '["arn:aws:sts::123456789012:assumed-role/Operators/*"]')
+        monkeypatch.setenv(
+            "ERPBRIDGE_ADMIN_OPERATORS", '["arn:aws:sts::123456789012:assumed-role/Operators/*"]'
+        )
         get_admin_settings.cache_clear()
         seen: list[dict[str, str]] = []
         handler = iam_gateway(_import_admin_api().lambda_handler, [ALICE], region=REGION, seen=seen)
@@ -115,7 +123,10 @@ def test_the_client_signs_with_sigv4_for_execute_api_and_sends_the_session_token
     signed = headers["Authorization"].split("SignedHeaders=")[1].split(",")[0].split(";")
     assert {"host", "x-amz-date", "x-amz-security-token"} <= set(signed)
     assert headers["X-Amz-Date"].startswith(today) and headers["X-Amz-Security-Token"] == "token-example"
-    assert request.url == "https://abc123defg.execute-api.eu-central-1.amazonaws.com/prod/api/orders/WEB-1/resend"
+    assert (
+        request.url
+        == "https://abc123defg.execute-api.eu-central-1.amazonaws.com/prod/api/orders/WEB-1/resend"
+    )
 
 
 def test_orders_are_listed_shown_and_resent_with_aws_credentials_only(deployed: Deployed) -> None:

@@ -349,9 +349,7 @@ def _run_through_admin_api(
 ) -> None:
     started = remote.run_now(job, parameters)
     run_id = str(started["run_id"])
-    console.print(
-        f"started {job}: run {run_id}, requested by {started.get('requested_by')}", soft_wrap=True
-    )
+    console.print(f"started {job}: run {run_id}, requested by {started.get('requested_by')}", soft_wrap=True)
     if not wait:
         console.print(f"follow it with `erpbridge runs show {run_id}`")
         return

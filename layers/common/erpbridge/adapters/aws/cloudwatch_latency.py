@@ -15,7 +15,7 @@ from typing import Any
 from erpbridge.admin.ports import LatencySummary
 
 METRIC = "ErpLatency"
-_STATS = {"calls": "SampleCount", "max_ms": "Maximum", "p50_ms": "p50", "p95_ms": "p95"}
+PERCENTILES = ("p50", "p95")
 
 
 class CloudWatchLatencyLog:
@@ -26,9 +26,11 @@ class CloudWatchLatencyLog:
         *,
         client: Any = None,  # boto3 cloudwatch client (no stubs installed)
         now: Any = None,
+        percentiles: tuple[str, ...] = PERCENTILES,  # moto computes none: its tests pass ()
     ) -> None:
         self._namespace = namespace
         self._service = service
+        self._stats = {"calls": "SampleCount", "max": "Maximum", **{p: p for p in percentiles}}
         self._client = client
         self._now = now or (lambda: datetime.now(UTC))
 
@@ -41,8 +43,8 @@ class CloudWatchLatencyLog:
             "Dimensions": [{"Name": "service", "Value": self._service}],
         }
         queries = [
-            {"Id": name.replace("_ms", ""), "MetricStat": {"Metric": metric, "Period": period, "Stat": stat}}
-            for name, stat in _STATS.items()
+            {"Id": name, "MetricStat": {"Metric": metric, "Period": period, "Stat": stat}}
+            for name, stat in self._stats.items()
         ]
         answer = self._cloudwatch().get_metric_data(
             MetricDataQueries=queries, StartTime=since, EndTime=end, ScanBy="TimestampDescending"
