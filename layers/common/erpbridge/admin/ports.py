@@ -30,20 +30,23 @@ class OrderListing(Protocol):
     ) -> list[OrderSummary]: ...
 
 
+@dataclass(frozen=True)
+class RunNow:
+    """A Run now: the job, the run id it was answered with, its parameters and who asked."""
+
+    job: str
+    run_id: str
+    parameters: Mapping[str, str]
+    requested_by: str
+    long_running: bool = False  # the long-run workflow runs it (docs/paged-runs.md)
+
+
 class JobLauncher(Protocol):
     """Starts a fetch now without waiting for it (locally: a thread that fetches and imports; in
     AWS: an asynchronous invocation of the fetch function, or for a ``long_running`` job an
     execution of the long-run workflow). The run appears under ``run_id``."""
 
-    def launch(
-        self,
-        job: str,
-        run_id: str,
-        parameters: Mapping[str, str],
-        requested_by: str,
-        *,
-        long_running: bool = False,
-    ) -> None: ...
+    def launch(self, run: RunNow) -> None: ...
 
     def launch_import(self, bucket: str, key: str, requested_by: str) -> None:
         """Import a file put back into staging/ (in AWS its S3 event does this: nothing to do)."""

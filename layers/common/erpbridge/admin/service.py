@@ -22,6 +22,7 @@ from erpbridge.admin.ports import (
     LatencySummary,
     OrderListing,
     OrderSummary,
+    RunNow,
     ScheduleStates,
 )
 from erpbridge.admin.schedule import next_run
@@ -208,7 +209,7 @@ class AdminService:
         job = self.job(job_id).job
         job.parameters(parameters)  # unknown parameters: ConfigurationError before anything starts
         run_id = new_run_id(self._now())
-        self._launcher.launch(job.id, run_id, dict(parameters), operator, long_running=job.long_running)
+        self._launcher.launch(RunNow(job.id, run_id, dict(parameters), operator, job.long_running))
         return run_id
 
     def set_enabled(self, job_id: str, enabled: bool, *, operator: str) -> JobView:

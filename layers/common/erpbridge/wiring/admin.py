@@ -13,12 +13,18 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from erpbridge.admin.ports import JobLauncher, LatencyLog, LatencySummary, ScheduleStates, summarise
+from erpbridge.admin.ports import (
+    JobLauncher,
+    LatencyLog,
+    LatencySummary,
+    RunNow,
+    ScheduleStates,
+    summarise,
+)
 from erpbridge.admin.service import AdminService, MappingView
 from erpbridge.batch.models import Trigger
 from erpbridge.live.ports import Metric
@@ -58,19 +64,17 @@ class LocalLauncher:
     def __init__(self, runtime: BatchRuntime) -> None:
         self._runtime = runtime
 
-    def launch(
-        self,
-        job: str,
-        run_id: str,
-        parameters: Mapping[str, str],
-        requested_by: str,
-        *,
-        long_running: bool = False,
-    ) -> None:
+    def launch(self, run_now: RunNow) -> None:
+        job, run_id = run_now.job, run_now.run_id
+
         def run() -> None:
             try:
                 outcome = self._runtime.fetch(
-                    job, Trigger.MANUAL, parameters=parameters, run_id=run_id, requested_by=requested_by
+                    job,
+                    Trigger.MANUAL,
+                    parameters=run_now.parameters,
+                    run_id=run_id,
+                    requested_by=run_now.requested_by,
                 )
                 store = self._runtime.store()
                 for key in outcome.keys:

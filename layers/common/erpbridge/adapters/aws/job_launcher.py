@@ -9,9 +9,9 @@ Functions instead of fetching twice. The event carries the run id and the operat
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from erpbridge.admin.ports import RunNow
 from erpbridge.batch.models import Trigger
 
 if TYPE_CHECKING:
@@ -32,25 +32,17 @@ class AwsJobLauncher:
         self._lambda = lambda_client
         self._sfn = sfn_client
 
-    def launch(
-        self,
-        job: str,
-        run_id: str,
-        parameters: Mapping[str, str],
-        requested_by: str,
-        *,
-        long_running: bool = False,
-    ) -> None:
+    def launch(self, run: RunNow) -> None:
         event: dict[str, Any] = {
-            "job": job,
-            "parameters": dict(parameters),
+            "job": run.job,
+            "parameters": dict(run.parameters),
             "trigger": str(Trigger.MANUAL),
-            "run_id": run_id,
-            "requested_by": requested_by,
+            "run_id": run.run_id,
+            "requested_by": run.requested_by,
         }
-        if long_running and self._workflow:
+        if run.long_running and self._workflow:
             self._sfn_client().start_execution(
-                stateMachineArn=self._workflow, name=run_id, input=json.dumps(event)
+                stateMachineArn=self._workflow, name=run.run_id, input=json.dumps(event)
             )
             return
         self._lambda_client().invoke(
