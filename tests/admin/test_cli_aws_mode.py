@@ -209,3 +209,31 @@ def test_a_wrong_secret_or_no_operator_is_refused_and_exits_2(deployed: Deployed
         check=False,
     )
     assert local.returncode == 2 and "schedules are switched in AWS" in local.stderr
+
+
+def test_a_stack_name_resolves_to_its_admin_api_url_and_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+    import typer
+    from moto import mock_aws
+
+    from erpbridge_cli.admin_client import admin_api, region_of, stack_admin_url
+
+    url = "https://abc123defg.execute-api.eu-central-1.amazonaws.com/prod/"
+    template = {
+        "Resources": {"Alarms": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"AdminApiUrl": {"Value": url}},
+    }
+    monkeypatch.delenv("ERPBRIDGE_ADMIN_URL", raising=False)
+    monkeypatch.setenv("ERPBRIDGE_STACK", "erpbridge-prod")
+    with mock_aws():
+        boto3.client("cloudformation").create_stack(
+            StackName="erpbridge-prod", TemplateBody=json.dumps(template)
+        )
+        client = admin_api()
+        assert client is not None and client.base_url == url.rstrip("/")
+        assert region_of(client.base_url) == "eu-central-1"
+        with pytest.raises(typer.Exit) as missing:
+            stack_admin_url("no-such-stack")
+    assert missing.value.exit_code == 2
+    monkeypatch.delenv("ERPBRIDGE_STACK")
+    assert admin_api() is None  # nothing named: local mode
