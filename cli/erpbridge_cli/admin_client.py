@@ -32,7 +32,6 @@ import requests
 from erpbridge.admin.ports import OrderSummary
 from erpbridge.batch.models import RunRecord
 from erpbridge.live.models import OrderDetail, OrderResponse
-from erpbridge.live.ports import OrderState
 
 ADMIN_URL_VARIABLE = "ERPBRIDGE_ADMIN_URL"
 STACK_VARIABLE = "ERPBRIDGE_STACK"
@@ -196,7 +195,7 @@ class AdminApiClient:
         found = self.call(
             "GET", "/api/orders", query={"state": state, "older_than_s": older_than_s, "limit": limit}
         )["orders"]
-        return [_summary(order) for order in found]
+        return [OrderSummary.from_dict(order) for order in found]
 
     def order(self, order_id: str) -> OrderDetail:
         return OrderDetail.model_validate(self.call("GET", f"/api/orders/{order_id}"))
@@ -213,21 +212,6 @@ class AdminApiClient:
     def health(self) -> dict[str, Any]:
         answer: dict[str, Any] = self.call("GET", "/api/health")
         return answer
-
-
-def _summary(order: Mapping[str, Any]) -> OrderSummary:
-    from datetime import datetime
-
-    return OrderSummary(
-        order_id=str(order["order_id"]),
-        customer_number=order.get("customer_number"),
-        state=OrderState(order["state"]),
-        erp_order_id=order.get("erp_order_id"),
-        attempts=int(order.get("attempts") or 0),
-        last_error=order.get("last_error"),
-        created_at=datetime.fromisoformat(order["created_at"]),
-        updated_at=datetime.fromisoformat(order["updated_at"]),
-    )
 
 
 def admin_api() -> AdminApiClient | None:

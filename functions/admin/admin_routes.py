@@ -177,7 +177,7 @@ def _job(view: Any) -> dict[str, Any]:
         "parameters": dict(fetch.parameters),
         "enabled": view.enabled,
         "long_running": view.job.long_running,
-        "erp": "own endpoint" if fetch.erp else "live settings",
+        "erp": view.job.erp_endpoint,
         "next_run": view.next_run.isoformat() if view.next_run else None,
         "last_run": view.last_run.as_dict() if view.last_run else None,
     }
@@ -189,19 +189,6 @@ def _run(detail: RunDetail) -> dict[str, Any]:
         "progress": detail.progress,
         "files_total": len(detail.files),
         "files": [{"key": f.key, "size": f.size, "where": f.where, "report": f.report} for f in detail.files],
-    }
-
-
-def _order(summary: Any) -> dict[str, Any]:
-    return {
-        "order_id": summary.order_id,
-        "customer_number": summary.customer_number,
-        "state": summary.state.value,
-        "erp_order_id": summary.erp_order_id,
-        "attempts": summary.attempts,
-        "last_error": summary.last_error,
-        "created_at": summary.created_at.isoformat(),
-        "updated_at": summary.updated_at.isoformat(),
     }
 
 
@@ -228,10 +215,6 @@ def _mapping(view: Any) -> dict[str, Any]:
             for t in view.tables
         ],
     }
-
-
-def _health(view: Any) -> dict[str, Any]:
-    return {**view.health.model_dump(mode="json"), "latency_last_hour": view.latency_summary}
 
 
 # --- JSON API ----------------------------------------------------------------------------------
@@ -330,7 +313,7 @@ def api_orders(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Response[Any]:
     found = admin().orders(state=state, older_than_s=older_than_s, limit=limit)
-    return json_answer({"orders": [_order(o) for o in found]})
+    return json_answer({"orders": [o.as_dict() for o in found]})
 
 
 @router.get("/api/orders/<order_id>", summary="One order with its timeline", tags=["orders"])
@@ -371,7 +354,7 @@ def api_resend_many(request: Annotated[ResendManyRequest, Body()]) -> Response[A
 
 @router.get("/api/health", summary="ERP ping, breaker state, latency over the last hour", tags=["health"])
 def api_health() -> Response[Any]:
-    return json_answer(_health(admin().health()))
+    return json_answer(admin().health().as_dict())
 
 
 def _xml(order_id: str, key: str) -> Response[Any]:

@@ -19,6 +19,7 @@ from erpbridge_cli.commands._batch_common import JsonOption, column, console, fa
 def _health_here() -> dict[str, Any]:
     from datetime import UTC, datetime, timedelta
 
+    from erpbridge.admin.service import HealthView
     from erpbridge.errors import ErpBridgeError
     from erpbridge.wiring.admin import MemoryLatencyLog
     from erpbridge.wiring.live import LiveServices
@@ -32,7 +33,7 @@ def _health_here() -> dict[str, Any]:
     except ErpBridgeError as error:
         raise fail(f"{type(error).__name__}: {error}") from None
     since = datetime.now(UTC) - timedelta(hours=1)
-    return {**health.model_dump(mode="json"), "latency_last_hour": latency.summary(since=since).as_dict()}
+    return HealthView(health, latency.summary(since=since)).as_dict()
 
 
 def print_health(health: dict[str, Any], *, as_json: bool) -> None:

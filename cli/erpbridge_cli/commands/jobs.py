@@ -70,7 +70,7 @@ def _job_rows(jobs: list[BatchJob]) -> list[dict[str, Any]]:
     """One row per job and per extra schedule (the same job for another shop), then the export."""
     rows = []
     for job in jobs:
-        erp = "own endpoint" if job.fetch.erp else "live settings"
+        erp = job.erp_endpoint
         rows.append(
             _job_row(
                 job.id,

@@ -120,21 +120,7 @@ def _resend_here(ids: list[str], state: str | None) -> tuple[list[Any], dict[str
 
 def print_orders(found: list[Any], *, as_json: bool, state: str | None) -> None:
     if as_json:
-        print_json(
-            [
-                {
-                    "order_id": o.order_id,
-                    "customer_number": o.customer_number,
-                    "state": o.state.value,
-                    "erp_order_id": o.erp_order_id,
-                    "attempts": o.attempts,
-                    "last_error": o.last_error,
-                    "created_at": o.created_at.isoformat(),
-                    "updated_at": o.updated_at.isoformat(),
-                }
-                for o in found
-            ]
-        )
+        print_json([order.as_dict() for order in found])
         return
     if not found:
         console.print(f"no orders{' ' + state.replace('_', '-') if state else ''}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from erpbridge.live.ports import OrderState
 
@@ -20,6 +20,32 @@ class OrderSummary:
     last_error: str | None
     created_at: datetime
     updated_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        """The admin API's JSON of an order in a list (``erpbridge orders list --json``)."""
+        return {
+            "order_id": self.order_id,
+            "customer_number": self.customer_number,
+            "state": self.state.value,
+            "erp_order_id": self.erp_order_id,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OrderSummary:
+        return cls(
+            order_id=str(data["order_id"]),
+            customer_number=data.get("customer_number"),
+            state=OrderState(data["state"]),
+            erp_order_id=data.get("erp_order_id"),
+            attempts=int(data.get("attempts") or 0),
+            last_error=data.get("last_error"),
+            created_at=datetime.fromisoformat(data["created_at"]),
+            updated_at=datetime.fromisoformat(data["updated_at"]),
+        )
 
 
 class OrderListing(Protocol):

@@ -123,6 +123,10 @@ class HealthView:
     def latency_summary(self) -> dict[str, float | int | str | None]:
         return self.latency.as_dict()
 
+    def as_dict(self) -> dict[str, Any]:
+        """The admin API's health answer (``erpbridge health --json``)."""
+        return {**self.health.model_dump(mode="json"), "latency_last_hour": self.latency_summary}
+
 
 @dataclass
 class ResendReport:
