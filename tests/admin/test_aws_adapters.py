@@ -98,9 +98,15 @@ def test_enabled_is_the_schedule_state_and_switching_it_records_who(
         assert enabled["fetch-shop-data"] is False  # no schedule of that name in this account
         assert admin.job("fetch-prices").next_run is None  # a switched-off schedule fires never
         after = admin.set_enabled("fetch-stock-level", False, operator=ALICE)
+        import admin_routes
+
+        admin_routes.use_admin(admin)  # the console's jobs page over these schedules
+        page = stack.api("GET", "/jobs").text
     finally:
         get_admin_settings.cache_clear()
     assert after.enabled is False
+    row = page.split('data-job="fetch-stock-level"')[1].split("</tr>")[0]
+    assert "rate(15 minutes)" in row and "switched off" in row
     schedule = boto3.client("scheduler").get_schedule(Name="erpbridge-test-fetch-stock-level")
     assert schedule["State"] == "DISABLED" and schedule["ScheduleExpression"] == "rate(15 minutes)"
     assert schedule["Target"]["RoleArn"] == ROLE  # the rest of the schedule is as it was
