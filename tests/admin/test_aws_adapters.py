@@ -55,19 +55,19 @@ def _schedule(name: str, state: str = "ENABLED") -> None:
 def test_run_now_of_a_long_running_job_starts_the_workflow_not_the_fetch_function(
     stack: ConsoleStack, aws: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from erpbridge.admin.config import get_admin_settings
+    from erpbridge.settings import get_settings
     from erpbridge.wiring.admin import build_admin
 
     arn = _workflow()
     # No such function in this account: invoking it would fail the Run now.
     monkeypatch.setenv("ERPBRIDGE_FETCH_FUNCTION", "erpbridge-test-FetchJobFunction-none")
     monkeypatch.setenv("ERPBRIDGE_ADMIN_WORKFLOW_ARN", arn)
-    get_admin_settings.cache_clear()
+    get_settings.cache_clear()
     try:
         admin = build_admin(stack.services)
         run_id = admin.run_now("fetch-shop-data", {}, operator=ALICE)
     finally:
-        get_admin_settings.cache_clear()
+        get_settings.cache_clear()
     sfn = boto3.client("stepfunctions")
     [execution] = sfn.list_executions(stateMachineArn=arn)["executions"]
     assert execution["name"] == run_id
@@ -84,13 +84,13 @@ def test_run_now_of_a_long_running_job_starts_the_workflow_not_the_fetch_functio
 def test_enabled_is_the_schedule_state_and_switching_it_records_who(
     stack: ConsoleStack, aws: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from erpbridge.admin.config import get_admin_settings
+    from erpbridge.settings import get_settings
     from erpbridge.wiring.admin import build_admin
 
     _schedule("erpbridge-test-fetch-stock-level")
     _schedule("erpbridge-test-fetch-prices", state="DISABLED")
     monkeypatch.setenv("ERPBRIDGE_ADMIN_SCHEDULE_PREFIX", "erpbridge-test-")
-    get_admin_settings.cache_clear()
+    get_settings.cache_clear()
     try:
         admin = build_admin(stack.services)
         enabled = {view.job.id: view.enabled for view in admin.jobs()}
@@ -103,7 +103,7 @@ def test_enabled_is_the_schedule_state_and_switching_it_records_who(
         admin_routes.use_admin(admin)  # the console's jobs page over these schedules
         page = stack.api("GET", "/jobs").text
     finally:
-        get_admin_settings.cache_clear()
+        get_settings.cache_clear()
     assert after.enabled is False
     row = page.split('data-job="fetch-stock-level"')[1].split("</tr>")[0]
     assert "rate(15 minutes)" in row and "switched off" in row

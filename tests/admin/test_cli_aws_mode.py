@@ -53,7 +53,7 @@ class Deployed:
 def deployed(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, emulator: Any, sqlite_url: str
 ) -> Iterator[Deployed]:
-    from erpbridge.admin.config import get_admin_settings
+    from erpbridge.settings import get_settings
     from erpbridge_cli.commands.console import _import_admin_api
     from erpbridge_cli.commands.live import make_server
 
@@ -62,7 +62,7 @@ def deployed(
         monkeypatch.setenv(
             "ERPBRIDGE_ADMIN_OPERATORS", '["arn:aws:sts::123456789012:assumed-role/Operators/*"]'
         )
-        get_admin_settings.cache_clear()
+        get_settings.cache_clear()
         seen: list[dict[str, str]] = []
         handler = iam_gateway(_import_admin_api().lambda_handler, [ALICE], region=REGION, seen=seen)
         server = make_server(0, lambda_handler=handler)
@@ -74,7 +74,7 @@ def deployed(
         finally:
             server.shutdown()
             monkeypatch.delenv("ERPBRIDGE_ADMIN_OPERATORS")
-            get_admin_settings.cache_clear()
+            get_settings.cache_clear()
 
 
 def operator_cli(deployed: Deployed, *args: str, key: FakeKey = ALICE) -> subprocess.CompletedProcess[str]:
