@@ -182,3 +182,5 @@ def test_a_redrive_is_recorded_in_its_run_with_who_and_when(stack: ConsoleStack)
     [action] = shown["actions"]
     assert action["action"] == "redrive" and action["by"] == OPERATOR
     assert datetime.fromisoformat(action["at"]) >= before and key in action["detail"]
+    page = stack.api("GET", f"/runs/{run.run_id}").text  # the run page lists it too
+    assert f"redrive by {OPERATOR}" in page.split('id="actions"')[1]
