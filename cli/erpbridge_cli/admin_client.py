@@ -94,8 +94,11 @@ class AdminApiClient:
         self._credentials = credentials
         self._region = region or region_of(base_url)
         self._session = session or requests.Session()
+        self._auth: Any = None  # the signer, with the credentials resolved once
 
     def _signer(self) -> Any:
+        if self._auth is not None:
+            return self._auth
         import botocore.session
         from botocore.auth import SigV4Auth
 
@@ -110,7 +113,8 @@ class AdminApiClient:
                 2,
             )
         region = self._region or source.get_config_variable("region") or "us-east-1"
-        return SigV4Auth(credentials, SERVICE, region)
+        self._auth = SigV4Auth(credentials, SERVICE, region)
+        return self._auth
 
     def signed(self, method: str, path: str, body: Any = None, query: Mapping[str, Any] | None = None) -> Any:
         """The request, signed: a ``botocore.awsrequest.AWSRequest``."""
