@@ -10,6 +10,7 @@ import importlib
 import os
 import pkgutil
 import sys
+from typing import Annotated
 
 import typer
 
@@ -23,16 +24,42 @@ app = command_group(
     "Every command works on the project's state folder (<project>/.erpbridge/, the one `make run` "
     "fills) and job files (<project>/mappings/); the project is $ERPBRIDGE_HOME, else the nearest "
     "folder upwards with a mappings/ folder, else this checkout. Exit codes: 0 done, 1 the operation "
-    "failed, 2 bad arguments or settings (nothing was done).",
+    "failed, 2 bad arguments or settings (nothing was done).\n\n"
+    "AWS mode: with --admin-url, $ERPBRIDGE_ADMIN_URL or --stack/$ERPBRIDGE_STACK, the orders, jobs, "
+    "runs, mappings and health commands ask the deployed stack's admin API, signed with your AWS "
+    "credentials: no database, ERP or secrets are needed here.",
     name="erpbridge",
     add_completion=True,
 )
 
 
 @app.callback()
-def _project(ctx: typer.Context) -> None:
+def _project(
+    ctx: typer.Context,
+    admin_url: Annotated[
+        str | None,
+        typer.Option(
+            "--admin-url",
+            help="AWS mode: the deployed stack's admin API (stack output AdminApiUrl; "
+            "or $ERPBRIDGE_ADMIN_URL); requests are signed with your AWS credentials",
+            show_default=False,
+        ),
+    ] = None,
+    stack: Annotated[
+        str | None,
+        typer.Option(
+            "--stack",
+            help="AWS mode: the deployed stack whose AdminApiUrl output to use (or $ERPBRIDGE_STACK)",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
     """Fill in the project's defaults (state folder, database, job files) for this command."""
     from erpbridge.settings import get_settings
+    from erpbridge_cli.admin_client import use_target
+
+    use_target(admin_url, stack)
+    ctx.call_on_close(lambda: use_target(None, None))
 
     try:
         project = Project(find_project())

@@ -176,6 +176,8 @@ def _job(view: Any) -> dict[str, Any]:
         "schedule_timezone": fetch.schedule_timezone,
         "parameters": dict(fetch.parameters),
         "enabled": view.enabled,
+        "long_running": view.job.long_running,
+        "erp": view.job.erp_endpoint,
         "next_run": view.next_run.isoformat() if view.next_run else None,
         "last_run": view.last_run.as_dict() if view.last_run else None,
     }
@@ -187,19 +189,6 @@ def _run(detail: RunDetail) -> dict[str, Any]:
         "progress": detail.progress,
         "files_total": len(detail.files),
         "files": [{"key": f.key, "size": f.size, "where": f.where, "report": f.report} for f in detail.files],
-    }
-
-
-def _order(summary: Any) -> dict[str, Any]:
-    return {
-        "order_id": summary.order_id,
-        "customer_number": summary.customer_number,
-        "state": summary.state.value,
-        "erp_order_id": summary.erp_order_id,
-        "attempts": summary.attempts,
-        "last_error": summary.last_error,
-        "created_at": summary.created_at.isoformat(),
-        "updated_at": summary.updated_at.isoformat(),
     }
 
 
@@ -216,6 +205,10 @@ def _mapping(view: Any) -> dict[str, Any]:
                 "keys": t.keys,
                 "removal": t.removal,
                 "active": t.active,
+                "key_columns": t.key_columns,
+                "conditions": t.conditions,
+                "auto_map": t.auto_map,
+                "not_mapped": t.not_mapped,
                 "problems": [{"severity": s, "message": m} for s, m in t.problems],
                 "columns": [c.__dict__ for c in t.columns],
             }
@@ -224,15 +217,15 @@ def _mapping(view: Any) -> dict[str, Any]:
     }
 
 
-def _health(view: Any) -> dict[str, Any]:
-    return {**view.health.model_dump(mode="json"), "latency_last_hour": view.latency_summary}
-
-
 # --- JSON API ----------------------------------------------------------------------------------
 
 
 class RunNowRequest(BaseModel):
     parameters: dict[str, str] = Field(default_factory=dict, description="request parameters to override")
+
+
+class ScheduleRequest(BaseModel):
+    enabled: bool = Field(description="true: the schedule fires; false: it is switched off")
 
 
 class RedriveRequest(BaseModel):
@@ -261,6 +254,15 @@ def api_jobs() -> Response[Any]:
 def api_run_now(job: JobId, request: Annotated[RunNowRequest, Body()]) -> Response[Any]:
     run_id = admin().run_now(job, request.parameters, operator=operator().name)
     return json_answer({"run_id": run_id, "job": job, "requested_by": operator().name}, 202)
+
+
+@router.post(
+    "/api/jobs/<job>/schedule",
+    summary="Switch a job's schedule on or off (AWS: its EventBridge Scheduler schedule)",
+    tags=["jobs"],
+)
+def api_schedule(job: JobId, request: Annotated[ScheduleRequest, Body()]) -> Response[Any]:
+    return json_answer(_job(admin().set_enabled(job, request.enabled, operator=operator().name)))
 
 
 @router.get("/api/runs", summary="Runs, newest first, filtered by job and status", tags=["runs"])
@@ -311,7 +313,7 @@ def api_orders(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Response[Any]:
     found = admin().orders(state=state, older_than_s=older_than_s, limit=limit)
-    return json_answer({"orders": [_order(o) for o in found]})
+    return json_answer({"orders": [o.as_dict() for o in found]})
 
 
 @router.get("/api/orders/<order_id>", summary="One order with its timeline", tags=["orders"])
@@ -352,7 +354,7 @@ def api_resend_many(request: Annotated[ResendManyRequest, Body()]) -> Response[A
 
 @router.get("/api/health", summary="ERP ping, breaker state, latency over the last hour", tags=["health"])
 def api_health() -> Response[Any]:
-    return json_answer(_health(admin().health()))
+    return json_answer(admin().health().as_dict())
 
 
 def _xml(order_id: str, key: str) -> Response[Any]:

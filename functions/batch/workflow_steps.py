@@ -43,7 +43,12 @@ def start(event: dict[str, Any]) -> dict[str, object]:
         raise ConfigurationError(f"workflow start event: {error.errors(include_url=False)}") from None
     trigger = request.trigger or (Trigger.SCHEDULE if request.scheduled_time else Trigger.MANUAL)
     started = batch_runtime().start_run(
-        request.job, trigger, parameters=request.parameters, scheduled_time=request.scheduled_time
+        request.job,
+        trigger,
+        parameters=request.parameters,
+        scheduled_time=request.scheduled_time,
+        run_id=request.run_id,  # a Run now of the admin API names the run it answered with
+        requested_by=request.requested_by,
     )
     if isinstance(started, FetchOutcome):  # locked or a duplicate delivery: the workflow ends here
         return {"skipped": True, "outcome": started.as_dict()}

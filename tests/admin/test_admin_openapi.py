@@ -18,6 +18,7 @@ def test_admin_openapi_json_matches_the_code() -> None:
     assert set(committed["paths"]) == {
         "/api/jobs",
         "/api/jobs/{job}/run",
+        "/api/jobs/{job}/schedule",
         "/api/runs",
         "/api/runs/{run_id}",
         "/api/failed-files",

@@ -112,6 +112,27 @@ def test_a_run_keeps_the_operator_who_asked_for_it(state: tuple[Any, Any, Any]) 
     assert runs.get(asked.run_id).as_dict()["requested_by"].endswith("/Ops/alice")
 
 
+def test_operator_actions_are_kept_in_order_the_newest_50(state: tuple[Any, Any, Any]) -> None:
+    from erpbridge.batch.models import MAX_ACTIONS_KEPT, OperatorAction
+
+    runs, _, _ = state
+    run = RunRecord(
+        job="fetch-stock-level", run_id="20261126T1000Z-r1", trigger=Trigger.SCHEDULE, started_at=NOW
+    )
+    assert runs.create(run, stale_before=NOW)
+    for number in range(MAX_ACTIONS_KEPT + 2):
+        action = OperatorAction(
+            "redrive", "arn:aws:sts::1:assumed-role/Ops/bob", NOW, detail=f"file {number}"
+        )
+        runs.record_action(run.job, run.run_id, action)
+    runs.record_action("fetch-stock-level", "no-such-run", action)  # nothing to record it in: no error
+    kept = runs.get(run.run_id).actions
+    assert len(kept) == MAX_ACTIONS_KEPT and kept[-1].detail == f"file {MAX_ACTIONS_KEPT + 1}"
+    assert kept[0].detail == "file 2" and kept[0].by.endswith("/Ops/bob") and kept[0].at == NOW
+    assert runs.get("no-such-run") is None
+    assert RunRecord.from_dict(runs.get(run.run_id).as_dict()).as_dict() == runs.get(run.run_id).as_dict()
+
+
 def test_a_failed_run_may_be_retried_under_the_same_id(state: tuple[Any, Any, Any]) -> None:
     runs, _, _ = state
     run = RunRecord(

@@ -159,3 +159,24 @@ def test_the_local_runner_runs_the_same_steps_and_finalises(batch: Batch) -> Non
     again = run_workflow(batch_runtime(), "fetch-shop-data", Trigger.LOCAL, parameters=PAGED)
     assert again.result == "finalised" and again.finalised is not None
     assert again.finalised.counts.deleted == 0  # nothing left to deactivate
+
+
+def test_a_run_now_of_the_admin_api_starts_the_workflow_under_its_run_id_and_operator(batch: Batch) -> None:
+    """The admin API answers Run now with a run id before the workflow starts: the start state
+    records the run under that id, with the operator who asked."""
+    operator = "arn:aws:sts::123456789012:assumed-role/Operators/alice"
+    event = {
+        "step": "start",
+        "job": "fetch-shop-data",
+        "trigger": "manual",
+        "run_id": "20261202T101500000000Z-admin1",
+        "requested_by": operator,
+        "parameters": PAGED,
+    }
+    started = batch.fetch_handler(event, batch.context)
+    assert started["skipped"] is False and started["run"]["run_id"] == "20261202T101500000000Z-admin1"
+    batch.fetch_handler({"step": "end", "run": started["run"]}, batch.context)
+    from erpbridge.adapters.aws.dynamodb_batch_state import DynamoDbRunRecorder
+
+    record = DynamoDbRunRecorder(batch.aws.runs_table).get("20261202T101500000000Z-admin1")
+    assert record is not None and record.requested_by == operator and str(record.trigger) == "manual"

@@ -74,6 +74,37 @@ def test_orders_show_resend_and_export_commands(
     assert exported.exit_code == 0 and "picked 0" in exported.output
 
 
+def test_orders_list_resend_by_state_and_health_here(live: Any, emulator: Any) -> None:
+    """The commands the admin API also serves (AWS mode), run here on the shop database and ERP."""
+    import json
+
+    from erpbridge_cli.main import app
+
+    for order_id in ("WEB-CLI-2", "WEB-CLI-3"):
+        queue_an_order(live, emulator, order_id)
+    runner = CliRunner()
+    listed = runner.invoke(app, ["orders", "list", "--state", "queued", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert {o["order_id"] for o in json.loads(listed.output)} == {"WEB-CLI-2", "WEB-CLI-3"}
+    assert runner.invoke(app, ["orders", "list", "--state", "nope"]).exit_code == 2
+    resent = runner.invoke(app, ["orders", "resend", "--state", "queued"])
+    assert resent.exit_code == 0, resent.output
+    assert "order WEB-CLI-2: created" in resent.output and "order WEB-CLI-3: created" in resent.output
+    assert "no orders queued" in runner.invoke(app, ["orders", "list", "--state", "queued"]).output
+    assert runner.invoke(app, ["orders", "resend"]).exit_code == 2  # neither ids nor --state
+
+    health = runner.invoke(app, ["health", "--json"])
+    assert health.exit_code == 0, health.output
+    answer = json.loads(health.output)
+    assert answer["erp_reachable"] is True and answer["latency_last_hour"]["source"] == "this process"
+    emulator.go_down()
+    try:
+        down = runner.invoke(app, ["health"])
+    finally:
+        emulator.come_up()
+    assert down.exit_code == 1 and "unreachable" in down.output
+
+
 def test_jobs_run_export_failed_orders_sends_a_queued_order_once(
     live: Any, emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,4 +1,9 @@
-"""`erpbridge jobs list` and `erpbridge jobs run JOB [--wait]`.
+"""`erpbridge jobs list`, `erpbridge jobs run JOB [--wait]` and `erpbridge jobs schedule JOB --on|--off`.
+
+In AWS mode (:mod:`erpbridge_cli.admin_client`: ``--admin-url``, ``$ERPBRIDGE_ADMIN_URL`` or a
+stack) the jobs come from the admin API (enabled: their schedule's State), a run is its Run now
+(a ``long_running`` job starts the long-run workflow there) and ``--wait`` follows the run
+through the API; ``schedule`` switches a job's EventBridge Scheduler schedule.
 
 In AWS (``ERPBRIDGE_FETCH_FUNCTION`` or ``--function`` names the deployed fetch function) a run
 invokes that function through the Lambda API. Without it the job runs here, against the local
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,10 +28,11 @@ import typer
 
 from erpbridge.batch.fetch import FetchResult
 from erpbridge.batch.jobs import BatchJob, list_batch_jobs, load_batch_job
-from erpbridge.batch.models import RunStatus, Trigger
+from erpbridge.batch.models import RunRecord, RunStatus, Trigger
 from erpbridge.batch.workflow import run_workflow
 from erpbridge.errors import ConfigurationError, ErpBridgeError
 from erpbridge.wiring.batch import BatchRuntime
+from erpbridge_cli.admin_client import AdminApiClient, admin_api
 from erpbridge_cli.commands._batch_common import (
     EXPORT_FAILED_ORDERS,
     JobArgument,
@@ -63,16 +70,17 @@ def _job_rows(jobs: list[BatchJob]) -> list[dict[str, Any]]:
     """One row per job and per extra schedule (the same job for another shop), then the export."""
     rows = []
     for job in jobs:
-        erp = "own endpoint" if job.fetch.erp else "live settings"
-        schedule = f"{job.fetch.schedule} ({job.fetch.schedule_timezone})" if job.fetch.schedule else None
+        erp = job.erp_endpoint
         rows.append(
-            {
-                "job": job.id,
-                "description": job.description,
-                "schedule": schedule,
-                "parameters": dict(job.fetch.parameters),
-                "erp": erp,
-            }
+            _job_row(
+                job.id,
+                job.description,
+                job.fetch.schedule,
+                job.fetch.schedule_timezone,
+                dict(job.fetch.parameters),
+                erp,
+                enabled=bool(job.fetch.schedule),
+            )
         )
         for extra in job.fetch.schedules:
             rows.append(
@@ -82,31 +90,65 @@ def _job_rows(jobs: list[BatchJob]) -> list[dict[str, Any]]:
                     "schedule": f"{extra.schedule} ({extra.schedule_timezone})",
                     "parameters": dict(job.parameters(extra.parameters)),
                     "erp": erp,
+                    "enabled": True,
                 }
             )
-    rows.append(
-        {
-            "job": EXPORT_FAILED_ORDERS,
-            "description": "Export Failed Orders: send the orders the live API could not deliver (live area)",
-            "schedule": f"{EXPORT_SCHEDULE} (UTC)",
-            "parameters": {name: "(default from the settings)" for name in EXPORT_PARAMETERS},
-            "erp": "live settings",
-        }
-    )
-    return rows
+    return [*rows, _export_row()]
+
+
+def _job_row(
+    job: str,
+    description: str,
+    schedule: str | None,
+    timezone: str,
+    parameters: dict[str, str],
+    erp: str,
+    *,
+    enabled: bool,
+) -> dict[str, Any]:
+    return {
+        "job": job,
+        "description": description,
+        "schedule": f"{schedule} ({timezone})" if schedule else None,
+        "parameters": parameters,
+        "erp": erp,
+        "enabled": enabled,
+    }
+
+
+def _export_row() -> dict[str, Any]:
+    return {
+        "job": EXPORT_FAILED_ORDERS,
+        "description": "Export Failed Orders: send the orders the live API could not deliver (live area)",
+        "schedule": f"{EXPORT_SCHEDULE} (UTC)",
+        "parameters": {name: "(default from the settings)" for name in EXPORT_PARAMETERS},
+        "erp": "live settings",
+        "enabled": True,
+    }
+
+
+def _remote_job_rows(remote: AdminApiClient) -> list[dict[str, Any]]:
+    """The deployed jobs (admin API): enabled is their schedule's State."""
+    rows = [
+        _job_row(
+            job["job"],
+            job["description"],
+            job["schedule"],
+            job["schedule_timezone"],
+            dict(job["parameters"]),
+            job["erp"],
+            enabled=bool(job["enabled"]),
+        )
+        for job in remote.jobs()
+    ]
+    return [*rows, _export_row()]
 
 
 @jobs_app.command("list")
 def list_jobs(mappings: MappingsOption = None, as_json: JsonOption = False) -> None:
-    """Every job with its request parameters and schedule."""
-    folder = mappings_folder(mappings)
-    try:
-        jobs = list_batch_jobs(folder)
-    except ErpBridgeError as error:
-        raise fail(str(error), 2) from None
-    if not jobs:
-        raise fail(f"no job files in {folder} (mappings/*.yaml with a fetch section)", 2)
-    rows = _job_rows(jobs)
+    """Every job with its request parameters and schedule (in AWS mode: whether it is on)."""
+    remote = admin_api()
+    rows = _remote_job_rows(remote) if remote is not None else _local_job_rows(mappings)
     if as_json:
         print_json(rows)
         return
@@ -118,11 +160,22 @@ def list_jobs(mappings: MappingsOption = None, as_json: JsonOption = False) -> N
         listed.add_row(
             row["job"],
             row["description"],
-            row["schedule"] or "-",
+            (row["schedule"] or "-") + ("" if row["enabled"] or not row["schedule"] else " — off"),
             ", ".join(f"{k}={v}" for k, v in row["parameters"].items()) or "-",
             row["erp"],
         )
     console.print(listed)
+
+
+def _local_job_rows(mappings: Path | None) -> list[dict[str, Any]]:
+    folder = mappings_folder(mappings)
+    try:
+        jobs = list_batch_jobs(folder)
+    except ErpBridgeError as error:
+        raise fail(str(error), 2) from None
+    if not jobs:
+        raise fail(f"no job files in {folder} (mappings/*.yaml with a fetch section)", 2)
+    return _job_rows(jobs)
 
 
 def _parse_parameters(values: list[str]) -> dict[str, str]:
@@ -161,8 +214,19 @@ def run_job(
     timeout: Annotated[int, typer.Option(help="seconds --wait waits at most")] = 1800,
     mappings: MappingsOption = None,
 ) -> None:
-    """Run JOB now (in AWS: invoke the fetch function; locally: fetch and import here)."""
+    """Run JOB now (AWS mode: the admin API's Run now; with --function: invoke the fetch function;
+    locally: fetch and import here)."""
     parameters = _parse_parameters(param)
+    remote = admin_api()
+    if remote is not None and job != EXPORT_FAILED_ORDERS:
+        _run_through_admin_api(remote, job, parameters, wait=wait, timeout=timeout)
+        return
+    if remote is not None and not export_function:
+        raise fail(
+            f"{EXPORT_FAILED_ORDERS} is not a job of the admin API: set ERPBRIDGE_EXPORT_FUNCTION "
+            "(stack output ExportFailedOrdersFunctionName) or --export-function",
+            2,
+        )
     known_job(job, mappings, extra=(EXPORT_FAILED_ORDERS,))
     if job == EXPORT_FAILED_ORDERS:
         _export_failed_orders(parameters, export_function, in_aws=bool(function), wait=wait)
@@ -280,6 +344,34 @@ def _export_failed_orders(
         raise fail(f"{type(error).__name__}: {error}") from None
 
 
+def _run_through_admin_api(
+    remote: AdminApiClient, job: str, parameters: dict[str, str], *, wait: bool, timeout: int
+) -> None:
+    started = remote.run_now(job, parameters)
+    run_id = str(started["run_id"])
+    console.print(f"started {job}: run {run_id}, requested by {started.get('requested_by')}", soft_wrap=True)
+    if not wait:
+        console.print(f"follow it with `erpbridge runs show {run_id}`")
+        return
+    _wait_for(run_id, lambda: remote.find_run(run_id), timeout=timeout, poll_s=2)
+
+
+def _wait_for(run_id: str, find: Callable[[], RunRecord | None], *, timeout: int, poll_s: float = 5) -> None:
+    """Poll the run until it is final, print it; exit 1 when it failed."""
+    deadline = time.monotonic() + timeout
+    with console.status(f"run {run_id}: waiting for the fetch and the imports …"):
+        while True:
+            record = find()
+            if record is not None and record.status in _FINAL_STATUSES:
+                break
+            if time.monotonic() > deadline:
+                raise fail(f"run {run_id} still {record.status if record else 'unknown'} after {timeout}s")
+            time.sleep(poll_s)
+    console.print(runs_table([record], f"run {run_id}"))
+    if record.status is RunStatus.FAILED:
+        raise typer.Exit(1)
+
+
 def _run_in_aws(function: str, job: str, parameters: dict[str, str], *, wait: bool, timeout: int) -> None:
     event = {"job": job, "parameters": parameters, "trigger": str(Trigger.MANUAL)}
     body = _invoke(function, job, event, wait=wait)
@@ -290,18 +382,29 @@ def _run_in_aws(function: str, job: str, parameters: dict[str, str], *, wait: bo
         raise fail(body.get("reason") or f"{job}: {body.get('result')}")
     run_id = str(body["run_id"])
     runs = run_recorder()
-    deadline = time.monotonic() + timeout
-    with console.status(f"run {run_id}: waiting for the imports …"):
-        while True:
-            record = runs.get(run_id, job=job)
-            if record is not None and record.status in _FINAL_STATUSES:
-                break
-            if time.monotonic() > deadline:
-                raise fail(f"run {run_id} still {record.status if record else 'unknown'} after {timeout}s")
-            time.sleep(5)
-    console.print(runs_table([record], f"run {run_id}"))
-    if record.status is RunStatus.FAILED:
-        raise typer.Exit(1)
+    _wait_for(run_id, lambda: runs.get(run_id, job=job), timeout=timeout)
+
+
+@jobs_app.command("schedule")
+def schedule(
+    job: JobArgument,
+    on: Annotated[bool, typer.Option("--on/--off", help="switch the job's schedule on or off")],
+    as_json: JsonOption = False,
+) -> None:
+    """Switch JOB's schedule on or off (AWS mode: its EventBridge Scheduler schedule, recorded with
+    who did it; locally a job's schedule is its job file's)."""
+    remote = admin_api()
+    if remote is None:
+        raise fail(
+            "schedules are switched in AWS: name the stack (--admin-url, ERPBRIDGE_ADMIN_URL or "
+            "--stack); locally, edit the schedule in the job file",
+            2,
+        )
+    answer = remote.set_schedule(job, on)
+    if as_json:
+        print_json(answer)
+        return
+    console.print(f"{job}: schedule {'on' if answer['enabled'] else 'off'}")
 
 
 def register(app: typer.Typer) -> None:

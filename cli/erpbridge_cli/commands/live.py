@@ -1,4 +1,8 @@
-"""`erpbridge serve`, `erpbridge orders show|resend|export`, `erpbridge openapi`.
+"""`erpbridge serve`, `erpbridge orders list|show|resend|export`, `erpbridge openapi`.
+
+``orders list|show|resend`` ask the deployed stack's admin API in AWS mode
+(:mod:`erpbridge_cli.admin_client`), else the shop database (and for a re-send the ERP) of these
+settings; both print through the same presenters.
 
 ``serve`` runs the live API's Lambda handler behind a small threaded HTTP server: each request
 becomes an API Gateway REST (v1) proxy event, so the routes, validation, error mapping and
@@ -25,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 import typer
 from rich.console import Console
 
+from erpbridge_cli.admin_client import admin_api
 from erpbridge_cli.commands._batch_common import JsonOption, column, command_group, fail, print_json, table
 
 console = Console()
@@ -76,6 +81,108 @@ def _local_services(*, migrate: bool = True, needs_erp: bool = True, what: str =
     if needs_erp:  # a reading command's stand-in ERP is never installed for the process
         use_services(services)
     return services
+
+
+ORDER_STATES = ("received", "sending", "created", "queued", "unknown", "dead_letter")
+RESEND_STATES = ("queued", "unknown", "dead_letter")
+
+
+def _local_order_list(*, state: str | None, older_than_s: float | None, limit: int) -> list[Any]:
+    """The orders of the shop database (what the admin API lists in AWS)."""
+    from datetime import UTC, datetime, timedelta
+
+    from erpbridge.adapters.sql.admin_orders import SqlOrderListing
+    from erpbridge.live.ports import OrderState
+
+    engine = _local_services(migrate=False, needs_erp=False).engine
+    states = [OrderState(state)] if state else list(OrderState)
+    older = datetime.now(UTC) - timedelta(seconds=older_than_s) if older_than_s else None
+    return SqlOrderListing(engine).list_orders(states=states, older_than=older, limit=limit)
+
+
+def _resend_here(ids: list[str], state: str | None) -> tuple[list[Any], dict[str, str]]:
+    """Re-send in this process (the ERP and the shop database of these settings)."""
+    from erpbridge.errors import ErpBridgeError
+
+    services = _local_services(migrate=False, what="orders resend")
+    if state:
+        ids = [*ids, *(o.order_id for o in _local_order_list(state=state, older_than_s=None, limit=500))]
+    results, errors = [], {}
+    for order_id in ids:
+        try:
+            results.append(services.orders.resend(order_id))
+        except ErpBridgeError as error:
+            if len(ids) == 1:
+                raise fail(f"order {order_id!r}: {error}", 2) from None
+            errors[order_id] = f"{type(error).__name__}: {error}"
+    return results, errors
+
+
+def print_orders(found: list[Any], *, as_json: bool, state: str | None) -> None:
+    if as_json:
+        print_json([order.as_dict() for order in found])
+        return
+    if not found:
+        console.print(f"no orders{' ' + state.replace('_', '-') if state else ''}")
+        return
+    listed = table(f"orders{' ' + state if state else ''}")
+    for name in ("order / customer", "state", "ERP order", "tries", "last change (UTC)", "last error"):
+        column(listed, name)
+    for order in found:
+        listed.add_row(
+            f"{order.order_id}\n{order.customer_number or '-'}",
+            order.state.value,
+            order.erp_order_id or "",
+            str(order.attempts),
+            f"{order.updated_at:%Y-%m-%d %H:%M}",
+            order.last_error or "",
+        )
+    console.print(listed)
+
+
+def print_order(detail: Any, *, as_json: bool) -> None:
+    """An order and its timeline, whichever source read it."""
+    if as_json:
+        print_json(detail.model_dump(mode="json"))
+        return
+    console.print(
+        f"order [bold]{detail.order_id}[/]  customer {detail.customer_number or '-'}  "
+        f"status [bold]{detail.status.value}[/] ({detail.state})  "
+        f"ERP order {detail.erp_order_id or '-'}  "
+        f"counted failures {detail.attempts}"
+    )
+    timeline = table("timeline")
+    for name in ("at (UTC)", "trigger", "outcome", "ERP order", "ms", "ERP message", "request XML"):
+        column(timeline, name)
+    for entry in detail.timeline:
+        timeline.add_row(
+            f"{entry.at:%Y-%m-%d %H:%M:%S}",
+            entry.trigger,
+            entry.outcome,
+            entry.erp_order_id or "",
+            "" if entry.duration_ms is None else str(entry.duration_ms),
+            entry.erp_message or "",
+            entry.request_xml or "",
+        )
+    console.print(timeline)
+
+
+def print_resent(results: list[Any], errors: dict[str, str], *, as_json: bool) -> None:
+    """What re-sending did, one line an order; exit 1 unless every order ends created."""
+    if as_json:
+        print_json({"results": [r.model_dump(mode="json") for r in results], "errors": errors})
+    else:
+        for response in results:
+            console.print(
+                f"order {response.order_id}: [bold]{response.status.value}[/] "
+                f"ERP order {response.erp_order_id or '-'}  {response.message or ''}"
+            )
+        for order_id, error in errors.items():
+            console.print(f"order {order_id}: [red]not re-sent[/] {error}")
+        if not results and not errors:
+            console.print("no orders to re-send")
+    if errors or any(r.status.value != "created" for r in results):
+        raise typer.Exit(1)
 
 
 def _served_services() -> Any:
@@ -311,6 +418,28 @@ def register(app: typer.Typer) -> None:
 
     orders_app = command_group("Orders sent through the live API: timeline, re-send, export.")
 
+    @orders_app.command("list")
+    def list_orders(
+        state: Annotated[
+            str | None,
+            typer.Option(help="only this state: " + ", ".join(ORDER_STATES), show_default=False),
+        ] = None,
+        older_than_s: Annotated[
+            float | None, typer.Option(help="only orders last changed longer ago than this", min=0)
+        ] = None,
+        limit: Annotated[int, typer.Option(min=1, max=500, help="at most this many")] = 100,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Orders by state and age: the ones waiting (queued), unknown and dead-lettered to rescue."""
+        if state is not None and state not in ORDER_STATES:
+            raise fail(f"--state {state}: one of {', '.join(ORDER_STATES)}", 2)
+        remote = admin_api()
+        if remote is not None:
+            found = remote.orders(state=state, older_than_s=older_than_s, limit=limit)
+        else:
+            found = _local_order_list(state=state, older_than_s=older_than_s, limit=limit)
+        print_orders(found, as_json=as_json, state=state)
+
     @orders_app.command("show")
     def show(
         order_id: Annotated[str, typer.Argument(help="the shop's order id, e.g. WEB-20261202-42B47AD7CD")],
@@ -319,46 +448,49 @@ def register(app: typer.Typer) -> None:
         """An order's state and the timeline of every attempt."""
         from erpbridge.errors import ErpBridgeError
 
-        orders = _local_services(migrate=False, needs_erp=False).orders
-        try:
-            detail = orders.detail(orders.get_order(order_id))
-        except ErpBridgeError as error:
-            raise fail(f"order {order_id!r}: {error}", 2) from None
-        if as_json:
-            print_json(detail.model_dump(mode="json"))
-            return
-        console.print(
-            f"order [bold]{detail.order_id}[/]  customer {detail.customer_number or '-'}  "
-            f"status [bold]{detail.status.value}[/] ({detail.state})  "
-            f"ERP order {detail.erp_order_id or '-'}  "
-            f"counted failures {detail.attempts}"
-        )
-        timeline = table("timeline")
-        for name in ("at (UTC)", "trigger", "outcome", "ERP order", "ms", "ERP message", "request XML"):
-            column(timeline, name)
-        for entry in detail.timeline:
-            timeline.add_row(
-                f"{entry.at:%Y-%m-%d %H:%M:%S}",
-                entry.trigger,
-                entry.outcome,
-                entry.erp_order_id or "",
-                "" if entry.duration_ms is None else str(entry.duration_ms),
-                entry.erp_message or "",
-                entry.request_xml or "",
-            )
-        console.print(timeline)
+        remote = admin_api()
+        if remote is not None:
+            detail = remote.order(order_id)
+        else:
+            orders = _local_services(migrate=False, needs_erp=False).orders
+            try:
+                detail = orders.detail(orders.get_order(order_id))
+            except ErpBridgeError as error:
+                raise fail(f"order {order_id!r}: {error}", 2) from None
+        print_order(detail, as_json=as_json)
 
     @orders_app.command("resend")
-    def resend(order_id: str) -> None:
-        """Send an order to the ERP again (looked up first if its last attempt may have arrived);
-        also a rejected order, once its cause is corrected (in BC or in the shop)."""
-        response = _local_services(migrate=False, what="orders resend").orders.resend(order_id)
-        console.print(
-            f"order {response.order_id}: [bold]{response.status.value}[/] "
-            f"ERP order {response.erp_order_id or '-'}  {response.message or ''}"
-        )
-        if response.status.value not in ("created",):
-            raise typer.Exit(1)
+    def resend(
+        order_ids: Annotated[
+            list[str] | None, typer.Argument(help="order id(s); or --state", show_default=False)
+        ] = None,
+        state: Annotated[
+            str | None,
+            typer.Option(
+                help="every order in this state (queued, unknown, dead_letter; the oldest 500)",
+                show_default=False,
+            ),
+        ] = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Send orders to the ERP again (each looked up first if its last attempt may have
+        arrived); also a rejected order, once its cause is corrected (in BC or in the shop).
+        Exit 1 unless every order ends created."""
+        ids = list(order_ids or [])
+        if not ids and not state:
+            raise fail("name the order(s) to re-send, or --state", 2)
+        if state is not None and state not in RESEND_STATES:
+            raise fail(f"--state {state}: one of {', '.join(RESEND_STATES)}", 2)
+        remote = admin_api()
+        if remote is not None:
+            errors: dict[str, str] = {}
+            if len(ids) == 1 and not state:
+                results = [remote.resend(ids[0])]
+            else:
+                results, errors = remote.resend_many(ids, state)
+        else:
+            results, errors = _resend_here(ids, state)
+        print_resent(results, errors, as_json=as_json)
 
     @orders_app.command("export")
     def export(

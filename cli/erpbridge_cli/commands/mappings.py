@@ -1,4 +1,9 @@
-"""``erpbridge mappings check [JOB] [--sample FILE]`` and ``erpbridge mappings show JOB``."""
+"""``erpbridge mappings check [JOB] [--sample FILE]`` and ``erpbridge mappings show JOB``.
+
+In AWS mode (:mod:`erpbridge_cli.admin_client`) both ask the admin API's mapping resource: the
+deployed job files, checked against the live shop database's schema and the job's newest staged
+page (no ``--sample``); the same tables and exit codes as here.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from erpbridge.errors import ErpBridgeError
+from erpbridge_cli.admin_client import AdminApiClient, admin_api
 from erpbridge_cli.commands._batch_common import (
     JobArgument,
     JsonOption,
@@ -73,29 +79,60 @@ def check(
     from erpbridge.mapping.jobfile import list_job_ids, load_job
     from erpbridge.shopdb.engine import engine_for
 
-    folder = mappings_folder(mappings)
-    ids = [known_job(job, folder)] if job else list_job_ids(folder)
-    engine = engine_for(shop_database(database_url))
-    try:
-        jobs = [load_job(job_id, folder) for job_id in ids]
-        errors = 0
-        for definition in jobs:
-            if definition.import_ is None and job is None:
-                continue
-            problems = check_mapping(definition, engine, sample)
-            errors += sum(1 for p in problems if p.severity == "error")
-            if not problems:
-                console.print(f"[green]✓[/green] {definition.id}: no problems")
-                continue
-            found = table(f"{definition.id}: {len(problems)} problem(s)")
-            for name in ("severity", "mapping", "problem"):
-                column(found, name)
-            for problem in problems:
-                style = "red" if problem.severity == "error" else "yellow"
-                found.add_row(f"[{style}]{problem.severity}[/{style}]", problem.mapping, problem.message)
-            console.print(found)
-    except ErpBridgeError as error:
-        raise fail(str(error)) from None
+    remote = admin_api()
+    if remote is not None:
+        if sample is not None:
+            raise fail("--sample is local: in AWS mode the job's newest staged page is the sample", 2)
+        checked = _remote_problems(remote, job)
+    else:
+        folder = mappings_folder(mappings)
+        ids = [known_job(job, folder)] if job else list_job_ids(folder)
+        engine = engine_for(shop_database(database_url))
+        try:
+            jobs = [load_job(job_id, folder) for job_id in ids]
+            checked = [
+                (d.id, [(p.severity, p.mapping, p.message) for p in check_mapping(d, engine, sample)])
+                for d in jobs
+                if d.import_ is not None or job is not None
+            ]
+        except ErpBridgeError as error:
+            raise fail(str(error)) from None
+    _print_problems(checked)
+
+
+def _remote_problems(remote: AdminApiClient, job: str | None) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """The problems the admin API's mapping page lists, per job, as ``check_mapping`` gives them."""
+    ids = [job] if job else [j["job"] for j in remote.jobs()]
+    checked = []
+    for job_id in ids:
+        view = remote.mapping(job_id)
+        if not view["tables"] and job is None:
+            continue  # no import section
+        problems = [
+            (p["severity"], f"{t['source']} → {t['destination']}", p["message"])
+            for t in view["tables"]
+            for p in t["problems"]
+        ]
+        problems += [(p["severity"], p["mapping"], p["message"]) for p in view["problems"]]
+        checked.append((job_id, problems))
+    return checked
+
+
+def _print_problems(checked: list[tuple[str, list[tuple[str, str, str]]]]) -> None:
+    """Each job's problems (severity, mapping, message); exit 1 when any is an error."""
+    errors = 0
+    for job_id, problems in checked:
+        errors += sum(1 for severity, _, _ in problems if severity == "error")
+        if not problems:
+            console.print(f"[green]✓[/green] {job_id}: no problems")
+            continue
+        found = table(f"{job_id}: {len(problems)} problem(s)")
+        for name in ("severity", "mapping", "problem"):
+            column(found, name)
+        for severity, mapping, message in problems:
+            style = "red" if severity == "error" else "yellow"
+            found.add_row(f"[{style}]{severity}[/{style}]", mapping, message)
+        console.print(found)
     if errors:
         raise typer.Exit(1)
 
@@ -118,6 +155,19 @@ def show(
     from erpbridge.shopdb.engine import engine_for
     from erpbridge.shopdb.introspect import read_schema
 
+    remote = admin_api()
+    if remote is not None:
+        if sample is not None:
+            raise fail("--sample is local: in AWS mode the job's newest staged page is the sample", 2)
+        view = remote.mapping(job)
+        if not view["tables"]:
+            raise fail(f"job {job} has no import section", 2)
+        shown = [_remote_mapping_view(t, by_name_listed=view["sample"] is not None) for t in view["tables"]]
+        if as_json:
+            print_json({"job": job, "mappings": shown})
+            return
+        _print_mappings(job, shown, sample_given=view["sample"] is not None)
+        return
     folder = mappings_folder(mappings)
     known_job(job, folder)
     url = shop_database(database_url)
@@ -190,6 +240,33 @@ def _mapping_view(mapping: Any, plan: Any, problems: Any, *, by_name_listed: boo
         "columns": columns,
         "not_mapped": unmapped,
         "problems": [{"severity": p.severity, "message": p.message} for p in problems],
+    }
+
+
+def _remote_mapping_view(mapping: dict[str, Any], *, by_name_listed: bool) -> dict[str, Any]:
+    """One table mapping of the admin API's mapping page, as :func:`_mapping_view` shows it."""
+    return {
+        "source": mapping["source"],
+        "destination": mapping["destination"],
+        "active": mapping["active"],
+        "mode": mapping["mode"],
+        "keys": list(mapping["key_columns"]),
+        "removal": None if mapping["removal"] == "none" else mapping["removal"],
+        "conditions": mapping["conditions"],
+        "auto_map": mapping["auto_map"],
+        "columns_matched_by_name_listed": by_name_listed,
+        "columns": [
+            {
+                "destination": c["destination"],
+                "type": c["type_name"],
+                "source": c["source"],
+                "how": c["origin"],
+                "rules": list(c["rules"]),
+            }
+            for c in mapping["columns"]
+        ],
+        "not_mapped": list(mapping["not_mapped"]),
+        "problems": list(mapping["problems"]),
     }
 
 

@@ -1,5 +1,6 @@
-"""`erpbridge runs list [--job JOB]` and `erpbridge runs show RUN`: the runs table (DynamoDB in
-AWS, the project's ``.erpbridge/batch.db`` locally, where `make run` records its runs too)."""
+"""`erpbridge runs list [--job JOB]` and `erpbridge runs show RUN`: the runs table (in AWS mode
+the admin API's, else DynamoDB with ``ERPBRIDGE_RUNS_TABLE``, else the project's
+``.erpbridge/batch.db``, where `make run` records its runs too)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from rich.table import Table
 
 from erpbridge.batch.models import RunRecord
 from erpbridge.batch.price_audit import JOB as PRICE_AUDIT
+from erpbridge_cli.admin_client import admin_api
 from erpbridge_cli.commands._batch_common import (
     EXPORT_FAILED_ORDERS,
     STATUS_STYLE,
@@ -35,9 +37,13 @@ def list_runs(
     as_json: JsonOption = False,
 ) -> None:
     """The newest runs, newest first."""
-    if job is not None:
-        known_job(job, extra=(EXPORT_FAILED_ORDERS, PRICE_AUDIT))
-    records = run_recorder().list_runs(job=job, limit=limit)
+    remote = admin_api()
+    if remote is not None:
+        records = remote.runs(job=job, limit=limit)
+    else:
+        if job is not None:
+            known_job(job, extra=(EXPORT_FAILED_ORDERS, PRICE_AUDIT))
+        records = run_recorder().list_runs(job=job, limit=limit)
     if as_json:
         print_json([record.as_dict() for record in records])
         return
@@ -53,7 +59,8 @@ def show_run(
     as_json: JsonOption = False,
 ) -> None:
     """One run in full: phases, counts, every error (exit 1 when the run failed)."""
-    record = run_recorder().get(run_id)
+    remote = admin_api()
+    record = remote.find_run(run_id) if remote is not None else run_recorder().get(run_id)
     if record is None:
         raise fail(f"no run {run_id!r} (see `erpbridge runs list`)", 2)
     if as_json:
@@ -69,7 +76,7 @@ def show_run(
     for name, value in (
         ("job", record.job),
         ("status", f"[{STATUS_STYLE[status]}]{status}[/]"),
-        ("trigger", str(record.trigger)),
+        ("trigger", str(record.trigger) + (f" by {record.requested_by}" if record.requested_by else "")),
         ("started", record.started_at.isoformat(timespec="seconds")),
         ("fetch", f"{record.fetch_status}, ended {ended}"),
         ("pages / bytes", f"{record.pages} / {record.bytes:,}"),
@@ -90,6 +97,11 @@ def show_run(
         shown.add_row(f"import error {number}", error)
     for number, warning in enumerate(record.warnings, 1):
         shown.add_row(f"warning {number}", warning)
+    for number, action in enumerate(record.actions, 1):
+        when = action.at.isoformat(timespec="seconds")
+        shown.add_row(
+            f"operator action {number}", f"{action.action} by {action.by} at {when}: {action.detail}"
+        )
     for number, row_error in enumerate(record.row_errors, 1):
         where = f"{row_error.get('table')} row {row_error.get('row')} column {row_error.get('column')}"
         shown.add_row(

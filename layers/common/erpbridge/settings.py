@@ -318,6 +318,21 @@ class AdminSettings(Section):
     principal the API's IAM policy lets in"""
     admin_operator_name: str = "local operator"
     """the name a token holder's actions are recorded under (admin_auth=token)"""
+    admin_workflow_arn: str | None = None
+    """the long-run workflow (Step Functions state machine) a Run now of a long_running job starts
+    in AWS (template output LongRunWorkflowArn); empty: such a job is fetched like any other"""
+    admin_schedule_prefix: str | None = None
+    """in AWS: the EventBridge Scheduler schedules are named <prefix><job> (template.yaml:
+    <stack>-); the jobs' enabled is their State, and the admin API can switch them. Empty: a job
+    is enabled when its job file has a schedule"""
+    admin_schedule_group: str = "default"
+    """the EventBridge Scheduler group of the jobs' schedules"""
+    admin_latency_namespace: str | None = None
+    """in AWS: the CloudWatch namespace of the live function's ErpLatency metric (erpbridge/<Stage>);
+    the health page's latency over the last hour is read from it. Empty: the latencies this process
+    measured"""
+    admin_latency_service: str = "erpbridge"
+    """the metric's service dimension (POWERTOOLS_SERVICE_NAME of the live function)"""
 
 
 class Settings(

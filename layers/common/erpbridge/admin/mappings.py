@@ -78,6 +78,7 @@ def _column(plan: TablePlan, column: ColumnPlan) -> ColumnView:
         kind=kind,
         label=label,
         rules=column_rules(plan, column),
+        origin=column.origin,
     )
 
 
@@ -124,6 +125,10 @@ def mapping_view(job: JobDefinition, engine: Engine, sample: bytes | None) -> Ma
                 columns=[_column(plan, c) for c in plan.columns] if plan is not None else [],
                 problems=problems,
                 auto_map_note=bool(mapping.auto_map and sample is None),
+                key_columns=list(mapping.keys),
+                conditions=len(mapping.conditions),
+                auto_map=bool(mapping.auto_map),
+                not_mapped=list(plan.unmapped_sources) if plan is not None else [],
             )
         )
     rest = [(p.severity, p.mapping, p.message) for n, p in enumerate(checked) if n not in placed]

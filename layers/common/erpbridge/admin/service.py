@@ -2,34 +2,48 @@
 
 Every action names its operator: an order's re-send adds an ``operator`` entry to the order's
 timeline (who, when) before the re-send's own entries; a Run now records who asked in the run
-(its ``requested_by`` action). Re-sends go through ``OrderService.resend``, so an order whose last
-send may have reached the ERP is looked up there before anything is sent again.
+(its ``requested_by``); a redrive of a failed file adds a ``redrive`` action (who, when, which
+file) to its run's ``actions``; switching a schedule on or off is logged with who did it (and in
+AWS noted in the schedule's description). Re-sends go through ``OrderService.resend``, so an order
+whose last send may have reached the ERP is looked up there before anything is sent again.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from erpbridge.admin.ports import JobLauncher, LatencyLog, OrderListing, OrderSummary
+from erpbridge.admin.ports import (
+    JobLauncher,
+    LatencyLog,
+    LatencySummary,
+    OrderListing,
+    OrderSummary,
+    RunNow,
+    ScheduleStates,
+)
 from erpbridge.admin.schedule import next_run
 from erpbridge.batch.jobs import BatchJob
 from erpbridge.batch.models import (
     ARCHIVE_PREFIX,
     FAILED_PREFIX,
     STAGING_PREFIX,
+    OperatorAction,
     RunRecord,
     RunStatus,
     new_run_id,
 )
 from erpbridge.batch.ports import RunRecorder, StagingStore
-from erpbridge.live.errors import NotFoundError
+from erpbridge.live.errors import ConflictError, NotFoundError
 from erpbridge.live.health import HealthService
 from erpbridge.live.models import Health, OrderDetail, OrderResponse
 from erpbridge.live.orders import OrderService
 from erpbridge.live.ports import Attempt, OrderState, OrderStore, XmlCopyStore
+
+log = logging.getLogger("erpbridge.admin")
 
 
 @dataclass(frozen=True)
@@ -37,10 +51,7 @@ class JobView:
     job: BatchJob
     last_run: RunRecord | None
     next_run: datetime | None
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.job.fetch.schedule)
+    enabled: bool  # its schedule fires (AWS: the Scheduler schedule's State)
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,7 @@ class ColumnView:
     kind: str  # constant, script, auto, explicit
     label: str
     rules: list[str]
+    origin: str = ""  # how the planner mapped it: name, explicit, constant, shop, language
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,10 @@ class TableView:
     columns: list[ColumnView]
     problems: list[tuple[str, str]]  # (severity, message)
     auto_map_note: bool = False
+    key_columns: list[str] = field(default_factory=list)  # empty: the primary key
+    conditions: int = 0
+    auto_map: bool = False
+    not_mapped: list[str] = field(default_factory=list)  # source columns the sample has, unmapped
 
 
 @dataclass(frozen=True)
@@ -101,19 +117,15 @@ class MappingView:
 @dataclass(frozen=True)
 class HealthView:
     health: Health
-    latency_ms: list[float]
+    latency: LatencySummary
 
     @property
-    def latency_summary(self) -> dict[str, float | int | None]:
-        values = sorted(self.latency_ms)
-        if not values:
-            return {"calls": 0, "p50_ms": None, "p95_ms": None, "max_ms": None}
-        return {
-            "calls": len(values),
-            "p50_ms": round(values[len(values) // 2], 1),
-            "p95_ms": round(values[min(len(values) - 1, int(len(values) * 0.95))], 1),
-            "max_ms": round(values[-1], 1),
-        }
+    def latency_summary(self) -> dict[str, float | int | str | None]:
+        return self.latency.as_dict()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The admin API's health answer (``erpbridge health --json``)."""
+        return {**self.health.model_dump(mode="json"), "latency_last_hour": self.latency_summary}
 
 
 @dataclass
@@ -149,6 +161,7 @@ class AdminService:
         xml_store: XmlCopyStore,
         health: HealthService,
         latency: LatencyLog,
+        schedules: ScheduleStates,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._jobs = jobs
@@ -162,6 +175,7 @@ class AdminService:
         self._xml = xml_store
         self._health = health
         self._latency = latency
+        self._schedules = schedules
         self._now = now
 
     # --- jobs and runs ----------------------------------------------------------------------
@@ -182,7 +196,10 @@ class AdminService:
                 if job.fetch.schedule
                 else None
             )
-            views.append(JobView(job=job, last_run=last, next_run=upcoming))
+            enabled = self._schedules.enabled(job.id, has_schedule=bool(job.fetch.schedule))
+            views.append(
+                JobView(job=job, last_run=last, next_run=upcoming if enabled else None, enabled=enabled)
+            )
         return views
 
     def job(self, job_id: str) -> JobView:
@@ -196,8 +213,23 @@ class AdminService:
         job = self.job(job_id).job
         job.parameters(parameters)  # unknown parameters: ConfigurationError before anything starts
         run_id = new_run_id(self._now())
-        self._launcher.launch(job.id, run_id, dict(parameters), operator)
+        self._launcher.launch(RunNow(job.id, run_id, dict(parameters), operator, job.long_running))
         return run_id
+
+    def set_enabled(self, job_id: str, enabled: bool, *, operator: str) -> JobView:
+        """Switch the job's schedule on or off (who did it is logged); the job as it is now."""
+        view = self.job(job_id)
+        if not view.job.fetch.schedule:
+            raise ConflictError(f"job {job_id} has no schedule to switch")
+        self._schedules.set_enabled(job_id, enabled, operator=operator)
+        log.warning(
+            "schedule of %s %s by %s",
+            job_id,
+            "enabled" if enabled else "disabled",
+            operator,
+            extra={"job": job_id, "enabled": enabled, "operator": operator},
+        )
+        return self.job(job_id)
 
     def runs(self, *, job: str | None = None, status: str | None = None, limit: int = 50) -> list[RunRecord]:
         records = self._runs.list_runs(job=job, limit=limit if status is None else max(limit * 4, 200))
@@ -236,6 +268,11 @@ class AdminService:
             raise NotFoundError(f"no failed file {key}")
         staged = STAGING_PREFIX + key[len(FAILED_PREFIX) :]
         store.move(key, staged)
+        job, _, rest = key[len(FAILED_PREFIX) :].partition("/")
+        run_id = rest.partition("/")[0]
+        if job and run_id:
+            action = OperatorAction("redrive", operator, self._now(), detail=f"{key} → {staged}")
+            self._runs.record_action(job, run_id, action)
         self._launcher.launch_import(store.bucket, staged, operator)
         return staged
 
@@ -302,7 +339,7 @@ class AdminService:
     def health(self) -> HealthView:
         return HealthView(
             health=self._health.check(),
-            latency_ms=self._latency.recent(since=self._now() - timedelta(hours=1)),
+            latency=self._latency.summary(since=self._now() - timedelta(hours=1)),
         )
 
     def order_counts(self) -> dict[str, int]:

@@ -31,6 +31,11 @@ class BatchJob:
     definition: JobDefinition
 
     @property
+    def erp_endpoint(self) -> str:
+        """Which ERP it fetches from, in words: an endpoint of its own, or the live settings'."""
+        return "own endpoint" if self.fetch.erp else "live settings"
+
+    @property
     def long_running(self) -> bool:
         """The job file says ``long_running: true``: the workflow runs it (docs/paged-runs.md)."""
         return self.definition.long_running

@@ -203,6 +203,31 @@ class FinaliseRecord:
         )
 
 
+@dataclass(frozen=True)
+class OperatorAction:
+    """An operator's action on a run (admin API, console): ``redrive`` of a failed file, …"""
+
+    action: str
+    by: str
+    at: datetime
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"action": self.action, "by": self.by, "at": _iso(self.at) or "", "detail": self.detail}
+
+    @classmethod
+    def from_dict(cls, entry: Mapping[str, Any]) -> OperatorAction:
+        return cls(
+            action=str(entry["action"]),
+            by=str(entry["by"]),
+            at=datetime.fromisoformat(str(entry["at"])),
+            detail=str(entry.get("detail") or ""),
+        )
+
+
+MAX_ACTIONS_KEPT = 50  # operator actions a run record keeps (the newest)
+
+
 @dataclass
 class RunRecord:
     job: str
@@ -228,6 +253,8 @@ class RunRecord:
     last_page: int | None = None  # the page whose root said ExportIsDone="true"
     finalised: FinaliseRecord | None = None
     audit: dict[str, Any] | None = None  # a price audit's report (erpbridge.batch.price_audit)
+    # operators' actions on the run after it started (a failed file redriven …): who, when, what
+    actions: list[OperatorAction] = field(default_factory=list)
 
     def missing_pages(self) -> list[str]:
         """The pages of the run not imported (yet); every page up to the last one known."""
@@ -295,11 +322,47 @@ class RunRecord:
             "finalised": self.finalised.as_dict() if self.finalised else None,
             "requested_by": self.requested_by,
             **({"audit": self.audit} if self.audit is not None else {}),
+            "actions": [action.as_dict() for action in self.actions],
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunRecord:
+        """The record :meth:`as_dict` gave (the admin API's JSON, read back by the CLI)."""
+        finalised = data.get("finalised")
+        return cls(
+            job=str(data["job"]),
+            run_id=str(data["run_id"]),
+            trigger=Trigger(data["trigger"]),
+            started_at=datetime.fromisoformat(str(data["started_at"])),
+            fetch_status=FetchStatus(data.get("fetch_status") or FetchStatus.RUNNING),
+            ended_at=_from_iso(data.get("ended_at")),
+            pages=int(data.get("pages") or 0),
+            bytes=int(data.get("bytes") or 0),
+            error=data.get("error"),
+            files_imported=int(data.get("files_imported") or 0),
+            files_failed=int(data.get("files_failed") or 0),
+            counts=ImportCounts(**(data.get("counts") or {})),
+            import_errors=list(data.get("import_errors") or []),
+            imported_at=_from_iso(data.get("imported_at")),
+            parameters=dict(data.get("parameters") or {}),
+            warnings=list(data.get("warnings") or []),
+            row_errors=[dict(e) for e in data.get("row_errors") or []],
+            requested_by=data.get("requested_by"),
+            pages_imported=list(data.get("pages_imported") or []),
+            pages_failed=list(data.get("pages_failed") or []),
+            last_page=data.get("last_page"),
+            finalised=FinaliseRecord.from_json(json.dumps(finalised)) if finalised else None,
+            audit=data.get("audit"),
+            actions=[OperatorAction.from_dict(a) for a in data.get("actions") or []],
+        )
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="seconds") if value else None
+
+
+def _from_iso(value: object) -> datetime | None:
+    return datetime.fromisoformat(str(value)) if value else None
 
 
 def validate_run_id(run_id: str) -> str:

@@ -15,6 +15,7 @@ from erpbridge.batch.models import (
     FinaliseRecord,
     ImportCounts,
     ImportedFile,
+    OperatorAction,
     PageImport,
     RunRecord,
 )
@@ -132,6 +133,11 @@ class RunRecorder(Protocol):
     ) -> None:
         """End a price audit's run: its report (``AuditReport.as_dict()``) into the record, fetched
         (or failed, with ``error``)."""
+        ...
+
+    def record_action(self, job: str, run_id: str, action: OperatorAction) -> None:
+        """Add an operator's action (who, when, what) to the run; the newest ``MAX_ACTIONS_KEPT``
+        are kept. A run that is not recorded: nothing happens."""
         ...
 
     def get(self, run_id: str, *, job: str | None = None) -> RunRecord | None: ...

@@ -1,5 +1,10 @@
 """The admin API's composition root: the console's use cases over the batch runtime and the live
-services of these settings (local files and SQLite, or S3/DynamoDB/Lambda in AWS)."""
+services of these settings (local files and SQLite, or S3/DynamoDB/Lambda in AWS).
+
+Each AWS-only port has two adapters, picked here from the admin settings: Run now (a thread
+here, or the fetch function / the long-run workflow), the ERP latency of the last hour (this
+process's measurements, or CloudWatch), the jobs' enabled (the job file, or the Scheduler
+schedule's State)."""
 
 from __future__ import annotations
 
@@ -8,14 +13,22 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from erpbridge.admin.ports import (
+    JobLauncher,
+    LatencyLog,
+    LatencySummary,
+    RunNow,
+    ScheduleStates,
+    summarise,
+)
 from erpbridge.admin.service import AdminService, MappingView
 from erpbridge.batch.models import Trigger
 from erpbridge.live.ports import Metric
+from erpbridge.settings import AdminSettings
 from erpbridge.wiring.batch import BatchRuntime, runtime_from_settings
 
 log = logging.getLogger("erpbridge.admin")
@@ -41,6 +54,9 @@ class MemoryLatencyLog:
         with self._lock:
             return [value for at, value in self._values if at >= cutoff]
 
+    def summary(self, *, since: datetime) -> LatencySummary:
+        return summarise(self.recent(since=since))
+
 
 class LocalLauncher:
     """Run now on this machine: fetch, then import every staged page, in a thread of its own."""
@@ -48,11 +64,17 @@ class LocalLauncher:
     def __init__(self, runtime: BatchRuntime) -> None:
         self._runtime = runtime
 
-    def launch(self, job: str, run_id: str, parameters: Mapping[str, str], requested_by: str) -> None:
+    def launch(self, run_now: RunNow) -> None:
+        job, run_id = run_now.job, run_now.run_id
+
         def run() -> None:
             try:
                 outcome = self._runtime.fetch(
-                    job, Trigger.MANUAL, parameters=parameters, run_id=run_id, requested_by=requested_by
+                    job,
+                    Trigger.MANUAL,
+                    parameters=run_now.parameters,
+                    run_id=run_id,
+                    requested_by=run_now.requested_by,
                 )
                 store = self._runtime.store()
                 for key in outcome.keys:
@@ -73,30 +95,31 @@ class LocalLauncher:
         threading.Thread(target=run, name=f"redrive-{key}", daemon=True).start()
 
 
-class LambdaLauncher:
-    """Run now in AWS: the fetch function invoked asynchronously, as the schedule does."""
+def _aws_or_local(
+    runtime: BatchRuntime, admin: AdminSettings
+) -> tuple[JobLauncher, LatencyLog | None, ScheduleStates]:
+    """The launcher, the latency log (None: this process's) and the schedule states."""
+    function = os.environ.get("ERPBRIDGE_FETCH_FUNCTION")
+    launcher: JobLauncher = LocalLauncher(runtime)
+    if function:
+        from erpbridge.adapters.aws.job_launcher import AwsJobLauncher
 
-    def __init__(self, function: str) -> None:
-        self._function = function
+        launcher = AwsJobLauncher(function, admin.admin_workflow_arn)
+    latency: LatencyLog | None = None
+    if admin.admin_latency_namespace:
+        from erpbridge.adapters.aws.cloudwatch_latency import CloudWatchLatencyLog
 
-    def launch(self, job: str, run_id: str, parameters: Mapping[str, str], requested_by: str) -> None:
-        import json
+        latency = CloudWatchLatencyLog(admin.admin_latency_namespace, admin.admin_latency_service)
+    schedules: ScheduleStates
+    if admin.admin_schedule_prefix:
+        from erpbridge.adapters.aws.scheduler_states import SchedulerStates
 
-        import boto3
+        schedules = SchedulerStates(admin.admin_schedule_prefix, admin.admin_schedule_group)
+    else:
+        from erpbridge.adapters.local.job_file_schedules import JobFileSchedules
 
-        event = {
-            "job": job,
-            "parameters": dict(parameters),
-            "trigger": str(Trigger.MANUAL),
-            "run_id": run_id,
-            "requested_by": requested_by,
-        }
-        boto3.client("lambda").invoke(
-            FunctionName=self._function, InvocationType="Event", Payload=json.dumps(event).encode()
-        )
-
-    def launch_import(self, bucket: str, key: str, requested_by: str) -> None:
-        """Nothing to do: the object's S3 event starts its import."""
+        schedules = JobFileSchedules()
+    return launcher, latency, schedules
 
 
 def build_admin(live_services: Any | None = None, latency: MemoryLatencyLog | None = None) -> AdminService:
@@ -113,10 +136,9 @@ def build_admin(live_services: Any | None = None, latency: MemoryLatencyLog | No
     mappings = os.environ.get("ERPBRIDGE_MAPPINGS_DIR")
     mappings_dir = Path(mappings) if mappings else None
     runtime = runtime_from_settings(settings, mappings_dir=mappings_dir)
-    latency = latency or MemoryLatencyLog()
-    services = live_services or LiveServices(settings, metrics=latency, migrate=True)
-    function = os.environ.get("ERPBRIDGE_FETCH_FUNCTION")
-    launcher = LambdaLauncher(function) if function else LocalLauncher(runtime)
+    measured = latency or MemoryLatencyLog()
+    services = live_services or LiveServices(settings, metrics=measured, migrate=True)
+    launcher, published, schedules = _aws_or_local(runtime, settings)
 
     def check(job_id: str, sample: bytes | None) -> MappingView:
         return mapping_view(load_job(job_id, mappings_dir), services.engine, sample)
@@ -134,6 +156,7 @@ def build_admin(live_services: Any | None = None, latency: MemoryLatencyLog | No
         listing=SqlOrderListing(services.engine),
         xml_store=services.xml_store,
         health=services.health,
-        latency=latency,
+        latency=published or measured,
+        schedules=schedules,
         now=lambda: datetime.now(UTC),
     )

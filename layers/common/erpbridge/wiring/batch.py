@@ -153,6 +153,8 @@ class BatchRuntime:
         *,
         parameters: Mapping[str, str] | None = None,
         scheduled_time: datetime | None = None,
+        run_id: str | None = None,
+        requested_by: str | None = None,
     ) -> WorkflowRun | FetchOutcome:
         batch_job = self.job(job)
         merged = batch_job.parameters(parameters)
@@ -163,8 +165,10 @@ class BatchRuntime:
             runs=self.runs,
             lock=self.locks,
             scheduled_time=scheduled_time,
+            run_id=run_id,
             parameters=merged,
             variant=batch_job.variant(parameters),
+            requested_by=requested_by,
         )
         if started.skipped is not None:
             return started.skipped

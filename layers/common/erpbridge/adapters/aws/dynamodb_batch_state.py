@@ -23,11 +23,13 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from erpbridge.batch.models import (
+    MAX_ACTIONS_KEPT,
     MAX_FAILED_ROWS_KEPT,
     MAX_WARNINGS_KEPT,
     FetchStatus,
     FinaliseRecord,
     ImportCounts,
+    OperatorAction,
     PageImport,
     RunRecord,
     Trigger,
@@ -251,6 +253,28 @@ class DynamoDbRunRecorder:
             ExpressionAttributeValues=values,
         )
 
+    def record_action(self, job: str, run_id: str, action: OperatorAction) -> None:
+        try:
+            answer = self._client.update_item(
+                TableName=self._table,
+                Key={"job": _s(job), "run_id": _s(run_id)},
+                UpdateExpression=(
+                    "SET operator_actions = list_append(if_not_exists(operator_actions, :none), :action)"
+                ),
+                ConditionExpression="attribute_exists(run_id)",
+                ExpressionAttributeValues={
+                    ":none": {"L": []},
+                    ":action": {"L": [_s(json.dumps(action.as_dict()))]},
+                },
+                ReturnValues="UPDATED_NEW",
+            )
+        except Exception as error:
+            if _conditional_failed(error):
+                return  # not a recorded run
+            raise
+        size = len(answer["Attributes"]["operator_actions"]["L"])
+        self._trim(job, run_id, "operator_actions", size, MAX_ACTIONS_KEPT)
+
     def _add_row_errors(self, job: str, run_id: str, row_errors: Sequence[Mapping[str, object]]) -> None:
         """Keep the *first* errors of rows left out: append only while the list is short."""
         entries = [_s(json.dumps(dict(e), default=str)[:2000]) for e in row_errors[:MAX_FAILED_ROWS_KEPT]]
@@ -372,6 +396,10 @@ def _record(item: Mapping[str, Any]) -> RunRecord:
         finalised=FinaliseRecord.from_json(_str(item, "finalised")),
         requested_by=_str(item, "requested_by"),
         audit=json.loads(audit) if (audit := _str(item, "audit")) else None,
+        actions=[
+            OperatorAction.from_dict(json.loads(a["S"]))
+            for a in item.get("operator_actions", {}).get("L", [])
+        ],
     )
 
 

@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from erpbridge.batch.models import (
+    MAX_ACTIONS_KEPT,
     MAX_FAILED_ROWS_KEPT,
     MAX_WARNINGS_KEPT,
     FetchStatus,
     FinaliseRecord,
     ImportCounts,
+    OperatorAction,
     PageImport,
     RunRecord,
     Trigger,
@@ -61,6 +63,7 @@ _ADDED_RUN_COLUMNS = {
     "finalised": "TEXT",
     "requested_by": "TEXT",
     "audit": "TEXT",
+    "actions": "TEXT NOT NULL DEFAULT '[]'",
 }
 
 
@@ -262,6 +265,18 @@ class SqliteRunRecorder(_SqliteState):
                 ),
             )
 
+    def record_action(self, job: str, run_id: str, action: OperatorAction) -> None:
+        with self._transaction() as conn:
+            row = conn.execute(
+                "SELECT actions FROM runs WHERE job = ? AND run_id = ?", (job, run_id)
+            ).fetchone()
+            if row is None:
+                return
+            kept = [*json.loads(row["actions"]), action.as_dict()][-MAX_ACTIONS_KEPT:]
+            conn.execute(
+                "UPDATE runs SET actions = ? WHERE job = ? AND run_id = ?", (json.dumps(kept), job, run_id)
+            )
+
     def get(self, run_id: str, *, job: str | None = None) -> RunRecord | None:
         with self._transaction() as conn:
             if job is None:
@@ -369,6 +384,7 @@ def _record(row: Mapping[str, Any]) -> RunRecord:
         finalised=FinaliseRecord.from_json(row["finalised"]),
         requested_by=row["requested_by"],
         audit=json.loads(row["audit"]) if row["audit"] else None,
+        actions=[OperatorAction.from_dict(a) for a in json.loads(row["actions"])],
     )
 
 
