@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pytest
+from batch_support import ROOT
 
 from erpbridge.adapters.local.staging import FolderStagingStore
 from erpbridge.batch.fetch import FetchOutcome, FetchResult, run_fetch
@@ -58,13 +59,29 @@ class OnePage:
         return _Page(len(body))
 
 
-class SlowImporter:
-    """Imports a page once told to go on (a long import); ``bad``: the page is bad input."""
+class Pages(OnePage):
+    """The ERP's answer to a paged export: ``ExportIsDone="false"`` until the last of ``count``."""
 
-    def __init__(self, *, bad: bool = False) -> None:
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self._left = count
+
+    def stream(self, request_xml: bytes, sink: Callable[[bytes], object]) -> _Page:
+        self._left -= 1
+        return _Page(super().stream(request_xml, sink).bytes_written, export_is_done=self._left == 0)
+
+
+class SlowImporter:
+    """Imports a page once told to go on (a long import); ``bad``: the page is bad input. A paged
+    run's finalise waits until told to go on too."""
+
+    def __init__(self, *, bad: bool = False, last_page: str = "page-0001.xml") -> None:
         self.started = threading.Event()
         self.go_on = threading.Event()
+        self.finalising = threading.Event()
+        self.finalise_may_end = threading.Event()
         self._bad = bad
+        self._last_page = last_page
 
     def import_file(
         self,
@@ -80,7 +97,8 @@ class SlowImporter:
         assert self.go_on.wait(timeout=30)
         if self._bad:
             raise ConfigurationError("column StockUnitQuantity: 'x' is not a number")
-        return ImportedFile(ImportCounts(inserted=1, rows_read=1), export_is_done=True)
+        last = source is not None and source.endswith(self._last_page)
+        return ImportedFile(ImportCounts(inserted=1, rows_read=1), export_is_done=last)
 
     def finalise(
         self,
@@ -89,7 +107,9 @@ class SlowImporter:
         *,
         parameters: Mapping[str, str] | None = None,
     ) -> ImportedFile:
-        raise AssertionError("a one-page run is not finalised")
+        self.finalising.set()
+        assert self.finalise_may_end.wait(timeout=30)
+        return ImportedFile(ImportCounts(deleted=1))
 
 
 class Heartbeats:
@@ -116,18 +136,9 @@ def _fetch(
     state: tuple[Any, Any, Any], store: FolderStagingStore, clock: Callable[[], datetime], **kwargs: Any
 ) -> FetchOutcome:
     runs, locks, _ = state
-    transport = kwargs.pop("transport", OnePage())
+    options: dict[str, Any] = {"transport": OnePage(), "lock_ttl_s": TTL_S, **kwargs}
     return run_fetch(
-        JOB,
-        b"<request/>",
-        Trigger.MANUAL,
-        transport=transport,
-        store=store,
-        runs=runs,
-        lock=locks,
-        clock=clock,
-        lock_ttl_s=TTL_S,
-        **kwargs,
+        JOB, b"<request/>", Trigger.MANUAL, store=store, runs=runs, lock=locks, clock=clock, **options
     )
 
 
@@ -181,7 +192,9 @@ def test_a_second_run_is_refused_while_the_first_runs_import_is_in_progress(
     assert imported["outcome"].result is ImportResult.IMPORTED
 
 
-def _runtime(state: tuple[Any, Any, Any], store: FolderStagingStore, importer: SlowImporter) -> BatchRuntime:
+def _runtime(
+    state: tuple[Any, Any, Any], store: FolderStagingStore, importer: SlowImporter, **options: Any
+) -> BatchRuntime:
     runs, locks, claims = state
     return BatchRuntime(
         settings=Settings.model_construct(),  # nothing of it is read by an import
@@ -190,8 +203,9 @@ def _runtime(state: tuple[Any, Any, Any], store: FolderStagingStore, importer: S
         locks=locks,
         claims=claims,
         store_for=lambda bucket: store,
-        lock_ttl_s=TTL_S,
+        mappings_dir=ROOT / "mappings",
         _importer=importer,
+        **{"lock_ttl_s": TTL_S, **options},
     )
 
 
@@ -246,3 +260,30 @@ def test_a_crashed_runs_lock_expires_and_its_late_heartbeat_does_not_take_it_bac
     assert not Leases(locks, ttl_s=TTL_S, clock=clock).renew(held)  # the next run's lock now
     clock.now += timedelta(seconds=1)
     assert _fetch(state, store, clock).result is FetchResult.LOCKED
+
+
+def test_a_second_run_is_refused_while_the_first_paged_run_is_finalised(
+    state: tuple[Any, Any, Any], tmp_path: Path
+) -> None:
+    runs, _, _ = state
+    store = FolderStagingStore(tmp_path / "objects")
+    importer = SlowImporter(last_page="page-0002.xml")
+    importer.go_on.set()
+    lease_s = 2  # real time: the finalise below outlasts the lease, its heartbeat renews it
+    runtime = _runtime(state, store, importer, lock_ttl_s=lease_s, heartbeat_s=0.05)
+    first = _fetch(state, store, lambda: datetime.now(UTC), transport=Pages(2), lock_ttl_s=lease_s)
+    assert first.pages == 2
+    assert runtime.import_object(store.bucket, first.keys[0]).result is ImportResult.IMPORTED
+    thread = threading.Thread(target=runtime.import_object, args=(store.bucket, first.keys[1]))
+    thread.start()  # the last page's import, which finalises the run
+    try:
+        assert importer.finalising.wait(timeout=30)
+        time.sleep(lease_s + 1)
+        second = _fetch(state, store, lambda: datetime.now(UTC), lock_ttl_s=lease_s)
+        assert second.result is FetchResult.LOCKED
+        assert f"run {first.run_id}: imported, not finalised, 2 of 2 page(s) imported" in str(second.reason)
+    finally:
+        importer.finalise_may_end.set()
+        thread.join(timeout=30)
+    assert runs.get(first.run_id, job=JOB).status is RunStatus.FINALISED
+    assert _fetch(state, store, lambda: datetime.now(UTC)).result is FetchResult.FETCHED  # released
