@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 # moto must be imported before any boto3 client is created (serverless-anchors §3.1).
 import moto  # noqa: F401
 import pytest
+from moto.dynamodb.responses import DynamoHandler
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -27,6 +29,22 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "erpbridge-tests")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "erpbridge")
 
 pytest_plugins = ["bc_emulator.pytest_plugin"]
+
+# DynamoDB applies a conditional write atomically; moto's in-process DynamoDB checks the condition
+# and stores the item in two steps, so two threads could both pass the check (two deliveries both
+# claiming one import, both taking one lock) once the scheduler switches between them. The tests
+# race threads against the service's guarantee, so moto serves one request at a time, as the
+# service behaves.
+_MOTO_DYNAMODB_REQUEST = threading.Lock()
+_moto_call_action = DynamoHandler.call_action
+
+
+def _atomic_call_action(self: DynamoHandler) -> object:
+    with _MOTO_DYNAMODB_REQUEST:
+        return _moto_call_action(self)
+
+
+DynamoHandler.call_action = _atomic_call_action  # type: ignore[method-assign,assignment]
 
 POSTGRES_URL = os.environ.get(
     "ERPBRIDGE_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from batch_support import ROOT
 from test_end_to_end import Batch, batch  # noqa: F401 - the fixture
-from test_state_adapters import state  # noqa: F401 - the fixture
 
 from erpbridge.batch.models import ImportCounts, RunRecord, Trigger
 from erpbridge.protocol.tables import build_tables
@@ -97,7 +96,7 @@ def test_a_file_with_bad_rows_lands_the_good_ones_and_reports_the_bad(
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 
 
-def test_the_run_record_keeps_parameters_warnings_and_the_first_row_errors(state: Any) -> None:  # noqa: F811
+def test_the_run_record_keeps_parameters_warnings_and_the_first_row_errors(state: Any) -> None:
     runs, _, _ = state
     run = RunRecord(
         job="fetch-shop-data",

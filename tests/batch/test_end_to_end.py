@@ -46,10 +46,13 @@ class Batch:
         """Fetch, then deliver every staged object's event to the importer (what S3 does)."""
         fetched = self.fetch(job)
         assert fetched["result"] == "fetched", fetched
+        self.import_pages(fetched)
+        return fetched
+
+    def import_pages(self, fetched: dict[str, Any]) -> None:
         for key in fetched["keys"]:
             imported = self.import_handler(self.event_for(key), self.context)
             assert imported["result"] == "imported", imported
-        return fetched
 
     def keys(self, prefix: str) -> list[str]:
         answer = self.s3.list_objects_v2(Bucket=self.aws.bucket, Prefix=prefix)
@@ -308,7 +311,9 @@ def test_two_runs_of_one_job_at_once_only_one_runs(batch: Batch, monkeypatch: py
     assert results["first"]["result"] == "fetched"
     assert results["second"]["result"] == "locked"
     assert "already running" in results["second"]["reason"]
-    # Only the first run was recorded, and the lock is free again afterwards.
+    # The first run holds the lock until its page is imported; then it is free again.
+    assert batch.fetch("fetch-stock-level")["result"] == "locked"
+    batch.import_pages(results["first"])
     assert batch.fetch("fetch-stock-level")["result"] == "fetched"
 
 
@@ -410,6 +415,7 @@ def test_a_duplicate_delivery_during_the_run_leaves_the_running_runs_lock_held(
         checks_done.set()
         first.join(timeout=60)
     assert results["first"]["result"] == "fetched"
+    batch.import_pages(results["first"])
     assert batch.fetch("fetch-stock-level")["result"] == "fetched"  # released once the run ended
 
 

@@ -3,35 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
-from erpbridge.adapters.aws.dynamodb_batch_state import (
-    DynamoDbImportClaims,
-    DynamoDbJobLock,
-    DynamoDbRunRecorder,
-)
+from erpbridge.adapters.aws.dynamodb_batch_state import DynamoDbRunRecorder
 from erpbridge.adapters.local.sqlite_batch_state import LocalBatchState
 from erpbridge.batch.models import FetchStatus, ImportCounts, RunRecord, RunStatus, Trigger
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["dynamodb", "sqlite"])
-def state(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[tuple[Any, Any, Any]]:
-    if request.param == "sqlite":
-        local = LocalBatchState.open(tmp_path)
-        yield local.runs, local.locks, local.claims
-        return
-    aws = request.getfixturevalue("aws_batch")
-    yield (
-        DynamoDbRunRecorder(aws.runs_table),
-        DynamoDbJobLock(aws.locks_table),
-        DynamoDbImportClaims(aws.idempotency_table),
-    )
 
 
 def test_a_lock_is_exclusive_until_released_or_expired(state: tuple[Any, Any, Any]) -> None:
@@ -48,6 +27,24 @@ def test_a_lock_is_exclusive_until_released_or_expired(state: tuple[Any, Any, An
     assert locks.acquire("fetch-shop-data", "run-c", now=NOW + timedelta(seconds=61), ttl_s=60) is None
     locks.release("fetch-shop-data", "run-c")
     assert locks.acquire("fetch-shop-data", "run-d", now=NOW + timedelta(seconds=62), ttl_s=60) is None
+
+
+def test_a_lease_is_renewed_only_by_its_holder_and_never_taken_back(state: tuple[Any, Any, Any]) -> None:
+    _, locks, _ = state
+    assert locks.acquire("fetch-shop-data", "run-a", now=NOW, ttl_s=60) is None
+    # run-a's heartbeat, after the first lease would have run out: renewed, so run-b is refused.
+    assert locks.extend("fetch-shop-data", "run-a", now=NOW + timedelta(seconds=50), ttl_s=60)
+    holder = locks.acquire("fetch-shop-data", "run-b", now=NOW + timedelta(seconds=100), ttl_s=60)
+    assert holder is not None and holder.owner == "run-a"
+    assert holder.expires_at == NOW + timedelta(seconds=110)
+    assert not locks.extend("fetch-shop-data", "run-b", now=NOW, ttl_s=60)  # not its lock
+    # run-a crashes: no more heartbeats, the lease runs out, run-b takes over; run-a's late
+    # heartbeat changes nothing, and once run-b released it, a heartbeat does not re-create it.
+    assert locks.acquire("fetch-shop-data", "run-b", now=NOW + timedelta(seconds=111), ttl_s=60) is None
+    assert not locks.extend("fetch-shop-data", "run-a", now=NOW + timedelta(seconds=112), ttl_s=60)
+    locks.release("fetch-shop-data", "run-b")
+    assert not locks.extend("fetch-shop-data", "run-b", now=NOW + timedelta(seconds=113), ttl_s=60)
+    assert locks.acquire("fetch-shop-data", "run-c", now=NOW + timedelta(seconds=114), ttl_s=60) is None
 
 
 def test_a_claim_is_taken_once_and_released_on_failure(state: tuple[Any, Any, Any]) -> None:

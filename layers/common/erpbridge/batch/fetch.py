@@ -10,6 +10,9 @@ operator may press "run now" during a scheduled run); a scheduled run's id comes
 schedule slot, so a duplicate delivery that arrives after the run ended is recognised too. Each
 invocation holds the lock under its own owner token (run id + a random suffix), so a duplicate
 delivery that arrives while the run is still going finds the lock taken and can never release it.
+The lock covers the whole run, not only the fetch (:mod:`erpbridge.batch.lease`): a fetch that
+staged its pages leaves it held for their imports, which renew it and release it once the run is
+over; a fetch that failed releases it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from erpbridge.batch.lease import DEFAULT_LOCK_TTL_S, HeldLock, Leases
 from erpbridge.batch.models import (
     STAGING_PREFIX,
     FetchStatus,
@@ -35,7 +39,6 @@ from erpbridge.errors import ProtocolError
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_LOCK_TTL_S = 16 * 60  # longer than the fetch function's 15-minute timeout
 DEFAULT_MAX_PAGES = 10_000
 _OWNER_SEPARATOR = "#"  # never part of a run id
 
@@ -89,11 +92,15 @@ def run_fetch(
     lock_ttl_s: int = DEFAULT_LOCK_TTL_S,
     max_pages: int = DEFAULT_MAX_PAGES,
     requested_by: str | None = None,
+    heartbeat_s: float | None = None,
 ) -> FetchOutcome:
     """Fetch ``job`` now. Raises the transport's typed error after recording the run as failed.
     ``parameters`` (the request's, defaults included) are recorded with the run: its imports
     take their scope (``shopID``, ``language``) from them. ``variant`` names runs with other than
-    the default parameters (one shop of several): they lock and identify their slot apart."""
+    the default parameters (one shop of several): they lock and identify their slot apart.
+    The job's lock stays held when the pages are staged (their imports release it) and is
+    released when the fetch fails; ``heartbeat_s``: how often it is renewed meanwhile (default
+    ``lock_ttl_s / 3``)."""
     started = begin_run(
         job,
         trigger,
@@ -110,10 +117,16 @@ def run_fetch(
     )
     if started.skipped is not None:
         return started.skipped
+    leases = Leases(lock, ttl_s=lock_ttl_s, heartbeat_s=heartbeat_s, clock=clock)
+    held = HeldLock(started.lock_name, started.owner)
     try:
-        return _fetch_pages(job, started.run_id, request_xml, transport, store, runs, clock, max_pages)
-    finally:
-        lock.release(started.lock_name, started.owner)
+        with leases.heartbeat(held):
+            fetched = _fetch_pages(job, started.run_id, request_xml, transport, store, runs, clock, max_pages)
+    except BaseException:
+        leases.release(held)
+        raise
+    # Not released: the pages' imports renew the lease (renewed at most ttl/3 ago) and release it.
+    return fetched
 
 
 @dataclass(frozen=True)
@@ -155,8 +168,18 @@ def begin_run(
     holder = lock.acquire(lock_name, owner, now=started, ttl_s=lock_ttl_s)
     if holder is not None:
         holder_run = holder.owner.partition(_OWNER_SEPARATOR)[0]
+        if holder_run == run_id:  # this very run, begun by an earlier delivery, is still going
+            reason = f"run {run_id} of {job} is under way (duplicate delivery of its schedule slot)"
+            logger.warning(reason)
+            skipped = FetchOutcome(job, run_id, FetchResult.DUPLICATE, reason=reason)
+            return RunStart(job, run_id, lock_name, owner, skipped)
+        other = runs.get(holder_run, job=job)
+        state = ""
+        if other is not None:
+            state = f": {other.status}, {len(other.pages_imported)} of {other.pages} page(s) imported"
         reason = (
-            f"job {job} is already running (run {holder_run}, lock expires {holder.expires_at:%H:%M:%S}Z)"
+            f"job {job} is already running (run {holder_run}{state};"
+            f" lock expires {holder.expires_at:%H:%M:%S}Z unless that run renews it)"
         )
         logger.warning(reason)
         return RunStart(
@@ -170,6 +193,8 @@ def begin_run(
             started_at=started,
             parameters=dict(parameters or {}),
             requested_by=requested_by,
+            lock_name=lock_name,
+            lock_owner=owner,
         )
         if not runs.create(record, stale_before=started - timedelta(seconds=lock_ttl_s)):
             reason = f"run {run_id} of {job} already exists (duplicate delivery of its schedule slot)"

@@ -12,7 +12,8 @@ It never runs while a page failed, is missing, or is not yet imported, nor once 
 job (same parameters) imported (its keys would undo the newer data), and it runs once: the run
 record keeps its counts (``finalised``), and a second call finds them and does nothing. Called
 after every page import (the S3-triggered path: the import that completes the run finalises it),
-by the Step Functions workflow's Finalise state, and by the local workflow runner.
+by the Step Functions workflow's Finalise state, and by the local workflow runner. The run's job
+lock is renewed while it runs (``leases``: :mod:`erpbridge.batch.lease`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from functools import partial
 
+from erpbridge.batch.lease import Leases, run_heartbeat
 from erpbridge.batch.models import (
     ARCHIVE_PREFIX,
     FetchStatus,
@@ -78,6 +80,7 @@ def finalise_run(
     importer: StagedFileImporter,
     scope_of: Callable[[Mapping[str, str]], object] = dict,
     clock: Callable[[], datetime] = _utcnow,
+    leases: Leases | None = None,
 ) -> FinaliseOutcome:
     """Finalise ``run_id`` of ``job`` if it is complete; otherwise say why not (nothing written).
     ``scope_of``: what a run's parameters import into (its shop and language; default: the
@@ -114,10 +117,11 @@ def finalise_run(
     if missing:  # imported, but its archived copy is gone: the keys of the run are not all there
         reason = f"archived page(s) missing: {', '.join(missing[:10])}"
         return FinaliseOutcome(job, run_id, FinaliseResult.BLOCKED, reason=reason)
+    lease = run_heartbeat(leases, record)
     try:
-        result = importer.finalise(
-            job, [partial(store.open_reader, prefix + name) for name in names], parameters=record.parameters
-        )
+        with lease:
+            pages = [partial(store.open_reader, prefix + name) for name in names]
+            result = importer.finalise(job, pages, parameters=record.parameters)
     except ErpBridgeError as error:  # e.g. the job file no longer fits: the run stays unfinalised
         reason = f"{type(error).__name__}: {error}"
         logger.error("finalise of %s %s refused: %s", job, run_id, reason)

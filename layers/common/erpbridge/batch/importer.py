@@ -18,7 +18,8 @@ file is streamed into the job's mapping in one database transaction. Then:
 
 The run's parameters (recorded by the fetch: ``shopID``, ``language`` …) are the import's scope,
 so a run for SHOP2 imports into SHOP2 only; a file put into staging/ by hand uses the job's
-defaults.
+defaults. While the file is imported, the run's job lock is renewed (``leases``:
+:mod:`erpbridge.batch.lease`), so no second run of the job starts beside a long import.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from erpbridge.batch.lease import Leases, run_heartbeat
 from erpbridge.batch.models import (
     STAGING_PREFIX,
     ImportCounts,
@@ -102,6 +104,7 @@ def import_staged_object(
     clock: Callable[[], datetime] = _utcnow,
     in_progress_ttl_s: int = DEFAULT_IN_PROGRESS_TTL_S,
     keep_done_s: int = DEFAULT_KEEP_DONE_S,
+    leases: Leases | None = None,
 ) -> ImportOutcome:
     if store.bucket != bucket:
         raise ValueError(f"object store is bound to {store.bucket!r}, event names {bucket!r}")
@@ -130,7 +133,7 @@ def import_staged_object(
         claims.release(claim_key)
         return ImportOutcome(bucket, key, ImportResult.GONE, staged.job, staged.run_id)
     try:
-        outcome = _import_claimed(bucket, staged, store, runs, importer, clock)
+        outcome = _import_claimed(bucket, staged, store, runs, importer, clock, leases)
     except BaseException:
         claims.release(claim_key)
         raise
@@ -150,12 +153,14 @@ def _import_claimed(
     runs: RunRecorder,
     importer: StagedFileImporter,
     clock: Callable[[], datetime],
+    leases: Leases | None,
 ) -> ImportOutcome:
     partial = staged.name != FIRST_PAGE_NAME
     record = runs.get(staged.run_id, job=staged.job)
     parameters = record.parameters if record is not None else {}
+    lease = run_heartbeat(leases, record)
     try:
-        with store.open_reader(staged.key) as stream:
+        with lease, store.open_reader(staged.key) as stream:
             imported = importer.import_file(
                 staged.job, stream, partial=partial, source=staged.key, parameters=parameters
             )

@@ -255,6 +255,22 @@ class RunRecord:
     audit: dict[str, Any] | None = None  # a price audit's report (erpbridge.batch.price_audit)
     # operators' actions on the run after it started (a failed file redriven …): who, when, what
     actions: list[OperatorAction] = field(default_factory=list)
+    # the job lock the run holds from its start to its end (erpbridge.batch.lease): its name, and
+    # the owner token its fetch took it under (None: a file put into staging/ by hand)
+    lock_name: str | None = None
+    lock_owner: str | None = None
+
+    @property
+    def over(self) -> bool:
+        """Nothing more happens to the run by itself: its fetch failed, or the fetch ended and a
+        page failed, or every page is in and the run needs no finalise (one page) or had it."""
+        if self.fetch_status is FetchStatus.FAILED:
+            return True
+        if self.fetch_status is FetchStatus.RUNNING:
+            return False
+        if self.pages_failed or self.files_failed or self.finalised is not None:
+            return True
+        return self.single_page and not self.missing_pages()
 
     def missing_pages(self) -> list[str]:
         """The pages of the run not imported (yet); every page up to the last one known."""

@@ -158,6 +158,12 @@ class JobLock(Protocol):
         """None when acquired; else who holds it. An expired lock is taken over."""
         ...
 
+    def extend(self, job: str, owner: str, *, now: datetime, ttl_s: int) -> bool:
+        """Renew the lease to ``now + ttl_s`` only while ``owner`` still holds the lock (expired or
+        not, as long as nobody took it over); False, changing nothing, when it is released or
+        another owner's. The heartbeat of :mod:`erpbridge.batch.lease`."""
+        ...
+
     def release(self, job: str, owner: str) -> None:
         """Release only if ``owner`` still holds it."""
         ...

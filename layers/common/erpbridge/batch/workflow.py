@@ -7,8 +7,8 @@ and carries :class:`WorkflowRun` (JSON) from state to state:
 
 1. ``start`` — take the job's lock and record the run (a duplicate schedule delivery or a run
    still going ends the workflow: ``skipped``);
-2. ``fetch_page`` — one invocation per page: stage the next page, checkpoint the run record
-   (pages, bytes), extend the lock; repeated until the page says ``ExportIsDone``;
+2. ``fetch_page`` — one invocation per page: stage the next page (renewing the lock meanwhile),
+   checkpoint the run record (pages, bytes); repeated until the page says ``ExportIsDone``;
 3. ``import_page`` — per staged page (the Map state; the S3-triggered import may get there
    first: the claim makes it one import);
 4. ``finalise`` — remove/deactivate-missing once over all pages (:mod:`erpbridge.batch.finalise`);
@@ -16,6 +16,9 @@ and carries :class:`WorkflowRun` (JSON) from state to state:
    that failed ends the workflow failed;
 5. ``end`` — release the lock. On any error the workflow's Catch runs ``fail``: the run is marked
    failed (if its fetch was still going) and the lock released.
+
+The lock is held through all of them: the imports and the finalise renew it with a heartbeat while
+they run (:mod:`erpbridge.batch.lease`).
 
 :func:`run_workflow` is the local runner (``erpbridge jobs run``, ``make run``): the same steps in
 the same order in one process, so the tests exercise the workflow without AWS.

@@ -19,10 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from erpbridge.batch.fetch import DEFAULT_LOCK_TTL_S, FetchOutcome, begin_run, run_fetch, stage_page
-from erpbridge.batch.finalise import FinaliseOutcome, finalise_run
+from erpbridge.batch.fetch import FetchOutcome, begin_run, run_fetch, stage_page
+from erpbridge.batch.finalise import FinaliseOutcome, FinaliseResult, finalise_run
 from erpbridge.batch.importer import ImportOutcome, ImportResult, import_staged_object
 from erpbridge.batch.jobs import BatchJob, load_batch_job
+from erpbridge.batch.lease import DEFAULT_LOCK_TTL_S, HeldLock, Leases
 from erpbridge.batch.models import FetchStatus, Trigger
 from erpbridge.batch.ports import (
     BatchTransport,
@@ -53,7 +54,13 @@ class BatchRuntime:
     store_for: Callable[[str], StagingStore]
     mappings_dir: Path | None = None
     in_aws: bool = False
+    lock_ttl_s: int = DEFAULT_LOCK_TTL_S  # a run's lease on its job lock (erpbridge.batch.lease)
+    heartbeat_s: float | None = None  # how often a long step renews it (default: lock_ttl_s / 3)
     _importer: StagedFileImporter | None = None
+
+    @property
+    def leases(self) -> Leases:
+        return Leases(self.locks, ttl_s=self.lock_ttl_s, heartbeat_s=self.heartbeat_s)
 
     def store(self, bucket: str | None = None) -> StagingStore:
         return self.store_for(bucket or self.staging_bucket)
@@ -111,13 +118,16 @@ class BatchRuntime:
             variant=job.variant(parameters),
             max_pages=job.fetch.max_pages,
             requested_by=requested_by,
+            lock_ttl_s=self.lock_ttl_s,
+            heartbeat_s=self.heartbeat_s,
         )
 
     def import_object(
         self, bucket: str, key: str, *, etag: str | None = None, finalise: bool = True
     ) -> ImportOutcome:
-        """Import one staged object; the import that completes a paged run finalises it
-        (``finalise=False``: the caller — the Step Functions workflow — runs that step itself)."""
+        """Import one staged object; the import that completes a paged run finalises it, and the
+        import that ends the run releases its job lock (``finalise=False``: the caller — the Step
+        Functions workflow — runs both steps itself)."""
         outcome = import_staged_object(
             bucket,
             key,
@@ -126,11 +136,18 @@ class BatchRuntime:
             runs=self.runs,
             claims=self.claims,
             importer=self.importer(),
+            leases=self.leases,
         )
-        if finalise and outcome.result is ImportResult.IMPORTED and outcome.job and outcome.run_id:
-            record = self.runs.get(outcome.run_id, job=outcome.job)
-            if record is not None and record.finalise_blocked() is None:
-                self.finalise(outcome.job, outcome.run_id)
+        done = (ImportResult.IMPORTED, ImportResult.FAILED)
+        if not finalise or outcome.result not in done or not outcome.job or not outcome.run_id:
+            return outcome
+        record = self.runs.get(outcome.run_id, job=outcome.job)
+        complete = outcome.result is ImportResult.IMPORTED and record is not None
+        if complete and record is not None and record.finalise_blocked() is None:
+            if self.finalise(outcome.job, outcome.run_id).result is not FinaliseResult.NOT_READY:
+                self.leases.release(HeldLock.of(record))  # finalised, or refused for good: run over
+        else:
+            self.leases.release_if_over(record)
         return outcome
 
     def finalise(self, job: str, run_id: str) -> FinaliseOutcome:
@@ -141,7 +158,13 @@ class BatchRuntime:
             return scoped.shop, scoped.language
 
         return finalise_run(
-            job, run_id, store=self.store(), runs=self.runs, importer=self.importer(), scope_of=scope_of
+            job,
+            run_id,
+            store=self.store(),
+            runs=self.runs,
+            importer=self.importer(),
+            scope_of=scope_of,
+            leases=self.leases,
         )
 
     # -- the long-run workflow's steps (erpbridge.batch.workflow; Step Functions in AWS) ----------
@@ -169,29 +192,30 @@ class BatchRuntime:
             parameters=merged,
             variant=batch_job.variant(parameters),
             requested_by=requested_by,
+            lock_ttl_s=self.lock_ttl_s,
         )
         if started.skipped is not None:
             return started.skipped
         return WorkflowRun(batch_job.id, started.run_id, started.lock_name, started.owner, merged)
 
     def fetch_page(self, run: WorkflowRun) -> WorkflowRun:
-        """Stage the run's next page, checkpoint the run record and extend the job's lock."""
+        """Stage the run's next page (renewing the job's lock meanwhile), checkpoint the run record."""
         job = self.job(run.job)
         if run.pages >= job.fetch.max_pages:
             raise ProtocolError(
                 f"the ERP still reports ExportIsDone=false after {job.fetch.max_pages} pages; stopping"
             )
-        holder = self.locks.acquire(run.lock_name, run.owner, now=datetime.now(UTC), ttl_s=DEFAULT_LOCK_TTL_S)
-        if holder is not None:
-            raise LockLostError(f"run {run.run_id}: job {run.job} is now locked by {holder.owner}")
-        key, page = stage_page(
-            run.job,
-            run.run_id,
-            run.pages + 1,
-            job.request_xml(run.parameters),
-            self.transport(job),
-            self.store(),
-        )
+        with self.leases.heartbeat(HeldLock(run.lock_name, run.owner)) as kept:
+            if not kept:
+                raise LockLostError(f"run {run.run_id}: another run of job {run.job} holds its lock now")
+            key, page = stage_page(
+                run.job,
+                run.run_id,
+                run.pages + 1,
+                job.request_xml(run.parameters),
+                self.transport(job),
+                self.store(),
+            )
         run = run.add_page(key, page.bytes_written, done=page.export_is_done is not False)
         self.runs.finish_fetch(
             run.job,
@@ -212,7 +236,7 @@ class BatchRuntime:
         return self.finalise(run.job, run.run_id)
 
     def end_run(self, run: WorkflowRun) -> None:
-        self.locks.release(run.lock_name, run.owner)
+        self.leases.release(HeldLock(run.lock_name, run.owner))
 
     def fail_run(self, run: WorkflowRun, error: str) -> None:
         """The workflow's Catch: a fetch still going is recorded failed; the lock is released."""
@@ -227,7 +251,7 @@ class BatchRuntime:
                 bytes_=run.bytes,
                 error=error,
             )
-        self.locks.release(run.lock_name, run.owner)
+        self.leases.release(HeldLock(run.lock_name, run.owner))
 
 
 def runtime_from_settings(settings: Settings, *, mappings_dir: Path | None = None) -> BatchRuntime:

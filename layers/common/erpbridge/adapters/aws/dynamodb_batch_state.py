@@ -7,7 +7,8 @@ Tables (see template.yaml, ``# --- batch ---``):
   a count. ``import_errors`` keeps the last 20 messages, like SQLite: an update expression cannot
   slice a list, so the oldest entries are removed by a second, conditional write.
 - locks: ``job`` (hash); ``owner``, ``expires_at`` (epoch seconds, also the TTL attribute). Taken by
-  a conditional put that succeeds only when there is no lock, it has expired, or it is ours.
+  a conditional put that succeeds only when there is no lock, it has expired, or it is ours;
+  renewed (the run's heartbeat) by a conditional update that succeeds only while it is ours.
 - idempotency: ``id`` (hash); ``status``, ``expiration`` (epoch seconds, TTL), ``data``. The same
   attribute names Powertools idempotency uses, so one table can serve both.
 
@@ -93,6 +94,8 @@ class DynamoDbRunRecorder:
                     "expires_at": _n(_epoch(run.started_at + RUN_RETENTION)),
                     "parameters": {"M": {name: _s(value) for name, value in run.parameters.items()}},
                     **({"requested_by": _s(run.requested_by)} if run.requested_by else {}),
+                    **({"lock_name": _s(run.lock_name)} if run.lock_name else {}),
+                    **({"lock_owner": _s(run.lock_owner)} if run.lock_owner else {}),
                 },
                 ConditionExpression="attribute_not_exists(run_id) OR fetch_status = :failed"
                 " OR (fetch_status = :running AND started_at < :stale)",
@@ -400,6 +403,8 @@ def _record(item: Mapping[str, Any]) -> RunRecord:
             OperatorAction.from_dict(json.loads(a["S"]))
             for a in item.get("operator_actions", {}).get("L", [])
         ],
+        lock_name=_str(item, "lock_name"),
+        lock_owner=_str(item, "lock_owner"),
     )
 
 
@@ -431,6 +436,25 @@ class DynamoDbJobLock:
             expires = datetime.fromtimestamp(_num(item, "expires_at"), UTC) if item else now
             return LockHolder(owner=holder or "?", expires_at=expires)
         return None
+
+    def extend(self, job: str, owner: str, *, now: datetime, ttl_s: int) -> bool:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"job": _s(job)},
+                UpdateExpression="SET expires_at = :expires",
+                ConditionExpression="#owner = :owner",  # false for a missing item: never re-created
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={
+                    ":expires": _n(_epoch(now + timedelta(seconds=ttl_s))),
+                    ":owner": _s(owner),
+                },
+            )
+        except Exception as error:
+            if not _conditional_failed(error):
+                raise
+            return False
+        return True
 
     def release(self, job: str, owner: str) -> None:
         try:

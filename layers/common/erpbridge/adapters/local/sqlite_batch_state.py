@@ -64,6 +64,8 @@ _ADDED_RUN_COLUMNS = {
     "requested_by": "TEXT",
     "audit": "TEXT",
     "actions": "TEXT NOT NULL DEFAULT '[]'",
+    "lock_name": "TEXT",
+    "lock_owner": "TEXT",
 }
 
 
@@ -126,8 +128,8 @@ class SqliteRunRecorder(_SqliteState):
                     return False
                 conn.execute("DELETE FROM runs WHERE job = ? AND run_id = ?", (run.job, run.run_id))
             conn.execute(
-                "INSERT INTO runs (job, run_id, trigger, started_at, fetch_status, parameters, requested_by)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (job, run_id, trigger, started_at, fetch_status, parameters, requested_by,"
+                " lock_name, lock_owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run.job,
                     run.run_id,
@@ -136,6 +138,8 @@ class SqliteRunRecorder(_SqliteState):
                     str(run.fetch_status),
                     json.dumps(run.parameters),
                     run.requested_by,
+                    run.lock_name,
+                    run.lock_owner,
                 ),
             )
             return True
@@ -317,6 +321,14 @@ class SqliteJobLock(_SqliteState):
             )
             return None
 
+    def extend(self, job: str, owner: str, *, now: datetime, ttl_s: int) -> bool:
+        with self._transaction() as conn:
+            changed = conn.execute(
+                "UPDATE locks SET expires_at = ? WHERE job = ? AND owner = ?",
+                (_ts(now + timedelta(seconds=ttl_s)), job, owner),
+            ).rowcount
+        return bool(changed)
+
     def release(self, job: str, owner: str) -> None:
         with self._transaction() as conn:
             conn.execute("DELETE FROM locks WHERE job = ? AND owner = ?", (job, owner))
@@ -385,6 +397,8 @@ def _record(row: Mapping[str, Any]) -> RunRecord:
         requested_by=row["requested_by"],
         audit=json.loads(row["audit"]) if row["audit"] else None,
         actions=[OperatorAction.from_dict(a) for a in json.loads(row["actions"])],
+        lock_name=row["lock_name"],
+        lock_owner=row["lock_owner"],
     )
 
 
