@@ -238,3 +238,40 @@ def test_two_endpoints_for_one_shop_are_refused() -> None:
         EndpointMap.from_settings(
             load_settings({**env, "ERPBRIDGE_ERP_ENDPOINTS": json.dumps({"default": {"shops": ["S3"]}})})
         )
+
+
+def test_the_map_and_its_credentials_can_come_from_the_settings_secret() -> None:
+    import boto3
+    from moto import mock_aws
+
+    from erpbridge.erp.endpoints import EndpointMap
+    from erpbridge.settings import load_settings
+
+    entry = {
+        "shops": ["NORDIC"],
+        "url": "http://127.0.0.1:9/nordic",
+        "auth": "basic",
+        "user": "BC",
+        "password": "pw",
+    }
+    with mock_aws():
+        boto3.client("secretsmanager").create_secret(
+            Name="erpbridge/test/erp-endpoints", SecretString=json.dumps({"erp_endpoints": {"nordic": entry}})
+        )
+        settings = load_settings(
+            {
+                "ERPBRIDGE_ERP_URL": "http://127.0.0.1:9/ws",
+                "ERPBRIDGE_ERP_AUTH": "none",
+                "ERPBRIDGE_SECRETS_NAME": "erpbridge/test/erp-endpoints",
+            }
+        )
+    nordic = EndpointMap.from_settings(settings).for_shop("NORDIC")
+    assert nordic.name == "nordic" and nordic.settings.erp_auth == "basic"
+    assert (
+        nordic.settings.erp_password is not None and nordic.settings.erp_password.get_secret_value() == "pw"
+    )
+    assert (
+        "pw" not in repr(settings)
+        and "pw" not in str(settings.model_dump())
+        and "pw" not in repr(nordic.settings)
+    )

@@ -24,9 +24,18 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
@@ -156,6 +165,13 @@ class ErpSettings(Section):
         return None
 
 
+_SECRET_ERP_FIELDS = frozenset(
+    name
+    for name, field in ErpSettings.model_fields.items()
+    if SecretStr in (field.annotation, *get_args(field.annotation))
+)
+
+
 class ErpEndpointSettings(Section):
     """More ERP endpoints, per shop (docs/erp-endpoints.md): the ERPBRIDGE_ERP_* settings are the
     default endpoint's, which every entry starts from."""
@@ -170,6 +186,20 @@ class ErpEndpointSettings(Section):
     erp_default_shops: tuple[str, ...] = ()
     """the shops the default endpoint serves, as a JSON list; empty: every shop no
     ERPBRIDGE_ERP_ENDPOINTS entry names (set it and other shops are refused as unknown)"""
+
+    @field_validator("erp_endpoints")
+    @classmethod
+    def _secrets_stay_secret(cls, endpoints: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """An entry's password, key or client secret is held as SecretStr (never logged or echoed)."""
+        return {
+            name: {
+                key: SecretStr(value)
+                if isinstance(value, str) and f"erp_{key.lower()}" in _SECRET_ERP_FIELDS
+                else value
+                for key, value in entry.items()
+            }
+            for name, entry in endpoints.items()
+        }
 
 
 class StorageSettings(Section):
