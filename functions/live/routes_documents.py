@@ -88,19 +88,16 @@ def list_documents(
     authorization: Authorization = None,
 ) -> DocumentList:
     services().tokens.caller(authorization).ensure_may_access(customer)
-    return (
-        services()
-        .at(shop_id)
-        .documents.list(
-            customer,
-            type,
-            page=page,
-            page_size=page_size,
-            sort=sort,
-            direction=direction,
-            search_field=search_field,
-            search=search,
-        )
+    documents = services().at(shop_id).documents
+    return documents.list(
+        customer,
+        type,
+        page=page,
+        page_size=page_size,
+        sort=sort,
+        direction=direction,
+        search_field=search_field,
+        search=search,
     )
 
 
