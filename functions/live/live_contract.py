@@ -46,6 +46,7 @@ JSON_BODY: Reason = {
     415: "the body is not sent as Content-Type: application/json",
     422: "the body or a header is invalid: field and reason in detail",
 }
+SHOP: Reason = {400: "unknown_shop: no ERP endpoint serves the shop_id (the message lists the known shops)"}
 SHOP_DATABASE: Reason = {503: "the shop database is unavailable"}
 NOT_FOUND: Reason = {404: "no such order, customer or document"}
 IDEMPOTENCY: Reason = {

@@ -126,6 +126,7 @@ STATUS: dict[type[errors.ErpBridgeError], HttpAnswer] = {
     errors.ErpBridgeError: _INTERNAL,
     # the request: fix it and send again
     live.BadRequestError: HttpAnswer(HTTPStatus.BAD_REQUEST, "bad_request"),
+    errors.UnknownShopError: HttpAnswer(HTTPStatus.BAD_REQUEST, "unknown_shop"),
     live.UnsupportedMediaTypeError: HttpAnswer(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
     live.MethodNotAllowedError: HttpAnswer(HTTPStatus.METHOD_NOT_ALLOWED, "method_not_allowed"),
     live.InvalidRequestError: HttpAnswer(

@@ -12,6 +12,7 @@ from live_contract import (
     ERP,
     NOT_FOUND,
     PARAMETERS,
+    SHOP,
     SHOP_DATABASE,
     STOREFRONT,
     STOREFRONT_OR_CUSTOMER,
@@ -51,7 +52,16 @@ PDF: OpenAPIResponseContentSchema = {
     "examples": {"pdf": {"value": example.PDF_START}},
 }
 # What a document route can answer besides its success: it reads the ERP, with no fallback.
-DOCUMENT_FAILS = (PARAMETERS, CUSTOMER_TOKEN, NOT_FOUND, ERP)
+DOCUMENT_FAILS = (PARAMETERS, SHOP, CUSTOMER_TOKEN, NOT_FOUND, ERP)
+ShopQuery = Annotated[
+    str | None,
+    Query(
+        alias="shop_id",
+        max_length=50,
+        pattern=r"^[A-Za-z0-9._-]*$",
+        description="the shop: picks its ERP endpoint (docs/erp-endpoints.md); absent = the default shop",
+    ),
+]
 FieldName = Annotated[str | None, Query(max_length=50, pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
 
 
@@ -74,10 +84,12 @@ def list_documents(
     direction: Annotated[Literal["asc", "desc"] | None, Query()] = None,
     search_field: FieldName = None,
     search: Annotated[str | None, Query(max_length=100)] = None,
+    shop_id: ShopQuery = None,
     authorization: Authorization = None,
 ) -> DocumentList:
     services().tokens.caller(authorization).ensure_may_access(customer)
-    return services().documents.list(
+    documents = services().at(shop_id).documents
+    return documents.list(
         customer,
         type,
         page=page,
@@ -103,10 +115,11 @@ def get_document(
     customer: Customer,
     doc_type: DocType,
     number: Number,
+    shop_id: ShopQuery = None,
     authorization: Authorization = None,
 ) -> DocumentDetail:
     services().tokens.caller(authorization).ensure_may_access(customer)
-    return services().documents.get(customer, doc_type, number)
+    return services().at(shop_id).documents.get(customer, doc_type, number)
 
 
 @router.get(
@@ -124,10 +137,11 @@ def get_document_pdf(  # type: ignore[no-untyped-def]  # see the comment below
     customer: Customer,
     doc_type: DocType,
     number: Number,
+    shop_id: ShopQuery = None,
     authorization: Authorization = None,
 ):  # no return annotation: a bytes body must not go through JSON validation
     services().tokens.caller(authorization).ensure_may_access(customer)
-    pdf = services().documents.pdf(customer, doc_type, number)
+    pdf = services().at(shop_id).documents.pdf(customer, doc_type, number)
     return Response(
         status_code=200,
         content_type="application/pdf",
@@ -138,7 +152,7 @@ def get_document_pdf(  # type: ignore[no-untyped-def]  # see the comment below
 
 @router.get(
     "/v1/health",
-    summary="ERP reachable, breaker state, last success, orders waiting for export",
+    summary="Each ERP endpoint: reachable, breaker state, last success; orders waiting for export",
     operation_id="getHealth",
     security=STOREFRONT,
     responses=responses(

@@ -14,6 +14,7 @@ from live_contract import (
     JSON_BODY,
     NOT_FOUND,
     PARAMETERS,
+    SHOP,
     SHOP_DATABASE,
     STOREFRONT_OR_CUSTOMER,
     examples,
@@ -63,7 +64,7 @@ OrderId = Annotated[
     responses=responses(
         success(201, "created in the ERP", OrderResponse, example.ORDER_CREATED, name="created"),
         success(202, "accepted: queued or unknown", OrderResponse, example.ORDER_QUEUED, name="queued"),
-        fails=(JSON_BODY, CUSTOMER_TOKEN, IDEMPOTENCY, SHOP_DATABASE, ERP_REFUSED, DEGRADED),
+        fails=(JSON_BODY, SHOP, CUSTOMER_TOKEN, IDEMPOTENCY, SHOP_DATABASE, ERP_REFUSED, DEGRADED),
     ),
     tags=["orders"],
 )

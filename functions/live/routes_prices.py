@@ -11,6 +11,7 @@ from live_contract import (
     DEGRADED,
     ERP_REFUSED,
     JSON_BODY,
+    SHOP,
     STOREFRONT_OR_CUSTOMER,
     examples,
     responses,
@@ -35,7 +36,7 @@ Authorization = Annotated[str | None, Header(alias="Authorization", include_in_s
     security=STOREFRONT_OR_CUSTOMER,
     responses=responses(
         success(200, "prices, stock and provenance per item", PriceResponse, example.PRICE_RESPONSE),
-        fails=(JSON_BODY, CUSTOMER_TOKEN, DEGRADED),
+        fails=(JSON_BODY, SHOP, CUSTOMER_TOKEN, DEGRADED),
     ),
     tags=["prices"],
 )
@@ -47,7 +48,7 @@ def post_prices(  # type: ignore[no-untyped-def]  # no return annotation, see be
     # answered (PriceService.get_prices_json); no return annotation, so Powertools does not
     # validate and encode the response a second time. The OpenAPI schema comes from `responses`.
     services().tokens.caller(authorization).ensure_may_access(request.customer_number)
-    body = services().prices.get_prices_json(request)
+    body = services().at(request.shop_id, request.currency).prices.get_prices_json(request)
     return Response(status_code=200, content_type="application/json", body=body)
 
 
@@ -62,7 +63,7 @@ def post_prices(  # type: ignore[no-untyped-def]  # no return annotation, see be
     security=STOREFRONT_OR_CUSTOMER,
     responses=responses(
         success(200, "the priced basket", BasketResponse, example.BASKET_RESPONSE),
-        fails=(JSON_BODY, CUSTOMER_TOKEN, ERP_REFUSED, DEGRADED),
+        fails=(JSON_BODY, SHOP, CUSTOMER_TOKEN, ERP_REFUSED, DEGRADED),
     ),
     tags=["baskets"],
 )
@@ -71,4 +72,4 @@ def post_basket(
     authorization: Authorization = None,
 ) -> BasketResponse:
     services().tokens.caller(authorization).ensure_may_access(request.customer_number)
-    return services().baskets.calculate(request)
+    return services().at(request.shop_id, request.currency).baskets.calculate(request)

@@ -165,6 +165,34 @@ def test_health_pings_and_reports_breaker_and_latency(stack: ConsoleStack, queue
         stack.emulator.come_up()
 
 
+def test_with_two_erp_endpoints_the_console_shows_each_and_resends_to_the_orders_own(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, emulator: Any, emulator_factory: Any, sqlite_url: str
+) -> None:
+    import json
+
+    import requests
+    from console_support import console_stack
+
+    nordic = emulator_factory(auth="basic")
+    entry = {"shops": ["NORDIC"], "url": nordic.soap_url, "auth": "basic", "user": nordic.config.user}
+    endpoints = {"nordic": {**entry, "password": nordic.config.password}}
+    monkeypatch.setenv("ERPBRIDGE_ERP_ENDPOINTS", json.dumps(endpoints))
+    with console_stack(monkeypatch, tmp_path, emulator, sqlite_url) as stack:
+        nordic.go_down()
+        order = {"order_id": "WEB-N-9", "customer_number": "10000", "shop_id": "NORDIC"}
+        order["lines"] = [{"product_id": "P000002", "quantity": 1}]
+        queued = requests.post(
+            f"{stack.live_url}/v1/orders", json=order, headers={"Idempotency-Key": "key-WEB-N-9"}, timeout=30
+        )
+        assert queued.status_code == 202
+        page = requests.get(f"{stack.url}/", cookies={"erpbridge_console": stack.token}, timeout=10).text
+        assert "ERP default" in page and "ERP nordic" in page and 'id="erp-health-nordic"' in page
+        nordic.come_up()
+        assert stack.api("POST", "/api/orders/WEB-N-9/resend").status_code == 200
+        assert [o["shop_order_id"] for o in nordic.control.sales_orders()] == ["WEB-N-9"]
+        assert emulator.control.sales_orders() == []
+
+
 def test_iam_mode_takes_the_operator_from_the_signed_principal(monkeypatch: pytest.MonkeyPatch) -> None:
     from erpbridge.admin.auth import identify
     from erpbridge.live.errors import ForbiddenError, UnauthorizedError

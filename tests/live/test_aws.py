@@ -174,3 +174,39 @@ def test_export_failed_orders_lambda_stages_xml_in_s3(
     body = boto3.client("s3").get_object(Bucket=BUCKET, Key=exported[0])["Body"].read()
     assert b'submitType="ScheduledTask"' in body
     assert len([o for o in emulator.control.sales_orders() if "WEB-S3-1" in str(o)]) == 1
+
+
+def test_each_erp_endpoint_has_its_own_shared_breaker_and_cache_namespace(
+    aws: dict[str, str], live_factory: Any, emulator: Any, emulator_factory: Any
+) -> None:
+    import json
+
+    from erpbridge.wiring.live import use_services
+
+    nordic = emulator_factory(auth="basic")
+    entry = {"shops": ["NORDIC"], "url": nordic.soap_url, "auth": "basic", "breaker_failures": 1}
+    endpoints = json.dumps(
+        {"nordic": {**entry, "user": nordic.config.user, "password": nordic.config.password}}
+    )
+
+    def prices(live: Any, shop_id: str) -> Any:
+        use_services(live.services)  # the handler answers with this container's services
+        return live.call(
+            "POST", "/v1/prices", {"shop_id": shop_id, "items": [{"product_id": "P000011"}]}
+        ).body
+
+    first_container = live_factory(**aws, ERPBRIDGE_ERP_ENDPOINTS=endpoints)
+    assert prices(first_container, "NORDIC")["items"][0]["source"] == "erp"
+    second_container = live_factory(**aws, ERPBRIDGE_ERP_ENDPOINTS=endpoints)
+    assert prices(second_container, "NORDIC")["items"][0]["source"] == "cache"  # NORDIC's, from DynamoDB
+    assert len(nordic.control.requests("product_info")) == 1 and emulator.control.requests() == []
+    nordic.go_down()
+    first_container.services.cache._clock = lambda: time.time() + 3600  # the cached price expired
+    assert prices(first_container, "NORDIC")["degraded"] is True  # one failure opens erp:nordic
+    use_services(second_container.services)
+    health = second_container.call("GET", "/v1/health").body
+    assert [(line["name"], line["breaker_state"]) for line in health["endpoints"]] == [
+        ("default", "closed"),
+        ("nordic", "open"),  # read from the shared table: the other container opened it
+    ]
+    assert prices(second_container, "")["items"][0]["source"] == "erp"  # the default endpoint serves

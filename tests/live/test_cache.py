@@ -75,3 +75,32 @@ def test_a_repeated_request_does_not_touch_the_shared_store() -> None:
     hits = cache.get_many(keys, stamps=stamps)
     assert len(hits) == 50 and all(hit.fresh for hit in hits.values())
     assert shared.reads == reads
+
+
+def test_an_endpoints_namespace_keeps_its_records_apart_but_shares_the_stamps() -> None:
+    default, other_container, _, clock = _tiers()
+    nordic = default.namespaced("ep=nordic|")
+    nordic.put_many([("price|c1|P1", {"p": "nordic"}, 300)], keep_for_s=0)
+    default.put_many([("price|c1|P1", {"p": "default"}, 300)], keep_for_s=0)
+    assert nordic.get_many(["price|c1|P1"])["price|c1|P1"].value == {"p": "nordic"}
+    assert default.get_many(["price|c1|P1"])["price|c1|P1"].value == {"p": "default"}
+    # Another container's view of the same namespace reads the same shared records.
+    assert other_container.namespaced("ep=nordic|").get_many(["price|c1|P1"])["price|c1|P1"].value == {
+        "p": "nordic"
+    }
+    clock.now += 1
+    default.invalidate_products("", ["P1"], ttl_s=600)  # an order's invalidation, on any endpoint
+    stamps = {"price|c1|P1": product_stamp_key("", "P1")}
+    assert not nordic.get_many(["price|c1|P1"], stamps=stamps)["price|c1|P1"].fresh
+
+
+def test_a_batch_imports_stamp_makes_every_endpoints_records_stale() -> None:
+    from erpbridge.live.cache import namespace_stamp_key
+
+    default, _, _, clock = _tiers()
+    nordic = default.namespaced("ep=nordic|")
+    nordic.put_many([("price|c1|P1", {"p": "nordic"}, 300)], keep_for_s=3600)
+    clock.now += 1
+    default.invalidate_namespace("", ttl_s=600)  # what an import that changed prices writes
+    hit = nordic.get_many(["price|c1|P1"], namespace_stamp=namespace_stamp_key(""))["price|c1|P1"]
+    assert not hit.fresh and hit.value == {"p": "nordic"}  # stale, still there as a fallback

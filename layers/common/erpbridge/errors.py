@@ -23,6 +23,7 @@ run states and exit codes in one place, by class, never by message. Messages nev
     │   ├── ErpFaultError               the ERP failed the request (.erp_message)
     │   │   └── ErpRejectedError        correct it: the ERP refused it for a business reason
     │   └── ErpResponseError            the answer is unusable
+    ├── UnknownShopError                fix the request: no ERP endpoint serves the shop (.known)
     ├── ShopDatabaseError               the shop database refused (constraint, value)
     │   └── DatabaseUnavailableError    retry later: unreachable, lost, locked, not migrated
     ├── ImportRejectedError             the staged file goes to failed/ (.report)
@@ -131,6 +132,18 @@ class ErpRejectedError(ErpFaultError):
 
 class ErpResponseError(ErpError):
     """The ERP answered, but the answer is unusable (not XML, wrong shape, order not created)."""
+
+
+class UnknownShopError(ErpBridgeError):
+    """The request names a shop no ERP endpoint serves (``ERPBRIDGE_ERP_ENDPOINTS``,
+    ``ERPBRIDGE_ERP_DEFAULT_SHOPS``). ``known`` lists the shops that are served."""
+
+    def __init__(self, shop_id: str, known: tuple[str, ...]) -> None:
+        self.shop_id = shop_id
+        self.known = known
+        super().__init__(
+            f"no ERP endpoint serves shop {shop_id!r}; known shops: {', '.join(known) or 'none'}"
+        )
 
 
 # --- shop database and mapping ------------------------------------------------------------------

@@ -24,9 +24,18 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
@@ -154,6 +163,43 @@ class ErpSettings(Section):
         if self.erp_tenant:
             return f"https://login.microsoftonline.com/{self.erp_tenant}/oauth2/v2.0/token"
         return None
+
+
+_SECRET_ERP_FIELDS = frozenset(
+    name
+    for name, field in ErpSettings.model_fields.items()
+    if SecretStr in (field.annotation, *get_args(field.annotation))
+)
+
+
+class ErpEndpointSettings(Section):
+    """More ERP endpoints, per shop (docs/erp-endpoints.md): the ERPBRIDGE_ERP_* settings are the
+    default endpoint's, which every entry starts from."""
+
+    title: ClassVar[str] = "Several ERP endpoints"
+
+    erp_endpoints: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """more ERP endpoints by name, as JSON: {"nordic": {"shops": ["SHOP2"], "currencies": ["SEK"],
+    "url": "...", "auth": "basic", "user": "...", "password": "..."}}; shops (and optionally
+    currencies) say which requests go there, every other key is an ERPBRIDGE_ERP_* setting without
+    that prefix (unset ones are the default endpoint's)"""
+    erp_default_shops: tuple[str, ...] = ()
+    """the shops the default endpoint serves, as a JSON list; empty: every shop no
+    ERPBRIDGE_ERP_ENDPOINTS entry names (set it and other shops are refused as unknown)"""
+
+    @field_validator("erp_endpoints")
+    @classmethod
+    def _secrets_stay_secret(cls, endpoints: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """An entry's password, key or client secret is held as SecretStr (never logged or echoed)."""
+        return {
+            name: {
+                key: SecretStr(value)
+                if isinstance(value, str) and f"erp_{key.lower()}" in _SECRET_ERP_FIELDS
+                else value
+                for key, value in entry.items()
+            }
+            for name, entry in endpoints.items()
+        }
 
 
 class StorageSettings(Section):
@@ -337,6 +383,7 @@ class AdminSettings(Section):
 
 class Settings(
     ErpSettings,
+    ErpEndpointSettings,
     StorageSettings,
     PricingSettings,
     DegradationSettings,
@@ -355,6 +402,12 @@ class Settings(
     def sections(cls) -> tuple[type[Section], ...]:
         """The sections, in the order of ``docs/settings.md``."""
         return tuple(base for base in cls.__bases__ if issubclass(base, Section))
+
+    @model_validator(mode="after")
+    def _endpoints_are_valid(self) -> Settings:
+        for name, entry in self.erp_endpoints.items():
+            endpoint_erp_settings(self, name, entry)
+        return self
 
 
 class _TextSource(EnvSettingsSource):
@@ -377,6 +430,30 @@ class _TextSource(EnvSettingsSource):
             raise ConfigurationError(
                 f"invalid settings: {ENV_PREFIX}{field_name.upper()}: not valid JSON"
             ) from None
+
+
+ENDPOINT_ROUTES = ("shops", "currencies")
+"""The keys of an ERPBRIDGE_ERP_ENDPOINTS entry that choose requests rather than set the ERP."""
+
+
+def endpoint_erp_settings(settings: ErpSettings, name: str, entry: Mapping[str, Any]) -> ErpSettings:
+    """ERPBRIDGE_ERP_ENDPOINTS' entry ``name`` as ERP settings: the default endpoint's, with the
+    entry's keys (ERPBRIDGE_ERP_* names without that prefix, any case) replacing them."""
+    where = f"{ENV_PREFIX}ERP_ENDPOINTS[{name}]"
+    values = {field: getattr(settings, field) for field in ErpSettings.model_fields}
+    for key, value in entry.items():
+        field = "erp_" + key.lower()
+        if key.lower() in ENDPOINT_ROUTES:
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                raise ConfigurationError(f"{where}: {key} must be a list of non-empty strings")
+        elif field in ErpSettings.model_fields:
+            values[field] = value
+        else:
+            raise ConfigurationError(f"{where}: {key!r} is not an ERPBRIDGE_ERP_* setting")
+    try:
+        return ErpSettings.model_validate(values)
+    except ValidationError as error:
+        raise ConfigurationError(where + ": " + _describe(error)) from None
 
 
 def _describe(error: ValidationError) -> str:

@@ -5,6 +5,11 @@ local layer saves its round trip for hot keys. Records carry two deadlines: ``fr
 TTL; a fresh record is served as ``cache``) and ``keep_until`` (how long a stale record may still be
 served as a labelled ``fallback`` while the ERP is down).
 
+An ERP endpoint other than the default one has its own *namespace* (:meth:`TieredCache.namespaced`,
+a key prefix over the same stores): two ERPs never answer from each other's records. Stamps are not
+prefixed: invalidating a shop's product marks it stale whichever endpoint cached it, and a batch
+import's stamp (``namespace_stamp_key("")``, below) covers every endpoint's records.
+
 Invalidation (after an order, the ordered products' prices and stock are stale) writes one
 *stamp* per product instead of finding every (customer, unit, quantity) key: a record stored
 before its product's stamp is treated as expired. Stamps are read in the same round trip as the
@@ -74,6 +79,19 @@ class TieredCache:
         self._shared = shared
         self._local_ttl_s = local_ttl_s
         self._clock = clock
+        self._namespace = ""
+        self._base = self  # the un-prefixed cache a namespaced view reads and writes through
+
+    def namespaced(self, namespace: str) -> TieredCache:
+        """This cache's stores, with every record key (not the stamps) prefixed by ``namespace``."""
+        if not namespace:
+            return self
+        view = TieredCache(
+            local=self._local, shared=self._shared, local_ttl_s=self._local_ttl_s, clock=self._clock
+        )
+        view._namespace = self._namespace + namespace
+        view._base = self._base
+        return view
 
     def get_many(
         self,
@@ -84,6 +102,12 @@ class TieredCache:
     ) -> dict[str, CacheHit]:
         """Look ``keys`` up. ``stamps`` maps a key to its product's stamp key; a record stored
         before ``namespace_stamp`` (a :func:`namespace_stamp_key`) is stale too (see module doc)."""
+        if self._namespace:
+            prefix = self._namespace
+            inner = {prefix + key: key for key in keys}
+            stamped = {prefix + key: stamp for key, stamp in (stamps or {}).items()}
+            found = self._base.get_many(list(inner), stamps=stamped, namespace_stamp=namespace_stamp)
+            return {inner[key]: hit for key, hit in found.items()}
         now = self._clock()
         stamps = stamps or {}
         extra = () if namespace_stamp is None else (namespace_stamp,)
@@ -121,6 +145,10 @@ class TieredCache:
 
     def put_many(self, values: Iterable[tuple[str, JsonValue, float]], *, keep_for_s: float) -> None:
         """Store (key, value, ttl_s) triples; each is kept ``keep_for_s`` beyond its TTL as fallback."""
+        if self._namespace:
+            prefix = self._namespace
+            self._base.put_many(((prefix + k, v, ttl) for k, v, ttl in values), keep_for_s=keep_for_s)
+            return
         now = self._clock()
         records = [
             CacheRecord(key, value, now, now + ttl_s, now + ttl_s + keep_for_s)

@@ -205,7 +205,7 @@ DOCUMENT_DETAIL: dict[str, Any] = {
 }
 PDF_START = "%PDF-1.4 …"  # what the body begins with (binary)
 
-HEALTH: dict[str, Any] = {
+_ERP_OK: dict[str, Any] = {
     "status": "ok",
     "erp_reachable": True,
     "erp_condition": "ok",
@@ -215,7 +215,11 @@ HEALTH: dict[str, Any] = {
     "breaker_state": "closed",
     "checked_at": AS_OF,
     "last_success": AS_OF,
+}
+HEALTH: dict[str, Any] = {
+    **_ERP_OK,
     "orders_waiting_for_export": 0,
     "orders_dead_lettered": 0,
     "orders_unknown": 0,
+    "endpoints": [{**_ERP_OK, "name": "default", "shops": []}],
 }

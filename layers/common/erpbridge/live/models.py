@@ -59,6 +59,10 @@ FeeAmount = Annotated[
 # Identifiers travel into ERP XML attributes and cache keys: bounded, printable, no control chars.
 Identifier = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[^\x00-\x1f\x7f\ufffe\uffff]+$")]
 OptionalCode = Annotated[str, Field(max_length=50, pattern=r"^[^\x00-\x1f\x7f\ufffe\uffff]*$")]
+ShopId = Annotated[
+    OptionalCode,
+    Field(description="the shop: picks its ERP endpoint (docs/erp-endpoints.md); empty = the default shop"),
+]
 # Free text (names, addresses, comments) travels as XML text: tabs and line breaks are fine,
 # characters XML 1.0 cannot carry are refused here rather than by the XML writer after the order
 # was stored (erpbridge.protocol.tables).
@@ -192,7 +196,7 @@ class PriceItemRequest(ApiModel):
 class PriceRequest(ApiModel):
     customer_number: Identifier | None = Field(default=None, description="absent = anonymous prices")
     currency: CurrencyCode = ""
-    shop_id: OptionalCode = ""
+    shop_id: ShopId = ""
     language: OptionalCode = ""
     vat_country: VatCountry = ""
     vat_posting_group: VatPostingGroup = ""
@@ -291,7 +295,7 @@ class Shipping(ApiModel):
 class BasketRequest(ApiModel):
     customer_number: Identifier | None = None
     currency: CurrencyCode = ""
-    shop_id: OptionalCode = ""
+    shop_id: ShopId = ""
     language: OptionalCode = ""
     lines: list[OrderLineRequest] = Field(min_length=1, max_length=MAX_ORDER_LINES)
     shipping: Shipping | None = None
@@ -453,7 +457,9 @@ class DocumentDetail(ApiModel):
     lines: list[dict[str, str | None]]
 
 
-class Health(ApiModel):
+class ErpHealth(ApiModel):
+    """How one ERP endpoint answered its last call."""
+
     status: Literal["ok", "degraded"]
     erp_reachable: bool
     erp_condition: Literal["ok", "misconfigured", "unreachable", "slow", "busy"] = Field(
@@ -466,10 +472,23 @@ class Health(ApiModel):
     breaker_state: str
     checked_at: datetime | None
     last_success: datetime | None = Field(description="the last real answer from the ERP")
+
+
+class EndpointHealth(ErpHealth):
+    """One ERP endpoint's line (ERPBRIDGE_ERP_ENDPOINTS; the first is the default endpoint)."""
+
+    name: str = Field(description="the endpoint's name: default, or its ERPBRIDGE_ERP_ENDPOINTS key")
+    shops: list[str] = Field(description="the shops it serves (empty for the default: every other shop)")
+
+
+class Health(ErpHealth):
+    """The top-level erp_* fields are the default endpoint's; status is ok when every endpoint is."""
+
     orders_waiting_for_export: int
     orders_dead_lettered: int
     orders_unknown: int
     orders_rejected: int = Field(default=0, description="orders the ERP refused, waiting for an operator")
+    endpoints: list[EndpointHealth] = Field(default_factory=list, description="one line per ERP endpoint")
 
 
 class ErrorBody(ApiModel):

@@ -70,6 +70,7 @@ from erpbridge.live.order_documents import (
 )
 from erpbridge.live.ports import (
     Attempt,
+    ErpRouter,
     ExportClaim,
     IdempotencyStore,
     JsonValue,
@@ -161,9 +162,11 @@ class OrderService:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         worker_id: str | None = None,
         degradation: DegradationPolicy,
+        router: ErpRouter | None = None,
     ) -> None:
         self._degradation = degradation
         self._erp = erp
+        self._router = router  # the ERP endpoints: each order goes to the one it was stored for
         self._orders = orders
         self._idempotency = idempotency
         self._xml = xml_store
@@ -181,6 +184,8 @@ class OrderService:
 
         The same key with the same body returns the first result; with another body, 409.
         """
+        # An unknown shop is refused here, before anything is stored.
+        endpoint = "" if self._router is None else self._router.endpoint_of(request.shop_id, request.currency)
         body = request.model_dump(mode="json")
         request_print = fingerprint(body)
         prior = self._idempotency.begin(
@@ -207,6 +212,7 @@ class OrderService:
                     customer_number=request.customer_number,
                     currency=request.currency,
                     shop_id=request.shop_id,
+                    erp_endpoint=endpoint,
                     body=body,
                     fingerprint=order_print,
                     state=OrderState.RECEIVED,
@@ -451,7 +457,7 @@ class OrderService:
         clock = time.monotonic()
         response_text: str | None = None
         try:
-            response_text = self._erp.call(xml, kind=kind)
+            response_text = self._erp_of(order).call(xml, kind=kind)
             result = parse_order_response(response_text, create=True)
         except ErpBridgeError as error:
             duration = int((time.monotonic() - clock) * 1000)
@@ -624,7 +630,7 @@ class OrderService:
                 search_field=field_name,
                 search_value=order.order_id,
             )
-            listing = parse_document_list(self._erp.call(xml, kind=RequestKind.GET_LIST))
+            listing = parse_document_list(self._erp_of(order).call(xml, kind=RequestKind.GET_LIST))
             before = len(seen_rows)
             for row in listing.items:
                 number = row.get(number_column)
@@ -688,6 +694,12 @@ class OrderService:
             self._cache.invalidate_products(order.shop_id, product_ids, ttl_s=self._invalidation_ttl_s)
         except Exception:
             log.exception("could not invalidate cached prices after order %s", order.order_id)
+
+    def _erp_of(self, order: StoredOrder) -> LiveErp:
+        """The ERP endpoint the order was stored for (older orders: their shop's)."""
+        if self._router is None:
+            return self._erp
+        return self._router.erp_for(order.shop_id, order.currency, order.erp_endpoint)
 
     def _keep_xml(self, order_id: str, at: datetime, trigger: str, what: str, data: bytes) -> str | None:
         key = f"orders/{order_id}/{at:%Y%m%dT%H%M%S%f}-{trigger}-{what}.xml"

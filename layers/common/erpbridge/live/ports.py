@@ -52,6 +52,19 @@ class LiveErp(Protocol):
     def status(self) -> ErpStatusView: ...
 
 
+class ErpRouter(Protocol):
+    """The ERP endpoints (:mod:`erpbridge.erp.endpoints`): an order is stored with the name of its
+    shop's endpoint, and sent, re-sent and looked up there."""
+
+    def endpoint_of(self, shop_id: str, currency: str | None) -> str:
+        """The name of the endpoint serving the shop in the currency (UnknownShopError: none)."""
+        ...
+
+    def erp_for(self, shop_id: str, currency: str | None, endpoint: str = "") -> LiveErp:
+        """The endpoint named ``endpoint`` while it is configured, else the shop's."""
+        ...
+
+
 # --- caches -----------------------------------------------------------------------------------
 
 
@@ -187,6 +200,7 @@ class StoredOrder:
     body: Mapping[str, JsonValue]  # the validated order request (JSON), source of every re-send
     fingerprint: str
     state: OrderState
+    erp_endpoint: str = ""  # the ERP endpoint's name ("" before m0120: the shop's endpoint)
     erp_order_id: str | None = None
     attempts: int = 0
     last_error: str | None = None

@@ -35,7 +35,7 @@ from erpbridge.batch.ports import (
 )
 from erpbridge.batch.workflow import LockLostError, WorkflowRun
 from erpbridge.errors import ConfigurationError, ProtocolError
-from erpbridge.settings import Settings, get_settings
+from erpbridge.settings import ErpSettings, Settings, get_settings
 from erpbridge.wiring.orders import OrderServices
 
 if TYPE_CHECKING:
@@ -68,16 +68,29 @@ class BatchRuntime:
     def job(self, job_id: str) -> BatchJob:
         return load_batch_job(job_id, self.mappings_dir)
 
-    def transport(self, job: BatchJob) -> BatchTransport:
+    def transport(self, job: BatchJob, parameters: Mapping[str, str] | None = None) -> BatchTransport:
+        """The ERP client of the run: its shop's endpoint (the import's shop scope with the run's
+        parameters; docs/erp-endpoints.md), with the job's own ``erp`` override on top."""
         from erpbridge.erp.client import SoapErpClient
-        from erpbridge.settings import credential_reloader
+        from erpbridge.erp.endpoints import EndpointMap
+        from erpbridge.settings import credential_reloader, endpoint_erp_settings
         from erpbridge.wiring.erp_limits import limiter_store_for
 
+        definition = job.definition
+        shop = definition.import_for(job.parameters(parameters)).shop if definition.import_ else None
+        endpoint = EndpointMap.from_settings(self.settings).for_shop(shop)
+
+        def of(settings: Settings) -> ErpSettings:
+            if endpoint.is_default:
+                return job.erp_settings(settings)
+            entry = settings.erp_endpoints[endpoint.name]
+            return job.erp_settings(endpoint_erp_settings(settings, endpoint.name, entry))
+
         reload = credential_reloader(self.settings)
-        settings = job.erp_settings(self.settings)
+        settings = of(self.settings)
         return SoapErpClient(
             settings,
-            reload=None if reload is None else lambda: job.erp_settings(reload()),
+            reload=None if reload is None else lambda: of(reload()),
             limiter_store=limiter_store_for(settings),
         )
 
@@ -108,7 +121,7 @@ class BatchRuntime:
             job.id,
             job.request_xml(parameters),
             trigger,
-            transport=self.transport(job),
+            transport=self.transport(job, parameters),
             store=self.store(),
             runs=self.runs,
             lock=self.locks,
@@ -213,7 +226,7 @@ class BatchRuntime:
                 run.run_id,
                 run.pages + 1,
                 job.request_xml(run.parameters),
-                self.transport(job),
+                self.transport(job, run.parameters),
                 self.store(),
             )
         run = run.add_page(key, page.bytes_written, done=page.export_is_done is not False)

@@ -17,12 +17,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar, overload
 
 if TYPE_CHECKING:
     # Settings pull in pydantic-settings (~25 ms); they are read on the first request instead.
     from sqlalchemy.engine import Engine
 
+    from erpbridge.erp.endpoints import EndpointMap, ErpEndpoint
+    from erpbridge.erp.ports import BreakerStore
     from erpbridge.live.cache import TieredCache
     from erpbridge.live.degradation import DegradationPolicy
     from erpbridge.live.order_documents import OrderDocumentPolicy
@@ -34,11 +36,15 @@ if TYPE_CHECKING:
         MetricsSink,
         XmlCopyStore,
     )
-    from erpbridge.settings import Settings
+    from erpbridge.settings import ErpSettings, Settings
 
 log = logging.getLogger("erpbridge.live")
 T = TypeVar("T")
-S = TypeVar("S", bound="OrderServices")
+S = TypeVar("S", bound="_Builds")
+
+
+class _Builds(Protocol):
+    _build_lock: threading.RLock
 
 
 class built_once(Generic[S, T]):  # lower case: used like functools.cached_property
@@ -126,41 +132,80 @@ class OrderServices:
         self._metrics: MetricsSink = metrics or LoggingMetrics()
         self._migrate = migrate
         self._build_lock = threading.RLock()
+        self._endpoint_clients: dict[str, LiveErp] = {}  # every endpoint's but the default's
 
     # --- adapters -------------------------------------------------------------------------------
 
     @built_once
+    def endpoints(self) -> EndpointMap:
+        """The ERP endpoints (ERPBRIDGE_ERP_* is the default one; ERPBRIDGE_ERP_ENDPOINTS more)."""
+        from erpbridge.erp.endpoints import EndpointMap
+
+        return EndpointMap.from_settings(self.settings)
+
+    @built_once
     def erp(self) -> LiveErp:
+        """The default endpoint's client (or the one passed in)."""
         if self._erp is not None:
             return self._erp
-        from erpbridge.erp.breaker import CircuitBreaker
-        from erpbridge.erp.client import SoapErpClient
-        from erpbridge.erp.ports import BreakerStore, InMemoryBreakerStore
-        from erpbridge.live.ports import Metric
+        return self._client_of(self.endpoints.default)
 
-        store: BreakerStore
+    # --- the ErpRouter port (erpbridge.live.ports) of the order use case -------------------------
+
+    def endpoint_of(self, shop_id: str, currency: str | None) -> str:
+        return self.endpoints.for_shop(shop_id, currency).name
+
+    def erp_for(self, shop_id: str, currency: str | None, endpoint: str = "") -> LiveErp:
+        known = self.endpoints
+        if endpoint and endpoint in known:
+            return self.endpoint_erp(known.named(endpoint))
+        if endpoint:
+            log.warning("ERP endpoint %r is no longer configured: sending to shop %r's", endpoint, shop_id)
+        return self.endpoint_erp(known.for_shop(shop_id, currency))
+
+    def endpoint_erp(self, endpoint: ErpEndpoint) -> LiveErp:
+        """One endpoint's client with its own breaker and limiter principal, built on first use."""
+        if endpoint.is_default:
+            return self.erp
+        client = self._endpoint_clients.get(endpoint.name)
+        if client is None:
+            with self._build_lock:
+                client = self._endpoint_clients.get(endpoint.name)
+                if client is None:
+                    client = self._endpoint_clients[endpoint.name] = self._client_of(endpoint)
+        return client
+
+    @built_once
+    def breaker_store(self) -> BreakerStore:
         if self.settings.breaker_table:
             from erpbridge.adapters.aws.dynamodb_breaker import DynamoDbBreakerStore
 
-            store = DynamoDbBreakerStore(self.settings.breaker_table)
-        else:
-            store = InMemoryBreakerStore()
-        breaker = CircuitBreaker(
-            store,
-            name="erp",
-            failure_threshold=self.settings.erp_breaker_failures,
-            cooldown_s=self.settings.erp_breaker_cooldown_s,
-            clock=time.time,  # shared across containers: wall-clock seconds
-            on_open=lambda: self._metrics.emit(Metric("BreakerOpened")),
-        )
+            return DynamoDbBreakerStore(self.settings.breaker_table)
+        from erpbridge.erp.ports import InMemoryBreakerStore
+
+        return InMemoryBreakerStore()
+
+    def _client_of(self, endpoint: ErpEndpoint) -> LiveErp:
+        from erpbridge.erp.breaker import CircuitBreaker
+        from erpbridge.erp.client import SoapErpClient
+        from erpbridge.live.ports import Metric
         from erpbridge.settings import credential_reloader
         from erpbridge.wiring.erp_limits import limiter_store_for
 
+        settings = endpoint.settings
+        breaker = CircuitBreaker(
+            self.breaker_store,
+            name=endpoint.breaker_name,
+            failure_threshold=settings.erp_breaker_failures,
+            cooldown_s=settings.erp_breaker_cooldown_s,
+            clock=time.time,  # shared across containers: wall-clock seconds
+            on_open=lambda: self._metrics.emit(Metric("BreakerOpened")),
+        )
         client = SoapErpClient(
-            self.settings,
+            settings,
             breaker=breaker,
-            reload=credential_reloader(self.settings),
-            limiter_store=limiter_store_for(self.settings),
+            reload=_reloader_of(endpoint.name, credential_reloader(self.settings)),
+            limiter_store=limiter_store_for(settings),
         )
         return TimedErp(client, self._metrics)
 
@@ -238,7 +283,24 @@ class OrderServices:
                 unknown_settle_s=self.settings.order_unknown_settle_s,
             ),
             degradation=self.degradation,
+            router=self,
             cache=self.cache,
             cache_invalidation_ttl_s=self.settings.price_cache_ttl_s + self.settings.stale_fallback_s,
             metrics=self._metrics,
         )
+
+
+def _reloader_of(endpoint: str, reload: Callable[[], Settings] | None) -> Callable[[], ErpSettings] | None:
+    """How an endpoint reads its settings again for rotated credentials (None: they cannot change)."""
+    from erpbridge.erp.endpoints import DEFAULT_ENDPOINT
+
+    if reload is None or endpoint == DEFAULT_ENDPOINT:
+        return reload
+
+    def again() -> ErpSettings:
+        from erpbridge.settings import endpoint_erp_settings
+
+        settings = reload()
+        return endpoint_erp_settings(settings, endpoint, settings.erp_endpoints[endpoint])
+
+    return again
