@@ -460,9 +460,10 @@ def _describe(error: ValidationError) -> str:
     problems = []
     for item in error.errors():
         loc = item.get("loc") or ()
-        name = ENV_PREFIX + str(loc[0]).upper() if loc else "settings"
         # Never echo the input: it may be a secret.
-        problems.append(f"{name}: {item.get('msg', 'invalid')}")
+        message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+        # A check across fields (no location) names its variables in its own message.
+        problems.append(f"{ENV_PREFIX}{str(loc[0]).upper()}: {message}" if loc else message)
     return "invalid settings: " + "; ".join(problems)
 
 
