@@ -4,7 +4,9 @@ It does what API Gateway does for the admin API: recompute the SigV4 signature (
 ``execute-api``) of each request with the secret of the access key it names, refuse a request
 without one (403 "Missing Authentication Token"), with a wrong signature or an expired date (403),
 and hand the handler the caller's principal as ``requestContext.identity.userArn``. The keys are
-fake and fixed; a session token is required and checked, as for temporary credentials.
+fake and fixed; a session token is required and checked, as for temporary credentials. With a
+``stage``, the API's URL ends with it (``…/prod/``): the signature covers the whole path, and the
+handler sees the path below the stage (``requestContext.stage`` names it), as API Gateway does.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ def iam_gateway(
     *,
     region: str,
     seen: list[dict[str, str]] | None = None,
+    stage: str | None = None,
 ) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """``handler`` behind SigV4 checking; ``seen`` collects each accepted request's headers."""
     from botocore.auth import SigV4Auth
@@ -89,8 +92,13 @@ def iam_gateway(
         if seen is not None:
             seen.append(headers)
         identity = {**event["requestContext"].get("identity", {}), "userArn": key.principal}
-        return handler(
-            {**event, "requestContext": {**event["requestContext"], "identity": identity}}, context
-        )
+        context_of = {**event["requestContext"], "identity": identity}
+        path = event["path"]
+        if stage:
+            if not path.startswith(f"/{stage}/") and path != f"/{stage}":
+                return _refused("Missing Authentication Token")  # API Gateway's answer to an unknown path
+            path = path[len(stage) + 1 :] or "/"
+            context_of["stage"] = stage
+        return handler({**event, "path": path, "resource": path, "requestContext": context_of}, context)
 
     return gateway
