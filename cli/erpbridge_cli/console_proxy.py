@@ -52,24 +52,30 @@ def _answer(response: Any) -> dict[str, Any]:
     return {"statusCode": response.status_code, "headers": dict(response.headers), "body": response.body}
 
 
-def proxy_handler(client: AdminApiClient) -> Handler:
-    """A Lambda-shaped handler (``make_server`` serves it) that checks and forwards each request."""
+def proxy_handler(client: AdminApiClient, token: str) -> Handler:
+    """A Lambda-shaped handler (``make_server`` serves it) that checks and forwards each request;
+    ``token``: the local console token of this session."""
     from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+    from pydantic import SecretStr
 
     from erpbridge.admin import auth
     from erpbridge.live.errors import NotFoundError
     from erpbridge_cli.commands.console import _import_admin_api
 
-    admin_api = _import_admin_api()
+    _import_admin_api()
     import admin_routes
 
+    from erpbridge.settings import AdminSettings
+
+    session = AdminSettings(admin_auth="token", admin_token=SecretStr(token))  # only these: no ERP here
     routes = admin_routes_table(admin_routes.router)
 
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         method, path = event["httpMethod"], event["path"]
         request = APIGatewayProxyEvent(event)
         if path == "/login":  # the local console's login link: the token becomes the cookie
-            return admin_api.lambda_handler(event, context)
+            given = (event.get("queryStringParameters") or {}).get("token", "")
+            return _answer(admin_routes.login_answer(session, given))
         allowed = next((methods for pattern, methods in routes if pattern.match(path)), ())
         if not allowed or _UNSAFE_PATH.search(path):
             error = NotFoundError(f"no such page or resource: {path}")
@@ -77,7 +83,7 @@ def proxy_handler(client: AdminApiClient) -> Handler:
         if method not in allowed or method not in FORWARDED_METHODS:
             return {"statusCode": 405, "headers": {"Allow": ", ".join(allowed)}, "body": ""}
         try:
-            operator = admin_routes.identify_request(request)  # the token, and a POST's CSRF value
+            operator = admin_routes.identify_request(request, session)  # the token, and a POST's CSRF value
         except Exception as error:
             return _answer(admin_routes.map_error(error, wants_html=admin_routes.wants_html(request)))
         return forward(client, event, csrf=operator.csrf, csrf_header=auth.PROXY_CSRF_HEADER)

@@ -11,6 +11,7 @@ handler sees the path below the stage (``requestContext.stage`` names it), as AP
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -75,7 +76,8 @@ def iam_gateway(
         signed = fields["SignedHeaders"].split(";")
         query = event.get("queryStringParameters") or {}
         url = f"http://{_header(headers, 'host')}{event['path']}" + (f"?{urlencode(query)}" if query else "")
-        body = (event.get("body") or "").encode()
+        raw = event.get("body") or ""
+        body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()  # as sent
         request = AWSRequest(
             method=event["httpMethod"],
             url=url,

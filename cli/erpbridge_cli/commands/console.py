@@ -79,12 +79,12 @@ def serve_console_in_background(port: int = 0, *, live_services: Any = None, lat
     return server
 
 
-def serve_console_proxy_in_background(client: Any, port: int = 0) -> Any:
+def serve_console_proxy_in_background(client: Any, token: str, port: int = 0) -> Any:
     """Start the signing proxy to a deployed admin API in a thread, on 127.0.0.1; the server."""
     from erpbridge_cli.commands.live import make_server
     from erpbridge_cli.console_proxy import proxy_handler
 
-    server = make_server(port, lambda_handler=proxy_handler(client))
+    server = make_server(port, lambda_handler=proxy_handler(client, token))
     threading.Thread(target=server.serve_forever, name="erpbridge-console-proxy", daemon=True).start()
     return server
 
@@ -131,7 +131,7 @@ def register(app: typer.Typer) -> None:
                     )
                 client.check_access()  # no, expired or refused credentials: exit 2 with what to run
                 token = use_console_token()
-                server = serve_console_proxy_in_background(client, port or 0)
+                server = serve_console_proxy_in_background(client, token, port or 0)
                 console.print(f"deployed admin API {client.base_url}/ (signed with your AWS credentials)")
             else:
                 if demo:
