@@ -118,7 +118,9 @@ class AdminApiClient:
         try:
             credentials = self._credentials or source.get_credentials()
         except Exception as error:  # an expired SSO session, a broken profile: botocore says which
-            raise fail(f"AWS credentials for the admin API: {type(error).__name__}: {error}. {RENEW}", 2) from None
+            raise fail(
+                f"AWS credentials for the admin API: {type(error).__name__}: {error}. {RENEW}", 2
+            ) from None
         if credentials is None:
             raise fail(f"no AWS credentials for the admin API. {RENEW}", 2)
         region = self._region or source.get_config_variable("region") or "us-east-1"
@@ -138,7 +140,9 @@ class AdminApiClient:
         """Any request to the API (``path_and_query`` below its base URL), signed as it will be sent."""
         from botocore.awsrequest import AWSRequest
 
-        request = AWSRequest(method=method, url=self.base_url + path_and_query, data=data, headers=dict(headers))
+        request = AWSRequest(
+            method=method, url=self.base_url + path_and_query, data=data, headers=dict(headers)
+        )
         self._signer().add_auth(request)
         return request
 

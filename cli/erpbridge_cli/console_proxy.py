@@ -91,14 +91,20 @@ def proxy_handler(client: AdminApiClient, token: str) -> Handler:
     return handle
 
 
-def forward(client: AdminApiClient, event: dict[str, Any], *, csrf: str | None, csrf_header: str) -> dict[str, Any]:
+def forward(
+    client: AdminApiClient, event: dict[str, Any], *, csrf: str | None, csrf_header: str
+) -> dict[str, Any]:
     """The request, signed and sent to the admin API; its answer as it came."""
     query = event.get("multiValueQueryStringParameters") or {}
     path_and_query = event["path"] + (f"?{urlencode(query, doseq=True)}" if query else "")
     body = event.get("body")
-    data = (base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")) if body else None
+    data = (
+        (base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")) if body else None
+    )
     headers = {
-        name: value for name, value in (event.get("headers") or {}).items() if name.lower() in FORWARDED_REQUEST_HEADERS
+        name: value
+        for name, value in (event.get("headers") or {}).items()
+        if name.lower() in FORWARDED_REQUEST_HEADERS
     }
     if csrf:
         headers[csrf_header] = csrf
@@ -111,7 +117,9 @@ def forward(client: AdminApiClient, event: dict[str, Any], *, csrf: str | None, 
     refused_message = answer.text[:300] if answer.status_code == 403 else ""
     if credentials_refused(answer.status_code, refused_message):
         console.print(f"[red]the admin API refused your AWS credentials:[/red] {refused_message} {RENEW}")
-    out = {name: value for name, value in answer.headers.items() if name.lower() not in DROPPED_ANSWER_HEADERS}
+    out = {
+        name: value for name, value in answer.headers.items() if name.lower() not in DROPPED_ANSWER_HEADERS
+    }
     for name, value in out.items():  # an absolute redirect into the API: the same page, here
         if name.lower() == "location" and value.startswith(client.base_url):
             out[name] = "/" + value[len(client.base_url) :].lstrip("/")

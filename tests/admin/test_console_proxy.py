@@ -133,7 +133,10 @@ def test_an_action_needs_the_pages_csrf_value_and_is_recorded_under_the_iam_prin
     csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
     assert csrf, page.text
     resent = browser.post(
-        f"{proxy.base}/orders/WEB-PROXY-0001/resend", data={"csrf": csrf[1]}, allow_redirects=False, timeout=60
+        f"{proxy.base}/orders/WEB-PROXY-0001/resend",
+        data={"csrf": csrf[1]},
+        allow_redirects=False,
+        timeout=60,
     )
     assert resent.status_code == 303 and resent.headers["Location"].startswith("/orders/WEB-PROXY-0001?")
     shown = browser.get(f"{proxy.base}{resent.headers['Location']}", timeout=30)
@@ -172,5 +175,7 @@ def test_missing_or_refused_credentials_exit_2_with_what_to_run(deployed: Deploy
     expired = FakeKey(ALICE.access_key, ALICE.secret_key, "an-expired-session-token", ALICE.principal)
     refused = start_console(deployed, operator_env(deployed, expired))
     out, err = refused.communicate(timeout=120)
-    assert refused.returncode == 2 and "403" in err and "aws sso login" in err and "operator console" not in out
+    assert (
+        refused.returncode == 2 and "403" in err and "aws sso login" in err and "operator console" not in out
+    )
     assert os.listdir(deployed.project) == []

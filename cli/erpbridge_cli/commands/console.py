@@ -105,10 +105,13 @@ def register(app: typer.Typer) -> None:
         operator: Annotated[str | None, typer.Option(help="the name your actions are recorded under")] = None,
         admin_url: Annotated[
             str | None,
-            typer.Option("--admin-url", help="AWS mode: open this deployed admin API's console (signed proxy)"),
+            typer.Option(
+                "--admin-url", help="AWS mode: open this deployed admin API's console (signed proxy)"
+            ),
         ] = None,
         stack: Annotated[
-            str | None, typer.Option("--stack", help="AWS mode: open this deployed stack's console (signed proxy)")
+            str | None,
+            typer.Option("--stack", help="AWS mode: open this deployed stack's console (signed proxy)"),
         ] = None,
     ) -> None:
         """Serve the operator console and its admin API locally (prints the link with its token).
