@@ -5,6 +5,7 @@ this process; and an operator's machine that holds nothing but its URL and AWS c
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -14,8 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from console_support import ConsoleStack, console_stack
 from iam_gateway import FakeKey, iam_gateway
+
+from erpbridge.admin.auth import COOKIE
 
 REGION = "eu-west-1"
 STAGE = "prod"  # the API's URL ends with its stage, as AdminApiUrl does
@@ -103,3 +107,47 @@ def operator_cli(deployed: Deployed, *args: str, key: FakeKey = ALICE) -> subpro
         timeout=120,
         check=False,
     )
+
+
+@dataclass
+class Proxy:
+    base: str  # http://127.0.0.1:PORT
+    token: str
+    deployed: Deployed
+
+    def browser(self) -> requests.Session:
+        """A browser that opened the printed link: it holds the console cookie."""
+        session = requests.Session()
+        answer = session.get(f"{self.base}/login?token={self.token}", allow_redirects=False, timeout=30)
+        assert answer.status_code == 303 and COOKIE in answer.headers["Set-Cookie"]
+        return session
+
+
+def start_console(deployed: Deployed, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "erpbridge_cli.main", "console", "--admin-url", deployed.url],
+        cwd=deployed.project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture
+def proxy(deployed: Deployed) -> Iterator[Proxy]:
+    env = operator_env(deployed)
+    del env["ERPBRIDGE_ADMIN_URL"]  # named by --admin-url
+    process = start_console(deployed, env)
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            found = re.search(r"operator console\s+(http://127\.0\.0\.1:\d+)/login\?token=(\S+)", line)
+            if found:
+                yield Proxy(found[1], found[2], deployed)
+                break
+        else:
+            pytest.fail(f"the console did not start: {process.stderr.read() if process.stderr else ''}")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

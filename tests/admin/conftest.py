@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_deployed import deployed
+from aws_deployed import deployed, proxy
 from console_support import stack
 
-__all__ = ["deployed", "stack"]
+__all__ = ["deployed", "proxy", "stack"]

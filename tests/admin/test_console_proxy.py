@@ -12,61 +12,12 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 
-import pytest
 import requests
-from aws_deployed import ALICE, Deployed, operator_env
+from aws_deployed import ALICE, Deployed, Proxy, operator_env, start_console
 from iam_gateway import FakeKey
 
-from erpbridge.admin.auth import COOKIE, csrf_value
-
-
-@dataclass
-class Proxy:
-    base: str  # http://127.0.0.1:PORT
-    token: str
-    deployed: Deployed
-
-    def browser(self) -> requests.Session:
-        """A browser that opened the printed link: it holds the console cookie."""
-        session = requests.Session()
-        answer = session.get(f"{self.base}/login?token={self.token}", allow_redirects=False, timeout=30)
-        assert answer.status_code == 303 and COOKIE in answer.headers["Set-Cookie"]
-        return session
-
-
-def start_console(deployed: Deployed, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "erpbridge_cli.main", "console", "--admin-url", deployed.url],
-        cwd=deployed.project,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-@pytest.fixture
-def proxy(deployed: Deployed) -> Iterator[Proxy]:
-    env = operator_env(deployed)
-    del env["ERPBRIDGE_ADMIN_URL"]  # named by --admin-url
-    process = start_console(deployed, env)
-    try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            found = re.search(r"operator console\s+(http://127\.0\.0\.1:\d+)/login\?token=(\S+)", line)
-            if found:
-                yield Proxy(found[1], found[2], deployed)
-                break
-        else:
-            pytest.fail(f"the console did not start: {process.stderr.read() if process.stderr else ''}")
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+from erpbridge.admin.auth import csrf_value
 
 
 def test_without_the_token_nothing_is_forwarded(proxy: Proxy) -> None:
