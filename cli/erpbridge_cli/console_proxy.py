@@ -73,7 +73,7 @@ def proxy_handler(client: AdminApiClient, token: str) -> Handler:
     def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         method, path = event["httpMethod"], event["path"]
         request = APIGatewayProxyEvent(event)
-        if path == "/login":  # the local console's login link: the token becomes the cookie
+        if path == "/login" and method in ("GET", "HEAD"):  # the link: the token becomes the cookie
             given = (event.get("queryStringParameters") or {}).get("token", "")
             return _answer(admin_routes.login_answer(session, given))
         allowed = next((methods for pattern, methods in routes if pattern.match(path)), ())
