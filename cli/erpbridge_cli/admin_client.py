@@ -39,6 +39,16 @@ SERVICE = "execute-api"
 TIMEOUT_S = 35.0  # API Gateway answers within 29 s
 _REGION = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com", re.IGNORECASE)
 _REFUSED = (400, 401, 403, 404, 405, 409, 413, 422)
+RENEW = (
+    "Sign in again (aws sso login [--profile NAME]) or export fresh AWS_ACCESS_KEY_ID, "
+    "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN"
+)
+_CREDENTIALS_REFUSED = re.compile(r"security token|expired|signature", re.IGNORECASE)
+
+
+def credentials_refused(status: int, message: str) -> bool:
+    """API Gateway refusing the signature itself (expired or unknown credentials), not the operator."""
+    return status == 403 and bool(_CREDENTIALS_REFUSED.search(message or ""))
 
 
 @dataclass
@@ -105,30 +115,52 @@ class AdminApiClient:
         from erpbridge_cli.commands._batch_common import fail
 
         source = botocore.session.Session()
-        credentials = self._credentials or source.get_credentials()
-        if credentials is None:
+        try:
+            credentials = self._credentials or source.get_credentials()
+        except Exception as error:  # an expired SSO session, a broken profile: botocore says which
             raise fail(
-                "no AWS credentials for the admin API: configure a profile (aws configure / aws sso "
-                "login) or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-                2,
-            )
+                f"AWS credentials for the admin API: {type(error).__name__}: {error}. {RENEW}", 2
+            ) from None
+        if credentials is None:
+            raise fail(f"no AWS credentials for the admin API. {RENEW}", 2)
         region = self._region or source.get_config_variable("region") or "us-east-1"
         self._auth = SigV4Auth(credentials, SERVICE, region)
         return self._auth
 
     def signed(self, method: str, path: str, body: Any = None, query: Mapping[str, Any] | None = None) -> Any:
         """The request, signed: a ``botocore.awsrequest.AWSRequest``."""
-        from botocore.awsrequest import AWSRequest
-
         shown = {name: value for name, value in (query or {}).items() if value is not None}
-        url = self.base_url + path + (f"?{urlencode(shown)}" if shown else "")
         data = json.dumps(body).encode() if body is not None else None
         headers = {"Accept": "application/json"}
         if data is not None:
             headers["Content-Type"] = "application/json"
-        request = AWSRequest(method=method, url=url, data=data, headers=headers)
+        return self.sign(method, path + (f"?{urlencode(shown)}" if shown else ""), data, headers)
+
+    def sign(self, method: str, path_and_query: str, data: bytes | None, headers: Mapping[str, str]) -> Any:
+        """Any request to the API (``path_and_query`` below its base URL), signed as it will be sent."""
+        from botocore.awsrequest import AWSRequest
+
+        request = AWSRequest(
+            method=method, url=self.base_url + path_and_query, data=data, headers=dict(headers)
+        )
         self._signer().add_auth(request)
         return request
+
+    def send(self, request: Any) -> requests.Response:
+        """A signed request, sent (redirects are the caller's: they are answers, not followed)."""
+        from erpbridge_cli.commands._batch_common import fail
+
+        try:
+            return self._session.request(
+                request.method,
+                request.url,
+                data=request.body,
+                headers=dict(request.headers.items()),
+                timeout=TIMEOUT_S,
+                allow_redirects=False,
+            )
+        except requests.RequestException as error:
+            raise fail(f"the admin API at {self.base_url}: {type(error).__name__}: {error}") from None
 
     def call(
         self,
@@ -143,17 +175,7 @@ class AdminApiClient:
         (with the API's message)."""
         from erpbridge_cli.commands._batch_common import fail
 
-        request = self.signed(method, path, body, query)
-        try:
-            answer = self._session.request(
-                method,
-                request.url,
-                data=request.body,
-                headers=dict(request.headers.items()),
-                timeout=TIMEOUT_S,
-            )
-        except requests.RequestException as error:
-            raise fail(f"the admin API at {self.base_url}: {type(error).__name__}: {error}") from None
+        answer = self.send(self.signed(method, path, body, query))
         try:
             parsed = answer.json()
         except ValueError:
@@ -163,8 +185,14 @@ class AdminApiClient:
         if answer.status_code >= 400:
             message = parsed.get("message") or parsed.get("Message") or answer.reason
             code = 2 if answer.status_code in _REFUSED else 1
-            raise fail(f"admin API {method} {path}: {answer.status_code} {message}", code)
+            hint = f" ({RENEW})" if credentials_refused(answer.status_code, message) else ""
+            raise fail(f"admin API {method} {path}: {answer.status_code} {message}{hint}", code)
         return parsed
+
+    def check_access(self) -> None:
+        """Exit 2 (with what to run) unless the API accepts this operator's signed requests: one
+        signed GET of a static asset, which the API identifies like any request (no database)."""
+        self.call("GET", "/static/console.css")
 
     # --- the resources, as the models the local commands read ----------------------------------
 

@@ -27,7 +27,8 @@ app = command_group(
     "failed, 2 bad arguments or settings (nothing was done).\n\n"
     "AWS mode: with --admin-url, $ERPBRIDGE_ADMIN_URL or --stack/$ERPBRIDGE_STACK, the orders, jobs, "
     "runs, mappings and health commands ask the deployed stack's admin API, signed with your AWS "
-    "credentials: no database, ERP or secrets are needed here.",
+    "credentials: no database, ERP or secrets are needed here; `console` opens the stack's console "
+    "in your browser through a signing proxy on 127.0.0.1.",
     name="erpbridge",
     add_completion=True,
 )

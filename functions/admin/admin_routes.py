@@ -21,7 +21,7 @@ from erpbridge.admin import auth
 from erpbridge.admin.service import AdminService, RunDetail
 from erpbridge.admin.web import render, static_file
 from erpbridge.live import errors as live
-from erpbridge.settings import get_settings
+from erpbridge.settings import AdminSettings, get_settings
 
 router = Router()
 
@@ -63,8 +63,11 @@ def use_admin(service: AdminService | None) -> None:
 # --- identity, CSRF, answers ---------------------------------------------------------------------
 
 
-def identify_request(event: Any) -> auth.Operator:
-    operator = auth.identify(get_settings(), dict(event.headers or {}), event.request_context.raw_event)
+def identify_request(event: Any, settings: AdminSettings | None = None) -> auth.Operator:
+    """The request's operator, and a POST's CSRF value checked (the signing console proxy checks
+    its browser's requests with this too, under its own ``settings``)."""
+    settings = settings or get_settings()
+    operator = auth.identify(settings, dict(event.headers or {}), event.request_context.raw_event)
     current_operator["operator"] = operator
     if event.http_method == "POST":
         auth.check_csrf(operator, dict(event.headers or {}), _form(event))
@@ -374,10 +377,14 @@ def _xml(order_id: str, key: str) -> Response[Any]:
 @router.get("/login", include_in_schema=False)
 def login(token: Annotated[str, Query(max_length=200)] = "") -> Response[Any]:
     """The link `erpbridge console` prints: a valid token becomes an HttpOnly cookie."""
-    settings = get_settings()
-    expected = settings.admin_token.get_secret_value() if settings.admin_token else ""
+    return login_answer(get_settings(), token)
+
+
+def login_answer(settings: AdminSettings, token: str) -> Response[Any]:
+    """The login link's answer (the console proxy answers its own link with it too)."""
     import hmac
 
+    expected = settings.admin_token.get_secret_value() if settings.admin_token else ""
     if settings.admin_auth != "token" or not expected or not hmac.compare_digest(token, expected):
         body = render("message.html", title="Refused", message="wrong or missing console token")
         return Response(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aws_deployed import deployed, proxy
 from console_support import stack
 
-__all__ = ["stack"]
+__all__ = ["deployed", "proxy", "stack"]

@@ -4,11 +4,14 @@ It does what API Gateway does for the admin API: recompute the SigV4 signature (
 ``execute-api``) of each request with the secret of the access key it names, refuse a request
 without one (403 "Missing Authentication Token"), with a wrong signature or an expired date (403),
 and hand the handler the caller's principal as ``requestContext.identity.userArn``. The keys are
-fake and fixed; a session token is required and checked, as for temporary credentials.
+fake and fixed; a session token is required and checked, as for temporary credentials. With a
+``stage``, the API's URL ends with it (``…/prod/``): the signature covers the whole path, and the
+handler sees the path below the stage (``requestContext.stage`` names it), as API Gateway does.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -43,6 +46,7 @@ def iam_gateway(
     *,
     region: str,
     seen: list[dict[str, str]] | None = None,
+    stage: str | None = None,
 ) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """``handler`` behind SigV4 checking; ``seen`` collects each accepted request's headers."""
     from botocore.auth import SigV4Auth
@@ -72,7 +76,8 @@ def iam_gateway(
         signed = fields["SignedHeaders"].split(";")
         query = event.get("queryStringParameters") or {}
         url = f"http://{_header(headers, 'host')}{event['path']}" + (f"?{urlencode(query)}" if query else "")
-        body = (event.get("body") or "").encode()
+        raw = event.get("body") or ""
+        body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode()  # as sent
         request = AWSRequest(
             method=event["httpMethod"],
             url=url,
@@ -89,8 +94,13 @@ def iam_gateway(
         if seen is not None:
             seen.append(headers)
         identity = {**event["requestContext"].get("identity", {}), "userArn": key.principal}
-        return handler(
-            {**event, "requestContext": {**event["requestContext"], "identity": identity}}, context
-        )
+        context_of = {**event["requestContext"], "identity": identity}
+        path = event["path"]
+        if stage:
+            if not path.startswith(f"/{stage}/") and path != f"/{stage}":
+                return _refused("Missing Authentication Token")  # API Gateway's answer to an unknown path
+            path = path[len(stage) + 1 :] or "/"
+            context_of["stage"] = stage
+        return handler({**event, "path": path, "resource": path, "requestContext": context_of}, context)
 
     return gateway

@@ -14,95 +14,11 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import pytest
-from console_support import ConsoleStack, console_stack
-from iam_gateway import FakeKey, iam_gateway
-
-REGION = "eu-west-1"
-ALICE = FakeKey(
-    access_key="AKIDALICEEXAMPLE0001",
-    secret_key="alice-secret-key-0123456789abcdefghijklmn",
-    session_token="alice-session-token-example",
-    principal="arn:aws:sts::123456789012:assumed-role/Operators/alice",
-)
-ERP_AND_DATABASE = (
-    "ERPBRIDGE_ERP",
-    "ERPBRIDGE_DATABASE",
-    "ERPBRIDGE_DB_",
-    "ERPBRIDGE_SECRETS",
-    "ERPBRIDGE_STATE",
-)
-
-
-@dataclass
-class Deployed:
-    url: str  # the admin API, behind the IAM check
-    stack: ConsoleStack
-    seen: list[dict[str, str]]  # headers of the requests the gateway accepted
-    project: Path  # the CLI's (empty) project folder
-
-
-@pytest.fixture
-def deployed(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, emulator: Any, sqlite_url: str
-) -> Iterator[Deployed]:
-    from erpbridge.settings import get_settings
-    from erpbridge_cli.commands.console import _import_admin_api
-    from erpbridge_cli.commands.live import make_server
-
-    with console_stack(monkeypatch, tmp_path, emulator, sqlite_url) as stack:
-        monkeypatch.setenv("ERPBRIDGE_ADMIN_AUTH", "iam")
-        monkeypatch.setenv(
-            "ERPBRIDGE_ADMIN_OPERATORS", '["arn:aws:sts::123456789012:assumed-role/Operators/*"]'
-        )
-        get_settings.cache_clear()
-        seen: list[dict[str, str]] = []
-        handler = iam_gateway(_import_admin_api().lambda_handler, [ALICE], region=REGION, seen=seen)
-        server = make_server(0, lambda_handler=handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        project = tmp_path / "operator-laptop"
-        project.mkdir()
-        try:
-            yield Deployed(f"http://127.0.0.1:{server.server_address[1]}/", stack, seen, project)
-        finally:
-            server.shutdown()
-            monkeypatch.delenv("ERPBRIDGE_ADMIN_OPERATORS")
-            get_settings.cache_clear()
-
-
-def operator_cli(deployed: Deployed, *args: str, key: FakeKey = ALICE) -> subprocess.CompletedProcess[str]:
-    """`erpbridge ARGS` on an operator's machine: the API's URL and AWS credentials, nothing else."""
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(deployed.project),
-        "ERPBRIDGE_HOME": str(deployed.project),
-        "ERPBRIDGE_ADMIN_URL": deployed.url,
-        "AWS_ACCESS_KEY_ID": key.access_key,
-        "AWS_SECRET_ACCESS_KEY": key.secret_key,
-        "AWS_SESSION_TOKEN": key.session_token,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "COLUMNS": "100",
-    }
-    assert not [name for name in env if name.startswith(ERP_AND_DATABASE)]
-    return subprocess.run(
-        [sys.executable, "-m", "erpbridge_cli.main", *args],
-        cwd=deployed.project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from aws_deployed import ALICE, Deployed, operator_cli
+from iam_gateway import FakeKey
 
 
 def test_the_client_signs_with_sigv4_for_execute_api_and_sends_the_session_token() -> None:

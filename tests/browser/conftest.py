@@ -19,9 +19,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "admin"))
 
+from aws_deployed import deployed, proxy
 from console_support import ROOT, ConsoleStack, stack
 
-__all__ = ["stack"]
+__all__ = ["deployed", "proxy", "stack"]
 
 CHROMIUM = os.environ.get("ERPBRIDGE_CHROMIUM", "/usr/bin/chromium")
 

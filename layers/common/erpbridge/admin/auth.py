@@ -9,6 +9,11 @@
 An action (POST) authenticated by the cookie must also carry the CSRF value of the page it came
 from (form field ``csrf`` or header ``X-CSRF-Token``): a cookie is sent by the browser to any site's
 form, the CSRF value is not. Bearer and SigV4 requests are not ambient credentials: no CSRF value.
+
+Behind the CLI's signing console proxy (``erpbridge console --stack``) the browser's session is the
+proxy's: the proxy checks its token and CSRF value before it signs anything, and names that value
+in ``X-Console-CSRF`` so that the pages' forms carry it. The function renders it and checks nothing
+with it (the request is signed); it claims no identity.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from erpbridge.live.errors import ForbiddenError, UnauthorizedError
 from erpbridge.settings import AdminSettings
 
 COOKIE = "erpbridge_console"
+PROXY_CSRF_HEADER = "X-Console-CSRF"  # the signing proxy's session CSRF value, for the forms
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,7 @@ def identify(
         allowed = settings.admin_operators
         if allowed and not any(arn == a or (a.endswith("*") and arn.startswith(a[:-1])) for a in allowed):
             raise ForbiddenError(f"{arn} is not an operator of this stack")
-        return Operator(name=arn, via="iam")
+        return Operator(name=arn, via="iam", csrf=_header(headers, PROXY_CSRF_HEADER.lower()))
     expected = settings.admin_token.get_secret_value() if settings.admin_token else None
     if not expected:
         raise UnauthorizedError("the console has no token configured (ERPBRIDGE_ADMIN_TOKEN)")
