@@ -94,6 +94,25 @@ def _soap_requests(emulator: Any) -> int:
     return len(emulator.control.requests(kind="product_info"))
 
 
+def _emf(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    """The metric blobs (CloudWatch embedded metric format) printed so far."""
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+
+
+def _published(emitted: list[dict[str, Any]], name: str, *, endpoint: str | None = None) -> list[float]:
+    """A metric's values with the dimensions {service} (endpoint None: the total, what the alarm
+    watches) or {service, endpoint}."""
+    dimensions = ["service"] if endpoint is None else ["endpoint", "service"]
+    return [
+        value
+        for blob in emitted
+        if name in blob
+        and blob.get("endpoint") == endpoint
+        and sorted(blob["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]) == dimensions
+        for value in (blob[name] if isinstance(blob[name], list) else [blob[name]])
+    ]
+
+
 def _audit_everything(live: Any, **options: Any) -> Any:
     return _auditor(live).run(sample=1000, trigger=Trigger.MANUAL, seed=7, **options)
 
@@ -190,8 +209,9 @@ def test_stale_and_fallback_prices_are_compared_with_the_quote_that_follows(
     emulator.control.set_faults(error_rate=1.0, kinds=["product_info"], times=1)
     from erpbridge.wiring.price_audit import DirectQuotes, InProcessServedPrices
 
-    prices = live.services.prices
-    report = audit_prices(probes, served=InProcessServedPrices(prices), quotes=DirectQuotes(prices), seed=1)
+    report = audit_prices(
+        probes, served=InProcessServedPrices(live.services), quotes=DirectQuotes(live.services), seed=1
+    )
     # THEN the stale entry (the old price) and the shop database's price (a fallback) both differ
     served = {c.probe.product_id: c for c in report.comparisons if c.origin is not Origin.BATCH}
     assert served["P000003"].origin is Origin.STALE and served["P000003"].outcome is Outcome.MISMATCH
@@ -261,13 +281,13 @@ def test_the_scheduled_handler_records_its_slot_once_and_publishes_the_mismatch_
     assert answer["run_id"] == "20261202T050000Z-sched" and answer["sampled"] == 10
     assert answer["served"]["mismatches"] == 0
     assert again == {"run_id": answer["run_id"], "skipped": True}  # a duplicate delivery of the slot
-    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-
-    def published(name: str) -> list[float]:  # EMF writes a metric's values as a list
-        return [value for blob in emitted if name in blob for value in blob[name]]
-
-    assert published("PriceAuditMismatchRate") == [0.0]
-    assert published("PriceAuditComparisons") == [10] and published("PriceAuditMismatches") == [0]
+    emitted = _emf(capsys)
+    # the total with the alarm's dimension (template.yaml: service), and the same per endpoint
+    assert _published(emitted, "PriceAuditMismatchRate") == [0.0]
+    assert _published(emitted, "PriceAuditComparisons") == [10]
+    assert _published(emitted, "PriceAuditMismatches") == [0]
+    assert _published(emitted, "PriceAuditMismatchRate", endpoint="default") == [0.0]
+    assert _published(emitted, "PriceAuditComparisons", endpoint="default") == [10]
     record = _auditor(live).runs.get(answer["run_id"])
     assert record.trigger is Trigger.SCHEDULE and record.audit["sampled"] == 10
 
@@ -342,8 +362,8 @@ def test_in_aws_the_scheduled_audit_sees_the_storefronts_cache_and_records_in_dy
         # THEN it was served what the storefront is served (the shared cache) and found the change
         assert answer["by_origin"]["cached"]["matches"] + answer["by_origin"]["cached"]["mismatches"] == 24
         assert answer["served"]["mismatches"] == 6 and answer["largest"]["product_id"] == "P000003"
-        emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-        assert [v for blob in emitted for v in blob.get("PriceAuditMismatchRate", [])] == [25.0]
+        emitted = _emf(capsys)
+        assert _published(emitted, "PriceAuditMismatchRate") == [25.0]
         # AND the run is in the DynamoDB runs table with its report
         from erpbridge.adapters.aws.dynamodb_batch_state import DynamoDbRunRecorder
 
