@@ -26,8 +26,9 @@ def database_url(sqlite_url: str) -> str:
 
 @pytest.fixture
 def nordic(emulator_factory: Any) -> Any:
-    """The second BC: another emulator, on its own port, with Basic authentication."""
-    return emulator_factory(auth="basic")
+    """The second BC: another emulator, on its own port, with Basic authentication and its own
+    data (another seed: emulators with one seed share a dataset, price changes included)."""
+    return emulator_factory(auth="basic", seed=2)
 
 
 def _endpoints(nordic: Any, **extra: Any) -> str:

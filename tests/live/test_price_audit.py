@@ -370,3 +370,130 @@ def test_in_aws_the_scheduled_audit_sees_the_storefronts_cache_and_records_in_dy
         record = DynamoDbRunRecorder("runs").get(answer["run_id"], job="price-audit")
         assert record is not None and record.status is RunStatus.SUCCEEDED
         assert record.audit["served"]["mismatches"] == 6 and len(record.audit["examples"]) == 10
+
+
+# --- several ERP endpoints (docs/erp-endpoints.md): the fixtures of tests/live/test_erp_endpoints.py
+from test_erp_endpoints import _endpoints, nordic  # noqa: E402, F401  (the second emulator)
+
+#: NORDIC's sample: anonymous + 10000 (10010 belongs to another shop), × EUR and USD, × its own
+#: products P000001 (at 1 and 5) and P000002
+NORDIC_COMBINATIONS = 2 * 2 * 3
+
+
+def _nordic_rows(database_url: str) -> None:
+    """NORDIC holds P000001 and P000002 (its imports recorded them); customer 10010 is OTHER's."""
+    from erpbridge.mapping.relations import SHOP_PRODUCTS
+
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        held = sa.table(SHOP_PRODUCTS[0], sa.column("shop_id"), sa.column("product_id"))
+        conn.execute(sa.insert(held), [{"shop_id": "NORDIC", "product_id": p} for p in PRODUCTS[:2]])
+        users = table("AccessUser")
+        conn.execute(
+            sa.update(users).where(users.c.AccessUserCustomerNumber == "10010").values(AccessUserShopId="OTHER")
+        )
+    engine.dispose()
+
+
+def _limiter_starts_at(live: Any, shop: str) -> tuple[str, int]:
+    client = live.services.at(shop).erp._erp
+    state = client.limiter.store.load(client.limiter.principal)
+    return client.limiter.principal, sum(state.buckets.values())
+
+
+def test_each_shop_is_audited_at_its_endpoint_and_a_change_in_one_bc_shows_there_only(
+    live_factory: Callable[..., Any], emulator: Any, nordic: Any
+) -> None:
+    # GIVEN two ERP endpoints: the default one and NORDIC's own BC, each shop with its sample
+    live = live_factory(ERPBRIDGE_ERP_ENDPOINTS=_endpoints(nordic))
+    _shop_rows(live.database_url)
+    _nordic_rows(live.database_url)
+    before = _audit_everything(live).report
+    assert before.endpoints == ["default", "nordic"] and before.served.mismatches == 0
+    assert before.at("default").sampled == EVERY_COMBINATION
+    assert before.at("nordic").sampled == NORDIC_COMBINATIONS
+    nordic_probes = {c.probe for c in before.at("nordic").comparisons}
+    assert {p.shop for p in nordic_probes} == {"NORDIC"}
+    assert {p.customer for p in nordic_probes} == {None, "10000"}
+    assert {p.product_id for p in nordic_probes} == set(PRODUCTS[:2])
+    # WHEN NORDIC's BC raises P000002's prices by 10 % (the default BC does not)
+    nordic.control.change_price("P000002", "1.10")
+    run = _audit_everything(live)
+    report = run.report
+    # THEN NORDIC's cached P000002 prices are its endpoint's mismatches; the default stays clean
+    wrong = [c for c in report.at("nordic").mismatches if c.origin is not Origin.BATCH]
+    assert {(c.probe.shop, c.probe.product_id, c.origin) for c in wrong} == {("NORDIC", "P000002", Origin.CACHED)}
+    assert len(wrong) == 2 * 2  # anonymous + 10000, in EUR and in USD
+    assert report.at("nordic").served.mismatches == 4 and report.at("default").served.mismatches == 0
+    assert report.served.mismatches == 4
+    assert report.largest is not None and report.largest.endpoint == "nordic"
+    # AND the run record reports per endpoint and per shop besides the total
+    record = _auditor(live).runs.get(run.run_id, job="price-audit").audit
+    assert record["by_endpoint"]["default"]["served"]["mismatches"] == 0
+    assert record["by_endpoint"]["nordic"]["served"]["mismatches"] == 4
+    assert record["by_endpoint"]["nordic"]["largest"]["product_id"] == "P000002"
+    assert {e["endpoint"] for e in record["by_endpoint"]["nordic"]["examples"]} == {"nordic"}
+    assert record["shops"] == {
+        "": {"sampled": EVERY_COMBINATION, "products": "whole catalogue"},
+        "NORDIC": {"sampled": NORDIC_COMBINATIONS, "products": "the shop's own"},
+    }
+    # AND each endpoint's requests went through the limiter under its own principal
+    default_principal, default_starts = _limiter_starts_at(live, "")
+    nordic_principal, nordic_starts = _limiter_starts_at(live, "NORDIC")
+    assert default_principal != nordic_principal
+    assert default_starts == _soap_requests(emulator) > 0
+    assert nordic_starts == _soap_requests(nordic) > 0
+
+
+def test_the_cli_audits_one_shop_and_the_handler_publishes_the_rate_per_endpoint(
+    live_factory: Callable[..., Any],
+    emulator: Any,
+    nordic: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    lambda_context: Any,
+) -> None:
+    from typer.testing import CliRunner
+
+    from erpbridge_cli.main import app
+
+    live = live_factory(ERPBRIDGE_ERP_ENDPOINTS=_endpoints(nordic))
+    _shop_rows(live.database_url)
+    _nordic_rows(live.database_url)
+    nordic.control.change_price("P000001", "1.10")
+    runner = CliRunner()
+    # WHEN `erpbridge audit prices --shop NORDIC` runs
+    shown = runner.invoke(app, ["audit", "prices", "--shop", "NORDIC", "--json"])
+    # THEN only NORDIC was sampled, at its endpoint (the default BC was not asked)
+    assert shown.exit_code == 0, shown.output  # its own process: every price fresh from NORDIC's BC
+    body = json.loads(shown.stdout)
+    assert list(body["by_endpoint"]) == ["nordic"] and list(body["shops"]) == ["NORDIC"]
+    assert _soap_requests(emulator) == 0 and _soap_requests(nordic) > 0
+    assert _auditor(live).runs.get(body["run_id"]).parameters["shop"] == "NORDIC"
+    # AND a shop no endpoint serves is refused (exit 2) when the default shops are named
+    strict = runner.invoke(
+        app, ["audit", "prices", "--shop", "NOWHERE"], env={"ERPBRIDGE_ERP_DEFAULT_SHOPS": '["SHOP1"]'}
+    )
+    assert strict.exit_code == 2 and "NOWHERE" in strict.output
+    # WHEN the scheduled handler audits both endpoints after NORDIC's prices were cached and changed
+    import audit_prices as handler
+
+    capsys.readouterr()
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED")
+    handler.auditor.cache_clear()
+    try:
+        handler.lambda_handler({"sample": 1000, "seed": 7}, lambda_context)  # caches both
+        nordic.control.change_price("P000001", "1.10")
+        capsys.readouterr()
+        answer = handler.lambda_handler({"sample": 1000, "seed": 7}, lambda_context)
+    finally:
+        handler.auditor.cache_clear()
+    # THEN the rate is published per endpoint, and the total keeps the alarm's dimension
+    emitted = _emf(capsys)
+    mismatches = answer["by_endpoint"]["nordic"]["served"]["mismatches"]
+    assert mismatches > 0 and answer["by_endpoint"]["default"]["served"]["mismatches"] == 0
+    assert _published(emitted, "PriceAuditMismatchRate", endpoint="default") == [0.0]
+    nordic_rate = _published(emitted, "PriceAuditMismatchRate", endpoint="nordic")
+    assert nordic_rate == [answer["by_endpoint"]["nordic"]["served"]["mismatch_rate"]] and nordic_rate[0] > 0
+    assert _published(emitted, "PriceAuditMismatchRate") == [answer["served"]["mismatch_rate"]]
+    assert _published(emitted, "PriceAuditMismatches", endpoint="nordic") == [mismatches]
