@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from test_erp_endpoints import _endpoints
 
 from erpbridge.batch.models import RunStatus, Trigger
 from erpbridge.batch.price_audit import TOLERANCE, Origin, Outcome, Probe, audit_prices
@@ -373,7 +374,6 @@ def test_in_aws_the_scheduled_audit_sees_the_storefronts_cache_and_records_in_dy
 
 
 # --- several ERP endpoints (docs/erp-endpoints.md): the fixtures of tests/live/test_erp_endpoints.py
-from test_erp_endpoints import _endpoints, nordic  # noqa: E402, F401  (the second emulator)
 
 #: NORDIC's sample: anonymous + 10000 (10010 belongs to another shop), × EUR and USD, × its own
 #: products P000001 (at 1 and 5) and P000002
@@ -390,7 +390,9 @@ def _nordic_rows(database_url: str) -> None:
         conn.execute(sa.insert(held), [{"shop_id": "NORDIC", "product_id": p} for p in PRODUCTS[:2]])
         users = table("AccessUser")
         conn.execute(
-            sa.update(users).where(users.c.AccessUserCustomerNumber == "10010").values(AccessUserShopId="OTHER")
+            sa.update(users)
+            .where(users.c.AccessUserCustomerNumber == "10010")
+            .values(AccessUserShopId="OTHER")
         )
     engine.dispose()
 
@@ -422,7 +424,9 @@ def test_each_shop_is_audited_at_its_endpoint_and_a_change_in_one_bc_shows_there
     report = run.report
     # THEN NORDIC's cached P000002 prices are its endpoint's mismatches; the default stays clean
     wrong = [c for c in report.at("nordic").mismatches if c.origin is not Origin.BATCH]
-    assert {(c.probe.shop, c.probe.product_id, c.origin) for c in wrong} == {("NORDIC", "P000002", Origin.CACHED)}
+    assert {(c.probe.shop, c.probe.product_id, c.origin) for c in wrong} == {
+        ("NORDIC", "P000002", Origin.CACHED)
+    }
     assert len(wrong) == 2 * 2  # anonymous + 10000, in EUR and in USD
     assert report.at("nordic").served.mismatches == 4 and report.at("default").served.mismatches == 0
     assert report.served.mismatches == 4

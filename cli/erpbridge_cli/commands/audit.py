@@ -90,7 +90,9 @@ def _print(run_id: str, report: AuditReport, error: str | None) -> None:
     endpoints = report.endpoints
     if len(endpoints) > 1:
         parts = [(name, report.at(name)) for name in endpoints]
-        console.print(_tallies("served prices by ERP endpoint", "endpoint", [(n, p.served) for n, p in parts]))
+        console.print(
+            _tallies("served prices by ERP endpoint", "endpoint", [(n, p.served) for n, p in parts])
+        )
         for name, part in parts:
             if part.largest is not None:
                 console.print(f"{name}: largest difference {_difference(part.largest)}")

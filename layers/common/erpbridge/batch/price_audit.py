@@ -202,7 +202,9 @@ def draw_sample(candidates: Candidates, size: int, rng: random.Random) -> list[P
         for product in rng.sample(list(candidates.products), group):
             quantity = rng.choice(_quantities(candidates, product))
             chosen.add(
-                Probe(customer, currency, product.product_id, product.variant_id, product.unit, quantity, shop)
+                Probe(
+                    customer, currency, product.product_id, product.variant_id, product.unit, quantity, shop
+                )
             )
     return sorted(chosen, key=_order)[:size]
 
@@ -330,7 +332,9 @@ class AuditReport:
         mine = tuple(c for c in self.comparisons if c.endpoint == endpoint)
         errors = tuple(self.endpoint_errors.get(endpoint, ()))
         sampled = len({c.probe for c in mine})
-        return AuditReport(sampled, self.seed, mine, self.run_id, errors, {endpoint: errors} if errors else {})
+        return AuditReport(
+            sampled, self.seed, mine, self.run_id, errors, {endpoint: errors} if errors else {}
+        )
 
     @property
     def unchecked(self) -> list[str]:

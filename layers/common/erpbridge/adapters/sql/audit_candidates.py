@@ -105,6 +105,4 @@ def _of_shop(column: sa.ColumnElement[str | None], shop: str) -> list[sa.ColumnE
 def _products(
     connection: sa.Connection, query: sa.Select[tuple[str, str | None]]
 ) -> Sequence[sa.Row[tuple[str, str | None]]]:
-    return connection.execute(
-        query.distinct().order_by(*query.selected_columns).limit(MAX_CANDIDATES)
-    ).all()
+    return connection.execute(query.distinct().order_by(*query.selected_columns).limit(MAX_CANDIDATES)).all()
