@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from test_erp_endpoints import _endpoints
+from endpoints_support import nordic_endpoints
 
 from erpbridge.batch.models import RunStatus, Trigger
 from erpbridge.batch.price_audit import TOLERANCE, Origin, Outcome, Probe, audit_prices
@@ -373,7 +373,7 @@ def test_in_aws_the_scheduled_audit_sees_the_storefronts_cache_and_records_in_dy
         assert record.audit["served"]["mismatches"] == 6 and len(record.audit["examples"]) == 10
 
 
-# --- several ERP endpoints (docs/erp-endpoints.md): the fixtures of tests/live/test_erp_endpoints.py
+# --- several ERP endpoints (docs/erp-endpoints.md): the second emulator of test_erp_endpoints.py
 
 #: NORDIC's sample: anonymous + 10000 (10010 belongs to another shop), × EUR and USD, × its own
 #: products P000001 (at 1 and 5) and P000002
@@ -407,7 +407,7 @@ def test_each_shop_is_audited_at_its_endpoint_and_a_change_in_one_bc_shows_there
     live_factory: Callable[..., Any], emulator: Any, nordic: Any
 ) -> None:
     # GIVEN two ERP endpoints: the default one and NORDIC's own BC, each shop with its sample
-    live = live_factory(ERPBRIDGE_ERP_ENDPOINTS=_endpoints(nordic))
+    live = live_factory(ERPBRIDGE_ERP_ENDPOINTS=nordic_endpoints(nordic))
     _shop_rows(live.database_url)
     _nordic_rows(live.database_url)
     before = _audit_everything(live).report
@@ -461,7 +461,7 @@ def test_the_cli_audits_one_shop_and_the_handler_publishes_the_rate_per_endpoint
 
     from erpbridge_cli.main import app
 
-    live = live_factory(ERPBRIDGE_ERP_ENDPOINTS=_endpoints(nordic))
+    live = live_factory(ERPBRIDGE_ERP_ENDPOINTS=nordic_endpoints(nordic))
     _shop_rows(live.database_url)
     _nordic_rows(live.database_url)
     nordic.control.change_price("P000001", "1.10")
