@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from erpbridge.batch.ports import AuditCandidates, FreshQuotes, RunRecorder, ServedPrices
 
 JOB = "price-audit"
+SCHEDULE = "cron(0 5 * * ? *)"  # template.yaml PriceAuditFunction, UTC (a test keeps them equal)
 TOLERANCE = Decimal("0.005")
 GROUP_SIZE = 10  # probes per (customer, currency): one ERP request each way for the group
 MAX_EXAMPLES = 10  # mismatching examples a report keeps (the largest difference is kept apart)
@@ -521,3 +522,17 @@ def run_price_audit(
         )
     runs.finish_audit(JOB, run_id, audit=report.as_dict(), ended_at=datetime.now(UTC), error=failure)
     return AuditRun(run_id, report, failure)
+
+
+def last_run_summary(record: RunRecord | None) -> str:
+    """One line on an audit's run for the job lists (the audit is no job file of mappings/)."""
+    if record is None:
+        return "no run yet"
+    head = f"last run {record.run_id} {record.status.value}"
+    served = (record.audit or {}).get("served")
+    if record.error:
+        return f"{head}: {record.error}"
+    if not isinstance(served, dict):
+        return head
+    compared = served["matches"] + served["mismatches"]
+    return f"{head}: {served['mismatches']} of {compared} served prices differ ({served['mismatch_rate']:g} %)"
