@@ -260,7 +260,9 @@ class ResendManyRequest(BaseModel):
 
 
 @router.get(
-    "/api/jobs", summary="Every job: definition, schedule, last run, next run, enabled; the price audit's last run", tags=["jobs"]
+    "/api/jobs",
+    summary="Every job: definition, schedule, last run, next run, enabled; the price audit's last run",
+    tags=["jobs"],
 )
 def api_jobs() -> Response[Any]:
     service = admin()

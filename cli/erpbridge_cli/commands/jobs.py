@@ -136,8 +136,10 @@ def _export_row() -> dict[str, Any]:
 def _audit_row(remote: AdminApiClient | None) -> dict[str, Any]:
     """The price audit, with its last run (from the runs table, or the admin API's)."""
     try:
-        runs = remote.runs(job=PRICE_AUDIT, limit=1) if remote is not None else run_recorder().list_runs(
-            job=PRICE_AUDIT, limit=1
+        runs = (
+            remote.runs(job=PRICE_AUDIT, limit=1)
+            if remote is not None
+            else run_recorder().list_runs(job=PRICE_AUDIT, limit=1)
         )
     except ErpBridgeError as error:  # the jobs are listed all the same
         last, summary = None, f"last run unknown: {error}"

@@ -535,4 +535,6 @@ def last_run_summary(record: RunRecord | None) -> str:
     if not isinstance(served, dict):
         return head
     compared = served["matches"] + served["mismatches"]
-    return f"{head}: {served['mismatches']} of {compared} served prices differ ({served['mismatch_rate']:g} %)"
+    return (
+        f"{head}: {served['mismatches']} of {compared} served prices differ ({served['mismatch_rate']:g} %)"
+    )
