@@ -474,6 +474,10 @@ def test_the_cli_audits_one_shop_and_the_handler_publishes_the_rate_per_endpoint
     assert list(body["by_endpoint"]) == ["nordic"] and list(body["shops"]) == ["NORDIC"]
     assert _soap_requests(emulator) == 0 and _soap_requests(nordic) > 0
     assert _auditor(live).runs.get(body["run_id"]).parameters["shop"] == "NORDIC"
+    # AND without --shop the table has a line per endpoint, at 80 columns
+    table = runner.invoke(app, ["audit", "prices", "--sample", "10"], env={"COLUMNS": "80"})
+    assert "served prices by ERP endpoint" in table.output and "shop NORDIC: 10 sampled" in table.output
+    assert max(len(line) for line in table.output.splitlines()) <= 80, table.output
     # AND a shop no endpoint serves is refused (exit 2) when the default shops are named
     strict = runner.invoke(
         app, ["audit", "prices", "--shop", "NOWHERE"], env={"ERPBRIDGE_ERP_DEFAULT_SHOPS": '["SHOP1"]'}

@@ -109,7 +109,7 @@ def _print(run_id: str, report: AuditReport, error: str | None) -> None:
         for comparison in mismatches:
             probe = comparison.probe
             variant = f"/{probe.variant_id}" if probe.variant_id else ""
-            where = f"\n{probe.shop} at {comparison.endpoint}" if len(endpoints) > 1 else ""
+            where = f"\n{probe.shop or '(default)'} at {comparison.endpoint}" if len(endpoints) > 1 else ""
             examples.add_row(
                 f"{probe.customer or 'anonymous'}\n{probe.currency}",
                 f"{probe.product_id}{variant}\n× {probe.quantity:f}",
