@@ -441,6 +441,13 @@ def test_each_shop_is_audited_at_its_endpoint_and_a_change_in_one_bc_shows_there
         "": {"sampled": EVERY_COMBINATION, "products": "whole catalogue"},
         "NORDIC": {"sampled": NORDIC_COMBINATIONS, "products": "the shop's own"},
     }
+    # AND `erpbridge runs show` has a line per endpoint; its examples name shop and endpoint
+    from typer.testing import CliRunner
+
+    from erpbridge_cli.main import app
+
+    shown = CliRunner().invoke(app, ["runs", "show", run.run_id], env={"COLUMNS": "200"})
+    assert "audit: served at nordic" in shown.output and "shop NORDIC at nordic: " in shown.output
     # AND each endpoint's requests went through the limiter under its own principal
     default_principal, default_starts = _limiter_starts_at(live, "")
     nordic_principal, nordic_starts = _limiter_starts_at(live, "NORDIC")
@@ -505,3 +512,22 @@ def test_the_cli_audits_one_shop_and_the_handler_publishes_the_rate_per_endpoint
     assert nordic_rate == [answer["by_endpoint"]["nordic"]["served"]["mismatch_rate"]] and nordic_rate[0] > 0
     assert _published(emitted, "PriceAuditMismatchRate") == [answer["served"]["mismatch_rate"]]
     assert _published(emitted, "PriceAuditMismatches", endpoint="nordic") == [mismatches]
+
+
+def test_an_endpoint_down_fails_the_run_naming_it_while_the_other_is_audited(
+    live_factory: Callable[..., Any], emulator: Any, nordic: Any
+) -> None:
+    live = live_factory(ERPBRIDGE_ERP_ENDPOINTS=nordic_endpoints(nordic))
+    _shop_rows(live.database_url)
+    _nordic_rows(live.database_url)
+    nordic.go_down()
+    try:
+        run = _audit_everything(live)
+    finally:
+        nordic.come_up()
+    report = run.report
+    assert report.at("default").served.matches == EVERY_COMBINATION  # the default BC was audited
+    assert report.at("nordic").served.not_quoted == NORDIC_COMBINATIONS
+    assert report.unchecked == ["nordic"]
+    assert run.error is not None and run.error.startswith("BC quoted none of endpoint nordic's sample")
+    assert _auditor(live).runs.get(run.run_id).status is RunStatus.FAILED
