@@ -397,6 +397,15 @@ def _nordic_rows(database_url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture
+def two_shops(live_factory: Callable[..., Any], nordic: Any) -> Any:
+    """The live services with endpoint nordic for shop NORDIC, over the shop rows of both shops."""
+    live = live_factory(ERPBRIDGE_ERP_ENDPOINTS=nordic_endpoints(nordic))
+    _shop_rows(live.database_url)
+    _nordic_rows(live.database_url)
+    return live
+
+
 def _limiter_starts_at(live: Any, shop: str) -> tuple[str, int]:
     client = live.services.at(shop).erp._erp
     state = client.limiter.store.load(client.limiter.principal)
@@ -404,12 +413,10 @@ def _limiter_starts_at(live: Any, shop: str) -> tuple[str, int]:
 
 
 def test_each_shop_is_audited_at_its_endpoint_and_a_change_in_one_bc_shows_there_only(
-    live_factory: Callable[..., Any], emulator: Any, nordic: Any
+    two_shops: Any, emulator: Any, nordic: Any
 ) -> None:
     # GIVEN two ERP endpoints: the default one and NORDIC's own BC, each shop with its sample
-    live = live_factory(ERPBRIDGE_ERP_ENDPOINTS=nordic_endpoints(nordic))
-    _shop_rows(live.database_url)
-    _nordic_rows(live.database_url)
+    live = two_shops
     before = _audit_everything(live).report
     assert before.endpoints == ["default", "nordic"] and before.served.mismatches == 0
     assert before.at("default").sampled == EVERY_COMBINATION
@@ -457,7 +464,7 @@ def test_each_shop_is_audited_at_its_endpoint_and_a_change_in_one_bc_shows_there
 
 
 def test_the_cli_audits_one_shop_and_the_handler_publishes_the_rate_per_endpoint(
-    live_factory: Callable[..., Any],
+    two_shops: Any,
     emulator: Any,
     nordic: Any,
     monkeypatch: pytest.MonkeyPatch,
@@ -468,9 +475,7 @@ def test_the_cli_audits_one_shop_and_the_handler_publishes_the_rate_per_endpoint
 
     from erpbridge_cli.main import app
 
-    live = live_factory(ERPBRIDGE_ERP_ENDPOINTS=nordic_endpoints(nordic))
-    _shop_rows(live.database_url)
-    _nordic_rows(live.database_url)
+    live = two_shops
     nordic.control.change_price("P000001", "1.10")
     runner = CliRunner()
     # WHEN `erpbridge audit prices --shop NORDIC` runs
@@ -515,11 +520,9 @@ def test_the_cli_audits_one_shop_and_the_handler_publishes_the_rate_per_endpoint
 
 
 def test_an_endpoint_down_fails_the_run_naming_it_while_the_other_is_audited(
-    live_factory: Callable[..., Any], emulator: Any, nordic: Any
+    two_shops: Any, nordic: Any
 ) -> None:
-    live = live_factory(ERPBRIDGE_ERP_ENDPOINTS=nordic_endpoints(nordic))
-    _shop_rows(live.database_url)
-    _nordic_rows(live.database_url)
+    live = two_shops
     nordic.go_down()
     try:
         run = _audit_everything(live)
