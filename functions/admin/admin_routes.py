@@ -20,6 +20,9 @@ from erpbridge import errors
 from erpbridge.admin import auth
 from erpbridge.admin.service import AdminService, RunDetail
 from erpbridge.admin.web import render, static_file
+from erpbridge.batch.price_audit import JOB as PRICE_AUDIT
+from erpbridge.batch.price_audit import SCHEDULE as AUDIT_SCHEDULE
+from erpbridge.batch.price_audit import last_run_summary
 from erpbridge.live import errors as live
 from erpbridge.settings import AdminSettings, get_settings
 
@@ -186,6 +189,18 @@ def _job(view: Any) -> dict[str, Any]:
     }
 
 
+def _audit(service: AdminService) -> dict[str, Any]:
+    """The golden-price audit beside the jobs (it is no job file): its schedule and last run."""
+    last = service.last_price_audit()
+    return {
+        "job": PRICE_AUDIT,
+        "schedule": AUDIT_SCHEDULE,
+        "schedule_timezone": "UTC",
+        "summary": last_run_summary(last),
+        "last_run": last.as_dict() if last else None,
+    }
+
+
 def _run(detail: RunDetail) -> dict[str, Any]:
     return {
         **detail.record.as_dict(),
@@ -245,10 +260,13 @@ class ResendManyRequest(BaseModel):
 
 
 @router.get(
-    "/api/jobs", summary="Every job: definition, schedule, last run, next run, enabled", tags=["jobs"]
+    "/api/jobs",
+    summary="Every job: definition, schedule, last run, next run, enabled; the price audit's last run",
+    tags=["jobs"],
 )
 def api_jobs() -> Response[Any]:
-    return json_answer({"jobs": [_job(v) for v in admin().jobs()]})
+    service = admin()
+    return json_answer({"jobs": [_job(v) for v in service.jobs()], "price_audit": _audit(service)})
 
 
 @router.post(
@@ -417,6 +435,7 @@ def overview() -> Response[Any]:
         "overview.html",
         page="Overview",
         jobs=service.jobs(),
+        price_audit=_audit(service),
         health=service.health().health,
         counts=service.order_counts(),
         failed_files=service.failed_files(limit=20),

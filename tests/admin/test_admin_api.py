@@ -210,3 +210,51 @@ def test_iam_mode_takes_the_operator_from_the_signed_principal(monkeypatch: pyte
     # A token is worth nothing in IAM mode.
     with pytest.raises(UnauthorizedError):
         identify(settings, {"Authorization": "Bearer x" * 3}, {})
+
+
+def test_the_price_audits_last_run_is_shown_beside_the_jobs(
+    stack: ConsoleStack, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import requests
+    import sqlalchemy as sa
+    from typer.testing import CliRunner
+
+    from erpbridge.batch.models import Trigger
+    from erpbridge.settings import get_settings
+    from erpbridge.shopdb.schema import table
+    from erpbridge.wiring.price_audit import price_auditor
+    from erpbridge_cli.main import app
+
+    # GIVEN no audit yet: the admin API and `erpbridge jobs list` say so
+    assert stack.api("GET", "/api/jobs").json()["price_audit"]["summary"] == "no run yet"
+    # WHEN an audit of one product in one currency (anonymous) has run
+    engine = sa.create_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(table("EcomCurrencies")).values(CurrencyCode="EUR", CurrencyLanguageId="LANG1")
+        )
+        conn.execute(
+            sa.insert(table("EcomProducts")).values(
+                ProductID="P000001", ProductLanguageID="LANG1", ProductVariantID=""
+            )
+        )
+    engine.dispose()
+    run = price_auditor(get_settings(), services=stack.services).run(sample=5, trigger=Trigger.MANUAL, seed=1)
+    assert run.error is None
+    # THEN the admin API's jobs carry its last run, with a one-line summary
+    audit = stack.api("GET", "/api/jobs").json()["price_audit"]
+    assert audit["job"] == "price-audit" and audit["schedule"] == "cron(0 5 * * ? *)"
+    assert audit["last_run"]["run_id"] == run.run_id and audit["last_run"]["status"] == "succeeded"
+    assert audit["summary"] == f"last run {run.run_id} succeeded: 0 of 1 served prices differ (0 %)"
+    # AND the console's overview links it
+    page = requests.get(f"{stack.url}/", cookies={"erpbridge_console": stack.token}, timeout=10).text
+    assert 'id="price-audit"' in page and f'href="/runs/{run.run_id}"' in page
+    # AND `erpbridge jobs list` ends with it (local mode: the same runs table)
+    monkeypatch.delenv("ERPBRIDGE_ADMIN_URL", raising=False)
+    listed = CliRunner().invoke(app, ["jobs", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    last = json.loads(listed.stdout)[-1]
+    assert last["job"] == "price-audit" and last["last_run"]["run_id"] == run.run_id
+    assert audit["summary"] in last["description"]

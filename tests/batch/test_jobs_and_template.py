@@ -104,6 +104,13 @@ def test_jobs_list_shows_the_export_failed_orders_schedule_of_the_template() -> 
     assert [event["Properties"]["ScheduleExpression"] for event in events.values()] == [EXPORT_SCHEDULE]
 
 
+def test_jobs_list_shows_the_price_audit_schedule_of_the_template() -> None:
+    from erpbridge.batch.price_audit import SCHEDULE
+
+    events = template_resources()["PriceAuditFunction"]["Properties"]["Events"]
+    assert [event["Properties"]["ScheduleExpression"] for event in events.values()] == [SCHEDULE]
+
+
 SHOP2_SCHEDULE = """  schedules:
     - name: Shop2
       schedule: cron(30 2 * * ? *)

@@ -167,3 +167,11 @@ def served(live: Live) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def nordic(emulator_factory: Any) -> Any:
+    """The second BC of the two-endpoint tests (endpoints_support.nordic_endpoints): another
+    emulator, on its own port, with Basic authentication and its own data (another seed: emulators
+    with one seed share a dataset, price changes included)."""
+    return emulator_factory(auth="basic", seed=2)

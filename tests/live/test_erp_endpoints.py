@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from endpoints_support import nordic_endpoints
 
 from erpbridge.errors import ConfigurationError
 
@@ -25,26 +26,8 @@ def database_url(sqlite_url: str) -> str:
 
 
 @pytest.fixture
-def nordic(emulator_factory: Any) -> Any:
-    """The second BC: another emulator, on its own port, with Basic authentication."""
-    return emulator_factory(auth="basic")
-
-
-def _endpoints(nordic: Any, **extra: Any) -> str:
-    cfg = nordic.config
-    entry = {
-        "shops": ["NORDIC"],
-        "url": nordic.soap_url,
-        "auth": "basic",
-        "user": cfg.user,
-        "password": cfg.password,
-    }
-    return json.dumps({"nordic": {**entry, **extra}})
-
-
-@pytest.fixture
 def two(live_factory: Any, nordic: Any) -> Any:
-    return live_factory(ERPBRIDGE_ERP_ENDPOINTS=_endpoints(nordic))
+    return live_factory(ERPBRIDGE_ERP_ENDPOINTS=nordic_endpoints(nordic))
 
 
 def _prices(live: Any, shop_id: str, *products: str) -> Any:
@@ -124,12 +107,12 @@ def test_orders_are_created_in_their_shops_erp_and_exported_there(
 def test_an_order_stays_with_the_endpoint_it_was_stored_for_when_its_shop_moves(
     live_factory: Any, emulator: Any, nordic: Any
 ) -> None:
-    first = live_factory(ERPBRIDGE_ERP_ENDPOINTS=_endpoints(nordic))
+    first = live_factory(ERPBRIDGE_ERP_ENDPOINTS=nordic_endpoints(nordic))
     nordic.go_down()
     assert _place(first, "WEB-N-3", "NORDIC").status == 202  # queued for endpoint nordic
     nordic.come_up()
     # Redeployed: NORDIC is now the default endpoint's shop; the nordic endpoint serves another.
-    moved = live_factory(ERPBRIDGE_ERP_ENDPOINTS=_endpoints(nordic, shops=["OTHER"]))
+    moved = live_factory(ERPBRIDGE_ERP_ENDPOINTS=nordic_endpoints(nordic, shops=["OTHER"]))
     assert moved.services.orders.export_failed_orders(older_than_s=0).created == 1
     assert _created_in(nordic) == {"WEB-N-3"} and _created_in(emulator) == set()
     assert _place(moved, "WEB-N-4", "NORDIC").status == 201  # a new order follows the shop
@@ -140,7 +123,7 @@ def test_one_endpoint_down_leaves_the_other_serving_and_health_says_which(
     live_factory: Any, emulator: Any, nordic: Any
 ) -> None:
     # The endpoint's own breaker setting: one failure opens NORDIC's breaker, not the default's.
-    two = live_factory(ERPBRIDGE_ERP_ENDPOINTS=_endpoints(nordic, breaker_failures=1))
+    two = live_factory(ERPBRIDGE_ERP_ENDPOINTS=nordic_endpoints(nordic, breaker_failures=1))
     healthy = two.call("GET", "/v1/health").body
     assert healthy["status"] == "ok"
     assert [(line["name"], line["shops"], line["status"]) for line in healthy["endpoints"]] == [
@@ -163,7 +146,9 @@ def test_one_endpoint_down_leaves_the_other_serving_and_health_says_which(
 
 
 def test_an_unknown_shop_is_refused_with_the_known_ones(live_factory: Any, nordic: Any) -> None:
-    live = live_factory(ERPBRIDGE_ERP_ENDPOINTS=_endpoints(nordic), ERPBRIDGE_ERP_DEFAULT_SHOPS='["SHOP1"]')
+    live = live_factory(
+        ERPBRIDGE_ERP_ENDPOINTS=nordic_endpoints(nordic), ERPBRIDGE_ERP_DEFAULT_SHOPS='["SHOP1"]'
+    )
     refused = _prices(live, "ELSEWHERE", "P000001")
     assert refused.status == 400 and refused.body["error"] == "unknown_shop"
     assert "NORDIC, SHOP1" in refused.body["message"]
@@ -179,7 +164,7 @@ def test_an_unknown_shop_is_refused_with_the_known_ones(live_factory: Any, nordi
 def test_a_currency_of_a_shop_can_have_its_own_endpoint(
     live_factory: Any, emulator: Any, nordic: Any
 ) -> None:
-    live = live_factory(ERPBRIDGE_ERP_ENDPOINTS=_endpoints(nordic, shops=["SHOP1"], currencies=["EUR"]))
+    live = live_factory(ERPBRIDGE_ERP_ENDPOINTS=nordic_endpoints(nordic, shops=["SHOP1"], currencies=["EUR"]))
     body = {"customer_number": CUSTOMER, "shop_id": "SHOP1", "items": [{"product_id": "P000001"}]}
     assert live.call("POST", "/v1/prices", {**body, "currency": "EUR"}).status == 200
     assert live.call("POST", "/v1/prices", body).status == 200
@@ -195,7 +180,7 @@ def test_a_batch_fetch_uses_the_endpoint_of_its_shop(tmp_path: Path, emulator: A
     settings = load_settings(
         {
             **emulator.settings_env(),
-            "ERPBRIDGE_ERP_ENDPOINTS": _endpoints(nordic, shops=["SHOP2"]),
+            "ERPBRIDGE_ERP_ENDPOINTS": nordic_endpoints(nordic, shops=["SHOP2"]),
             "ERPBRIDGE_STATE_DIR": str(tmp_path / "state"),
             "ERPBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'shop.db'}",
         }

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from endpoints_support import nordic_endpoints
 
 from erpbridge.batch.models import RunStatus, Trigger
 from erpbridge.batch.price_audit import TOLERANCE, Origin, Outcome, Probe, audit_prices
@@ -92,6 +93,25 @@ def _limiter_starts(live: Any) -> int:
 
 def _soap_requests(emulator: Any) -> int:
     return len(emulator.control.requests(kind="product_info"))
+
+
+def _emf(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    """The metric blobs (CloudWatch embedded metric format) printed so far."""
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+
+
+def _published(emitted: list[dict[str, Any]], name: str, *, endpoint: str | None = None) -> list[float]:
+    """A metric's values with the dimensions {service} (endpoint None: the total, what the alarm
+    watches) or {service, endpoint}."""
+    dimensions = ["service"] if endpoint is None else ["endpoint", "service"]
+    return [
+        value
+        for blob in emitted
+        if name in blob
+        and blob.get("endpoint") == endpoint
+        and sorted(blob["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]) == dimensions
+        for value in (blob[name] if isinstance(blob[name], list) else [blob[name]])
+    ]
 
 
 def _audit_everything(live: Any, **options: Any) -> Any:
@@ -190,8 +210,9 @@ def test_stale_and_fallback_prices_are_compared_with_the_quote_that_follows(
     emulator.control.set_faults(error_rate=1.0, kinds=["product_info"], times=1)
     from erpbridge.wiring.price_audit import DirectQuotes, InProcessServedPrices
 
-    prices = live.services.prices
-    report = audit_prices(probes, served=InProcessServedPrices(prices), quotes=DirectQuotes(prices), seed=1)
+    report = audit_prices(
+        probes, served=InProcessServedPrices(live.services), quotes=DirectQuotes(live.services), seed=1
+    )
     # THEN the stale entry (the old price) and the shop database's price (a fallback) both differ
     served = {c.probe.product_id: c for c in report.comparisons if c.origin is not Origin.BATCH}
     assert served["P000003"].origin is Origin.STALE and served["P000003"].outcome is Outcome.MISMATCH
@@ -261,13 +282,13 @@ def test_the_scheduled_handler_records_its_slot_once_and_publishes_the_mismatch_
     assert answer["run_id"] == "20261202T050000Z-sched" and answer["sampled"] == 10
     assert answer["served"]["mismatches"] == 0
     assert again == {"run_id": answer["run_id"], "skipped": True}  # a duplicate delivery of the slot
-    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-
-    def published(name: str) -> list[float]:  # EMF writes a metric's values as a list
-        return [value for blob in emitted if name in blob for value in blob[name]]
-
-    assert published("PriceAuditMismatchRate") == [0.0]
-    assert published("PriceAuditComparisons") == [10] and published("PriceAuditMismatches") == [0]
+    emitted = _emf(capsys)
+    # the total with the alarm's dimension (template.yaml: service), and the same per endpoint
+    assert _published(emitted, "PriceAuditMismatchRate") == [0.0]
+    assert _published(emitted, "PriceAuditComparisons") == [10]
+    assert _published(emitted, "PriceAuditMismatches") == [0]
+    assert _published(emitted, "PriceAuditMismatchRate", endpoint="default") == [0.0]
+    assert _published(emitted, "PriceAuditComparisons", endpoint="default") == [10]
     record = _auditor(live).runs.get(answer["run_id"])
     assert record.trigger is Trigger.SCHEDULE and record.audit["sampled"] == 10
 
@@ -342,11 +363,174 @@ def test_in_aws_the_scheduled_audit_sees_the_storefronts_cache_and_records_in_dy
         # THEN it was served what the storefront is served (the shared cache) and found the change
         assert answer["by_origin"]["cached"]["matches"] + answer["by_origin"]["cached"]["mismatches"] == 24
         assert answer["served"]["mismatches"] == 6 and answer["largest"]["product_id"] == "P000003"
-        emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-        assert [v for blob in emitted for v in blob.get("PriceAuditMismatchRate", [])] == [25.0]
+        emitted = _emf(capsys)
+        assert _published(emitted, "PriceAuditMismatchRate") == [25.0]
         # AND the run is in the DynamoDB runs table with its report
         from erpbridge.adapters.aws.dynamodb_batch_state import DynamoDbRunRecorder
 
         record = DynamoDbRunRecorder("runs").get(answer["run_id"], job="price-audit")
         assert record is not None and record.status is RunStatus.SUCCEEDED
         assert record.audit["served"]["mismatches"] == 6 and len(record.audit["examples"]) == 10
+
+
+# --- several ERP endpoints (docs/erp-endpoints.md): the second emulator of test_erp_endpoints.py
+
+#: NORDIC's sample: anonymous + 10000 (10010 belongs to another shop), × EUR and USD, × its own
+#: products P000001 (at 1 and 5) and P000002
+NORDIC_COMBINATIONS = 2 * 2 * 3
+
+
+def _nordic_rows(database_url: str) -> None:
+    """NORDIC holds P000001 and P000002 (its imports recorded them); customer 10010 is OTHER's."""
+    from erpbridge.mapping.relations import SHOP_PRODUCTS
+
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        held = sa.table(SHOP_PRODUCTS[0], sa.column("shop_id"), sa.column("product_id"))
+        conn.execute(sa.insert(held), [{"shop_id": "NORDIC", "product_id": p} for p in PRODUCTS[:2]])
+        users = table("AccessUser")
+        conn.execute(
+            sa.update(users)
+            .where(users.c.AccessUserCustomerNumber == "10010")
+            .values(AccessUserShopId="OTHER")
+        )
+    engine.dispose()
+
+
+@pytest.fixture
+def two_shops(live_factory: Callable[..., Any], nordic: Any) -> Any:
+    """The live services with endpoint nordic for shop NORDIC, over the shop rows of both shops."""
+    live = live_factory(ERPBRIDGE_ERP_ENDPOINTS=nordic_endpoints(nordic))
+    _shop_rows(live.database_url)
+    _nordic_rows(live.database_url)
+    return live
+
+
+def _limiter_starts_at(live: Any, shop: str) -> tuple[str, int]:
+    client = live.services.at(shop).erp._erp
+    state = client.limiter.store.load(client.limiter.principal)
+    return client.limiter.principal, sum(state.buckets.values())
+
+
+def test_each_shop_is_audited_at_its_endpoint_and_a_change_in_one_bc_shows_there_only(
+    two_shops: Any, emulator: Any, nordic: Any
+) -> None:
+    # GIVEN two ERP endpoints: the default one and NORDIC's own BC, each shop with its sample
+    live = two_shops
+    before = _audit_everything(live).report
+    assert before.endpoints == ["default", "nordic"] and before.served.mismatches == 0
+    assert before.at("default").sampled == EVERY_COMBINATION
+    assert before.at("nordic").sampled == NORDIC_COMBINATIONS
+    nordic_probes = {c.probe for c in before.at("nordic").comparisons}
+    assert {p.shop for p in nordic_probes} == {"NORDIC"}
+    assert {p.customer for p in nordic_probes} == {None, "10000"}
+    assert {p.product_id for p in nordic_probes} == set(PRODUCTS[:2])
+    # WHEN NORDIC's BC raises P000002's prices by 10 % (the default BC does not)
+    nordic.control.change_price("P000002", "1.10")
+    run = _audit_everything(live)
+    report = run.report
+    # THEN NORDIC's cached P000002 prices are its endpoint's mismatches; the default stays clean
+    wrong = [c for c in report.at("nordic").mismatches if c.origin is not Origin.BATCH]
+    assert {(c.probe.shop, c.probe.product_id, c.origin) for c in wrong} == {
+        ("NORDIC", "P000002", Origin.CACHED)
+    }
+    assert len(wrong) == 2 * 2  # anonymous + 10000, in EUR and in USD
+    assert report.at("nordic").served.mismatches == 4 and report.at("default").served.mismatches == 0
+    assert report.served.mismatches == 4
+    assert report.largest is not None and report.largest.endpoint == "nordic"
+    # AND the run record reports per endpoint and per shop besides the total
+    record = _auditor(live).runs.get(run.run_id, job="price-audit").audit
+    assert record["by_endpoint"]["default"]["served"]["mismatches"] == 0
+    assert record["by_endpoint"]["nordic"]["served"]["mismatches"] == 4
+    assert record["by_endpoint"]["nordic"]["largest"]["product_id"] == "P000002"
+    assert {e["endpoint"] for e in record["by_endpoint"]["nordic"]["examples"]} == {"nordic"}
+    assert record["shops"] == {
+        "": {"sampled": EVERY_COMBINATION, "products": "whole catalogue"},
+        "NORDIC": {"sampled": NORDIC_COMBINATIONS, "products": "the shop's own"},
+    }
+    # AND `erpbridge runs show` has a line per endpoint; its examples name shop and endpoint
+    from typer.testing import CliRunner
+
+    from erpbridge_cli.main import app
+
+    shown = CliRunner().invoke(app, ["runs", "show", run.run_id], env={"COLUMNS": "200"})
+    assert "audit: served at nordic" in shown.output and "shop NORDIC at nordic: " in shown.output
+    # AND each endpoint's requests went through the limiter under its own principal
+    default_principal, default_starts = _limiter_starts_at(live, "")
+    nordic_principal, nordic_starts = _limiter_starts_at(live, "NORDIC")
+    assert default_principal != nordic_principal
+    assert default_starts == _soap_requests(emulator) > 0
+    assert nordic_starts == _soap_requests(nordic) > 0
+
+
+def test_the_cli_audits_one_shop_and_the_handler_publishes_the_rate_per_endpoint(
+    two_shops: Any,
+    emulator: Any,
+    nordic: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    lambda_context: Any,
+) -> None:
+    from typer.testing import CliRunner
+
+    from erpbridge_cli.main import app
+
+    live = two_shops
+    nordic.control.change_price("P000001", "1.10")
+    runner = CliRunner()
+    # WHEN `erpbridge audit prices --shop NORDIC` runs
+    shown = runner.invoke(app, ["audit", "prices", "--shop", "NORDIC", "--json"])
+    # THEN only NORDIC was sampled, at its endpoint (the default BC was not asked)
+    assert shown.exit_code == 0, shown.output  # its own process: every price fresh from NORDIC's BC
+    body = json.loads(shown.stdout)
+    assert list(body["by_endpoint"]) == ["nordic"] and list(body["shops"]) == ["NORDIC"]
+    assert _soap_requests(emulator) == 0 and _soap_requests(nordic) > 0
+    assert _auditor(live).runs.get(body["run_id"]).parameters["shop"] == "NORDIC"
+    # AND without --shop the table has a line per endpoint, at 80 columns
+    table = runner.invoke(app, ["audit", "prices", "--sample", "10"], env={"COLUMNS": "80"})
+    assert "served prices by ERP endpoint" in table.output and "shop NORDIC: 10 sampled" in table.output
+    assert max(len(line) for line in table.output.splitlines()) <= 80, table.output
+    # AND a shop no endpoint serves is refused (exit 2) when the default shops are named
+    strict = runner.invoke(
+        app, ["audit", "prices", "--shop", "NOWHERE"], env={"ERPBRIDGE_ERP_DEFAULT_SHOPS": '["SHOP1"]'}
+    )
+    assert strict.exit_code == 2 and "NOWHERE" in strict.output
+    # WHEN the scheduled handler audits both endpoints after NORDIC's prices were cached and changed
+    import audit_prices as handler
+
+    capsys.readouterr()
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED")
+    handler.auditor.cache_clear()
+    try:
+        handler.lambda_handler({"sample": 1000, "seed": 7}, lambda_context)  # caches both
+        nordic.control.change_price("P000001", "1.10")
+        capsys.readouterr()
+        answer = handler.lambda_handler({"sample": 1000, "seed": 7}, lambda_context)
+    finally:
+        handler.auditor.cache_clear()
+    # THEN the rate is published per endpoint, and the total keeps the alarm's dimension
+    emitted = _emf(capsys)
+    mismatches = answer["by_endpoint"]["nordic"]["served"]["mismatches"]
+    assert mismatches > 0 and answer["by_endpoint"]["default"]["served"]["mismatches"] == 0
+    assert _published(emitted, "PriceAuditMismatchRate", endpoint="default") == [0.0]
+    nordic_rate = _published(emitted, "PriceAuditMismatchRate", endpoint="nordic")
+    assert nordic_rate == [answer["by_endpoint"]["nordic"]["served"]["mismatch_rate"]] and nordic_rate[0] > 0
+    assert _published(emitted, "PriceAuditMismatchRate") == [answer["served"]["mismatch_rate"]]
+    assert _published(emitted, "PriceAuditMismatches", endpoint="nordic") == [mismatches]
+
+
+def test_an_endpoint_down_fails_the_run_naming_it_while_the_other_is_audited(
+    two_shops: Any, nordic: Any
+) -> None:
+    live = two_shops
+    nordic.go_down()
+    try:
+        run = _audit_everything(live)
+    finally:
+        nordic.come_up()
+    report = run.report
+    assert report.at("default").served.matches == EVERY_COMBINATION  # the default BC was audited
+    assert report.at("nordic").served.not_quoted == NORDIC_COMBINATIONS
+    assert report.unchecked == ["nordic"]
+    assert run.error is not None and run.error.startswith("BC quoted none of endpoint nordic's sample")
+    assert _auditor(live).runs.get(run.run_id).status is RunStatus.FAILED

@@ -14,6 +14,9 @@ order (:func:`erpbridge.batch.workflow.run_workflow`), as Step Functions does in
 ``export-failed-orders`` is the live area's Export Failed Orders task, listed and run here too:
 in AWS it invokes its own function (``ERPBRIDGE_EXPORT_FUNCTION`` or ``--export-function``),
 locally it runs the use case in this process, as ``erpbridge orders export`` does.
+
+``price-audit`` (the golden-price audit, no job file either) is listed last with its last run;
+it is run with ``erpbridge audit prices``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ import typer
 from erpbridge.batch.fetch import FetchResult
 from erpbridge.batch.jobs import BatchJob, list_batch_jobs, load_batch_job
 from erpbridge.batch.models import RunRecord, RunStatus, Trigger
+from erpbridge.batch.price_audit import JOB as PRICE_AUDIT
+from erpbridge.batch.price_audit import SCHEDULE as AUDIT_SCHEDULE
+from erpbridge.batch.price_audit import last_run_summary
 from erpbridge.batch.workflow import run_workflow
 from erpbridge.errors import ConfigurationError, ErpBridgeError
 from erpbridge.wiring.batch import BatchRuntime
@@ -127,6 +133,30 @@ def _export_row() -> dict[str, Any]:
     }
 
 
+def _audit_row(remote: AdminApiClient | None) -> dict[str, Any]:
+    """The price audit, with its last run (from the runs table, or the admin API's)."""
+    try:
+        runs = (
+            remote.runs(job=PRICE_AUDIT, limit=1)
+            if remote is not None
+            else run_recorder().list_runs(job=PRICE_AUDIT, limit=1)
+        )
+    except ErpBridgeError as error:  # the jobs are listed all the same
+        last, summary = None, f"last run unknown: {error}"
+    else:
+        last = runs[0] if runs else None
+        summary = last_run_summary(last)
+    return {
+        "job": PRICE_AUDIT,
+        "description": f"Golden-price audit (erpbridge audit prices); {summary}",
+        "schedule": f"{AUDIT_SCHEDULE} (UTC)",
+        "parameters": {"sample": "(ERPBRIDGE_PRICE_AUDIT_SAMPLE, per shop)", "shop": "(every shop)"},
+        "erp": "each shop's endpoint",
+        "enabled": True,
+        "last_run": last.as_dict() if last is not None else None,
+    }
+
+
 def _remote_job_rows(remote: AdminApiClient) -> list[dict[str, Any]]:
     """The deployed jobs (admin API): enabled is their schedule's State."""
     rows = [
@@ -149,6 +179,7 @@ def list_jobs(mappings: MappingsOption = None, as_json: JsonOption = False) -> N
     """Every job with its request parameters and schedule (in AWS mode: whether it is on)."""
     remote = admin_api()
     rows = _remote_job_rows(remote) if remote is not None else _local_job_rows(mappings)
+    rows.append(_audit_row(remote))
     if as_json:
         print_json(rows)
         return

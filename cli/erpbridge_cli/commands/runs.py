@@ -129,18 +129,25 @@ def _finalise_line(record: RunRecord) -> str:
 
 def _add_audit_rows(shown: Table, audit: dict[str, Any]) -> None:
     """A price audit's report (docs/price-audit.md): its counts, the largest difference, examples."""
-    for part in ("served", "batch"):
-        counts = audit[part]
-        shown.add_row(
-            f"audit: {part}",
+
+    def tally(counts: dict[str, Any]) -> str:
+        return (
             f"{counts['matches']} match, {counts['mismatches']} mismatch ({counts['mismatch_rate']:g} %), "
-            f"{counts['missing']} missing, {counts['not_quoted']} not quoted",
+            f"{counts['missing']} missing, {counts['not_quoted']} not quoted"
         )
+
+    for part in ("served", "batch"):
+        shown.add_row(f"audit: {part}", tally(audit[part]))
+    endpoints = audit.get("by_endpoint", {})  # audits recorded before the per-endpoint report lack it
+    if len(endpoints) > 1:
+        for name, found in endpoints.items():
+            shown.add_row(f"audit: served at {name}", tally(found["served"]))
     for number, example in enumerate(audit["examples"], 1):
         amount = example["field"] or "price"
+        where = f"shop {example['shop']} at {example['endpoint']}: " if example.get("shop") else ""
         shown.add_row(
             f"audit mismatch {number}",
-            f"{example['customer'] or 'anonymous'} {example['product_id']} × {example['quantity']} "
+            f"{where}{example['customer'] or 'anonymous'} {example['product_id']} × {example['quantity']} "
             f"{example['currency']} ({example['origin']}): {example['served'][amount]} served, "
             f"{example['quoted'][amount]} from BC ({example['difference']})",
         )

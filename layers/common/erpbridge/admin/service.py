@@ -202,6 +202,13 @@ class AdminService:
             )
         return views
 
+    def last_price_audit(self) -> RunRecord | None:
+        """The golden-price audit's newest run (job ``price-audit``; it has no job file)."""
+        from erpbridge.batch.price_audit import JOB as PRICE_AUDIT
+
+        runs = self._runs.list_runs(job=PRICE_AUDIT, limit=1)
+        return runs[0] if runs else None
+
     def job(self, job_id: str) -> JobView:
         for view in self.jobs():
             if view.job.id == job_id:

@@ -225,14 +225,15 @@ class StagedFileImporter(Protocol):
 
 class AuditCandidates(Protocol):
     """What the audit's sample is drawn from: the shop database's customers, products, price-break
-    quantities and currencies."""
+    quantities and currencies, of one shop ("": the default shop, i.e. all of them)."""
 
-    def read(self) -> Candidates: ...
+    def read(self, shop: str = "") -> Candidates: ...
 
 
 class ServedPrices(Protocol):
-    """Prices as the live API serves them, asked in-process (not over HTTP). Every call gets probes
-    of one customer and currency and answers in their order."""
+    """Prices as the live API serves them, asked in-process (not over HTTP), at the ERP endpoint of
+    the probes' shop. Every call gets probes of one shop, customer and currency and answers in their
+    order."""
 
     def serve(self, probes: Sequence[Probe]) -> list[Served]:
         """What the API serves now, and from where (the ERP, the cache, a stale entry, a fallback)."""
@@ -245,7 +246,8 @@ class ServedPrices(Protocol):
 
 class FreshQuotes(Protocol):
     """Business Central's price now, asked directly (no cache read or write, no fallback), through
-    the ERP client's shared limiter. Probes of one customer and currency, answered in their order."""
+    the ERP client's shared limiter, at the endpoint of the probes' shop. Probes of one shop, customer
+    and currency, answered in their order."""
 
     def quote(self, probes: Sequence[Probe]) -> list[Figure]:
         """Raises an ``ErpError`` when BC cannot be asked or does not answer."""

@@ -20,14 +20,19 @@ plus mismatches of what the API served; the batch prices have their own rate. A 
 like a batch run (job ``price-audit``) with the report in its record. The sample is drawn in groups
 of up to :data:`GROUP_SIZE` products per customer and currency, so it costs few ERP requests; every
 request goes through the ERP client's shared limiter (the quotes wait the batch budget); once a
-quote is refused as busy (the limit reached, BC's 429/503), the rest of the sample is not asked.
+quote is refused as busy (the limit reached, BC's 429/503), the rest of that endpoint's sample is
+not asked.
+
+Several shops (docs/erp-endpoints.md): each shop audited gets its own sample of its customers and
+products, and each probe is priced and quoted at the ERP endpoint serving its shop and currency.
+The report has the counts, the largest difference and the examples per endpoint besides the total.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -40,10 +45,12 @@ if TYPE_CHECKING:
     from erpbridge.batch.ports import AuditCandidates, FreshQuotes, RunRecorder, ServedPrices
 
 JOB = "price-audit"
+SCHEDULE = "cron(0 5 * * ? *)"  # template.yaml PriceAuditFunction, UTC (a test keeps them equal)
 TOLERANCE = Decimal("0.005")
 GROUP_SIZE = 10  # probes per (customer, currency): one ERP request each way for the group
 MAX_EXAMPLES = 10  # mismatching examples a report keeps (the largest difference is kept apart)
 _STALE_RUN_S = 3600  # a run still "running" after this long was killed: its slot may run again
+DEFAULT_ENDPOINT = "default"  # the endpoint of every probe when no router is given
 
 
 class Origin(StrEnum):
@@ -68,7 +75,8 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True, order=True)
 class Probe:
-    """One priced combination. ``customer`` None: anonymous; ``currency`` as the shop spells it."""
+    """One priced combination. ``customer`` None: anonymous; ``currency`` as the shop spells it;
+    ``shop`` "": the default shop (a request without ``shop_id``)."""
 
     customer: str | None
     currency: str
@@ -76,9 +84,11 @@ class Probe:
     variant_id: str
     unit: str
     quantity: Decimal
+    shop: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return {
+            "shop": self.shop,
             "customer": self.customer,
             "currency": self.currency,
             "product_id": self.product_id,
@@ -119,12 +129,14 @@ class ProductRef:
 
 @dataclass(frozen=True)
 class Candidates:
-    """What the sample is drawn from (read from the shop database)."""
+    """What the sample is drawn from (read from the shop database), for one shop."""
 
     customers: Sequence[str | None]  # None: anonymous
     products: Sequence[ProductRef]
     currencies: Sequence[str]
     price_breaks: Mapping[str, Sequence[Decimal]] = field(default_factory=dict)  # product → quantities > 1
+    shop: str = ""
+    whole_catalogue: bool = True  # False: the shop's own products; True: every product (none recorded)
 
 
 @dataclass(frozen=True)
@@ -136,6 +148,7 @@ class Comparison:
     quoted: Figure | None
     compared_field: str | None = None  # "price" or "price_with_vat"
     difference: Decimal | None = None  # served − quoted
+    endpoint: str = DEFAULT_ENDPOINT  # the ERP endpoint that served and quoted it
 
     def as_dict(self) -> dict[str, object]:
         def amounts(figure: Figure | None) -> dict[str, str | None] | None:
@@ -145,6 +158,7 @@ class Comparison:
 
         return {
             **self.probe.as_dict(),
+            "endpoint": self.endpoint,
             "origin": str(self.origin),
             "outcome": str(self.outcome),
             "served": amounts(self.served),
@@ -167,11 +181,12 @@ def draw_sample(candidates: Candidates, size: int, rng: random.Random) -> list[P
     there are no more than ``size`` of them."""
     if not candidates.customers or not candidates.products or not candidates.currencies:
         return []
+    shop = candidates.shop
     buyers = len(candidates.customers) * len(candidates.currencies)
     per_buyer = sum(len(_quantities(candidates, product)) for product in candidates.products)
     if buyers * per_buyer <= size:  # counted first: thousands of customers × products never fit a list
         every = {
-            Probe(customer, currency, product.product_id, product.variant_id, product.unit, quantity)
+            Probe(customer, currency, product.product_id, product.variant_id, product.unit, quantity, shop)
             for customer in candidates.customers
             for currency in candidates.currencies
             for product in candidates.products
@@ -188,7 +203,9 @@ def draw_sample(candidates: Candidates, size: int, rng: random.Random) -> list[P
         for product in rng.sample(list(candidates.products), group):
             quantity = rng.choice(_quantities(candidates, product))
             chosen.add(
-                Probe(customer, currency, product.product_id, product.variant_id, product.unit, quantity)
+                Probe(
+                    customer, currency, product.product_id, product.variant_id, product.unit, quantity, shop
+                )
             )
     return sorted(chosen, key=_order)[:size]
 
@@ -198,8 +215,9 @@ def _quantities(candidates: Candidates, product: ProductRef) -> list[Decimal]:
     return list(dict.fromkeys([Decimal(1), *candidates.price_breaks.get(product.product_id, ())]))
 
 
-def _order(probe: Probe) -> tuple[str, str, str, str, str, Decimal]:
+def _order(probe: Probe) -> tuple[str, str, str, str, str, str, Decimal]:
     return (
+        probe.shop,
         probe.customer or "",
         probe.currency,
         probe.product_id,
@@ -210,10 +228,10 @@ def _order(probe: Probe) -> tuple[str, str, str, str, str, Decimal]:
 
 
 def groups(probes: Sequence[Probe]) -> list[list[Probe]]:
-    """The probes by (customer, currency), in order: one price request each way per group."""
-    by_buyer: dict[tuple[str | None, str], list[Probe]] = {}
+    """The probes by (shop, customer, currency), in order: one price request each way per group."""
+    by_buyer: dict[tuple[str, str | None, str], list[Probe]] = {}
     for probe in probes:
-        by_buyer.setdefault((probe.customer, probe.currency), []).append(probe)
+        by_buyer.setdefault((probe.shop, probe.customer, probe.currency), []).append(probe)
     return list(by_buyer.values())
 
 
@@ -274,17 +292,55 @@ def tally(comparisons: Iterable[Comparison]) -> Tally:
 
 
 @dataclass(frozen=True)
+class ShopSample:
+    """What one shop's sample was drawn from."""
+
+    shop: str
+    sampled: int
+    whole_catalogue: bool  # no products recorded for the shop: drawn from every product
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "sampled": self.sampled,
+            "products": "whole catalogue" if self.whole_catalogue else "the shop's own",
+        }
+
+
+@dataclass(frozen=True)
 class AuditReport:
-    """What one audit found (``as_dict`` is what the run record keeps)."""
+    """What one audit found (``as_dict`` is what the run record keeps); :meth:`at` is one ERP
+    endpoint's part of it."""
 
     sampled: int
     seed: int
     comparisons: tuple[Comparison, ...]
     run_id: str | None = None
     quote_errors: tuple[str, ...] = ()  # why BC could not be asked, distinct reasons
+    endpoint_errors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # the same, per endpoint
+    shops: tuple[ShopSample, ...] = ()
 
     def of(self, *origins: Origin) -> list[Comparison]:
         return [c for c in self.comparisons if c.origin in origins]
+
+    @property
+    def endpoints(self) -> list[str]:
+        """The endpoints audited, the default first."""
+        names = {c.endpoint for c in self.comparisons}
+        return sorted(names, key=lambda name: (name != DEFAULT_ENDPOINT, name))
+
+    def at(self, endpoint: str) -> AuditReport:
+        """The part of the report of one ERP endpoint."""
+        mine = tuple(c for c in self.comparisons if c.endpoint == endpoint)
+        errors = tuple(self.endpoint_errors.get(endpoint, ()))
+        sampled = len({c.probe for c in mine})
+        return AuditReport(
+            sampled, self.seed, mine, self.run_id, errors, {endpoint: errors} if errors else {}
+        )
+
+    @property
+    def unchecked(self) -> list[str]:
+        """The endpoints BC answered none of the probes for."""
+        return [name for name in self.endpoints if self.at(name).nothing_quoted]
 
     @property
     def served(self) -> Tally:
@@ -314,49 +370,85 @@ class AuditReport:
         """BC answered none of the probes: the audit could not check anything."""
         return bool(self.comparisons) and all(c.outcome is Outcome.NOT_QUOTED for c in self.comparisons)
 
-    def as_dict(self) -> dict[str, object]:
+    def _findings(self) -> dict[str, object]:
         largest = self.largest
+        return {
+            "served": self.served.as_dict(),
+            "batch": self.batch.as_dict(),
+            "largest": largest.as_dict() if largest is not None else None,
+            "examples": [c.as_dict() for c in self.mismatches[:MAX_EXAMPLES]],
+            "quote_errors": list(self.quote_errors),
+        }
+
+    def as_dict(self) -> dict[str, object]:
+        findings = self._findings()
         return {
             "sampled": self.sampled,
             "seed": self.seed,
             "tolerance": str(TOLERANCE),
-            "served": self.served.as_dict(),
-            "batch": self.batch.as_dict(),
+            "served": findings.pop("served"),
+            "batch": findings.pop("batch"),
             "by_origin": {str(origin): tally(self.of(origin)).as_dict() for origin in Origin},
-            "largest": largest.as_dict() if largest is not None else None,
-            "examples": [c.as_dict() for c in self.mismatches[:MAX_EXAMPLES]],
-            "quote_errors": list(self.quote_errors),
+            **findings,
+            "shops": {sample.shop: sample.as_dict() for sample in self.shops},
+            "by_endpoint": {
+                name: {"sampled": part.sampled, **part._findings()}
+                for name, part in ((name, self.at(name)) for name in self.endpoints)
+            },
         }
 
 
 # --- the use case -----------------------------------------------------------------------------
 
 
+def _one_endpoint(probe: Probe) -> str:
+    return DEFAULT_ENDPOINT
+
+
 def audit_prices(
-    probes: Sequence[Probe], *, served: ServedPrices, quotes: FreshQuotes, seed: int
+    probes: Sequence[Probe],
+    *,
+    served: ServedPrices,
+    quotes: FreshQuotes,
+    seed: int,
+    endpoint_of: Callable[[Probe], str] = _one_endpoint,
 ) -> AuditReport:
-    """Price every probe as served, from the shop database and as quoted by BC, and compare."""
+    """Price every probe as served, from the shop database and as quoted by BC, and compare.
+
+    ``endpoint_of`` names the ERP endpoint of a probe (its shop and currency): the comparisons are
+    labelled with it, and an endpoint found busy is not asked for the rest of its probes."""
     comparisons: list[Comparison] = []
-    errors: dict[str, None] = {}
-    busy: str | None = None  # once BC is busy (its limit reached), the rest is not asked
+    errors: dict[str, dict[str, None]] = {}  # endpoint → distinct reasons
+    busy: dict[str, str] = {}  # endpoint → why the rest of its probes are not asked (its limit reached)
     for group in groups(probes):
+        endpoint = endpoint_of(group[0])
         answers = served.serve(group)  # first: a cache miss asks the ERP (and fills the cache)
         batch = served.batch(group)
-        if busy is not None:
-            quoted = [Quote(None, busy)] * len(group)
+        if endpoint in busy:
+            quoted = [Quote(None, busy[endpoint])] * len(group)
         else:
             try:
                 quoted = [Quote(figure) for figure in quotes.quote(group)]
             except (ErpError, ProtocolError, XmlError) as error:  # not sent, not answered, unreadable
                 reason = f"{type(error).__name__}: {error}"
-                errors[reason] = None
+                errors.setdefault(endpoint, {})[reason] = None
                 quoted = [Quote(None, reason)] * len(group)
                 if isinstance(error, ErpBusyError):
-                    busy = f"not asked: BC was busy ({reason})"
+                    busy[endpoint] = f"not asked: BC was busy ({reason})"
         for probe, answer, shop, quote in zip(group, answers, batch, quoted, strict=True):
-            comparisons.append(compare(probe, answer.origin, answer.figure, quote))
-            comparisons.append(compare(probe, Origin.BATCH, shop, quote))
-    return AuditReport(len(probes), seed, tuple(comparisons), quote_errors=tuple(errors))
+            for comparison in (
+                compare(probe, answer.origin, answer.figure, quote),
+                compare(probe, Origin.BATCH, shop, quote),
+            ):
+                comparisons.append(replace(comparison, endpoint=endpoint))
+    every = dict.fromkeys(reason for reasons in errors.values() for reason in reasons)
+    return AuditReport(
+        len(probes),
+        seed,
+        tuple(comparisons),
+        quote_errors=tuple(every),
+        endpoint_errors={name: tuple(reasons) for name, reasons in errors.items()},
+    )
 
 
 @dataclass(frozen=True)
@@ -379,11 +471,15 @@ def run_price_audit(
     seed: int | None = None,
     scheduled_time: datetime | None = None,
     now: datetime | None = None,
+    shops: Sequence[str] = ("",),
+    endpoint_of: Callable[[Probe], str] = _one_endpoint,
+    parameters: Mapping[str, str] | None = None,
 ) -> AuditRun:
-    """Draw the sample, audit it and record the run (job ``price-audit``) with its report.
+    """Draw a sample of up to ``sample`` probes for each of ``shops`` ("": the default shop), audit
+    it and record the run (job ``price-audit``, with ``parameters`` besides sample and seed).
 
-    The run fails (and says why) when the sample is empty or BC quoted none of it; mismatches do
-    not fail it: they are the report, the metric and its alarm.
+    The run fails (and says why) when the sample is empty or BC quoted none of an endpoint's part
+    of it; mismatches do not fail it: they are the report, the metric and its alarm.
     """
     started = now or datetime.now(UTC)
     seed = seed if seed is not None else random.SystemRandom().randrange(1 << 31)
@@ -393,23 +489,52 @@ def run_price_audit(
         run_id=run_id,
         trigger=trigger,
         started_at=started,
-        parameters={"sample": str(sample), "seed": str(seed)},
+        parameters={"sample": str(sample), "seed": str(seed), **(parameters or {})},
     )
     if not runs.create(record, stale_before=started - timedelta(seconds=_STALE_RUN_S)):
         return AuditRun(run_id, None)  # a duplicate delivery of this schedule slot
     try:
-        probes = draw_sample(candidates.read(), sample, random.Random(seed))
-        report = audit_prices(probes, served=served, quotes=quotes, seed=seed)
+        probes: list[Probe] = []
+        samples: list[ShopSample] = []
+        for shop in dict.fromkeys(shops):
+            found = candidates.read(shop)
+            # The default shop's draw is the one a seed always gave; another shop's is its own.
+            drawn = draw_sample(found, sample, random.Random(f"{seed}/{shop}" if shop else seed))
+            probes += drawn
+            samples.append(ShopSample(shop, len(drawn), found.whole_catalogue))
+        report = audit_prices(probes, served=served, quotes=quotes, seed=seed, endpoint_of=endpoint_of)
     except Exception as error:
         runs.finish_audit(
             JOB, run_id, audit=None, ended_at=datetime.now(UTC), error=f"{type(error).__name__}: {error}"
         )
         raise
-    report = AuditReport(report.sampled, seed, report.comparisons, run_id, report.quote_errors)
+    report = replace(report, run_id=run_id, shops=tuple(samples))
     failure = None
+    unchecked = report.unchecked
     if not probes:
         failure = "nothing to sample: the shop database has no customers, products or currencies"
     elif report.nothing_quoted:
         failure = "BC quoted none of the sample: " + "; ".join(report.quote_errors)
+    elif unchecked:
+        failure = "; ".join(
+            f"BC quoted none of endpoint {name}'s sample: " + "; ".join(report.endpoint_errors.get(name, ()))
+            for name in unchecked
+        )
     runs.finish_audit(JOB, run_id, audit=report.as_dict(), ended_at=datetime.now(UTC), error=failure)
     return AuditRun(run_id, report, failure)
+
+
+def last_run_summary(record: RunRecord | None) -> str:
+    """One line on an audit's run for the job lists (the audit is no job file of mappings/)."""
+    if record is None:
+        return "no run yet"
+    head = f"last run {record.run_id} {record.status.value}"
+    served = (record.audit or {}).get("served")
+    if record.error:
+        return f"{head}: {record.error}"
+    if not isinstance(served, dict):
+        return head
+    compared = served["matches"] + served["mismatches"]
+    return (
+        f"{head}: {served['mismatches']} of {compared} served prices differ ({served['mismatch_rate']:g} %)"
+    )

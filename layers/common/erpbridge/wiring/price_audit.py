@@ -3,6 +3,10 @@ live price use case in-process (the same cache, fallbacks and ERP client as the 
 fresh quote from that use case's direct ERP request (no cache, no fallback, request kind
 ``PRICE_AUDIT``: the shared limiter lets it wait the batch budget), and the run in the runs table.
 
+Several ERP endpoints (docs/erp-endpoints.md): every shop of the endpoint map is sampled, and each
+probe is served and quoted by the live use case of the endpoint of its shop and currency (its
+client, breaker, limiter principal and cache namespace).
+
 In AWS the audit function has the live API's cache, breaker and limiter tables, so "cached" and
 "stale" mean what the storefront sees. Locally (``erpbridge audit prices``) the cache is this
 process's own unless ``ERPBRIDGE_CACHE_TABLE`` names a shared one (docs/price-audit.md).
@@ -24,6 +28,7 @@ from erpbridge.wiring.live import LiveServices
 
 if TYPE_CHECKING:
     from erpbridge.batch.ports import RunRecorder
+    from erpbridge.erp.endpoints import EndpointMap
     from erpbridge.live.ports import Metric
     from erpbridge.live.prices import PriceService
     from erpbridge.settings import Settings
@@ -31,8 +36,8 @@ if TYPE_CHECKING:
 _SERVED_FROM = {PriceSource.ERP: Origin.FRESH, PriceSource.CACHE: Origin.CACHED}
 
 
-def _requests(probes: Sequence[Probe], shop_id: str) -> list[PriceRequest]:
-    """The probes (one customer and currency) as the live API's price requests."""
+def _requests(probes: Sequence[Probe]) -> list[PriceRequest]:
+    """The probes (one shop, customer and currency) as the live API's price requests."""
     first = probes[0]
     items = [
         PriceItemRequest(product_id=p.product_id, variant_id=p.variant_id, unit=p.unit, quantity=p.quantity)
@@ -42,7 +47,7 @@ def _requests(probes: Sequence[Probe], shop_id: str) -> list[PriceRequest]:
         PriceRequest(
             customer_number=first.customer,
             currency=first.currency,
-            shop_id=shop_id,
+            shop_id=first.shop,
             items=items[start : start + MAX_PRICE_ITEMS],
         )
         for start in range(0, len(items), MAX_PRICE_ITEMS)
@@ -54,11 +59,13 @@ def _figure(item: PriceItem) -> Figure:
 
 
 class _OnPriceService:
-    """An audit port on the live price use case, for one shop ("" = the default)."""
+    """An audit port on the live price use case of the endpoint of the probes' shop and currency."""
 
-    def __init__(self, prices: PriceService, *, shop_id: str = "") -> None:
-        self._prices = prices
-        self._shop_id = shop_id
+    def __init__(self, services: LiveServices) -> None:
+        self._services = services
+
+    def _prices(self, probes: Sequence[Probe]) -> PriceService:
+        return self._services.at(probes[0].shop, probes[0].currency).prices
 
 
 class InProcessServedPrices(_OnPriceService):
@@ -66,8 +73,9 @@ class InProcessServedPrices(_OnPriceService):
 
     def serve(self, probes: Sequence[Probe]) -> list[Served]:
         served: list[Served] = []
-        for request in _requests(probes, self._shop_id):
-            response, fallbacks = self._prices.get_prices_traced(request)
+        prices = self._prices(probes)
+        for request in _requests(probes):
+            response, fallbacks = prices.get_prices_traced(request)
             for item, fallback in zip(response.items, fallbacks, strict=True):
                 origin = _SERVED_FROM.get(item.source)
                 if origin is None:
@@ -77,8 +85,9 @@ class InProcessServedPrices(_OnPriceService):
 
     def batch(self, probes: Sequence[Probe]) -> list[Figure | None]:
         figures: list[Figure | None] = []
-        for request in _requests(probes, self._shop_id):
-            items = self._prices.from_shop_database(request).items
+        prices = self._prices(probes)
+        for request in _requests(probes):
+            items = prices.from_shop_database(request).items
             figures.extend(_figure(item) if item.found is True else None for item in items)
         return figures
 
@@ -88,8 +97,9 @@ class DirectQuotes(_OnPriceService):
 
     def quote(self, probes: Sequence[Probe]) -> list[Figure]:
         figures: list[Figure] = []
-        for request in _requests(probes, self._shop_id):
-            response = self._prices.quote(request, kind=RequestKind.PRICE_AUDIT)
+        prices = self._prices(probes)
+        for request in _requests(probes):
+            response = prices.quote(request, kind=RequestKind.PRICE_AUDIT)
             figures.extend(_figure(item) for item in response.items)
         return figures
 
@@ -115,20 +125,38 @@ class PriceAuditor:
         trigger: Trigger,
         seed: int | None = None,
         scheduled_time: datetime | None = None,
+        shop: str | None = None,
     ) -> AuditRun:
+        """Audit every shop of the endpoint map (``sample`` probes each), or only ``shop``."""
         from erpbridge.adapters.sql.audit_candidates import SqlAuditCandidates
 
-        prices = self.services.prices
+        endpoints = self.services.endpoints
+        if shop is not None:
+            endpoints.for_shop(shop)  # an unknown shop is refused before anything is recorded
         return run_price_audit(
             candidates=SqlAuditCandidates(self.services.engine),
-            served=InProcessServedPrices(prices),
-            quotes=DirectQuotes(prices),
+            served=InProcessServedPrices(self.services),
+            quotes=DirectQuotes(self.services),
             runs=self.runs,
             sample=sample,
             trigger=trigger,
             seed=seed,
             scheduled_time=scheduled_time,
+            shops=[shop] if shop is not None else audited_shops(endpoints),
+            endpoint_of=lambda probe: endpoints.for_shop(probe.shop, probe.currency).name,
+            parameters={"shop": shop} if shop is not None else None,
         )
+
+
+def audited_shops(endpoints: EndpointMap) -> list[str]:
+    """The shops an audit samples: the default endpoint's named shops (``ERPBRIDGE_ERP_DEFAULT_SHOPS``),
+    or when it names none the default shop "" (a request without a shop: every customer and
+    product), then each other endpoint's shops."""
+    shops = sorted(endpoints.default.shops) or [""]
+    for endpoint in endpoints:
+        if not endpoint.is_default:
+            shops += sorted(endpoint.shops)
+    return list(dict.fromkeys(shops))
 
 
 def runs_for(settings: Settings) -> RunRecorder:
