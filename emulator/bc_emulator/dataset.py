@@ -43,6 +43,7 @@ type …) raise ``BcError``; answer them as a SOAP fault carrying the message.
 
 from __future__ import annotations
 
+import copy
 import gc
 import itertools
 import random
@@ -899,6 +900,9 @@ class BusinessCentral:
         self.documents = DocumentStore(dataset, self.pricing)
         # item no → its item card price and price list line prices before change_price
         self._prices_before: dict[str, tuple[Decimal, list[Decimal]]] = {}
+        # Emulators of one process share a generated dataset (dispatch.shared_dataset); the first
+        # change to its data gives this BC a copy of its own, so another emulator never sees it.
+        self._owns_dataset = False
 
     @property
     def today(self) -> date:
@@ -973,12 +977,20 @@ class BusinessCentral:
             item = self.dataset.item_by_no.get(item_no)
             if item is None:
                 raise BcError(f"The Item does not exist. Identification fields and values: No.='{item_no}'")
+            self._own_dataset()
+            item = self.dataset.item_by_no[item_no]
             lines = self.dataset.sales_prices.get(item_no, [])
             self._prices_before.setdefault(item_no, (item.unit_price, [line.unit_price for line in lines]))
             item.unit_price = money(item.unit_price * factor)
             for line in lines:
                 line.unit_price = money(line.unit_price * factor)
             return item.unit_price
+
+    def _own_dataset(self) -> None:
+        if not self._owns_dataset:
+            self.dataset = copy.deepcopy(self.dataset)
+            self.pricing.dataset = self.documents.dataset = self.dataset
+            self._owns_dataset = True
 
     def reset(self) -> None:
         """Forget orders created through the emulator (the generated history stays) and price changes."""

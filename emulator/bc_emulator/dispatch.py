@@ -101,7 +101,8 @@ _DATASETS_LOCK = threading.Lock()
 
 
 def shared_dataset(seed: int, products: int, customers: int) -> Dataset:
-    """Datasets are read-only for the ERP logic: emulators in one process share them."""
+    """Emulators in one process share a generated dataset; one that changes it (a price change)
+    takes a copy of its own first (``BusinessCentral._own_dataset``)."""
     key = (seed, products, customers)
     with _DATASETS_LOCK:
         dataset = _DATASETS.get(key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
 import requests
@@ -164,3 +165,15 @@ def test_unknown_endpoints_and_bad_json_are_client_errors(emulator: Emulator) ->
     assert requests.get(emulator.control_url + "/nothing", timeout=5).status_code == 404
     bad = requests.put(emulator.control_url + "/faults", data=b"[1, 2", timeout=5)
     assert bad.status_code == 400
+
+
+def test_a_price_change_stays_in_its_own_emulator(emulator_factory: Callable[..., Emulator]) -> None:
+    """Two emulators of one seed share the generated data until one of them changes it."""
+    first = emulator_factory(auth="key")
+    second = emulator_factory(auth="basic")
+    unit_price = first.dispatcher.bc.dataset.item_by_no["P000003"].unit_price
+    changed = first.control.change_price("P000003", "2")
+    assert Decimal(changed["unit_price"]) == unit_price * 2
+    assert second.dispatcher.bc.dataset.item_by_no["P000003"].unit_price == unit_price
+    first.control.reset()
+    assert first.dispatcher.bc.dataset.item_by_no["P000003"].unit_price == unit_price
