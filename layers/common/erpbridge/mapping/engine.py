@@ -185,6 +185,20 @@ class _RelationRun:
     plan: RelationPlan
     stage: Stage
     buffer: list[tuple[Any, ...]] = field(default_factory=list)
+    # The staged tuple in the common shapes, built without the general per-item steps:
+    # "pairs" (owner, related) and "positions" (owner, related, position, "<owner>.<related>").
+    shape: str | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        relation = self.plan.relation
+        if relation.relation_primary or self.plan.sorting_source or relation.default_to_shop:
+            self.shape = None
+        elif not relation.relation_sorting and not relation.relation_id:
+            self.shape = "pairs"
+        elif relation.relation_sorting and relation.position_sorting and relation.relation_id:
+            self.shape = "positions"
+        else:
+            self.shape = None
 
 
 @runtime_checkable
@@ -434,6 +448,17 @@ class _Importer:
             if raw is None:
                 continue  # the column is absent for this row: leave its relations alone
             items = split_list(raw)
+            if items and relation_run.shape == "pairs":
+                relation_run.buffer.extend([(number, owner, item) for item in items])
+                continue
+            if items and relation_run.shape == "positions":
+                relation_run.buffer.extend(
+                    [
+                        (number, owner, item, position, f"{owner}.{item}"[:255])
+                        for position, item in enumerate(items, start=1)
+                    ]
+                )
+                continue
             if not items and relation.default_to_shop and self.default_shop:
                 items = [self.default_shop]
             if not items:
