@@ -185,20 +185,30 @@ class _RelationRun:
     plan: RelationPlan
     stage: Stage
     buffer: list[tuple[Any, ...]] = field(default_factory=list)
-    # The staged tuple in the common shapes, built without the general per-item steps:
-    # "pairs" (owner, related) and "positions" (owner, related, position, "<owner>.<related>").
+    # The staged tuples in the common shapes, built without the general per-item steps:
+    # "pairs" (owner, related), "positions" (owner, related, position, "<owner>.<related>"),
+    # "sorted" (owner, related, sorting from the sorting list[, is primary]).
     shape: str | None = field(init=False)
+    empty: tuple[Any, ...] = field(init=False)  # the staged tail of an empty list
 
     def __post_init__(self) -> None:
-        relation = self.plan.relation
-        if relation.relation_primary or self.plan.sorting_source or relation.default_to_shop:
-            self.shape = None
-        elif not relation.relation_sorting and not relation.relation_id:
+        plan = self.plan
+        relation = plan.relation
+        self.empty = (None,) * (len(plan.stage_columns) - 1)
+        self.shape = None
+        sorting, primary, surrogate = (
+            relation.relation_sorting,
+            relation.relation_primary,
+            relation.relation_id,
+        )
+        if relation.default_to_shop:
+            return
+        if not (sorting or primary or surrogate):
             self.shape = "pairs"
-        elif relation.relation_sorting and relation.position_sorting and relation.relation_id:
+        elif sorting and surrogate and relation.position_sorting and not (plan.sorting_source or primary):
             self.shape = "positions"
-        else:
-            self.shape = None
+        elif sorting and plan.sorting_source and not surrogate and (not primary or plan.primary_source):
+            self.shape = "sorted"
 
 
 @runtime_checkable
@@ -442,57 +452,97 @@ class _Importer:
     def _relate(self, run: _MappingRun, row: Row, number: int, values: tuple[Any, ...]) -> None:
         for relation_run in run.relations:
             plan = relation_run.plan
-            relation = plan.relation
-            owner = values[plan.owner_index + 1]  # values = (row number, *columns)
             raw = row.get(plan.list_source)
             if raw is None:
                 continue  # the column is absent for this row: leave its relations alone
+            owner = values[plan.owner_index + 1]  # values = (row number, *columns)
             items = split_list(raw)
-            if items and relation_run.shape == "pairs":
-                relation_run.buffer.extend([(number, owner, item) for item in items])
-                continue
-            if items and relation_run.shape == "positions":
-                relation_run.buffer.extend(
-                    [
-                        (number, owner, item, position, f"{owner}.{item}"[:255])
-                        for position, item in enumerate(items, start=1)
-                    ]
-                )
-                continue
-            if not items and relation.default_to_shop and self.default_shop:
-                items = [self.default_shop]
-            if not items:
-                relation_run.buffer.append((number, owner, None, *([None] * (len(plan.stage_columns) - 2))))
-                continue
-            sorts = split_list(row.get(plan.sorting_source)) if plan.sorting_source else []
-            primary = (
-                (row.get(plan.primary_source) or "").strip().strip("'\"") if plan.primary_source else None
+            shape = relation_run.shape
+            if (
+                not items
+                or shape is None
+                or not self._relate_quickly(relation_run, row, number, owner, items)
+            ):
+                self._relate_generally(relation_run, row, number, owner, items, run.source_table)
+
+    @staticmethod
+    def _relate_quickly(
+        relation_run: _RelationRun, row: Row, number: int, owner: Any, items: list[str]
+    ) -> bool:
+        """The common shapes (see ``_RelationRun.shape``); False: the general steps must do it."""
+        shape = relation_run.shape
+        if shape == "pairs":
+            relation_run.buffer.extend([(number, owner, item) for item in items])
+            return True
+        if shape == "positions":
+            relation_run.buffer.extend(
+                [
+                    (number, owner, item, position, f"{owner}.{item}"[:255])
+                    for position, item in enumerate(items, 1)
+                ]
             )
-            for position, item in enumerate(items):
-                staged: list[Any] = [number, owner, item]
-                if relation.relation_sorting:
-                    if position < len(sorts):
-                        try:
-                            staged.append(int(sorts[position]))
-                        except ValueError:
-                            if len(self.report.errors) < self.definition.max_errors:
-                                self.report.errors.append(
-                                    RowError(
-                                        run.source_table,
-                                        number,
-                                        plan.sorting_source,
-                                        sorts[position],
-                                        "sorting is not a whole number",
-                                    )
+            return True
+        plan = relation_run.plan
+        sorts = split_list(row.get(plan.sorting_source))  # type: ignore[arg-type]
+        if len(sorts) != len(items):
+            return False
+        try:
+            if plan.relation.relation_primary is None or plan.primary_source is None:
+                staged = [(number, owner, item, int(sort)) for item, sort in zip(items, sorts, strict=True)]
+            else:
+                primary = (row.get(plan.primary_source) or "").strip().strip("'\"")
+                staged = [
+                    (number, owner, item, int(sort), item == primary)
+                    for item, sort in zip(items, sorts, strict=True)
+                ]
+        except ValueError:
+            return False  # the general steps report the sorting that is not a whole number
+        relation_run.buffer.extend(staged)
+        return True
+
+    def _relate_generally(
+        self,
+        relation_run: _RelationRun,
+        row: Row,
+        number: int,
+        owner: Any,
+        items: list[str],
+        source_table: str,
+    ) -> None:
+        plan = relation_run.plan
+        relation = plan.relation
+        if not items and relation.default_to_shop and self.default_shop:
+            items = [self.default_shop]
+        if not items:
+            relation_run.buffer.append((number, owner, *relation_run.empty))
+            return
+        sorts = split_list(row.get(plan.sorting_source)) if plan.sorting_source else []
+        primary = (row.get(plan.primary_source) or "").strip().strip("'\"") if plan.primary_source else None
+        for position, item in enumerate(items):
+            staged: list[Any] = [number, owner, item]
+            if relation.relation_sorting:
+                if position < len(sorts):
+                    try:
+                        staged.append(int(sorts[position]))
+                    except ValueError:
+                        if len(self.report.errors) < self.definition.max_errors:
+                            self.report.errors.append(
+                                RowError(
+                                    source_table,
+                                    number,
+                                    plan.sorting_source,
+                                    sorts[position],
+                                    "sorting is not a whole number",
                                 )
-                            staged.append(None)
-                    else:
-                        staged.append(position + 1 if relation.position_sorting or sorts else None)
-                if relation.relation_primary:
-                    staged.append(primary is not None and item == primary)
-                if relation.relation_id:
-                    staged.append(f"{owner}.{item}"[:255])
-                relation_run.buffer.append(tuple(staged))
+                            )
+                        staged.append(None)
+                else:
+                    staged.append(position + 1 if relation.position_sorting or sorts else None)
+            if relation.relation_primary:
+                staged.append(primary is not None and item == primary)
+            if relation.relation_id:
+                staged.append(f"{owner}.{item}"[:255])
+            relation_run.buffer.append(tuple(staged))
 
     def _flush(self, run: _MappingRun) -> None:
         """Hand the batch to the worker: stage it and merge it while reading goes on.
