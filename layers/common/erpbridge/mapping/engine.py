@@ -486,6 +486,7 @@ class _Importer:
         sorts = split_list(row.get(plan.sorting_source))  # type: ignore[arg-type]
         if len(sorts) != len(items):
             return False
+        staged: list[tuple[Any, ...]]
         try:
             if plan.relation.relation_primary is None or plan.primary_source is None:
                 staged = [(number, owner, item, int(sort)) for item, sort in zip(items, sorts, strict=True)]
