@@ -31,7 +31,13 @@ from functools import partial
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from erpbridge.errors import ImportRejectedError, MappingError, ShopDatabaseError
-from erpbridge.mapping.model import DuplicateAction, ImportDefinition, RowErrorAction, TableMapping
+from erpbridge.mapping.model import (
+    DuplicateAction,
+    ImportDefinition,
+    NullAction,
+    RowErrorAction,
+    TableMapping,
+)
 from erpbridge.mapping.relations import (
     RELATIONS,
     SHOP_GROUPS,
@@ -51,7 +57,7 @@ from erpbridge.mapping.rules import (
 )
 from erpbridge.protocol.tables import Row
 from erpbridge.shopdb.delimited import DelimitedText
-from erpbridge.shopdb.model import ShopSchema
+from erpbridge.shopdb.model import ShopSchema, ValueKind
 from erpbridge.shopdb.ports import (
     BulkWriter,
     Comparison,
@@ -184,6 +190,8 @@ class _Rejected(Exception):
 class _RelationRun:
     plan: RelationPlan
     stage: Stage
+    # The owner id from the source row (a mapping staged as lines); None: from the converted values.
+    owner_text: Callable[[Row], Any] | None = None
     buffer: list[tuple[Any, ...]] = field(default_factory=list)
     # The staged tuples in the common shapes, built without the general per-item steps:
     # "pairs" (owner, related), "positions" (owner, related, position, "<owner>.<related>"),
@@ -241,12 +249,26 @@ class _MappingRun:
 
     def __post_init__(self) -> None:
         self.skip_errors = self.plan.mapping.on_row_error is RowErrorAction.SKIP_ROW
-        # Lines only when no derived relation needs the converted values (the owner id).
-        if isinstance(self.stage, LineStage) and not self.plan.relations:
+        # Lines also for a mapping with derived relations when each owner id is its text (see
+        # owner_text): the relations then take it from the row, not from converted values.
+        if isinstance(self.stage, LineStage) and all(self.owner_text(r) for r in self.plan.relations):
             self.as_lines = True
             self.convert = self.plan.line_converter(self.stage.text_format)
         else:
             self.convert = self.plan.convert
+
+    def owner_text(self, relation: RelationPlan) -> Callable[[Row], str | None] | None:
+        """How to read a relation's owner id from the source row, when the staged value is the
+        column's text as it is (a text column without null rules or lookup: its converter only
+        checks the length, and a row that fails it is not related); None otherwise."""
+        column = self.plan.columns[relation.owner_index]
+        if (
+            column.value_info.kind is ValueKind.TEXT
+            and column.on_null is NullAction.NONE
+            and not column.lookup
+        ):
+            return column.text
+        return None
 
 
 class _Importer:
@@ -348,7 +370,8 @@ class _Importer:
                     label=f"{plan.label} ({relation.list_column})",
                 )
                 relation_stage = self.worker.call(partial(self.writer.open_stage, relation_spec))
-                run.relations.append(_RelationRun(plan=relation_plan, stage=relation_stage))
+                owner_text = run.owner_text(relation_plan) if run.as_lines else None
+                run.relations.append(_RelationRun(relation_plan, relation_stage, owner_text))
             runs.append(run)
         if problems:
             raise MappingError("the mapping does not fit: " + "; ".join(problems), problems=problems)
@@ -449,13 +472,16 @@ class _Importer:
         if on_progress is not None:
             on_progress(report.rows_read)
 
-    def _relate(self, run: _MappingRun, row: Row, number: int, values: tuple[Any, ...]) -> None:
+    def _relate(self, run: _MappingRun, row: Row, number: int, values: Any) -> None:
         for relation_run in run.relations:
             plan = relation_run.plan
             raw = row.get(plan.list_source)
             if raw is None:
                 continue  # the column is absent for this row: leave its relations alone
-            owner = values[plan.owner_index + 1]  # values = (row number, *columns)
+            if relation_run.owner_text is not None:
+                owner = relation_run.owner_text(row)
+            else:
+                owner = values[plan.owner_index + 1]  # values = (row number, *columns)
             items = split_list(raw)
             shape = relation_run.shape
             if (
