@@ -302,6 +302,16 @@ mappings:
     ]
 
 
+def product_groups(shop: Shop) -> list[tuple[str, str, int | None, bool]]:
+    """(product, group, sorting, is primary) of every product-group relation."""
+    relations = shop.rows(
+        'SELECT "GroupProductRelationProductID", "GroupProductRelationGroupID", '
+        '"GroupProductRelationSorting", "GroupProductRelationIsPrimary" '
+        'FROM "EcomGroupProductRelation" ORDER BY 1, 2'
+    )
+    return [(p, g, s, bool(f)) for p, g, s, f in relations]
+
+
 def test_derived_relations_from_virtual_columns(shop: Shop) -> None:
     definition = """
 mappings:
@@ -330,12 +340,7 @@ mappings:
     ]
     report = shop.run(definition, rows)
     assert report.ok, report.errors
-    relations = shop.rows(
-        'SELECT "GroupProductRelationProductID", "GroupProductRelationGroupID", '
-        '"GroupProductRelationSorting", "GroupProductRelationIsPrimary" '
-        'FROM "EcomGroupProductRelation" ORDER BY 1, 2'
-    )
-    assert [(p, g, s, bool(f)) for p, g, s, f in relations] == [
+    assert product_groups(shop) == [
         ("P1", "G1", 5, False),
         ("P1", "G2", 6, True),
         ("P2", "G1", None, False),
@@ -397,12 +402,7 @@ def test_relation_lists_in_every_shape_stage_positions_sorting_and_primary(shop:
     )
     report = shop.run(PRODUCTS, rows)
     assert report.ok, report.errors
-    groups = shop.rows(
-        'SELECT "GroupProductRelationProductID", "GroupProductRelationGroupID", '
-        '"GroupProductRelationSorting", "GroupProductRelationIsPrimary" '
-        'FROM "EcomGroupProductRelation" ORDER BY 1, 2'
-    )
-    assert [(p, g, s, bool(f)) for p, g, s, f in groups] == [
+    assert product_groups(shop) == [
         ("P1", "G1", 20, False),
         ("P1", "G2", 10, True),
         ("P2", "G1", 7, False),
