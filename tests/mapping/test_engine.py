@@ -302,6 +302,16 @@ mappings:
     ]
 
 
+def product_groups(shop: Shop) -> list[tuple[str, str, int | None, bool]]:
+    """(product, group, sorting, is primary) of every product-group relation."""
+    relations = shop.rows(
+        'SELECT "GroupProductRelationProductID", "GroupProductRelationGroupID", '
+        '"GroupProductRelationSorting", "GroupProductRelationIsPrimary" '
+        'FROM "EcomGroupProductRelation" ORDER BY 1, 2'
+    )
+    return [(p, g, s, bool(f)) for p, g, s, f in relations]
+
+
 def test_derived_relations_from_virtual_columns(shop: Shop) -> None:
     definition = """
 mappings:
@@ -330,12 +340,7 @@ mappings:
     ]
     report = shop.run(definition, rows)
     assert report.ok, report.errors
-    relations = shop.rows(
-        'SELECT "GroupProductRelationProductID", "GroupProductRelationGroupID", '
-        '"GroupProductRelationSorting", "GroupProductRelationIsPrimary" '
-        'FROM "EcomGroupProductRelation" ORDER BY 1, 2'
-    )
-    assert [(p, g, s, bool(f)) for p, g, s, f in relations] == [
+    assert product_groups(shop) == [
         ("P1", "G1", 5, False),
         ("P1", "G2", 6, True),
         ("P2", "G1", None, False),
@@ -378,6 +383,42 @@ mappings:
     )
     assert report.tables["EcomGroupRelations"].deleted == 1
     assert shop.rows('SELECT count(*) FROM "EcomGroupRelations"') == [(0,)]
+
+
+def test_relation_lists_in_every_shape_stage_positions_sorting_and_primary(shop: Shop) -> None:
+    rows = products(
+        # plain lists: each shape is built in one step
+        product(
+            "P1",
+            Groups="G1,G2",
+            GroupSorting="20,10",
+            PrimaryGroup="G2",
+            VariantGroups="SIZE,COLOR",
+            VariantOptions="",
+        ),
+        # fewer sort values than groups, and spaces: the general steps (the first row names every
+        # column, so P1 carries VariantOptions)
+        product("P2", Groups=" G1 , G2 ", GroupSorting="7", PrimaryGroup="G9", VariantOptions="S, M"),
+    )
+    report = shop.run(PRODUCTS, rows)
+    assert report.ok, report.errors
+    assert product_groups(shop) == [
+        ("P1", "G1", 20, False),
+        ("P1", "G2", 10, True),
+        ("P2", "G1", 7, False),
+        ("P2", "G2", 2, False),
+    ]
+    assert shop.rows(
+        'SELECT "VariantgroupProductRelationVariantGroupID", "VariantGroupProductRelationSorting", '
+        '"VariantgroupProductRelationID" FROM "EcomVariantgroupProductRelation" ORDER BY 2'
+    ) == [("SIZE", 1, "P1.SIZE"), ("COLOR", 2, "P1.COLOR")]
+    assert shop.rows(
+        'SELECT "VariantOptionsProductRelationVariantID" FROM "EcomVariantOptionsProductRelation" ORDER BY 1'
+    ) == [("M",), ("S",)]
+    # A sorting that is not a whole number rejects the file, naming the value.
+    report = shop.run(PRODUCTS, products(product("P3", Groups="G1,G2", GroupSorting="1,x")))
+    assert not report.ok
+    assert [(e.column, e.value) for e in report.errors] == [("GroupSorting", "x")]
 
 
 def test_a_mapping_that_does_not_fit_the_schema_names_every_problem(shop: Shop) -> None:

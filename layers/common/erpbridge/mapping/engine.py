@@ -31,7 +31,13 @@ from functools import partial
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from erpbridge.errors import ImportRejectedError, MappingError, ShopDatabaseError
-from erpbridge.mapping.model import DuplicateAction, ImportDefinition, RowErrorAction, TableMapping
+from erpbridge.mapping.model import (
+    DuplicateAction,
+    ImportDefinition,
+    NullAction,
+    RowErrorAction,
+    TableMapping,
+)
 from erpbridge.mapping.relations import (
     RELATIONS,
     SHOP_GROUPS,
@@ -51,7 +57,7 @@ from erpbridge.mapping.rules import (
 )
 from erpbridge.protocol.tables import Row
 from erpbridge.shopdb.delimited import DelimitedText
-from erpbridge.shopdb.model import ShopSchema
+from erpbridge.shopdb.model import ShopSchema, ValueKind
 from erpbridge.shopdb.ports import (
     BulkWriter,
     Comparison,
@@ -184,7 +190,33 @@ class _Rejected(Exception):
 class _RelationRun:
     plan: RelationPlan
     stage: Stage
+    # The owner id from the source row (a mapping staged as lines); None: from the converted values.
+    owner_text: Callable[[Row], Any] | None = None
     buffer: list[tuple[Any, ...]] = field(default_factory=list)
+    # The staged tuples in the common shapes, built without the general per-item steps:
+    # "pairs" (owner, related), "positions" (owner, related, position, "<owner>.<related>"),
+    # "sorted" (owner, related, sorting from the sorting list[, is primary]).
+    shape: str | None = field(init=False)
+    empty: tuple[Any, ...] = field(init=False)  # the staged tail of an empty list
+
+    def __post_init__(self) -> None:
+        plan = self.plan
+        relation = plan.relation
+        self.empty = (None,) * (len(plan.stage_columns) - 1)
+        self.shape = None
+        sorting, primary, surrogate = (
+            relation.relation_sorting,
+            relation.relation_primary,
+            relation.relation_id,
+        )
+        if relation.default_to_shop:
+            return
+        if not (sorting or primary or surrogate):
+            self.shape = "pairs"
+        elif sorting and surrogate and relation.position_sorting and not (plan.sorting_source or primary):
+            self.shape = "positions"
+        elif sorting and plan.sorting_source and not surrogate and (not primary or plan.primary_source):
+            self.shape = "sorted"
 
 
 @runtime_checkable
@@ -217,12 +249,26 @@ class _MappingRun:
 
     def __post_init__(self) -> None:
         self.skip_errors = self.plan.mapping.on_row_error is RowErrorAction.SKIP_ROW
-        # Lines only when no derived relation needs the converted values (the owner id).
-        if isinstance(self.stage, LineStage) and not self.plan.relations:
+        # Lines also for a mapping with derived relations when each owner id is its text (see
+        # owner_text): the relations then take it from the row, not from converted values.
+        if isinstance(self.stage, LineStage) and all(self.owner_text(r) for r in self.plan.relations):
             self.as_lines = True
             self.convert = self.plan.line_converter(self.stage.text_format)
         else:
             self.convert = self.plan.convert
+
+    def owner_text(self, relation: RelationPlan) -> Callable[[Row], str | None] | None:
+        """How to read a relation's owner id from the source row, when the staged value is the
+        column's text as it is (a text column without null rules or lookup: its converter only
+        checks the length, and a row that fails it is not related); None otherwise."""
+        column = self.plan.columns[relation.owner_index]
+        if (
+            column.value_info.kind is ValueKind.TEXT
+            and column.on_null is NullAction.NONE
+            and not column.lookup
+        ):
+            return column.text
+        return None
 
 
 class _Importer:
@@ -324,7 +370,8 @@ class _Importer:
                     label=f"{plan.label} ({relation.list_column})",
                 )
                 relation_stage = self.worker.call(partial(self.writer.open_stage, relation_spec))
-                run.relations.append(_RelationRun(plan=relation_plan, stage=relation_stage))
+                owner_text = run.owner_text(relation_plan) if run.as_lines else None
+                run.relations.append(_RelationRun(relation_plan, relation_stage, owner_text))
             runs.append(run)
         if problems:
             raise MappingError("the mapping does not fit: " + "; ".join(problems), problems=problems)
@@ -425,49 +472,104 @@ class _Importer:
         if on_progress is not None:
             on_progress(report.rows_read)
 
-    def _relate(self, run: _MappingRun, row: Row, number: int, values: tuple[Any, ...]) -> None:
+    def _relate(self, run: _MappingRun, row: Row, number: int, values: Any) -> None:
         for relation_run in run.relations:
             plan = relation_run.plan
-            relation = plan.relation
-            owner = values[plan.owner_index + 1]  # values = (row number, *columns)
             raw = row.get(plan.list_source)
             if raw is None:
                 continue  # the column is absent for this row: leave its relations alone
+            if relation_run.owner_text is not None:
+                owner = relation_run.owner_text(row)
+            else:
+                owner = values[plan.owner_index + 1]  # values = (row number, *columns)
             items = split_list(raw)
-            if not items and relation.default_to_shop and self.default_shop:
-                items = [self.default_shop]
-            if not items:
-                relation_run.buffer.append((number, owner, None, *([None] * (len(plan.stage_columns) - 2))))
-                continue
-            sorts = split_list(row.get(plan.sorting_source)) if plan.sorting_source else []
-            primary = (
-                (row.get(plan.primary_source) or "").strip().strip("'\"") if plan.primary_source else None
+            shape = relation_run.shape
+            if (
+                not items
+                or shape is None
+                or not self._relate_quickly(relation_run, row, number, owner, items)
+            ):
+                self._relate_generally(relation_run, row, number, owner, items, run.source_table)
+
+    @staticmethod
+    def _relate_quickly(
+        relation_run: _RelationRun, row: Row, number: int, owner: Any, items: list[str]
+    ) -> bool:
+        """The common shapes (see ``_RelationRun.shape``); False: the general steps must do it."""
+        shape = relation_run.shape
+        if shape == "pairs":
+            relation_run.buffer.extend([(number, owner, item) for item in items])
+            return True
+        if shape == "positions":
+            relation_run.buffer.extend(
+                [
+                    (number, owner, item, position, f"{owner}.{item}"[:255])
+                    for position, item in enumerate(items, 1)
+                ]
             )
-            for position, item in enumerate(items):
-                staged: list[Any] = [number, owner, item]
-                if relation.relation_sorting:
-                    if position < len(sorts):
-                        try:
-                            staged.append(int(sorts[position]))
-                        except ValueError:
-                            if len(self.report.errors) < self.definition.max_errors:
-                                self.report.errors.append(
-                                    RowError(
-                                        run.source_table,
-                                        number,
-                                        plan.sorting_source,
-                                        sorts[position],
-                                        "sorting is not a whole number",
-                                    )
+            return True
+        plan = relation_run.plan
+        sorts = split_list(row.get(plan.sorting_source))  # type: ignore[arg-type]
+        if len(sorts) != len(items):
+            return False
+        staged: list[tuple[Any, ...]]
+        try:
+            if plan.relation.relation_primary is None or plan.primary_source is None:
+                staged = [(number, owner, item, int(sort)) for item, sort in zip(items, sorts, strict=True)]
+            else:
+                primary = (row.get(plan.primary_source) or "").strip().strip("'\"")
+                staged = [
+                    (number, owner, item, int(sort), item == primary)
+                    for item, sort in zip(items, sorts, strict=True)
+                ]
+        except ValueError:
+            return False  # the general steps report the sorting that is not a whole number
+        relation_run.buffer.extend(staged)
+        return True
+
+    def _relate_generally(
+        self,
+        relation_run: _RelationRun,
+        row: Row,
+        number: int,
+        owner: Any,
+        items: list[str],
+        source_table: str,
+    ) -> None:
+        plan = relation_run.plan
+        relation = plan.relation
+        if not items and relation.default_to_shop and self.default_shop:
+            items = [self.default_shop]
+        if not items:
+            relation_run.buffer.append((number, owner, *relation_run.empty))
+            return
+        sorts = split_list(row.get(plan.sorting_source)) if plan.sorting_source else []
+        primary = (row.get(plan.primary_source) or "").strip().strip("'\"") if plan.primary_source else None
+        for position, item in enumerate(items):
+            staged: list[Any] = [number, owner, item]
+            if relation.relation_sorting:
+                if position < len(sorts):
+                    try:
+                        staged.append(int(sorts[position]))
+                    except ValueError:
+                        if len(self.report.errors) < self.definition.max_errors:
+                            self.report.errors.append(
+                                RowError(
+                                    source_table,
+                                    number,
+                                    plan.sorting_source,
+                                    sorts[position],
+                                    "sorting is not a whole number",
                                 )
-                            staged.append(None)
-                    else:
-                        staged.append(position + 1 if relation.position_sorting or sorts else None)
-                if relation.relation_primary:
-                    staged.append(primary is not None and item == primary)
-                if relation.relation_id:
-                    staged.append(f"{owner}.{item}"[:255])
-                relation_run.buffer.append(tuple(staged))
+                            )
+                        staged.append(None)
+                else:
+                    staged.append(position + 1 if relation.position_sorting or sorts else None)
+            if relation.relation_primary:
+                staged.append(primary is not None and item == primary)
+            if relation.relation_id:
+                staged.append(f"{owner}.{item}"[:255])
+            relation_run.buffer.append(tuple(staged))
 
     def _flush(self, run: _MappingRun) -> None:
         """Hand the batch to the worker: stage it and merge it while reading goes on.

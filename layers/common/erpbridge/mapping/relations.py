@@ -134,4 +134,6 @@ def split_list(value: str | None) -> list[str]:
     """``"a, 'b',c"`` → ``["a", "b", "c"]`` (quotes trimmed, blanks dropped)."""
     if not value:
         return []
+    if "'" not in value and '"' not in value:  # the common list: whitespace is all to trim
+        return [item for item in (part.strip() for part in value.split(",")) if item]
     return [item for item in (part.strip().strip("'\"").strip() for part in value.split(",")) if item]

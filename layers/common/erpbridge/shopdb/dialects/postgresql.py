@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 
 from erpbridge.shopdb.delimited import DelimitedText
 from erpbridge.shopdb.dialects.sql import ROW_COLUMN, SqlBulkWriter, SqlStage
-from erpbridge.shopdb.ports import MergeCounts, MergeMode, MergeSpec, StageSpec
+from erpbridge.shopdb.ports import Members, MergeCounts, MergeMode, MergeSpec, StageSpec
 
 # COPY's text format: tab-separated, \N for NULL, t/f, backslash escapes (PostgreSQL docs, COPY).
 COPY_TEXT = DelimitedText()
@@ -182,6 +182,21 @@ class PostgresStage(SqlStage):
 
     def _clear_pending(self) -> None:
         self.connection.exec_driver_sql(f"TRUNCATE {self._quote(self.pending_name)}")
+
+    def remove_missing_members(self, members: Members) -> int:
+        # Not the generic NOT IN (SELECT …): PostgreSQL hashes that subquery only while it fits
+        # work_mem (4 MB by default); at 500,000 products it fell back to a plain SubPlan, a scan
+        # of the stage per member row (minutes, then the statement timeout). NOT EXISTS is an
+        # anti-join, hashed (spilling to disk when large) or merged at any size.
+        target = self._tables(members.table)
+        staged = self.file_stage().c[members.staged_column]
+        member = target.c[members.member_column]
+        statement = (
+            sa.delete(target)
+            .where(target.c[members.group_column] == members.group)
+            .where(~sa.exists().where(staged == member))
+        )
+        return self._rowcount(statement)
 
 
 class PostgresBulkWriter(SqlBulkWriter):

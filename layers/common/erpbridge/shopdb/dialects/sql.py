@@ -551,7 +551,14 @@ class SqlBulkWriter:
         self._tables: dict[str, sa.Table] = {}
 
     def read_schema(self, tables: Sequence[str] | None = None) -> ShopSchema:
-        return read_schema(self.connection, tables)
+        """The schema of ``tables``; their SQLAlchemy tables are reflected here too, in one
+        ``MetaData.reflect`` (batched catalogue queries, not a round of them per table)."""
+        schema = read_schema(self.connection, tables)
+        if tables is not None:
+            metadata = sa.MetaData()
+            metadata.reflect(self.connection, only=sorted(schema.tables))
+            self._tables.update(metadata.tables)
+        return schema
 
     def _destination(self, name: str) -> sa.Table:
         table = self._tables.get(name)
