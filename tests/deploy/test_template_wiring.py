@@ -47,11 +47,15 @@ def _ref(value: Any) -> str | None:
 
 def _emitted_metric_names() -> set[str]:
     """Every metric name the functions and the layer publish (literal names in the code)."""
-    pattern = re.compile(r"""(?:add_metric\(name=|single_metric\(name=|Metric\()\s*["']([A-Za-z0-9]+)["']""")
+    # A name handed to Powertools, or a (name, value, MetricUnit.…) figure published in a loop.
+    pattern = re.compile(
+        r"""(?:add_metric\(name=|single_metric\(name=|Metric\()\s*["']([A-Za-z0-9]+)["']"""
+        r"""|\(\s*["']([A-Za-z0-9]+)["'],[^,()]+,\s*MetricUnit\."""
+    )
     names: set[str] = set()
     for folder in ("functions", "layers/common/erpbridge"):
         for path in (ROOT / folder).rglob("*.py"):
-            names.update(pattern.findall(path.read_text()))
+            names.update(name for match in pattern.findall(path.read_text()) for name in match if name)
     names.update(
         re.findall(
             r'PriceSource\.\w+: "(\w+)"', (ROOT / "layers/common/erpbridge/live/prices.py").read_text()
