@@ -19,7 +19,9 @@ import statistics
 import time
 from decimal import Decimal
 
-from bc_emulator.dataset import BusinessCentral, Dataset, PriceQuery
+from bc_emulator.business_central import BusinessCentral
+from bc_emulator.dataset import Dataset
+from bc_emulator.pricing import PriceQuery
 
 
 def baseline_dicts(n: int) -> float:

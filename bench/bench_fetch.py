@@ -96,7 +96,8 @@ def fetch_process(mode: str) -> dict[str, Any]:
     """Runs in its own process (``--child MODE``); prints one JSON line of figures."""
     import boto3
 
-    from erpbridge.adapters.aws.dynamodb_batch_state import DynamoDbJobLock, DynamoDbRunRecorder
+    from erpbridge.adapters.aws.dynamodb_job_lock import DynamoDbJobLock
+    from erpbridge.adapters.aws.dynamodb_runs import DynamoDbRunRecorder
     from erpbridge.adapters.aws.s3_staging import S3StagingStore
     from erpbridge.batch.fetch import run_fetch
     from erpbridge.batch.jobs import load_batch_job

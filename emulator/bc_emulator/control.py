@@ -27,89 +27,50 @@ The control API has no authentication: the emulator is a development tool bound 
 
 from __future__ import annotations
 
-import itertools
 import json
-import threading
-import time
-from collections import Counter, deque
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import requests
 
-from bc_emulator.limits import LimitsSpec
+from bc_emulator._model import BcError
+from bc_emulator.auth import Authenticator
+from bc_emulator.faults import FaultInjector, FaultSpec
+from bc_emulator.journal import Journal
+from bc_emulator.limits import BcLimits, LimitsSpec
+from bc_emulator.replies import Reply, json_reply
 
 if TYPE_CHECKING:
-    from bc_emulator.server import Emulator, Reply
-
-    # A control endpoint: (emulator, query, JSON body) → reply.
-    _Handler = Callable[[Emulator, dict[str, str], dict[str, Any]], Reply]
-
-MAX_RECORDS = 2000
-MAX_RECORDED_XML = 256 * 1024
+    from bc_emulator.dispatch import Dispatcher  # the ERP side: the server imports it late (heavier)
 
 
-@dataclass
-class RequestRecord:
-    id: int
-    received_at: float
-    method: str
-    kind: str | None = None
-    request_xml: str | None = None
-    status: int | None = None  # HTTP status sent; 0 = no answer (dropped / hung / reset)
-    fault: str | None = None  # the injected fault, if any
-    error: str | None = None  # the SOAP fault message, if the request was refused
-    shop_order_id: str | None = None
-    duration_ms: float | None = None
+class ControlledEmulator(Protocol):
+    """What the control API reads and changes of a running emulator (``server.Emulator``)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    auth: Authenticator
+    faults: FaultInjector
+    dispatcher: Dispatcher
+    limits: BcLimits | None
+
+    @property
+    def journal(self) -> Journal: ...
+    @property
+    def is_down(self) -> bool: ...
+    @property
+    def dedup(self) -> bool: ...
+    def describe(self) -> dict[str, Any]: ...
+    def reset(self) -> None: ...
+    def go_down(self, seconds: float | None = None) -> None: ...
+    def come_up(self) -> None: ...
+    def release_hanging(self) -> None: ...
+    def set_faults(self, spec: FaultSpec | Mapping[str, Any] | None = None, **values: Any) -> FaultSpec: ...
+    def set_limits(self, spec: LimitsSpec | None) -> None: ...
+    def set_dedup(self, dedup: bool) -> None: ...
 
 
-@dataclass
-class Journal:
-    """Requests received and counters. Thread-safe."""
-
-    records: deque[RequestRecord] = field(default_factory=lambda: deque(maxlen=MAX_RECORDS))
-    counters: Counter[str] = field(default_factory=Counter)
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def start(self, method: str) -> RequestRecord:
-        record = RequestRecord(id=next(self._ids), received_at=time.time(), method=method)
-        with self._lock:
-            self.records.append(record)
-        return record
-
-    def finish(self, record: RequestRecord, *, status: int, duration_ms: float) -> None:
-        record.status = status
-        record.duration_ms = round(duration_ms, 3)
-        if record.request_xml is not None and len(record.request_xml) > MAX_RECORDED_XML:
-            record.request_xml = record.request_xml[:MAX_RECORDED_XML] + "…(truncated by the journal)"
-        with self._lock:
-            self.counters["requests"] += 1
-            self.counters[f"requests.kind.{record.kind or 'none'}"] += 1
-            self.counters[f"requests.status.{status}"] += 1
-
-    def count(self, name: str, amount: int = 1) -> None:
-        with self._lock:
-            self.counters[name] += amount
-
-    def clear(self) -> None:
-        with self._lock:
-            self.records.clear()
-            self.counters.clear()
-
-    def snapshot(self, kind: str | None = None) -> list[dict[str, Any]]:
-        with self._lock:
-            records = list(self.records)
-        return [r.to_dict() for r in records if kind is None or r.kind == kind]
-
-    def counter_snapshot(self) -> dict[str, int]:
-        with self._lock:
-            return dict(sorted(self.counters.items()))
+# A control endpoint: (emulator, query, JSON body) → reply.
+_Handler = Callable[[ControlledEmulator, dict[str, str], dict[str, Any]], Reply]
 
 
 def _json_body(body: bytes) -> dict[str, Any]:
@@ -121,9 +82,7 @@ def _json_body(body: bytes) -> dict[str, Any]:
     return value
 
 
-def handle(emulator: Emulator, method: str, raw_path: str, body: bytes) -> Reply:
-    from bc_emulator.server import json_reply
-
+def handle(emulator: ControlledEmulator, method: str, raw_path: str, body: bytes) -> Reply:
     parts = urlsplit(raw_path)
     path = unquote(parts.path).rstrip("/")
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
@@ -135,21 +94,19 @@ def handle(emulator: Emulator, method: str, raw_path: str, body: bytes) -> Reply
 
 
 def _json(status: int, body: Any) -> Reply:
-    from bc_emulator.server import json_reply
-
     return json_reply(status, body)
 
 
-def _put_faults(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+def _put_faults(emulator: ControlledEmulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
     return _json(200, emulator.set_faults(payload).to_dict())
 
 
-def _clear_faults(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+def _clear_faults(emulator: ControlledEmulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
     emulator.faults.clear()
     return _json(200, emulator.faults.spec.to_dict())
 
 
-def _put_mode(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+def _put_mode(emulator: ControlledEmulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
     dedup = payload.get("dedup")
     if not isinstance(dedup, bool):
         raise ValueError('PUT /_control/mode needs {"dedup": true|false}')
@@ -157,91 +114,91 @@ def _put_mode(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]
     return _json(200, {"dedup": emulator.dedup})
 
 
-def _limits(emulator: Emulator) -> Reply:
+def _limits(emulator: ControlledEmulator) -> Reply:
     return _json(200, emulator.limits.spec.to_dict() if emulator.limits else {})
 
 
-def _put_limits(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+def _put_limits(emulator: ControlledEmulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
     emulator.set_limits(LimitsSpec.from_dict(payload))
     return _limits(emulator)
 
 
-def _clear_limits(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+def _clear_limits(emulator: ControlledEmulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
     emulator.set_limits(None)
     return _limits(emulator)
 
 
-def _reset(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+def _reset(emulator: ControlledEmulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
     emulator.reset()
     return _json(200, {"reset": True})
 
 
-def _down(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+def _down(emulator: ControlledEmulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
     seconds = payload.get("seconds")
     emulator.go_down(None if seconds is None else float(seconds))
     return _json(200, {"down": True, "seconds": seconds})
 
 
-def _up(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+def _up(emulator: ControlledEmulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
     emulator.come_up()
     return _json(200, {"down": emulator.is_down})
 
 
-def _release_hanging(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+def _release_hanging(emulator: ControlledEmulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
     emulator.release_hanging()
     return _json(200, {"released": True})
 
 
-def _counters(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
-    counters = emulator._journal.counter_snapshot()
+def _counters(emulator: ControlledEmulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+    counters = emulator.journal.counter_snapshot()
     counters["tokens_issued_total"] = emulator.auth.tokens_issued
     counters.update(emulator.dispatcher.counters())
     return _json(200, counters)
 
 
-def _clear_checkpoints(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+def _clear_checkpoints(emulator: ControlledEmulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
     emulator.dispatcher.clear_checkpoints()
     return _json(200, {})
 
 
-def _set_token_ttl(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+def _set_token_ttl(emulator: ControlledEmulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
     emulator.auth.set_token_ttl(int(payload["ttl_s"]))
     return _json(200, {"ttl_s": emulator.auth.token_ttl_s})
 
 
-def _describe(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+def _describe(emulator: ControlledEmulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
     return _json(200, emulator.describe())
 
 
-def _blob_of(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+def _blob_of(emulator: ControlledEmulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
     return _blob(int(query.get("bytes", "1048576")))
 
 
-def _faults(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+def _faults(emulator: ControlledEmulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
     return _json(200, emulator.faults.spec.to_dict())
 
 
-def _mode(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+def _mode(emulator: ControlledEmulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
     return _json(200, {"dedup": emulator.dedup})
 
 
-def _get_limits(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+def _get_limits(emulator: ControlledEmulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
     return _limits(emulator)
 
 
-def _requests(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
-    return _json(200, emulator._journal.snapshot(query.get("kind")))
+def _requests(emulator: ControlledEmulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+    return _json(200, emulator.journal.snapshot(query.get("kind")))
 
 
-def _sales_orders(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+def _sales_orders(emulator: ControlledEmulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
     return _json(200, emulator.dispatcher.sales_orders())
 
 
-def _checkpoints(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+def _checkpoints(emulator: ControlledEmulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
     return _json(200, emulator.dispatcher.checkpoints())
 
 
-def _expire_tokens(emulator: Emulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
+def _expire_tokens(emulator: ControlledEmulator, query: dict[str, str], payload: dict[str, Any]) -> Reply:
     return _json(200, {"expired": emulator.auth.expire_tokens()})
 
 
@@ -273,16 +230,14 @@ _CUSTOMER = "/_control/customers/"
 _ITEM = "/_control/items/"
 
 
-def _sales_order(emulator: Emulator, shop_order_id: str) -> Reply:
+def _sales_order(emulator: ControlledEmulator, shop_order_id: str) -> Reply:
     order = emulator.dispatcher.sales_order(shop_order_id)
     if order is None:
         return _json(404, {"error": f"no sales order for shop OrderId {shop_order_id!r}"})
     return _json(200, order)
 
 
-def _block_customer(emulator: Emulator, customer_no: str, payload: dict[str, Any]) -> Reply:
-    from bc_emulator.dataset import BcError
-
+def _block_customer(emulator: ControlledEmulator, customer_no: str, payload: dict[str, Any]) -> Reply:
     blocked = payload.get("blocked")
     if not isinstance(blocked, bool):
         raise ValueError('PUT /_control/customers/<no> needs {"blocked": true|false}')
@@ -293,10 +248,8 @@ def _block_customer(emulator: Emulator, customer_no: str, payload: dict[str, Any
     return _json(200, {"customer": customer_no, "blocked": blocked})
 
 
-def _change_price(emulator: Emulator, item_no: str, payload: dict[str, Any]) -> Reply:
+def _change_price(emulator: ControlledEmulator, item_no: str, payload: dict[str, Any]) -> Reply:
     from decimal import Decimal, InvalidOperation
-
-    from bc_emulator.dataset import BcError
 
     try:
         factor = Decimal(str(payload.get("price_factor")))
@@ -312,7 +265,7 @@ def _change_price(emulator: Emulator, item_no: str, payload: dict[str, Any]) -> 
 
 
 def _route(
-    emulator: Emulator, method: str, path: str, query: dict[str, str], payload: dict[str, Any]
+    emulator: ControlledEmulator, method: str, path: str, query: dict[str, str], payload: dict[str, Any]
 ) -> Reply:
     if path == "/_control/health":  # any method
         return _json(200, {"ok": True})
@@ -330,8 +283,6 @@ def _route(
 
 def _blob(size: int) -> Reply:
     """``size`` bytes of filler, streamed like a batch answer: the HTTP baseline of benchmarks."""
-    from bc_emulator.server import Reply
-
     if not 0 <= size <= 16 * 1024**3:
         raise ValueError("bytes must be between 0 and 16 GiB")
     block = b"x" * (256 * 1024)

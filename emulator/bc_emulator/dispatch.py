@@ -41,16 +41,12 @@ from typing import Any
 
 from lxml import etree
 
-from bc_emulator.dataset import (
-    BATCH_FAMILIES,
-    BatchRows,
-    BcError,
-    BusinessCentral,
-    Dataset,
-    PriceQuery,
-    SalesDocument,
-)
+from bc_emulator._batch import BatchRows
+from bc_emulator._model import BcError, SalesDocument
+from bc_emulator.business_central import BATCH_FAMILIES, BusinessCentral
+from bc_emulator.dataset import Dataset
 from bc_emulator.documents import CalculatedOrder
+from bc_emulator.pricing import PriceQuery
 from bc_emulator.soap import SERVER_FAULT
 from erpbridge.errors import ErpBridgeError, XmlError
 from erpbridge.protocol.formats import parse_bool, parse_number

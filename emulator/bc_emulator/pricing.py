@@ -24,8 +24,8 @@ permissible line discount on a given date":
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING
@@ -42,16 +42,104 @@ from bc_emulator._model import (
     Customer,
     Item,
     LineDiscount,
+    Row,
     SalesPrice,
+    fmt_number,
     money,
 )
 
 if TYPE_CHECKING:
-    from bc_emulator.dataset import Dataset, PriceAnswer, PriceQuery
+    from bc_emulator.dataset import Dataset
 
 MAX_QUANTITY_BREAKS = 12
 VAT_BUS_POSTING_GROUPS = frozenset({"DOMESTIC", "EU", "EXPORT"})  # the countries' groups (dataset)
 _SALES_TYPE_RANK = {SALES_TYPE_CUSTOMER: 0, SALES_TYPE_PRICE_GROUP: 1, SALES_TYPE_ALL: 2}
+
+
+# --- public value types --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PriceQuery:
+    """One ``<Product>`` of a product-info request."""
+
+    product_id: str
+    variant_id: str = ""
+    unit_id: str = ""  # "" = the item's base unit
+    quantity: Decimal = Decimal(1)
+    identifier: str = ""  # ProductIdentifier, echoed back
+    product_number: str = ""  # looked up when product_id is not an item number
+    currency: str | None = None  # per-line CurrencyCode; None = the call's currency
+    custom_fields: Mapping[str, str] = field(default_factory=dict)  # echoed back as columns
+
+
+@dataclass(frozen=True, slots=True)
+class QuantityBreak:
+    """One row of the customer's price matrix: from ``quantity`` on, this net unit price."""
+
+    quantity: Decimal
+    unit_price: Decimal  # net, excl. VAT (after the best line discount)
+    unit_price_with_vat: Decimal
+    unit_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PriceAnswer:
+    """BC's answer for one product line: best price, best line discount, VAT, stock."""
+
+    product_id: str
+    variant_id: str
+    identifier: str
+    item_no: str
+    unit_id: str
+    currency: str  # ISO code actually priced in ("EUR" for LCY)
+    quantity: Decimal
+    list_price: Decimal  # best unit price before line discount, excl. VAT
+    line_discount_pct: Decimal
+    price: Decimal  # net unit price excl. VAT (what the customer pays per unit)
+    price_with_vat: Decimal
+    vat_pct: Decimal
+    stock: Decimal | None  # in the requested unit; None for non-stock items
+    default_unit_id: str
+    customer_no: str  # "" for anonymous
+    quantity_breaks: tuple[QuantityBreak, ...] = ()
+    custom_fields: Mapping[str, str] = field(default_factory=dict)
+    price_source: str = ""  # which price line won (its id) or "item" — for tests and debugging
+
+    def product_row(self) -> Row:
+        """The ``EcomProducts`` response item (Live Integration §3.2 columns)."""
+        row: Row = {
+            "ProductId": self.product_id,
+            "ProductVariantId": self.variant_id,
+            "ProductIdentifier": self.identifier,
+            "ProductPrice": fmt_number(self.price),
+            "ProductPriceWithVat": fmt_number(self.price_with_vat),
+            "ProductDefaultUnitId": self.default_unit_id,
+        }
+        if self.stock is not None:
+            row["ProductStock"] = fmt_number(self.stock)
+        for name, value in self.custom_fields.items():
+            row.setdefault(name, value)
+        return row
+
+    def price_rows(self, anonymous_key: str = "") -> list[Row]:
+        """The ``EcomPrices`` quantity-break items for this product (joined on id + variant)."""
+        rows: list[Row] = []
+        for qb in self.quantity_breaks:
+            rows.append(
+                {
+                    "PriceId": f"{self.item_no}.{self.variant_id}.{qb.unit_id}.{fmt_number(qb.quantity)}",
+                    "PriceProductId": self.product_id,
+                    "PriceProductVariantId": self.variant_id,
+                    "PriceUserCustomerNumber": self.customer_no or anonymous_key,
+                    "PriceAmount": fmt_number(qb.unit_price),
+                    "PriceAmountWithVat": fmt_number(qb.unit_price_with_vat),
+                    "PriceQuantity": fmt_number(qb.quantity),
+                    "PriceProductUnitId": qb.unit_id,
+                    "PriceCurrency": self.currency,
+                }
+            )
+        return rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,8 +432,6 @@ class PricingEngine:
         vat_country: str | None = None,
         vat_posting_group: str | None = None,
     ) -> list[PriceAnswer | None]:
-        from bc_emulator.dataset import PriceAnswer, QuantityBreak
-
         contexts: dict[str, PriceContext] = {}
         answers: list[PriceAnswer | None] = []
         ds = self.dataset

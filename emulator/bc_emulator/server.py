@@ -18,27 +18,27 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
 from bc_emulator import control as control_api
 from bc_emulator._model import RequestHeaders
 from bc_emulator.auth import BC_SCOPE, Authenticator, AuthMode
 from bc_emulator.faults import FaultDecision, FaultInjector, FaultSpec
+from bc_emulator.journal import Journal, RequestRecord
 from bc_emulator.limits import BcLimits, LimitsSpec, principal_of
+from bc_emulator.replies import Reply, fault_reply, json_reply, text_reply
 from bc_emulator.soap import (
     SERVER_FAULT,
     SoapRequestError,
     SoapService,
-    build_fault,
     build_request_envelope,
     build_response,
     build_wsdl,
@@ -82,43 +82,6 @@ class EmulatorConfig:
     dedup: bool = True
     # BC online's per-principal limits (429 beyond them); None = unlimited.
     limits: LimitsSpec | None = None
-
-
-# --- replies -------------------------------------------------------------------------------------
-
-
-@dataclass
-class Reply:
-    """What the handler does with one request."""
-
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    stream: Iterator[bytes] | None = None  # chunked transfer instead of ``body``
-    drop: Literal["reset", "close"] | None = None  # no answer: RST or FIN instead
-    hang_s: float = 0.0  # wait this long before dropping (a hanging request)
-    truncate: bool = False
-    bytes_per_s: int = 0
-    record: control_api.RequestRecord | None = None
-
-
-def json_reply(status: int, payload: Any) -> Reply:
-    return Reply(
-        status,
-        {"Content-Type": "application/json; charset=utf-8"},
-        json.dumps(payload, default=str).encode("utf-8"),
-    )
-
-
-def text_reply(status: int, message: str, headers: Mapping[str, str] | None = None) -> Reply:
-    return Reply(
-        status, {"Content-Type": "text/plain; charset=utf-8", **(headers or {})}, message.encode("utf-8")
-    )
-
-
-def fault_reply(message: str, faultcode: str | None = None) -> Reply:
-    body = build_fault(message, faultcode=faultcode) if faultcode else build_fault(message)
-    return Reply(500, {"Content-Type": "text/xml; charset=utf-8"}, body)
 
 
 # --- the HTTP machinery ----------------------------------------------------------------------------
@@ -231,7 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
         reply = self.server.emulator._app_handle(
             self.command, self.path, self.headers, body, control_only=self.server.control_only
         )
-        journal = self.server.emulator._journal
+        journal = self.server.emulator.journal
         if reply.record is not None and reply.stream is None and reply.drop is None and not reply.truncate:
             # Journal a plain answer before sending it: a client that reads the counters right after
             # its answer arrives must see its request counted.
@@ -357,7 +320,7 @@ class Emulator:
         )
         self.dispatcher.bc.set_dedup(cfg.dedup)
         self.limits: BcLimits | None = BcLimits(cfg.limits) if cfg.limits else None
-        self._journal = control_api.Journal()
+        self.journal = Journal()
         self._stopping = threading.Event()
         self._hang_release = threading.Event()
         self._lock = threading.RLock()
@@ -444,7 +407,7 @@ class Emulator:
                 self._up_timer.cancel()
                 self._up_timer = None
             self._stop_main()
-            self._journal.count("down_windows")
+            self.journal.count("down_windows")
             if seconds is not None:
                 self._up_timer = threading.Timer(seconds, self.come_up)
                 self._up_timer.daemon = True
@@ -481,7 +444,7 @@ class Emulator:
         self.dispatcher.bc.set_dedup(self.config.dedup)
         self.set_limits(self.config.limits)
         self.auth.set_token_ttl(self.config.token_ttl_s)
-        self._journal.clear()
+        self.journal.clear()
         if self.is_down:
             self.come_up()
 
@@ -655,10 +618,10 @@ class Emulator:
             if decision.latency_s and self._hang_release.wait(decision.latency_s):
                 return Reply(drop="close")
             if decision.before != "pass":
-                self._journal.count(f"faults.token.{decision.before}")
+                self.journal.count(f"faults.token.{decision.before}")
                 return self._token_fault(decision.before)
         answer = self.auth.issue_token(tenant, headers, body)
-        self._journal.count("tokens_issued" if answer.status == 200 else "token_errors")
+        self.journal.count("tokens_issued" if answer.status == 200 else "token_errors")
         reply = json_reply(answer.status, answer.body)
         reply.headers["Cache-Control"] = "no-store, no-cache"
         return reply
@@ -688,7 +651,7 @@ class Emulator:
         principal = principal_of(headers)
         refusal = limits.enter(principal)
         if refusal is not None:
-            record = self._journal.start(method)
+            record = self.journal.start(method)
             self._note_fault(record, "bc_limit_429")
             return Reply(
                 429,
@@ -702,11 +665,11 @@ class Emulator:
             limits.leave(principal)
 
     def _soap_admitted(self, method: str, headers: RequestHeaders, body: bytes) -> Reply:
-        record = self._journal.start(method)
+        record = self.journal.start(method)
         failure = self.auth.check(headers)
         if failure is not None:
             record.fault = "unauthorized"
-            self._journal.count("auth_failures")
+            self.journal.count("auth_failures")
             return Reply(
                 failure.status,
                 {"Content-Type": failure.content_type, **failure.headers},
@@ -778,11 +741,11 @@ class Emulator:
             reply.truncate = True
         return reply
 
-    def _note_fault(self, record: control_api.RequestRecord, name: str) -> None:
+    def _note_fault(self, record: RequestRecord, name: str) -> None:
         record.fault = name
-        self._journal.count(f"faults.{name}")
+        self.journal.count(f"faults.{name}")
 
-    def _early_fault(self, decision: FaultDecision, record: control_api.RequestRecord) -> Reply | None:
+    def _early_fault(self, decision: FaultDecision, record: RequestRecord) -> Reply | None:
         outcome = decision.before
         if outcome == "pass":
             return None

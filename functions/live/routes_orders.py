@@ -24,10 +24,15 @@ from live_contract import (
 from routes_prices import Authorization
 
 from erpbridge.live import examples as example
-from erpbridge.live.models import OrderDetail, OrderRequest, OrderResponse
+from erpbridge.live.models import OrderDetail, OrderRequest, OrderResponse, OrderStatus
 from erpbridge.wiring.live import services
 
 router = Router()
+
+# The HTTP status of a placed order: 201 created, else 202 accepted (queued, or sent with no answer).
+# A refusal or a decline is an error, answered by live_errors.STATUS.
+PLACED: dict[OrderStatus, int] = {OrderStatus.CREATED: 201}
+ACCEPTED = 202
 
 IdempotencyKey = Annotated[
     str,
@@ -74,9 +79,10 @@ def post_order(
     authorization: Authorization = None,
 ) -> Response[OrderResponse]:
     services().tokens.caller(authorization).ensure_may_order_for(request.customer_number)
-    status_code, body = services().orders.place_order(request, idempotency_key)
+    placed = services().orders.place_order(request, idempotency_key)
+    status_code = PLACED.get(placed.status, ACCEPTED)
     # A dict body is validated against OrderResponse and serialised by Powertools.
-    return Response(status_code=status_code, content_type="application/json", body=body)  # type: ignore[arg-type]
+    return Response(status_code=status_code, content_type="application/json", body=placed.body)  # type: ignore[arg-type]
 
 
 @router.get(

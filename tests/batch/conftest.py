@@ -21,11 +21,9 @@ def aws_batch() -> Iterator[AwsBatch]:
 @pytest.fixture(params=["dynamodb", "sqlite"])
 def state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Any, Any, Any]]:
     """Runs, locks and claims on DynamoDB (moto) and on local SQLite: the same behaviour expected."""
-    from erpbridge.adapters.aws.dynamodb_batch_state import (
-        DynamoDbImportClaims,
-        DynamoDbJobLock,
-        DynamoDbRunRecorder,
-    )
+    from erpbridge.adapters.aws.dynamodb_import_claims import DynamoDbImportClaims
+    from erpbridge.adapters.aws.dynamodb_job_lock import DynamoDbJobLock
+    from erpbridge.adapters.aws.dynamodb_runs import DynamoDbRunRecorder
     from erpbridge.adapters.local.sqlite_batch_state import LocalBatchState
 
     if request.param == "sqlite":

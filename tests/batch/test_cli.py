@@ -164,7 +164,7 @@ def test_runs_are_read_from_the_runs_table_in_aws(
 ) -> None:
     from datetime import UTC, datetime
 
-    from erpbridge.adapters.aws.dynamodb_batch_state import DynamoDbRunRecorder
+    from erpbridge.adapters.aws.dynamodb_runs import DynamoDbRunRecorder
     from erpbridge.batch.models import FetchStatus, RunRecord, Trigger
 
     runs = DynamoDbRunRecorder(aws_batch.runs_table)

@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from erpbridge.adapters.aws.dynamodb_batch_state import DynamoDbRunRecorder
+from erpbridge.adapters.aws.dynamodb_runs import DynamoDbRunRecorder
 from erpbridge.adapters.local.sqlite_batch_state import LocalBatchState
 from erpbridge.batch.models import FetchStatus, ImportCounts, RunRecord, RunStatus, Trigger
 

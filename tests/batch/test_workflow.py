@@ -176,7 +176,7 @@ def test_a_run_now_of_the_admin_api_starts_the_workflow_under_its_run_id_and_ope
     started = batch.fetch_handler(event, batch.context)
     assert started["skipped"] is False and started["run"]["run_id"] == "20261202T101500000000Z-admin1"
     batch.fetch_handler({"step": "end", "run": started["run"]}, batch.context)
-    from erpbridge.adapters.aws.dynamodb_batch_state import DynamoDbRunRecorder
+    from erpbridge.adapters.aws.dynamodb_runs import DynamoDbRunRecorder
 
     record = DynamoDbRunRecorder(batch.aws.runs_table).get("20261202T101500000000Z-admin1")
     assert record is not None and record.requested_by == operator and str(record.trigger) == "manual"

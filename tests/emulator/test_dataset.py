@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from bc_emulator.dataset import BATCH_FAMILIES, BcError, BusinessCentral, Dataset, PriceQuery
+from bc_emulator.business_central import BATCH_FAMILIES, BusinessCentral
+from bc_emulator.dataset import BcError, Dataset
+from bc_emulator.pricing import PriceQuery
 from erpbridge.shopdb.schema import metadata
 
 # Provider-only columns Dynamicweb resolves into relation tables (batch-integration-anchor §4.1).

@@ -11,7 +11,8 @@ import pypdf
 import pytest
 
 from bc_emulator._model import SALES_TYPE_CUSTOMER, ItemUnit, LineDiscount
-from bc_emulator.dataset import DOCUMENT_TYPES, BcError, BusinessCentral, Dataset
+from bc_emulator.business_central import BusinessCentral
+from bc_emulator.dataset import DOCUMENT_TYPES, BcError, Dataset
 
 TODAY = date(2026, 3, 1)
 D = Decimal

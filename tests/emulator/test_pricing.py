@@ -23,7 +23,9 @@ from bc_emulator._model import (
     LineDiscount,
     SalesPrice,
 )
-from bc_emulator.dataset import BcError, BusinessCentral, Dataset, PriceAnswer, PriceQuery
+from bc_emulator.business_central import BusinessCentral
+from bc_emulator.dataset import BcError, Dataset
+from bc_emulator.pricing import PriceAnswer, PriceQuery
 
 TODAY = date(2026, 3, 1)
 D = Decimal

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from bc_emulator.dataset import BATCH_FAMILIES
+from bc_emulator.business_central import BATCH_FAMILIES
 from bc_emulator.server import Emulator
 from bc_emulator.soap import read_response
 from erpbridge.protocol.tables import TablesDocument, parse_tables

@@ -4,6 +4,7 @@ need the ERP."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -49,6 +50,64 @@ def test_same_key_same_body_replays_and_other_body_conflicts(live_erp_down: Any)
     assert conflict.status == 409 and conflict.body["error"] == "conflict"
     timeline = live_erp_down.call("GET", "/v1/orders/WEB-1001").body["timeline"]
     assert len(timeline) == 1  # the replay sent nothing
+
+
+def test_answers_kept_by_an_earlier_release_replay_the_same(live_erp_down: Any) -> None:
+    """An Idempotency-Key record keeps its answer's HTTP code as it always has: rows written by an
+    earlier release replay as they did (201, 202, 422), and a row written now holds the same
+    number, for a version still running during a deploy."""
+    from erpbridge.adapters.sql.live_tables import IDEMPOTENCY, now_naive
+    from erpbridge.live.models import OrderRequest
+    from erpbridge.live.ports import fingerprint
+
+    request_print = fingerprint(OrderRequest.model_validate(ORDER).model_dump(mode="json"))
+    created = {
+        "order_id": "WEB-1001",
+        "status": "created",
+        "erp_order_id": "SO-9",
+        "totals": None,
+        "lines": [],
+    }
+    queued = {**created, "status": "queued", "erp_order_id": None}
+    rejected = {"error": "erp_rejected", "order_id": "WEB-1001", "erp_message": "Item 1000 is blocked"}
+    kept = {
+        "key-earlier-201": (201, created),
+        "key-earlier-202": (202, queued),
+        "key-earlier-422": (422, rejected),
+    }
+    engine = sa.create_engine(live_erp_down.database_url)
+    with engine.begin() as conn:
+        for key, (code, response) in kept.items():
+            conn.execute(
+                sa.insert(IDEMPOTENCY).values(
+                    key=key,
+                    fingerprint=request_print,
+                    locked_until=now_naive(),
+                    created_at=now_naive(),
+                    status_code=code,
+                    response=json.dumps(response),
+                )
+            )
+    for key, (code, _) in kept.items():
+        answer = live_erp_down.call("POST", "/v1/orders", ORDER, headers={"Idempotency-Key": key})
+        assert answer.status == code, key
+    assert (
+        live_erp_down.call("POST", "/v1/orders", ORDER, headers={"Idempotency-Key": "key-earlier-201"}).body[
+            "erp_order_id"
+        ]
+        == "SO-9"
+    )
+    refused = live_erp_down.call("POST", "/v1/orders", ORDER, headers={"Idempotency-Key": "key-earlier-422"})
+    assert (refused.body["error"], refused.body["erp_message"]) == ("erp_rejected", "Item 1000 is blocked")
+    assert live_erp_down.call("GET", "/v1/orders/WEB-1001").status == 404  # replays sent and stored nothing
+
+    live_erp_down.call("POST", "/v1/orders", ORDER, headers={"Idempotency-Key": "key-written-now"})
+    with engine.connect() as conn:
+        stored = conn.execute(
+            sa.select(IDEMPOTENCY.c.status_code).where(IDEMPOTENCY.c.key == "key-written-now")
+        ).scalar_one()
+    engine.dispose()
+    assert stored == 202  # queued: the ERP is down
 
 
 def test_generated_order_id_and_missing_idempotency_key(live_erp_down: Any) -> None:

@@ -366,7 +366,7 @@ def test_in_aws_the_scheduled_audit_sees_the_storefronts_cache_and_records_in_dy
         emitted = _emf(capsys)
         assert _published(emitted, "PriceAuditMismatchRate") == [25.0]
         # AND the run is in the DynamoDB runs table with its report
-        from erpbridge.adapters.aws.dynamodb_batch_state import DynamoDbRunRecorder
+        from erpbridge.adapters.aws.dynamodb_runs import DynamoDbRunRecorder
 
         record = DynamoDbRunRecorder("runs").get(answer["run_id"], job="price-audit")
         assert record is not None and record.status is RunStatus.SUCCEEDED

@@ -12,7 +12,7 @@ import yaml
 from erpbridge.mapping.engine import ImportReport, import_rows
 from erpbridge.mapping.model import ImportDefinition
 from erpbridge.protocol.tables import Row
-from erpbridge.shopdb.dialects import SqlShopDatabase
+from erpbridge.shopdb.dialects.shop_database import SqlShopDatabase
 
 
 @dataclass

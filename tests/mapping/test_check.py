@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from erpbridge.mapping.check import check_mapping
 from erpbridge.mapping.jobfile import parse_job
 from erpbridge.protocol.tables import build_tables
+from erpbridge.shopdb.introspect import read_schema
 from erpbridge_cli.main import app
 
 JOB = """
@@ -39,7 +40,7 @@ def _sample(path: Path) -> Path:
 
 
 def test_check_lists_every_problem_at_once(shop: Shop, tmp_path: Path) -> None:
-    problems = check_mapping(parse_job(JOB), shop.engine, _sample(tmp_path / "sample.xml"))
+    problems = check_mapping(parse_job(JOB), read_schema(shop.engine), _sample(tmp_path / "sample.xml"))
     text = "\n".join(str(p) for p in problems)
     assert "ProductColour does not exist" in text  # unknown destination column
     assert "'lots'" in text  # a constant that is not a number
@@ -51,7 +52,7 @@ def test_check_lists_every_problem_at_once(shop: Shop, tmp_path: Path) -> None:
 
 def test_check_without_a_sample_trusts_automatic_mapping(shop: Shop) -> None:
     job = parse_job("id: ok\nimport:\n  mappings:\n    - {source: EcomProducts, destination: EcomProducts}\n")
-    assert check_mapping(job, shop.engine) == []
+    assert check_mapping(job, read_schema(shop.engine)) == []
 
 
 def test_cli_db_upgrade_and_mappings_commands(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from erpbridge.errors import MalformedXmlError, XmlSecurityError
-from erpbridge.mapping.rules import RowError
+from erpbridge.mapping.problems import RowError
 from erpbridge.protocol.streaming import StreamingTableReader
 from erpbridge.protocol.tables import build_tables, parse_tables
 from erpbridge.protocol.xmlsafe import XmlLimits, describe_open_markup, parse_xml

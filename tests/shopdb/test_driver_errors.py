@@ -16,8 +16,8 @@ from erpbridge.adapters.sql.shop_importer import ShopDbImporter
 from erpbridge.errors import DatabaseUnavailableError, ShopDatabaseError
 from erpbridge.protocol.tables import build_tables
 from erpbridge.shopdb import dispose_engines, engine_for, upgrade
-from erpbridge.shopdb.dialects import SqlShopDatabase
 from erpbridge.shopdb.dialects.postgresql import PostgresStage
+from erpbridge.shopdb.dialects.shop_database import SqlShopDatabase
 from erpbridge.shopdb.ports import MergeMode, MergeSpec, StageSpec
 
 TOO_BIG = "100000000000000000000"  # 10^20: beyond NUMERIC(19, 4)

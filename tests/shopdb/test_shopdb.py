@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from erpbridge.errors import ShopDatabaseError
 from erpbridge.shopdb import current_revision, dispose_engines, engine_for, read_schema, upgrade
-from erpbridge.shopdb.dialects import SqlShopDatabase
+from erpbridge.shopdb.dialects.shop_database import SqlShopDatabase
 from erpbridge.shopdb.migrate import available_revisions, pending_revisions
 from erpbridge.shopdb.model import ValueKind
 from erpbridge.shopdb.ports import Comparison, MergeMode, MergeSpec, Predicate, StageSpec

@@ -72,7 +72,7 @@ def run_recorder() -> RunRecorder:
     """The runs table alone: in AWS only ``ERPBRIDGE_RUNS_TABLE`` is needed to read runs."""
     table = os.environ.get("ERPBRIDGE_RUNS_TABLE")
     if table:
-        from erpbridge.adapters.aws.dynamodb_batch_state import DynamoDbRunRecorder
+        from erpbridge.adapters.aws.dynamodb_runs import DynamoDbRunRecorder
 
         return DynamoDbRunRecorder(table)
     return runtime().runs

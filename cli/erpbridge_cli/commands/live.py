@@ -64,22 +64,16 @@ def _check_serve_settings() -> None:
         )
 
 
-def _local_services(*, migrate: bool = True, needs_erp: bool = True, what: str = "this command") -> Any:
-    """The live services of these settings; ``needs_erp=False`` for commands that only read the
-    shop database (``orders show``), which then work without ERP settings."""
+def _local_services(*, migrate: bool = True, what: str = "this command") -> Any:
+    """The live services of these settings (they call the ERP: its settings must be there)."""
     from erpbridge.wiring.live import LiveServices, use_services
     from erpbridge_cli.commands._batch_common import settings, shop_database
 
-    loaded = settings(needs_erp=needs_erp, what=what)
-    if not needs_erp and loaded.erp_url is None:
-        # The services are built whole; a reading command never calls the ERP, so an address
-        # that cannot resolve (RFC 2606 .invalid) stands in for the one that is not set.
-        loaded = loaded.model_copy(update={"erp_url": "http://erp-not-configured.invalid/"})
+    loaded = settings(needs_erp=True, what=what)
     if not migrate:
         shop_database(loaded.database_url)
     services = LiveServices(loaded, migrate=migrate)
-    if needs_erp:  # a reading command's stand-in ERP is never installed for the process
-        use_services(services)
+    use_services(services)
     return services
 
 
@@ -93,8 +87,11 @@ def _local_order_list(*, state: str | None, older_than_s: float | None, limit: i
 
     from erpbridge.adapters.sql.admin_orders import SqlOrderListing
     from erpbridge.live.ports import OrderState
+    from erpbridge.shopdb.engine import engine_for
+    from erpbridge_cli.commands._batch_common import settings, shop_database
 
-    engine = _local_services(migrate=False, needs_erp=False).engine
+    # reads the shop database only: no ERP settings, no ERP client
+    engine = engine_for(shop_database(settings(what="orders list").database_url))
     states = [OrderState(state)] if state else list(OrderState)
     older = datetime.now(UTC) - timedelta(seconds=older_than_s) if older_than_s else None
     return SqlOrderListing(engine).list_orders(states=states, older_than=older, limit=limit)
@@ -447,12 +444,16 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """An order's state and the timeline of every attempt."""
         from erpbridge.errors import ErpBridgeError
+        from erpbridge.wiring.orders import order_view
+        from erpbridge_cli.commands._batch_common import settings, shop_database
 
         remote = admin_api()
         if remote is not None:
             detail = remote.order(order_id)
         else:
-            orders = _local_services(migrate=False, needs_erp=False).orders
+            loaded = settings(what="orders show")  # reads the shop database only: no ERP settings
+            shop_database(loaded.database_url)
+            orders = order_view(loaded)
             try:
                 detail = orders.detail(orders.get_order(order_id))
             except ErpBridgeError as error:

@@ -78,6 +78,7 @@ def check(
     from erpbridge.mapping.check import check_mapping
     from erpbridge.mapping.jobfile import list_job_ids, load_job
     from erpbridge.shopdb.engine import engine_for
+    from erpbridge.shopdb.introspect import read_schema
 
     remote = admin_api()
     if remote is not None:
@@ -90,11 +91,14 @@ def check(
         engine = engine_for(shop_database(database_url))
         try:
             jobs = [load_job(job_id, folder) for job_id in ids]
-            checked = [
-                (d.id, [(p.severity, p.mapping, p.message) for p in check_mapping(d, engine, sample)])
-                for d in jobs
-                if d.import_ is not None or job is not None
-            ]
+            checking = [d for d in jobs if d.import_ is not None or job is not None]
+            checked = []
+            if checking:
+                schema = read_schema(engine)  # once, for every job checked
+                checked = [
+                    (d.id, [(p.severity, p.mapping, p.message) for p in check_mapping(d, schema, sample)])
+                    for d in checking
+                ]
         except ErpBridgeError as error:
             raise fail(str(error)) from None
     _print_problems(checked)
@@ -150,7 +154,7 @@ def show(
 ) -> None:
     """The job's table mappings and, per table, its column mappings: matched by name, explicit, constant."""
     from erpbridge.mapping.jobfile import load_job
-    from erpbridge.mapping.rules import plan_mapping
+    from erpbridge.mapping.planner import plan_mapping
     from erpbridge.protocol.streaming import StreamingTableReader
     from erpbridge.shopdb.engine import engine_for
     from erpbridge.shopdb.introspect import read_schema

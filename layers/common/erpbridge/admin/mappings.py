@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import io
 
-from sqlalchemy.engine import Engine
-
 from erpbridge.admin.service import ColumnView, MappingView, TableView
 from erpbridge.mapping.check import check_mapping
+from erpbridge.mapping.columns import ColumnPlan
 from erpbridge.mapping.model import JobDefinition, TableMapping
-from erpbridge.mapping.rules import ColumnPlan, TablePlan, plan_mapping
+from erpbridge.mapping.plan import TablePlan
+from erpbridge.mapping.planner import plan_mapping
 from erpbridge.protocol.streaming import StreamingTableReader
-from erpbridge.shopdb.introspect import read_schema
+from erpbridge.shopdb.model import ShopSchema
 
 KIND_LABEL = {
     "constant": "constant",
@@ -82,18 +82,17 @@ def _column(plan: TablePlan, column: ColumnPlan) -> ColumnView:
     )
 
 
-def mapping_view(job: JobDefinition, engine: Engine, sample: bytes | None) -> MappingView:
+def mapping_view(job: JobDefinition, schema: ShopSchema, sample: bytes | None) -> MappingView:
     if job.import_ is None:
         return MappingView(
             job=job.id, tables=[], problems=[("warning", job.id, "no import section")], sample=None
         )
     imports = job.import_for()
-    schema = read_schema(engine)
     first_rows: dict[str, list[str]] = {}
     if sample is not None:
         for table_name, row in StreamingTableReader(io.BytesIO(sample), what="sample").rows():
             first_rows.setdefault(table_name.lower(), list(row))
-    checked = check_mapping(job, engine, io.BytesIO(sample) if sample is not None else None)
+    checked = check_mapping(job, schema, io.BytesIO(sample) if sample is not None else None)
     tables = []
     placed: set[int] = set()
     for mapping in imports.mappings:

@@ -41,7 +41,7 @@ from erpbridge.live.errors import ConflictError, NotFoundError
 from erpbridge.live.health import HealthService
 from erpbridge.live.models import Health, OrderDetail, OrderResponse
 from erpbridge.live.orders import OrderService
-from erpbridge.live.ports import Attempt, OrderState, OrderStore, XmlCopyStore
+from erpbridge.live.ports import Attempt, AttemptOutcome, OrderState, OrderStore, OrderTrigger, XmlCopyStore
 
 log = logging.getLogger("erpbridge.admin")
 
@@ -325,8 +325,8 @@ class AdminService:
             order_id,
             Attempt(
                 at=self._now(),
-                trigger="operator",
-                outcome="resend_requested",
+                trigger=OrderTrigger.OPERATOR,
+                outcome=AttemptOutcome.RESEND_REQUESTED,
                 erp_message=f"re-send requested by {operator}",
             ),
         )

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import BinaryIO, Protocol
 
 from erpbridge.batch.models import (
@@ -169,10 +170,18 @@ class JobLock(Protocol):
         ...
 
 
+class ClaimStatus(StrEnum):
+    """Where a staged object version's import stands (stored as is in the claims table)."""
+
+    NEW = "new"  # just claimed by this caller (never stored: the stored row says in_progress)
+    IN_PROGRESS = "in_progress"  # another delivery is importing it
+    DONE = "done"  # imported already; the claim keeps its result
+
+
 @dataclass(frozen=True)
 class Claim:
     acquired: bool
-    status: str  # "new", "in_progress", "done"
+    status: ClaimStatus
     result: Mapping[str, object] | None = None
 
 

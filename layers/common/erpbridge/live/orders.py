@@ -60,16 +60,18 @@ from erpbridge.errors import (
 )
 from erpbridge.live.cache import TieredCache
 from erpbridge.live.degradation import CheckoutWhenDown, DegradationPolicy, describe
-from erpbridge.live.errors import ConflictError, DegradedRefusalError, NotFoundError, OrderRejectedError
-from erpbridge.live.models import OrderDetail, OrderRequest, OrderResponse, OrderStatus, TimelineEntry, Totals
+from erpbridge.live.errors import ConflictError, DegradedRefusalError, OrderRejectedError
+from erpbridge.live.models import OrderDetail, OrderRequest, OrderResponse, OrderStatus, Totals
 from erpbridge.live.order_documents import (
     OrderDocumentPolicy,
     build_order_xml,
     priced_result,
     returned_fields,
 )
+from erpbridge.live.order_view import STATUS_OF_STATE, OrderView
 from erpbridge.live.ports import (
     Attempt,
+    AttemptOutcome,
     ErpRouter,
     ExportClaim,
     IdempotencyStore,
@@ -79,6 +81,7 @@ from erpbridge.live.ports import (
     MetricsSink,
     OrderState,
     OrderStore,
+    OrderTrigger,
     StoredOrder,
     XmlCopyStore,
     fingerprint,
@@ -88,17 +91,6 @@ if TYPE_CHECKING:
     from erpbridge.protocol.response_parsers import OrderResult
 
 log = logging.getLogger("erpbridge.live.orders")
-
-STATUS_OF_STATE: dict[OrderState, OrderStatus] = {
-    OrderState.RECEIVED: OrderStatus.QUEUED,
-    OrderState.SENDING: OrderStatus.UNKNOWN,
-    OrderState.CREATED: OrderStatus.CREATED,
-    OrderState.QUEUED: OrderStatus.QUEUED,
-    OrderState.UNKNOWN: OrderStatus.UNKNOWN,
-    OrderState.DEAD_LETTER: OrderStatus.FAILED,
-    OrderState.REJECTED: OrderStatus.REJECTED,
-    OrderState.DECLINED: OrderStatus.DECLINED,
-}
 
 
 @dataclass(frozen=True)
@@ -143,6 +135,15 @@ class ExportReport:
     orders: list[dict[str, str]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class PlacedOrder:
+    """What placing an order answers: its status (created, queued or unknown) and the body (an
+    :class:`OrderResponse`; a replay gets the first answer's body unchanged)."""
+
+    status: OrderStatus
+    body: dict[str, JsonValue]
+
+
 def new_order_id(now: datetime) -> str:
     return f"WEB-{now:%Y%m%d}-{secrets.token_hex(5).upper()}"
 
@@ -176,13 +177,15 @@ class OrderService:
         self._metrics = metrics
         self._now = now
         self._worker = worker_id or f"worker-{secrets.token_hex(4)}"
+        self._view = OrderView(orders, now=now)
 
     # --- POST /v1/orders ------------------------------------------------------------------------
 
-    def place_order(self, request: OrderRequest, idempotency_key: str) -> tuple[int, dict[str, JsonValue]]:
-        """Store, then create in the ERP. Returns (HTTP status, response body).
+    def place_order(self, request: OrderRequest, idempotency_key: str) -> PlacedOrder:
+        """Store, then create in the ERP. Returns the order's status and the body to answer with.
 
-        The same key with the same body returns the first result; with another body, 409.
+        The same key with the same body returns the first result; with another body, a conflict.
+        A refusal by the ERP (also a replayed one) raises :class:`OrderRejectedError`.
         """
         # An unknown shop is refused here, before anything is stored.
         endpoint = "" if self._router is None else self._router.endpoint_of(request.shop_id, request.currency)
@@ -194,13 +197,13 @@ class OrderService:
         if prior is not None:
             if prior.fingerprint != request_print:
                 raise ConflictError("Idempotency-Key was already used with a different request body")
-            if prior.status_code is None or prior.response is None:
+            if prior.outcome is None or prior.response is None:
                 raise ConflictError(
                     "a request with this Idempotency-Key is still being processed; retry later"
                 )
-            if prior.status_code == 422:  # the first answer was the ERP's refusal
+            if prior.outcome is OrderStatus.REJECTED:  # the first answer was the ERP's refusal
                 raise OrderRejectedError(str(prior.response["order_id"]), str(prior.response["erp_message"]))
-            return prior.status_code, dict(prior.response)
+            return PlacedOrder(prior.outcome, dict(prior.response))
         try:
             now = self._now()
             order_id = request.order_id or new_order_id(now)
@@ -222,7 +225,7 @@ class OrderService:
             )
             if stored.fingerprint != order_print:
                 raise ConflictError(f"order {order_id} already exists with different content")
-            response = self._drive(stored, trigger="api")
+            response = self._drive(stored, trigger=OrderTrigger.API)
         except BaseException:
             # Nothing answered yet: let the client retry with the same key (the stored order, if
             # any, is found again by its id and continued from its state, never sent twice).
@@ -239,54 +242,22 @@ class OrderService:
             refused = OrderRejectedError(response.order_id, response.message or "no reason given")
             self._idempotency.complete(
                 idempotency_key,
-                422,
+                OrderStatus.REJECTED,
                 {"error": "erp_rejected", "order_id": refused.order_id, "erp_message": refused.erp_message},
             )
             raise refused
-        status_code = 201 if response.status is OrderStatus.CREATED else 202
         payload = response.model_dump(mode="json")
-        self._idempotency.complete(idempotency_key, status_code, payload)
-        return status_code, payload
+        self._idempotency.complete(idempotency_key, response.status, payload)
+        return PlacedOrder(response.status, payload)
 
     # --- GET /v1/orders/{id} --------------------------------------------------------------------
 
     def get_order(self, order_id: str) -> StoredOrder:
-        order = self._orders.get(order_id)
-        if order is None:
-            raise NotFoundError(f"order {order_id} not found")
-        return order
+        return self._view.get_order(order_id)
 
     def detail(self, order: StoredOrder) -> OrderDetail:
         """The status and timeline of an order read with :meth:`get_order`."""
-        order_id = order.order_id
-        created = order.created_at or self._now()
-        return OrderDetail(
-            order_id=order.order_id,
-            customer_number=order.customer_number,
-            status=STATUS_OF_STATE[order.state],
-            state=order.state.value,
-            erp_order_id=order.erp_order_id,
-            attempts=order.attempts,
-            created_at=created,
-            updated_at=order.updated_at or created,
-            totals=(order.result or {}).get("totals"),
-            lines=(order.result or {}).get("lines", []),
-            custom_fields=(order.result or {}).get("custom_fields", {}),
-            last_error=order.last_error,
-            timeline=[
-                TimelineEntry(
-                    at=a.at,
-                    trigger=a.trigger,
-                    outcome=a.outcome,
-                    erp_message=a.erp_message,
-                    erp_order_id=a.erp_order_id,
-                    duration_ms=a.duration_ms,
-                    request_xml=a.request_xml,
-                    response_xml=a.response_xml,
-                )
-                for a in self._orders.attempts(order_id)
-            ],
-        )
+        return self._view.detail(order)
 
     # --- Export Failed Orders and operator re-send ----------------------------------------------
 
@@ -308,7 +279,7 @@ class OrderService:
                 order = self._orders.get(claim.order_id)
                 if order is None:
                     continue
-                response = self._drive(order, trigger="export", claim=claim)
+                response = self._drive(order, trigger=OrderTrigger.EXPORT, claim=claim)
                 state = self._orders.get(claim.order_id)
                 final = state.state if state else OrderState.QUEUED
                 report.orders.append({"order_id": claim.order_id, "state": final.value})
@@ -351,13 +322,15 @@ class OrderService:
                 # Its last attempt may have reached the ERP: look it up before sending again.
                 self._orders.set_state(order_id, OrderState.UNKNOWN)
                 order.state = OrderState.UNKNOWN
-            return self._drive(order, trigger="resend", claim=claim)
+            return self._drive(order, trigger=OrderTrigger.RESEND, claim=claim)
         finally:
             self._orders.release(claim)
 
     # --- the state machine ----------------------------------------------------------------------
 
-    def _drive(self, order: StoredOrder, *, trigger: str, claim: ExportClaim | None = None) -> OrderResponse:
+    def _drive(
+        self, order: StoredOrder, *, trigger: OrderTrigger, claim: ExportClaim | None = None
+    ) -> OrderResponse:
         """Send ``order`` (or find it in the ERP) under a claim. With ``claim`` given, ``order`` must
         have been read after the claim was taken; without, it is claimed and read again here."""
         settled = self._settled(order, trigger)
@@ -387,7 +360,7 @@ class OrderService:
             if own_claim is not None:
                 self._orders.release(own_claim)
 
-    def _resolve_unknown(self, order: StoredOrder, trigger: str) -> OrderResponse | None:
+    def _resolve_unknown(self, order: StoredOrder, trigger: OrderTrigger) -> OrderResponse | None:
         """For an order that may exist in the ERP: the answer, or None when it must be sent again."""
         lookup = self._look_up_in_erp(order, trigger)
         if lookup is None:  # no search field: the plug-in unit's own OrderId check is all there is
@@ -404,23 +377,23 @@ class OrderService:
             )
         return None
 
-    def _settled(self, order: StoredOrder, trigger: str) -> OrderResponse | None:
+    def _settled(self, order: StoredOrder, trigger: OrderTrigger) -> OrderResponse | None:
         """The answer for an order there is nothing to send for, else None."""
         if order.state is OrderState.CREATED:
             return self._response(order)
-        if order.state is OrderState.DEAD_LETTER and trigger != "resend":
+        if order.state is OrderState.DEAD_LETTER and trigger is not OrderTrigger.RESEND:
             return self._response(
                 order, message="export gave up after repeated failures; an operator was alerted"
             )
-        if order.state is OrderState.REJECTED and trigger != "resend":
+        if order.state is OrderState.REJECTED and trigger is not OrderTrigger.RESEND:
             return self._response(order, message=order.last_error)  # the ERP's words
         return None
 
-    def _send(self, order: StoredOrder, trigger: str) -> OrderResponse:
+    def _send(self, order: StoredOrder, trigger: OrderTrigger) -> OrderResponse:
         from erpbridge.protocol.response_parsers import parse_order_response
 
-        submit_type = "ScheduledTask" if trigger == "export" else "LiveOrderOrCart"
-        kind = RequestKind.EXPORT_ORDER if trigger == "export" else RequestKind.CREATE_ORDER
+        submit_type = "ScheduledTask" if trigger is OrderTrigger.EXPORT else "LiveOrderOrCart"
+        kind = RequestKind.EXPORT_ORDER if trigger is OrderTrigger.EXPORT else RequestKind.CREATE_ORDER
         try:
             request = OrderRequest.model_validate(dict(order.body))
             xml = build_order_xml(
@@ -445,7 +418,7 @@ class OrderService:
                 Attempt(
                     at=self._now(),
                     trigger=trigger,
-                    outcome="invalid",
+                    outcome=AttemptOutcome.INVALID,
                     erp_message=f"invalid order data: {problems}",
                 ),
             )
@@ -479,7 +452,7 @@ class OrderService:
             Attempt(
                 at=started,
                 trigger=trigger,
-                outcome="created",
+                outcome=AttemptOutcome.CREATED,
                 erp_message=(result.shipping_warning or None) if outcome is not None else unrenderable,
                 erp_order_id=erp_order_id,
                 duration_ms=duration,
@@ -514,7 +487,7 @@ class OrderService:
     def _record_failure(
         self,
         order: StoredOrder,
-        trigger: str,
+        trigger: OrderTrigger,
         error: ErpBridgeError,
         started: datetime,
         duration_ms: int,
@@ -524,14 +497,19 @@ class OrderService:
         not_sent = isinstance(error, ErpUnavailableError | ErpBusyError | ErpAuthError)
         failed = isinstance(error, ErpFaultError)
         if isinstance(error, ErpRejectedError):
-            state, outcome = OrderState.REJECTED, "rejected"
-        elif not_sent and trigger == "api" and self._degradation.checkout is CheckoutWhenDown.REFUSE:
-            state, outcome = OrderState.DECLINED, "declined"
+            state, outcome = OrderState.REJECTED, AttemptOutcome.REJECTED
+        elif (
+            not_sent and trigger is OrderTrigger.API and self._degradation.checkout is CheckoutWhenDown.REFUSE
+        ):
+            state, outcome = OrderState.DECLINED, AttemptOutcome.DECLINED
         elif not_sent or failed:
-            state, outcome = OrderState.QUEUED, ("not_sent" if not_sent else "erp_error")
+            state, outcome = (
+                OrderState.QUEUED,
+                (AttemptOutcome.NOT_SENT if not_sent else AttemptOutcome.ERP_ERROR),
+            )
         else:
             # Sent, and no usable answer (timeout, dropped connection, garbage): it may exist.
-            state, outcome = OrderState.UNKNOWN, "unknown"
+            state, outcome = OrderState.UNKNOWN, AttemptOutcome.UNKNOWN
         erp_message = getattr(error, "erp_message", None) or str(error)
         counted = not not_sent
         current = self._orders.get(order.order_id) or order
@@ -573,7 +551,7 @@ class OrderService:
         }[state]
         return self._response(self._orders.get(order.order_id) or order, message=message)
 
-    def _look_up_in_erp(self, order: StoredOrder, trigger: str) -> _Lookup | None:
+    def _look_up_in_erp(self, order: StoredOrder, trigger: OrderTrigger) -> _Lookup | None:
         """Ask the ERP whether an order with the shop's id exists (None: no search field set).
 
         The search may match more than the id (BC filters on "contains"), newest first: every page
@@ -588,7 +566,9 @@ class OrderService:
         except ErpBridgeError as error:
             self._orders.add_attempt(
                 order.order_id,
-                Attempt(at=started, trigger=trigger, outcome="lookup_failed", erp_message=str(error)),
+                Attempt(
+                    at=started, trigger=trigger, outcome=AttemptOutcome.LOOKUP_FAILED, erp_message=str(error)
+                ),
             )
             return _Lookup(answered=False, error=error)
         if numbers:
@@ -600,14 +580,14 @@ class OrderService:
                 Attempt(
                     at=started,
                     trigger=trigger,
-                    outcome="found_in_erp",
+                    outcome=AttemptOutcome.FOUND_IN_ERP,
                     erp_order_id=numbers[0],
                     erp_message=message if len(numbers) > 1 else None,
                 ),
             )
             return _Lookup(number=numbers[0])
         self._orders.add_attempt(
-            order.order_id, Attempt(at=started, trigger=trigger, outcome="not_found_in_erp")
+            order.order_id, Attempt(at=started, trigger=trigger, outcome=AttemptOutcome.NOT_FOUND_IN_ERP)
         )
         return _Lookup()
 
@@ -677,7 +657,7 @@ class OrderService:
             return False
         last_sent: datetime | None = None
         for attempt in self._orders.attempts(order.order_id):
-            if attempt.outcome == "unknown":
+            if attempt.outcome is AttemptOutcome.UNKNOWN:
                 last_sent = attempt.at + timedelta(milliseconds=attempt.duration_ms or 0)
         if last_sent is None and order.state is OrderState.SENDING:
             last_sent = order.updated_at  # its sender died mid-send: set when the send began
@@ -701,7 +681,9 @@ class OrderService:
             return self._erp
         return self._router.erp_for(order.shop_id, order.currency, order.erp_endpoint)
 
-    def _keep_xml(self, order_id: str, at: datetime, trigger: str, what: str, data: bytes) -> str | None:
+    def _keep_xml(
+        self, order_id: str, at: datetime, trigger: OrderTrigger, what: str, data: bytes
+    ) -> str | None:
         key = f"orders/{order_id}/{at:%Y%m%dT%H%M%S%f}-{trigger}-{what}.xml"
         try:
             return self._xml.put_bytes(key, data)

@@ -16,6 +16,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol
 
+from erpbridge.live.models import OrderStatus
+
 JsonValue = Any  # a JSON-compatible value (dict/list/str/int/float/bool/None)
 
 
@@ -209,11 +211,36 @@ class StoredOrder:
     result: Mapping[str, JsonValue] | None = None  # totals and priced lines after creation
 
 
+class OrderTrigger(StrEnum):
+    """What started an attempt on an order (stored as is in the attempts table)."""
+
+    API = "api"  # POST /v1/orders
+    EXPORT = "export"  # Export Failed Orders, the scheduled task
+    RESEND = "resend"  # an operator's re-send
+    OPERATOR = "operator"  # a re-send requested in the admin console (recorded, then sent by resend)
+
+
+class AttemptOutcome(StrEnum):
+    """How one attempt ended (stored as is in the attempts table)."""
+
+    CREATED = "created"  # the ERP created the sales order
+    REJECTED = "rejected"  # the ERP refused the order's content
+    DECLINED = "declined"  # not sent: the ERP was down and checkout refuses then
+    NOT_SENT = "not_sent"  # the ERP was not reached (down, busy, credentials)
+    ERP_ERROR = "erp_error"  # the ERP answered with a fault
+    UNKNOWN = "unknown"  # sent, no usable answer: it may exist
+    INVALID = "invalid"  # the stored order data cannot be sent
+    LOOKUP_FAILED = "lookup_failed"  # the ERP could not be asked whether it holds the order
+    FOUND_IN_ERP = "found_in_erp"
+    NOT_FOUND_IN_ERP = "not_found_in_erp"
+    RESEND_REQUESTED = "resend_requested"  # an operator asked for a re-send
+
+
 @dataclass(frozen=True, slots=True)
 class Attempt:
     at: datetime
-    trigger: str
-    outcome: str
+    trigger: OrderTrigger
+    outcome: AttemptOutcome
     erp_message: str | None = None
     erp_order_id: str | None = None
     duration_ms: int | None = None
@@ -268,7 +295,7 @@ class OrderStore(Protocol):
 class IdempotencyRecord:
     key: str
     fingerprint: str
-    status_code: int | None  # None while the first request is still running
+    outcome: OrderStatus | None  # the first answer's status; None while its request still runs
     response: Mapping[str, JsonValue] | None
 
 
@@ -279,7 +306,9 @@ class IdempotencyStore(Protocol):
         A record still running past ``lock_s`` is taken over (its worker died)."""
         ...
 
-    def complete(self, key: str, status_code: int, response: Mapping[str, JsonValue]) -> None: ...
+    def complete(self, key: str, outcome: OrderStatus, response: Mapping[str, JsonValue]) -> None:
+        """Keep the first answer: its status and the body replayed to a retry."""
+        ...
 
     def abandon(self, key: str) -> None:
         """Forget an unfinished claim (the request failed before anything was stored)."""

@@ -1,18 +1,22 @@
-"""``check_mapping``: every problem of a job's mapping against the live schema (and a sample file)."""
+"""``check_mapping``: every problem of a job's mapping against the shop's schema (and a sample file).
+
+The schema is a description (tables, columns, keys): the caller reads it from the database
+(:func:`erpbridge.shopdb.introspect.read_schema`), so nothing here needs a connection.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy.engine import Engine
-
 from erpbridge.errors import ErpBridgeError
 from erpbridge.mapping.model import JobDefinition
-from erpbridge.mapping.rules import Problem, TablePlan, plan_mapping
+from erpbridge.mapping.plan import TablePlan
+from erpbridge.mapping.planner import plan_mapping
+from erpbridge.mapping.problems import Problem
 from erpbridge.protocol.streaming import StreamingTableReader
 from erpbridge.protocol.tables import Row
-from erpbridge.shopdb.introspect import read_schema
+from erpbridge.shopdb.model import ShopSchema
 
 SAMPLE_ROWS_CHECKED = 1000  # per source table: enough to catch type mismatches, fast on big files
 
@@ -38,7 +42,7 @@ def _sample(source: Path | BinaryIO) -> tuple[dict[str, list[Row]], dict[str, in
 
 
 def check_mapping(
-    job: JobDefinition, engine: Engine, sample_xml: Path | BinaryIO | None = None
+    job: JobDefinition, schema: ShopSchema, sample_xml: Path | BinaryIO | None = None
 ) -> list[Problem]:
     """Every problem at once: unknown destination tables/columns, keys, constants that do not fit
     their column, removal scopes that cannot be translated, and — with a sample file — source
@@ -48,7 +52,6 @@ def check_mapping(
     if job.import_ is None:
         return [Problem(job.id, "the job has no 'import' section: nothing to check", "warning")]
     definition = job.import_for()  # the default run's scope ({shopID} → the default shopID)
-    schema = read_schema(engine)
     sample_rows: dict[str, list[Row]] = {}
     counts: dict[str, int] = {}
     if sample_xml is not None:

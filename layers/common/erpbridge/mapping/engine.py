@@ -1,10 +1,10 @@
 """The import engine: staged rows in, one transaction per file out, and a report of what happened.
 
 Rows arrive as ``(table_name, Row)`` from the streaming reader. Each table mapping converts its
-rows (pure rules, :mod:`erpbridge.mapping.rules`) and hands them, a batch at a time, to one
-background worker that stages and merges the batch (insert/update per mode, insert-only columns,
-stamps) while the next batch is parsed; memory holds a few batches, never the file. All of it
-happens in one transaction. When the file is read:
+rows (pure rules: :mod:`erpbridge.mapping.planner` compiles each into a plan) and hands them, a
+batch at a time, to one background worker that stages and merges the batch (insert/update per
+mode, insert-only columns, stamps) while the next batch is parsed; memory holds a few batches,
+never the file. All of it happens in one transaction. When the file is read:
 
 1. any row error or duplicate key (within a batch or across the file) rejects the file — the
    transaction rolls back and nothing of it is written — unless the mapping says otherwise:
@@ -31,6 +31,7 @@ from functools import partial
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from erpbridge.errors import ImportRejectedError, MappingError, ShopDatabaseError
+from erpbridge.mapping.conditions import condition_scope
 from erpbridge.mapping.model import (
     DuplicateAction,
     ImportDefinition,
@@ -38,6 +39,9 @@ from erpbridge.mapping.model import (
     RowErrorAction,
     TableMapping,
 )
+from erpbridge.mapping.plan import RelationPlan, TablePlan
+from erpbridge.mapping.planner import plan_mapping
+from erpbridge.mapping.problems import RowError
 from erpbridge.mapping.relations import (
     RELATIONS,
     SHOP_GROUPS,
@@ -46,15 +50,7 @@ from erpbridge.mapping.relations import (
     DerivedRelation,
     split_list,
 )
-from erpbridge.mapping.rules import (
-    LANGUAGE_COLUMNS,
-    SHOP_COLUMNS,
-    RelationPlan,
-    RowError,
-    TablePlan,
-    condition_scope,
-    plan_mapping,
-)
+from erpbridge.mapping.shop_columns import LANGUAGE_COLUMNS, SHOP_COLUMNS
 from erpbridge.protocol.tables import Row
 from erpbridge.shopdb.delimited import DelimitedText
 from erpbridge.shopdb.model import ShopSchema, ValueKind
@@ -737,7 +733,9 @@ class _Importer:
 
     def _removal_scope(self, run: _MappingRun) -> Scope:
         plan = run.plan
-        scope: list[Predicate | PredicateGroup | InSelect] = list(condition_scope(plan))
+        scope: list[Predicate | PredicateGroup | InSelect] = list(
+            condition_scope(plan.mapping.conditions, plan.columns)
+        )
         shop = self.definition.shop
         shop_column = SHOP_COLUMNS.get(plan.table.name)
         members = self._members(run)

@@ -42,7 +42,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from erpbridge.errors import DatabaseUnavailableError, ImportLockedError
-from erpbridge.shopdb.dialects import SqlShopDatabase
+from erpbridge.shopdb.dialects.shop_database import SqlShopDatabase
 from erpbridge.shopdb.dialects.sql import SqlBulkWriter
 from erpbridge.shopdb.ports import BulkWriter
 

@@ -130,6 +130,7 @@ def build_admin(live_services: Any | None = None, latency: MemoryLatencyLog | No
     from erpbridge.batch.jobs import list_batch_jobs
     from erpbridge.mapping.jobfile import load_job
     from erpbridge.settings import get_settings
+    from erpbridge.shopdb.introspect import read_schema
     from erpbridge.wiring.live import LiveServices
 
     settings = get_settings()
@@ -141,7 +142,7 @@ def build_admin(live_services: Any | None = None, latency: MemoryLatencyLog | No
     launcher, published, schedules = _aws_or_local(runtime, settings)
 
     def check(job_id: str, sample: bytes | None) -> MappingView:
-        return mapping_view(load_job(job_id, mappings_dir), services.engine, sample)
+        return mapping_view(load_job(job_id, mappings_dir), read_schema(services.engine), sample)
 
     from erpbridge.adapters.sql.orders import SqlOrderStore
 

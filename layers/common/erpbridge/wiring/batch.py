@@ -286,11 +286,9 @@ def runtime_from_settings(settings: Settings, *, mappings_dir: Path | None = Non
 def _aws_runtime(settings: Settings, mappings_dir: Path | None) -> BatchRuntime:
     import boto3
 
-    from erpbridge.adapters.aws.dynamodb_batch_state import (
-        DynamoDbImportClaims,
-        DynamoDbJobLock,
-        DynamoDbRunRecorder,
-    )
+    from erpbridge.adapters.aws.dynamodb_import_claims import DynamoDbImportClaims
+    from erpbridge.adapters.aws.dynamodb_job_lock import DynamoDbJobLock
+    from erpbridge.adapters.aws.dynamodb_runs import DynamoDbRunRecorder
     from erpbridge.adapters.aws.s3_staging import S3StagingStore
 
     s3 = boto3.client("s3")

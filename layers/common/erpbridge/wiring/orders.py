@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from erpbridge.live.cache import TieredCache
     from erpbridge.live.degradation import DegradationPolicy
     from erpbridge.live.order_documents import OrderDocumentPolicy
+    from erpbridge.live.order_view import OrderView
     from erpbridge.live.orders import OrderService
     from erpbridge.live.ports import (
         ErpStatusView,
@@ -304,3 +305,12 @@ def _reloader_of(endpoint: str, reload: Callable[[], Settings] | None) -> Callab
         return endpoint_erp_settings(settings, endpoint, settings.erp_endpoints[endpoint])
 
     return again
+
+
+def order_view(settings: Settings) -> OrderView:
+    """Orders read from the shop database alone, with no ERP client: for read-only commands."""
+    from erpbridge.adapters.sql.orders import SqlOrderStore
+    from erpbridge.live.order_view import OrderView
+    from erpbridge.shopdb import engine_for
+
+    return OrderView(SqlOrderStore(engine_for(settings.database_url)))

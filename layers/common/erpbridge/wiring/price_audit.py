@@ -162,7 +162,7 @@ def audited_shops(endpoints: EndpointMap) -> list[str]:
 def runs_for(settings: Settings) -> RunRecorder:
     """The runs table alone: DynamoDB when ``ERPBRIDGE_RUNS_TABLE`` is set, else the local state's."""
     if settings.runs_table:
-        from erpbridge.adapters.aws.dynamodb_batch_state import DynamoDbRunRecorder
+        from erpbridge.adapters.aws.dynamodb_runs import DynamoDbRunRecorder
 
         return DynamoDbRunRecorder(settings.runs_table)
     from erpbridge.adapters.local.sqlite_batch_state import LocalBatchState

@@ -1,5 +1,10 @@
 """Idempotency-Key records in the shop database: ``IdempotencyStore`` (the insert wins; a stale
-unfinished record is taken over by compare-and-set on its lock time)."""
+unfinished record is taken over by compare-and-set on its lock time).
+
+The first answer's status is kept in the ``status_code`` column as the number it has always held
+(201 created, 422 rejected, 202 anything else: its body names the status), so records written by
+earlier releases, or by a version still running during a deploy, read the same both ways.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from erpbridge.adapters.sql.live_tables import IDEMPOTENCY, now_naive, utc_naive
+from erpbridge.live.models import OrderStatus
 from erpbridge.live.ports import IdempotencyRecord, JsonValue
+
+# The stored form of a finished answer's status (see the module docstring); never change a number.
+_STORED_CODE: dict[OrderStatus, int] = {OrderStatus.CREATED: 201, OrderStatus.REJECTED: 422}
+_ACCEPTED_CODE = 202  # queued or unknown: the status is read from the stored body
 
 
 class SqlIdempotencyStore:
@@ -50,19 +60,23 @@ class SqlIdempotencyStore:
                 )
             if taken.rowcount == 1:
                 return None
+        response = json.loads(row["response"]) if row["response"] else None
         return IdempotencyRecord(
             key=key,
             fingerprint=row["fingerprint"],
-            status_code=row["status_code"],
-            response=json.loads(row["response"]) if row["response"] else None,
+            outcome=_outcome(row["status_code"], response),
+            response=response,
         )
 
-    def complete(self, key: str, status_code: int, response: Mapping[str, JsonValue]) -> None:
+    def complete(self, key: str, outcome: OrderStatus, response: Mapping[str, JsonValue]) -> None:
         with self._engine.begin() as connection:
             connection.execute(
                 sa.update(IDEMPOTENCY)
                 .where(IDEMPOTENCY.c.key == key)
-                .values(status_code=status_code, response=json.dumps(response, default=str))
+                .values(
+                    status_code=_STORED_CODE.get(outcome, _ACCEPTED_CODE),
+                    response=json.dumps(response, default=str),
+                )
             )
 
     def purge(self, *, older_than: datetime) -> int:
@@ -79,3 +93,13 @@ class SqlIdempotencyStore:
             connection.execute(
                 sa.delete(IDEMPOTENCY).where(IDEMPOTENCY.c.key == key, IDEMPOTENCY.c.status_code.is_(None))
             )
+
+
+def _outcome(status_code: int | None, response: Mapping[str, JsonValue] | None) -> OrderStatus | None:
+    """The status a stored answer had (None while its request still runs)."""
+    if status_code is None or response is None:
+        return None
+    for status, code in _STORED_CODE.items():
+        if code == status_code:
+            return status
+    return OrderStatus(response["status"])

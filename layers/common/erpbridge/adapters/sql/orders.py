@@ -22,9 +22,11 @@ from sqlalchemy.engine import Connection, Engine
 from erpbridge.adapters.sql.live_tables import ATTEMPTS, LIVE_ORDERS, aware, now_naive, utc_naive
 from erpbridge.live.ports import (
     Attempt,
+    AttemptOutcome,
     ExportClaim,
     JsonValue,
     OrderState,
+    OrderTrigger,
     StoredOrder,
     fingerprint,
 )
@@ -181,8 +183,8 @@ class SqlOrderStore:
                 sa.insert(ATTEMPTS).values(
                     order_id=order_id,
                     at=utc_naive(attempt.at),
-                    trigger=attempt.trigger,
-                    outcome=attempt.outcome,
+                    trigger=str(attempt.trigger),
+                    outcome=str(attempt.outcome),
                     erp_message=attempt.erp_message,
                     erp_order_id=attempt.erp_order_id,
                     duration_ms=attempt.duration_ms,
@@ -199,8 +201,8 @@ class SqlOrderStore:
             return [
                 Attempt(
                     at=aware(row["at"]) or datetime.now(UTC),
-                    trigger=row["trigger"],
-                    outcome=row["outcome"],
+                    trigger=OrderTrigger(row["trigger"]),
+                    outcome=AttemptOutcome(row["outcome"]),
                     erp_message=row["erp_message"],
                     erp_order_id=row["erp_order_id"],
                     duration_ms=row["duration_ms"],

@@ -15,19 +15,15 @@ Without that index a ``NOT EXISTS`` over the stage is a scan of the stage per de
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
-from erpbridge.errors import ShopDatabaseError
-from erpbridge.shopdb.engine import unavailable
 from erpbridge.shopdb.introspect import read_schema
 from erpbridge.shopdb.model import ShopSchema
 from erpbridge.shopdb.ports import (
-    BulkWriter,
     Comparison,
     DuplicateKey,
     InSelect,
@@ -584,38 +580,3 @@ class SqlBulkWriter:
         for stage in self._stages:
             stage.drop()
         self._stages.clear()
-
-
-class SqlShopDatabase:
-    """``ShopDatabase`` over a SQLAlchemy engine: one transaction per ``transaction()`` block."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    @contextmanager
-    def transaction(self) -> Iterator[BulkWriter]:
-        from erpbridge.shopdb.dialects import writer_class_for
-
-        writer_class = writer_class_for(self.engine.dialect.name)
-        driver_error: type[Exception] = self.engine.dialect.loaded_dbapi.Error
-        try:
-            with self.engine.begin() as connection:
-                writer = writer_class(connection)
-                yield writer
-                writer.close()
-        except sa.exc.DBAPIError as error:
-            # The driver's message names the constraint/column; the statement itself is not echoed.
-            raise ShopDatabaseError(f"the shop database refused the import: {error.orig}") from error
-        except driver_error as error:
-            # Stages write through the driver's own cursor (COPY, executemany), which SQLAlchemy does
-            # not wrap: wrap it as SQLAlchemy would (DataError, OperationalError, …), so callers
-            # tell bad data from an unreachable database the same way on every path.
-            wrapped = _as_dbapi_error(error, driver_error, self.engine.dialect)
-            if isinstance(wrapped, sa.exc.DBAPIError) and (down := unavailable(wrapped)) is not None:
-                raise down from wrapped
-            raise ShopDatabaseError(f"the shop database refused the import: {error}") from wrapped
-
-
-def _as_dbapi_error(error: Exception, driver_error: type[Exception], dialect: sa.Dialect) -> BaseException:
-    wrapped = sa.exc.DBAPIError.instance(None, None, error, driver_error, dialect=dialect)
-    return wrapped.with_traceback(error.__traceback__) if isinstance(wrapped, BaseException) else error
