@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -60,9 +61,9 @@ def proxy_handler(client: AdminApiClient, token: str) -> Handler:
 
     from erpbridge.admin import auth
     from erpbridge.live.errors import NotFoundError
-    from erpbridge_cli.commands.console import _import_admin_api
+    from erpbridge_cli.console_server import import_admin_api
 
-    _import_admin_api()
+    import_admin_api()
     import admin_routes
 
     from erpbridge.settings import AdminSettings
@@ -129,3 +130,12 @@ def forward(
         "body": base64.b64encode(answer.content).decode(),
         "isBase64Encoded": True,
     }
+
+
+def serve_console_proxy_in_background(client: Any, token: str, port: int = 0) -> Any:
+    """Start the signing proxy to a deployed admin API in a thread, on 127.0.0.1; the server."""
+    from erpbridge_cli.commands.live import make_server
+
+    server = make_server(port, lambda_handler=proxy_handler(client, token))
+    threading.Thread(target=server.serve_forever, name="erpbridge-console-proxy", daemon=True).start()
+    return server

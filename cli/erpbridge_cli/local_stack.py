@@ -271,7 +271,7 @@ def serve_console(local: LocalStack, *, port: int = 8090) -> str:
     link with its token, returns the console's base URL."""
     import socket
 
-    from erpbridge_cli.commands.console import console_url, serve_console_in_background, use_console_token
+    from erpbridge_cli.console_server import console_url, serve_console_in_background, use_console_token
 
     local.apply_env()
     with socket.socket() as probe:  # 8090 when free, else any free port

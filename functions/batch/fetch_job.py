@@ -12,14 +12,14 @@ retry policy and dead-letter queue see it.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import workflow_steps
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from fetch_event import FetchEvent
+from pydantic import ValidationError
 
 from erpbridge.batch.fetch import FetchResult
 from erpbridge.batch.models import Trigger
@@ -28,23 +28,6 @@ from erpbridge.wiring.batch import batch_runtime
 
 logger = Logger()
 metrics = Metrics()
-
-
-class FetchEvent(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    job: str = Field(min_length=1)
-    scheduled_time: datetime | None = None
-    parameters: dict[str, str] = Field(default_factory=dict)
-    trigger: Trigger | None = None
-    run_id: str | None = Field(default=None, pattern=r"^[0-9A-Za-z][0-9A-Za-z_.-]{0,79}$")
-    requested_by: str | None = Field(default=None, max_length=2048)  # the operator (admin API Run now)
-
-    @field_validator("scheduled_time", mode="before")
-    @classmethod
-    def _placeholder_means_none(cls, value: object) -> object:
-        # The console sample carries Scheduler's placeholder verbatim: treat it as "not scheduled".
-        return None if isinstance(value, str) and (not value or value.startswith("<aws.")) else value
 
 
 @logger.inject_lambda_context  # logs the event where POWERTOOLS_LOGGER_LOG_EVENT=true (dev only)

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from fetch_event import FetchEvent
 from pydantic import ValidationError
 
 from erpbridge.batch.fetch import FetchOutcome
@@ -35,8 +36,6 @@ logger = Logger()
 
 
 def start(event: dict[str, Any]) -> dict[str, object]:
-    from fetch_job import FetchEvent  # here: fetch_job imports this module (its handler runs the steps)
-
     try:
         request = FetchEvent.model_validate(event)
     except ValidationError as error:

@@ -51,8 +51,8 @@ def deployed(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, emulator: Any, sqlite_url: str
 ) -> Iterator[Deployed]:
     from erpbridge.settings import get_settings
-    from erpbridge_cli.commands.console import _import_admin_api
     from erpbridge_cli.commands.live import make_server
+    from erpbridge_cli.console_server import import_admin_api
 
     with console_stack(monkeypatch, tmp_path, emulator, sqlite_url) as stack:
         monkeypatch.setenv("ERPBRIDGE_ADMIN_AUTH", "iam")
@@ -62,7 +62,7 @@ def deployed(
         get_settings.cache_clear()
         seen: list[dict[str, str]] = []
         handler = iam_gateway(
-            _import_admin_api().lambda_handler, [ALICE], region=REGION, seen=seen, stage=STAGE
+            import_admin_api().lambda_handler, [ALICE], region=REGION, seen=seen, stage=STAGE
         )
         server = make_server(0, lambda_handler=handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -52,12 +52,12 @@ def console_stack(
     from erpbridge.settings import get_settings
     from erpbridge.shopdb import dispose_engines
     from erpbridge.wiring.live import use_services
-    from erpbridge_cli.commands.console import (
+    from erpbridge_cli.commands.live import make_server
+    from erpbridge_cli.console_server import (
         console_services,
         serve_console_in_background,
         use_console_token,
     )
-    from erpbridge_cli.commands.live import make_server
 
     for name in (
         "ERPBRIDGE_SECRETS_NAME",

@@ -10,7 +10,7 @@ FETCH_JOBS = {"fetch-shop-data", "fetch-customer-data", "fetch-stock-level", "fe
 
 
 def test_sample_fetch_events_name_real_jobs() -> None:
-    from fetch_job import FetchEvent
+    from fetch_event import FetchEvent
 
     for path in sorted((ROOT / "events").glob("fetch-*.json")):
         event = FetchEvent.model_validate(json.loads(path.read_text()))

@@ -8,19 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from erpbridge.batch.price_audit import (
-    GROUP_SIZE,
-    Candidates,
-    Figure,
-    Origin,
-    Outcome,
-    Probe,
-    ProductRef,
-    Quote,
-    compare,
-    draw_sample,
-    groups,
-)
+from erpbridge.batch.price_audit import GROUP_SIZE, compare, draw_sample, groups
+from erpbridge.batch.price_audit_values import Candidates, Figure, Origin, Outcome, Probe, ProductRef, Quote
 
 PROBE = Probe("10000", "EUR", "P1", "", "", Decimal(1))
 D = Decimal

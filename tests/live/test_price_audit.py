@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from endpoints_support import nordic_endpoints
 
 from erpbridge.batch.models import RunStatus, Trigger
-from erpbridge.batch.price_audit import TOLERANCE, Origin, Outcome, Probe, audit_prices
+from erpbridge.batch.price_audit import TOLERANCE, audit_prices
+from erpbridge.batch.price_audit_values import Origin, Outcome, Probe
 from erpbridge.shopdb.schema import table
 
 PRODUCTS = ("P000001", "P000002", "P000003")

@@ -160,11 +160,11 @@ def shop_database(database_url: str | None = None) -> str:
         elif pending:
             named = "" if os.environ.get(DATABASE_URL_VARIABLE) == url else " --database-url URL"
             raise fail(
-                f"the shop database {_safe_url(url)} needs {len(pending)} migration(s) "
+                f"the shop database {safe_url(url)} needs {len(pending)} migration(s) "
                 f"({pending[0]} …): run `erpbridge db upgrade{named}`",
             )
     except ErpBridgeError as error:
-        raise fail(f"the shop database {_safe_url(url)}: {error}") from None
+        raise fail(f"the shop database {safe_url(url)}: {error}") from None
     return url
 
 
@@ -181,10 +181,30 @@ def sqlite_file(database_url: str) -> Path | None:
     return Path(url.database)
 
 
-def _safe_url(database_url: str) -> str:
-    from erpbridge_cli.commands.db import safe_url
+def safe_url(database_url: str) -> str:
+    """The URL without its password."""
+    import sqlalchemy as sa
 
-    return safe_url(database_url)
+    try:
+        return sa.make_url(database_url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<invalid database URL>"
+
+
+def invoke_function(function: str, job: str, event: dict[str, Any], *, wait: bool) -> dict[str, Any] | None:
+    """Invoke a deployed function with ``event``: queued (None) or waited for (its answer)."""
+    import boto3
+
+    client = boto3.client("lambda")
+    payload = json.dumps(event).encode()
+    if not wait:
+        client.invoke(FunctionName=function, InvocationType="Event", Payload=payload)
+        return None
+    answer = client.invoke(FunctionName=function, InvocationType="RequestResponse", Payload=payload)
+    body: dict[str, Any] = json.loads(answer["Payload"].read() or b"{}")
+    if answer.get("FunctionError"):
+        raise fail(f"{job} failed: {body.get('errorType', 'error')}: {body.get('errorMessage', body)}")
+    return body
 
 
 def runtime(

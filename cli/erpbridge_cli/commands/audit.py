@@ -16,7 +16,8 @@ from typing import Annotated, Any
 import typer
 
 from erpbridge.batch.models import Trigger
-from erpbridge.batch.price_audit import SERVED_ORIGINS, AuditReport, Comparison, Origin, Tally, tally
+from erpbridge.batch.price_audit import AuditReport, Comparison, Tally, tally
+from erpbridge.batch.price_audit_values import SERVED_ORIGINS, Origin
 from erpbridge.errors import ErpBridgeError, UnknownShopError
 from erpbridge_cli.commands._batch_common import (
     JsonOption,

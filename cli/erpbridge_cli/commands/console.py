@@ -14,83 +14,22 @@ behind the same token, cookie and CSRF value.
 from __future__ import annotations
 
 import os
-import secrets
-import sys
 import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from erpbridge_cli.console_server import (
+    console_services,
+    console_url,
+    import_admin_api,
+    serve_console_in_background,
+    use_console_token,
+)
+
 console = Console()
-ADMIN_FUNCTIONS = Path(__file__).resolve().parents[3] / "functions" / "admin"
-
-
-def _import_admin_api() -> Any:
-    if str(ADMIN_FUNCTIONS) not in sys.path:
-        sys.path.insert(0, str(ADMIN_FUNCTIONS))
-    import admin_api
-
-    return admin_api
-
-
-def use_console_token(token: str | None = None, operator: str | None = None) -> str:
-    """Token authentication for this process's admin API (a new random token by default)."""
-    from erpbridge.settings import get_settings
-
-    token = token or secrets.token_urlsafe(24)
-    os.environ["ERPBRIDGE_ADMIN_AUTH"] = "token"
-    os.environ["ERPBRIDGE_ADMIN_TOKEN"] = token
-    if operator:
-        os.environ["ERPBRIDGE_ADMIN_OPERATOR_NAME"] = operator
-    get_settings.cache_clear()
-    return token
-
-
-def console_services() -> tuple[Any, Any]:
-    """Live services whose ERP latencies the console's health page sees, installed for the
-    process (a live API served here shares them), and that latency log; migrated now."""
-    from erpbridge.settings import get_settings
-    from erpbridge.wiring.admin import MemoryLatencyLog
-    from erpbridge.wiring.live import LiveServices, use_services
-    from erpbridge.wiring.orders import LoggingMetrics
-
-    latency = MemoryLatencyLog(forward=LoggingMetrics())
-    services = LiveServices(get_settings(), metrics=latency, migrate=True)
-    services.engine  # noqa: B018 - migrated before the first request
-    use_services(services)
-    return services, latency
-
-
-def serve_console_in_background(port: int = 0, *, live_services: Any = None, latency: Any = None) -> Any:
-    """Start the console in a thread (tests, `make run`); the server (``server_address[1]``: port).
-    The admin use cases share ``live_services`` (built with ``latency`` as their metrics sink;
-    default: their own)."""
-    from erpbridge.wiring.admin import build_admin
-    from erpbridge_cli.commands.live import make_server
-
-    admin_api = _import_admin_api()
-    import admin_routes
-
-    admin_routes.use_admin(build_admin(live_services, latency))
-    server = make_server(port, lambda_handler=admin_api.lambda_handler)
-    threading.Thread(target=server.serve_forever, name="erpbridge-console", daemon=True).start()
-    return server
-
-
-def serve_console_proxy_in_background(client: Any, token: str, port: int = 0) -> Any:
-    """Start the signing proxy to a deployed admin API in a thread, on 127.0.0.1; the server."""
-    from erpbridge_cli.commands.live import make_server
-    from erpbridge_cli.console_proxy import proxy_handler
-
-    server = make_server(port, lambda_handler=proxy_handler(client, token))
-    threading.Thread(target=server.serve_forever, name="erpbridge-console-proxy", daemon=True).start()
-    return server
-
-
-def console_url(server: Any, token: str) -> str:
-    return f"http://127.0.0.1:{server.server_address[1]}/login?token={token}"
 
 
 def register(app: typer.Typer) -> None:
@@ -122,6 +61,7 @@ def register(app: typer.Typer) -> None:
 
         from erpbridge_cli.admin_client import admin_api, use_target
         from erpbridge_cli.commands._batch_common import fail
+        from erpbridge_cli.console_proxy import serve_console_proxy_in_background
 
         if admin_url or stack:
             use_target(admin_url, stack)
@@ -167,7 +107,7 @@ def register(app: typer.Typer) -> None:
         """Print (or write) the admin API's OpenAPI 3.1 document, generated from the code."""
         import json
 
-        text = json.dumps(_import_admin_api().openapi_document(), indent=2, sort_keys=True) + "\n"
+        text = json.dumps(import_admin_api().openapi_document(), indent=2, sort_keys=True) + "\n"
         if write is None:
             typer.echo(text, nl=False)
         else:

@@ -8,7 +8,13 @@ import typer
 from rich.console import Console
 
 from erpbridge.errors import ErpBridgeError
-from erpbridge_cli.commands._batch_common import command_group, settings, sqlite_file
+from erpbridge_cli.commands._batch_common import (
+    command_group,
+    invoke_function,
+    safe_url,
+    settings,
+    sqlite_file,
+)
 
 console = Console()
 
@@ -41,9 +47,7 @@ FunctionOption = Annotated[
 def upgrade_command(database_url: DatabaseUrl = None, function: FunctionOption = None) -> None:
     """Apply every pending migration (safe to run again: applied migrations are skipped)."""
     if function:
-        from erpbridge_cli.commands.jobs import _invoke
-
-        report = _invoke(function, "migrations", {}, wait=True) or {}
+        report = invoke_function(function, "migrations", {}, wait=True) or {}
         applied, current = report.get("applied", []), report.get("current")
         for revision in applied:
             console.print(f"applied [bold]{revision}[/bold]")
@@ -71,16 +75,6 @@ def upgrade_command(database_url: DatabaseUrl = None, function: FunctionOption =
     else:
         console.print("already up to date")
     console.print(f"{safe_url(database_url)} is at [bold]{current_revision(database_url)}[/bold]")
-
-
-def safe_url(database_url: str) -> str:
-    """The URL without its password."""
-    import sqlalchemy as sa
-
-    try:
-        return sa.make_url(database_url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return "<invalid database URL>"
 
 
 def register(app: typer.Typer) -> None:

@@ -21,7 +21,6 @@ it is run with ``erpbridge audit prices``.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -47,6 +46,7 @@ from erpbridge_cli.commands._batch_common import (
     command_group,
     console,
     fail,
+    invoke_function,
     known_job,
     mappings_folder,
     print_json,
@@ -320,22 +320,6 @@ def _run_workflow_locally(batch: BatchRuntime, job: str, parameters: dict[str, s
             raise typer.Exit(1)
 
 
-def _invoke(function: str, job: str, event: dict[str, Any], *, wait: bool) -> dict[str, Any] | None:
-    """Invoke a deployed function with ``event``: queued (None) or waited for (its answer)."""
-    import boto3
-
-    client = boto3.client("lambda")
-    payload = json.dumps(event).encode()
-    if not wait:
-        client.invoke(FunctionName=function, InvocationType="Event", Payload=payload)
-        return None
-    answer = client.invoke(FunctionName=function, InvocationType="RequestResponse", Payload=payload)
-    body: dict[str, Any] = json.loads(answer["Payload"].read() or b"{}")
-    if answer.get("FunctionError"):
-        raise fail(f"{job} failed: {body.get('errorType', 'error')}: {body.get('errorMessage', body)}")
-    return body
-
-
 def _export_failed_orders(
     parameters: dict[str, str], function: str | None, *, in_aws: bool, wait: bool
 ) -> None:
@@ -348,7 +332,7 @@ def _export_failed_orders(
         except ValueError:
             raise fail(f"--param {name}={text!r}: not a number", 2) from None
     if function:
-        body = _invoke(function, EXPORT_FAILED_ORDERS, event, wait=wait)
+        body = invoke_function(function, EXPORT_FAILED_ORDERS, event, wait=wait)
         if body is None:
             console.print(f"started {EXPORT_FAILED_ORDERS} on {function}")
         else:
@@ -405,7 +389,7 @@ def _wait_for(run_id: str, find: Callable[[], RunRecord | None], *, timeout: int
 
 def _run_in_aws(function: str, job: str, parameters: dict[str, str], *, wait: bool, timeout: int) -> None:
     event = {"job": job, "parameters": parameters, "trigger": str(Trigger.MANUAL)}
-    body = _invoke(function, job, event, wait=wait)
+    body = invoke_function(function, job, event, wait=wait)
     if body is None:
         console.print(f"started {job} on {function}; follow it with `erpbridge runs list --job {job}`")
         return

@@ -20,7 +20,7 @@ from erpbridge.batch.models import (
     PageImport,
     RunRecord,
 )
-from erpbridge.batch.price_audit import Candidates, Figure, Probe, Served
+from erpbridge.batch.price_audit_values import Candidates, Figure, Probe, Served
 
 
 @dataclass(frozen=True)

@@ -35,10 +35,20 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from erpbridge.batch.models import RunRecord, Trigger, new_run_id
+from erpbridge.batch.price_audit_values import (
+    SERVED_ORIGINS,
+    Candidates,
+    Figure,
+    Origin,
+    Outcome,
+    Probe,
+    ProductRef,
+    Quote,
+    amount_text,
+)
 from erpbridge.errors import ErpBusyError, ErpError, ProtocolError, XmlError
 
 if TYPE_CHECKING:
@@ -51,92 +61,6 @@ GROUP_SIZE = 10  # probes per (customer, currency): one ERP request each way for
 MAX_EXAMPLES = 10  # mismatching examples a report keeps (the largest difference is kept apart)
 _STALE_RUN_S = 3600  # a run still "running" after this long was killed: its slot may run again
 DEFAULT_ENDPOINT = "default"  # the endpoint of every probe when no router is given
-
-
-class Origin(StrEnum):
-    """What produced the figure compared with BC's quote."""
-
-    FRESH = "fresh"  # the API asked the ERP just now
-    CACHED = "cached"  # a fresh cache entry
-    STALE = "stale"  # an expired cache entry, served as a fallback
-    FALLBACK = "fallback"  # the shop database's price served as a fallback (or no figure at all)
-    BATCH = "batch"  # the shop database's batch-imported price, checked whatever the API served
-
-
-SERVED_ORIGINS = (Origin.FRESH, Origin.CACHED, Origin.STALE, Origin.FALLBACK)
-
-
-class Outcome(StrEnum):
-    MATCH = "match"
-    MISMATCH = "mismatch"
-    MISSING = "missing"
-    NOT_QUOTED = "not_quoted"
-
-
-@dataclass(frozen=True, order=True)
-class Probe:
-    """One priced combination. ``customer`` None: anonymous; ``currency`` as the shop spells it;
-    ``shop`` "": the default shop (a request without ``shop_id``)."""
-
-    customer: str | None
-    currency: str
-    product_id: str
-    variant_id: str
-    unit: str
-    quantity: Decimal
-    shop: str = ""
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "shop": self.shop,
-            "customer": self.customer,
-            "currency": self.currency,
-            "product_id": self.product_id,
-            "variant_id": self.variant_id,
-            "unit": self.unit,
-            "quantity": _text(self.quantity),
-        }
-
-
-@dataclass(frozen=True)
-class Figure:
-    """A price as one side gives it (no amount: not found, or no source had one)."""
-
-    price: Decimal | None = None
-    price_with_vat: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class Served:
-    origin: Origin
-    figure: Figure
-
-
-@dataclass(frozen=True)
-class Quote:
-    """BC's answer for one probe, or why there is none (``error``)."""
-
-    figure: Figure | None
-    error: str | None = None
-
-
-@dataclass(frozen=True)
-class ProductRef:
-    product_id: str
-    variant_id: str = ""
-    unit: str = ""
-
-
-@dataclass(frozen=True)
-class Candidates:
-    """What the sample is drawn from (read from the shop database), for one shop."""
-
-    customers: Sequence[str | None]  # None: anonymous
-    products: Sequence[ProductRef]
-    currencies: Sequence[str]
-    price_breaks: Mapping[str, Sequence[Decimal]] = field(default_factory=dict)  # product → quantities > 1
-    shop: str = ""
-    whole_catalogue: bool = True  # False: the shop's own products; True: every product (none recorded)
 
 
 @dataclass(frozen=True)
@@ -154,7 +78,7 @@ class Comparison:
         def amounts(figure: Figure | None) -> dict[str, str | None] | None:
             if figure is None:
                 return None
-            return {"price": _text(figure.price), "price_with_vat": _text(figure.price_with_vat)}
+            return {"price": amount_text(figure.price), "price_with_vat": amount_text(figure.price_with_vat)}
 
         return {
             **self.probe.as_dict(),
@@ -164,12 +88,8 @@ class Comparison:
             "served": amounts(self.served),
             "quoted": amounts(self.quoted),
             "field": self.compared_field,
-            "difference": _text(self.difference),
+            "difference": amount_text(self.difference),
         }
-
-
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else format(value.normalize(), "f")
 
 
 # --- sampling ---------------------------------------------------------------------------------

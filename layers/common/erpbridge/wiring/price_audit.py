@@ -20,7 +20,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from erpbridge.batch.models import Trigger
-from erpbridge.batch.price_audit import AuditRun, Figure, Origin, Probe, Served, run_price_audit
+from erpbridge.batch.price_audit import AuditRun, run_price_audit
+from erpbridge.batch.price_audit_values import Figure, Origin, Probe, Served
 from erpbridge.erp.ports import RequestKind
 from erpbridge.live.degradation import PriceFallback
 from erpbridge.live.models import MAX_PRICE_ITEMS, PriceItem, PriceItemRequest, PriceRequest, PriceSource

@@ -17,7 +17,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from erpbridge.batch.price_audit import Candidates, ProductRef
+from erpbridge.batch.price_audit_values import Candidates, ProductRef
 from erpbridge.mapping.relations import SHOP_PRODUCTS
 from erpbridge.shopdb.migrations import m0110_shop_products
 from erpbridge.shopdb.schema import table
