@@ -122,7 +122,7 @@ def _languages(ds: Dataset, language: str | None) -> list[Language]:
 
 
 def batch_rows(ds: Dataset, family: str, *, shop_id: str = "", language: str | None = None) -> BatchRows:
-    """All rows of a batch family (see dataset.BATCH_FAMILIES)."""
+    """All rows of a batch family (see business_central.BATCH_FAMILIES)."""
     builders: dict[str, Callable[[Dataset, str, list[Language]], list[_Segment]]] = {
         "products": _products,
         "productgroups": _product_groups,
