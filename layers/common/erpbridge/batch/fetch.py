@@ -21,7 +21,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from erpbridge.batch.lease import DEFAULT_LOCK_TTL_S, HeldLock, Leases
@@ -32,6 +32,7 @@ from erpbridge.batch.models import (
     Trigger,
     new_run_id,
     page_key,
+    utcnow,
     validate_job_id,
 )
 from erpbridge.batch.ports import BatchTransport, JobLock, RunRecorder, StagingStore, StreamedPage
@@ -71,10 +72,6 @@ class FetchOutcome:
         }
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def run_fetch(
     job: str,
     request_xml: bytes,
@@ -88,7 +85,7 @@ def run_fetch(
     run_id: str | None = None,
     parameters: Mapping[str, str] | None = None,
     variant: str = "",
-    clock: Callable[[], datetime] = _utcnow,
+    clock: Callable[[], datetime] = utcnow,
     lock_ttl_s: int = DEFAULT_LOCK_TTL_S,
     max_pages: int = DEFAULT_MAX_PAGES,
     requested_by: str | None = None,
@@ -151,7 +148,7 @@ def begin_run(
     run_id: str | None = None,
     parameters: Mapping[str, str] | None = None,
     variant: str = "",
-    clock: Callable[[], datetime] = _utcnow,
+    clock: Callable[[], datetime] = utcnow,
     lock_ttl_s: int = DEFAULT_LOCK_TTL_S,
     requested_by: str | None = None,
 ) -> RunStart:

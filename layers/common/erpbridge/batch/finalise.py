@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from functools import partial
 
@@ -32,6 +32,7 @@ from erpbridge.batch.models import (
     FinaliseRecord,
     ImportCounts,
     page_name,
+    utcnow,
     validate_job_id,
 )
 from erpbridge.batch.ports import RunRecorder, StagedFileImporter, StagingStore
@@ -67,10 +68,6 @@ class FinaliseOutcome:
         }
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def finalise_run(
     job: str,
     run_id: str,
@@ -79,7 +76,7 @@ def finalise_run(
     runs: RunRecorder,
     importer: StagedFileImporter,
     scope_of: Callable[[Mapping[str, str]], object] = dict,
-    clock: Callable[[], datetime] = _utcnow,
+    clock: Callable[[], datetime] = utcnow,
     leases: Leases | None = None,
 ) -> FinaliseOutcome:
     """Finalise ``run_id`` of ``job`` if it is complete; otherwise say why not (nothing written).

@@ -28,7 +28,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from erpbridge.batch.lease import Leases, run_heartbeat
@@ -39,6 +39,7 @@ from erpbridge.batch.models import (
     PageImport,
     StagedObject,
     page_number,
+    utcnow,
 )
 from erpbridge.batch.ports import ImportClaims, RunRecorder, StagedFileImporter, StagingStore
 from erpbridge.errors import (
@@ -88,10 +89,6 @@ class ImportOutcome:
         }
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def import_staged_object(
     bucket: str,
     key: str,
@@ -101,7 +98,7 @@ def import_staged_object(
     claims: ImportClaims,
     importer: StagedFileImporter,
     etag: str | None = None,
-    clock: Callable[[], datetime] = _utcnow,
+    clock: Callable[[], datetime] = utcnow,
     in_progress_ttl_s: int = DEFAULT_IN_PROGRESS_TTL_S,
     keep_done_s: int = DEFAULT_KEEP_DONE_S,
     leases: Leases | None = None,

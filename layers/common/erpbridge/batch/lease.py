@@ -19,18 +19,14 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from erpbridge.batch.models import RunRecord
+from erpbridge.batch.models import RunRecord, utcnow
 from erpbridge.batch.ports import JobLock
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_LOCK_TTL_S = 16 * 60  # longer than any batch function's 15-minute timeout
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -57,7 +53,7 @@ class Leases:
         *,
         ttl_s: int = DEFAULT_LOCK_TTL_S,
         heartbeat_s: float | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.lock = lock
         self.ttl_s = ttl_s

@@ -54,6 +54,11 @@ class RunStatus(StrEnum):
     FAILED = "failed"
 
 
+def utcnow() -> datetime:
+    """The batch runs' default clock (tests pass their own)."""
+    return datetime.now(UTC)
+
+
 def validate_job_id(job: str) -> str:
     if not _JOB_ID.match(job):
         raise ConfigurationError(f"job id {job!r}: use lower-case letters, digits and dashes")
