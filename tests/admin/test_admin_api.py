@@ -73,6 +73,19 @@ def test_jobs_run_now_runs_and_the_run_names_its_operator(stack: ConsoleStack) -
     assert stack.api("GET", "/api/runs/20200101T000000000000Z-abcdef").status_code == 404
 
 
+def test_a_finished_runs_page_is_static_a_starting_runs_page_polls(stack: ConsoleStack) -> None:
+    import requests
+
+    started = stack.api("POST", "/api/jobs/fetch-stock-level/run", json={"parameters": {}})
+    run = _wait_for_run(stack, started.json()["run_id"])
+    cookie = {"erpbridge_console": stack.token}
+    finished = requests.get(f"{stack.url}/runs/{run['run_id']}", cookies=cookie, timeout=10).text
+    assert "succeeded" in finished and "data-run-url" not in finished  # nothing left to poll, no reload loop
+    unknown = "20200101T000000000000Z-abcdef"  # a run being started has no record yet
+    starting = requests.get(f"{stack.url}/runs/{unknown}", cookies=cookie, timeout=10).text
+    assert f'data-run-url="/api/runs/{unknown}"' in starting
+
+
 def test_mappings_list_tables_columns_by_kind_and_problems(stack: ConsoleStack) -> None:
     view = stack.api("GET", "/api/mappings/fetch-shop-data").json()
     tables = {t["source"]: t for t in view["tables"]}

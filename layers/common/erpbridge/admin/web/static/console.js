@@ -17,6 +17,11 @@ function pollRun(element) {
     if (!answer.ok) { return; }
     const run = await answer.json();
     const status = run.status;
+    if (status !== "running" && status !== "importing") {
+      // The server renders a finished run in full (who asked, files, errors) and without polling.
+      window.location.reload();
+      return;
+    }
     document.querySelectorAll("[data-field]").forEach((cell) => {
       const path = cell.dataset.field.split(".");
       let value = run;
@@ -26,19 +31,13 @@ function pollRun(element) {
     const badge = document.getElementById("run-status");
     if (badge) {
       badge.textContent = status;
-      badge.className = "state " + ({ succeeded: "ok", failed: "bad" }[status] || "busy");
+      badge.className = "state busy";
     }
     if (bar) {
       bar.querySelector("div").style.width = run.progress + "%";
       bar.setAttribute("aria-valuenow", run.progress);
-      bar.classList.toggle("done", status === "succeeded");
-      bar.classList.toggle("failed", status === "failed");
     }
-    if (status === "running" || status === "importing") { setTimeout(tick, 700); }
-    else if (element.dataset.reloaded !== "1" && run.files_total !== element.querySelectorAll("[data-file]").length) {
-      element.dataset.reloaded = "1";
-      window.location.reload();  // the files and errors lists are rendered by the server
-    }
+    setTimeout(tick, 700);
   };
   tick();
 }
