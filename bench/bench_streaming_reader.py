@@ -111,7 +111,8 @@ def _result(count: int, started: float, cpu: float) -> dict[str, float]:
     }
 
 
-def measure_reader(path: Path) -> dict[str, float]:
+def measure_reader(path: Path, columns: int = 0) -> dict[str, float]:
+    """The reader's rows of ``path``; with ``columns``, each row must have that many."""
     from erpbridge.protocol.streaming import StreamingTableReader
 
     started, cpu = time.perf_counter(), time.process_time()
@@ -119,15 +120,15 @@ def measure_reader(path: Path) -> dict[str, float]:
     with path.open("rb") as stream:
         for _, row in StreamingTableReader(stream).rows():
             count += 1
-            if len(row) != 20:
+            if columns and len(row) != columns:
                 raise SystemExit(f"row {count} has {len(row)} columns")
     return _result(count, started, cpu)
 
 
-def _child(kind: str, path: Path) -> dict[str, float]:
+def _child(kind: str, path: Path, columns: int) -> dict[str, float]:
     """Run one measurement in a fresh interpreter so its peak RSS is its own."""
     done = subprocess.run(
-        [sys.executable, __file__, "--measure", kind, "--file", str(path)],
+        [sys.executable, __file__, "--measure", kind, "--file", str(path), "--columns", str(columns)],
         check=True,
         capture_output=True,
         text=True,
@@ -143,35 +144,50 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=200_000, help="rows to generate (default 200,000)")
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs of each; best counts")
     parser.add_argument("--keep", type=Path, help="write the generated file here and keep it")
+    parser.add_argument(
+        "--export",
+        type=Path,
+        help="read this existing file instead of a generated one, e.g. an emulator export that "
+        "`bench_import.py --keep DIR` left (rows of any width)",
+    )
     parser.add_argument("--measure", choices=["baseline", "reader"], help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--columns", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.measure:
-        measure = measure_baseline if args.measure == "baseline" else measure_reader
-        print(json.dumps(measure(args.file)))
+        if args.measure == "baseline":
+            print(json.dumps(measure_baseline(args.file)))
+        else:
+            print(json.dumps(measure_reader(args.file, args.columns)))
         return 0
 
     with tempfile.TemporaryDirectory(prefix="erpbridge-bench-") as tmp:
-        path = args.keep or Path(tmp) / "products.xml"
-        started = time.perf_counter()
-        size = generate(path, args.rows)
-        print(
-            f"generated {args.rows:,} rows x 20 columns: {size / 1e6:,.1f} MB "
-            f"in {time.perf_counter() - started:.1f} s ({path})"
-        )
+        columns = 0 if args.export else 20
+        if args.export:
+            path = args.export
+            size = path.stat().st_size
+            print(f"{path}: {size / 1e6:,.1f} MB")
+        else:
+            path = args.keep or Path(tmp) / "products.xml"
+            started = time.perf_counter()
+            size = generate(path, args.rows)
+            print(
+                f"generated {args.rows:,} rows x 20 columns: {size / 1e6:,.1f} MB "
+                f"in {time.perf_counter() - started:.1f} s ({path})"
+            )
         # Baseline and reader alternate so that both see the same background load; best run counts.
         runs: dict[str, list[dict[str, float]]] = {"baseline": [], "reader": []}
         for _ in range(args.repeat):
             for kind in ("baseline", "reader"):
-                runs[kind].append(_child(kind, path))
+                runs[kind].append(_child(kind, path, columns))
         results: dict[str, dict[str, float]] = {}
         for kind, measured in runs.items():
             best = min(measured, key=lambda r: r["seconds"])
             best["cpu_seconds"] = min(r["cpu_seconds"] for r in measured)
             best["rss_mb"] = max(r["rss_mb"] for r in measured)
             results[kind] = best
-        if args.keep is None:
+        if args.keep is None and args.export is None:
             os.remove(path)
 
     for kind, label in (("baseline", "baseline: iterparse count+clear"), ("reader", "StreamingTableReader")):
@@ -181,7 +197,8 @@ def main() -> int:
             f"{r['rows'] / r['seconds']:>10,.0f} rows/s  {size / 1e6 / r['seconds']:6.1f} MB/s  "
             f"peak RSS {r['rss_mb']:6.1f} MB"
         )
-    if results["reader"]["rows"] != results["baseline"]["rows"] or results["reader"]["rows"] != args.rows:
+    expected = results["baseline"]["rows"] if args.export else args.rows
+    if results["reader"]["rows"] != results["baseline"]["rows"] or results["reader"]["rows"] != expected:
         print("FAIL: row counts differ")
         return 1
     ratio = results["reader"]["seconds"] / results["baseline"]["seconds"]
