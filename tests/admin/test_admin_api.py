@@ -83,7 +83,7 @@ def test_a_finished_runs_page_is_static_a_starting_runs_page_polls(stack: Consol
     assert "succeeded" in finished and "data-run-url" not in finished  # nothing left to poll, no reload loop
     unknown = "20200101T000000000000Z-abcdef"  # a run being started has no record yet
     starting = requests.get(f"{stack.url}/runs/{unknown}", cookies=cookie, timeout=10).text
-    assert f'data-run-url="/api/runs/{unknown}"' in starting
+    assert f'data-run-url="/api/runs/{unknown}" data-in-progress="running importing"' in starting
 
 
 def test_mappings_list_tables_columns_by_kind_and_problems(stack: ConsoleStack) -> None:

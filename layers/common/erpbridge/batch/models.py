@@ -53,6 +53,14 @@ class RunStatus(StrEnum):
     FINALISED = "finalised"  # a paged run: every page in, then removal over all of them once
     FAILED = "failed"
 
+    @property
+    def in_progress(self) -> bool:
+        """The run is still fetching or importing: its figures will change."""
+        return self in _IN_PROGRESS
+
+
+_IN_PROGRESS = frozenset({RunStatus.RUNNING, RunStatus.IMPORTING})
+
 
 def utcnow() -> datetime:
     """The batch runs' default clock (tests pass their own)."""

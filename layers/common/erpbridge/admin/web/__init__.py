@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
+from erpbridge.batch.models import RunStatus
+
 STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
 # state → (css class, text) — a colour never stands alone: the text is always shown with it
@@ -56,6 +58,8 @@ def _environment() -> Any:
     )
     env.filters["age"] = age
     env.filters["state_class"] = lambda state: STATE_CLASS.get(str(state), "neutral")
+    # the run statuses whose page keeps polling (console.js reloads the page once a run leaves them)
+    env.globals["in_progress"] = [status.value for status in RunStatus if status.in_progress]
     env.filters["utc"] = lambda v: v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if v else "—"
     return env
 

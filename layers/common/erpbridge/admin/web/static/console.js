@@ -5,6 +5,7 @@
 function pollRun(element) {
   const url = element.dataset.runUrl;
   const bar = element.querySelector(".progress");
+  const inProgress = element.dataset.inProgress.split(" ");  // the statuses the server still polls
   const tick = async () => {
     let answer;
     try {
@@ -17,7 +18,7 @@ function pollRun(element) {
     if (!answer.ok) { return; }
     const run = await answer.json();
     const status = run.status;
-    if (status !== "running" && status !== "importing") {
+    if (!inProgress.includes(status)) {
       // The server renders a finished run in full (who asked, files, errors) and without polling.
       window.location.reload();
       return;
